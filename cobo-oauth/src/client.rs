@@ -1,0 +1,128 @@
+//! [`CoboClient`]: the signed, verified client.
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::sync::Arc;
+
+use cobo_oauth_gen::{Hooks, types};
+use progenitor_client::ResponseValue;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
+
+use crate::config::CoboClientBuilder;
+use crate::env::Env;
+use crate::error::{ConfigError, Error};
+use crate::exchange::{CALL, CallRecord, SigningExecutor};
+use crate::signing::{ApiKey, CoboAuth, Clock, NonceSource, Signer};
+use crate::token::Token;
+use crate::verify::ResponseVerifier;
+
+/// The grant type of `GET /oauth/token`.
+pub const ORG_IMPLICIT: &str = "org_implicit";
+/// The grant type of `POST /oauth/token`.
+pub const REFRESH_TOKEN: &str = "refresh_token";
+
+/// A Cobo WaaS 2.0 client: every request is CoboAuth-signed, every response verified.
+///
+/// Cheap to clone; clones share the connection pool and the nonce source.
+#[derive(Debug, Clone)]
+pub struct CoboClient {
+    env: Env,
+    auth: CoboAuth,
+    raw: cobo_oauth_gen::Client,
+}
+
+impl CoboClient {
+    /// A builder.
+    pub fn builder() -> CoboClientBuilder {
+        CoboClientBuilder::new()
+    }
+
+    /// A client configured from `COBO_ENV`, `COBO_BASE_URL`, `COBO_API_SECRET` and
+    /// `COBO_RESPONSE_PUBKEY`.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        CoboClientBuilder::from_env()?.build()
+    }
+
+    pub(crate) fn assemble(
+        env: Env,
+        signer: Arc<dyn Signer>,
+        verifier: Option<ResponseVerifier>,
+        clock: Arc<dyn Clock>,
+        http: reqwest::Client,
+    ) -> Self {
+        let auth = CoboAuth::new(signer, Arc::new(NonceSource::new(clock)));
+        let executor = SigningExecutor { auth: auth.clone(), verifier };
+        let raw = cobo_oauth_gen::Client::new_with_client(env.base_url(), http, Hooks::new(Arc::new(executor)));
+        Self { env, auth, raw }
+    }
+
+    /// The environment.
+    pub fn env(&self) -> &Env {
+        &self.env
+    }
+
+    /// The API key requests are signed with.
+    pub fn api_key(&self) -> &ApiKey {
+        self.auth.signer().api_key()
+    }
+
+    /// The CoboAuth signer, for signing by hand (see the `sign` CLI command).
+    pub fn auth(&self) -> &CoboAuth {
+        &self.auth
+    }
+
+    /// The generated client, with signing and verification in place: every operation in the
+    /// spec, including ones added later, is reachable here. Pass its futures to
+    /// [`Self::call`] to get this crate's typed [`Error`].
+    pub fn raw(&self) -> &cobo_oauth_gen::Client {
+        &self.raw
+    }
+
+    /// Gets an Org Access Token and a Refresh Token with grant type `org_implicit`.
+    pub async fn get_token(&self, client_id: &str, org_id: &str) -> Result<Token, Error> {
+        self.get_token_with_grant(client_id, org_id, ORG_IMPLICIT).await
+    }
+
+    /// Gets an Org Access Token with another grant type.
+    pub async fn get_token_with_grant(&self, client_id: &str, org_id: &str, grant_type: &str) -> Result<Token, Error> {
+        let request = self.raw.get_token().client_id(client_id).org_id(org_id).grant_type(grant_type);
+        let response = self.call(request.send()).await?;
+        Token::from_generated(&response).map_err(|e| Error::InvalidBody { status: 200, reason: e.to_string() })
+    }
+
+    /// Exchanges a Refresh Token for a new Org Access Token and a new Refresh Token. The old
+    /// Refresh Token stops working: store the new one before using the new access token.
+    pub async fn refresh_token(&self, client_id: &str, refresh_token: &SecretString) -> Result<Token, Error> {
+        let body = types::RefreshTokenBody {
+            client_id: Some(client_id.to_owned()),
+            grant_type: Some(REFRESH_TOKEN.to_owned()),
+            refresh_token: Some(refresh_token.expose_secret().to_owned()),
+        };
+        let response = self.call(self.raw.refresh_token().body(body).send()).await?;
+        Token::from_generated(&response).map_err(|e| Error::InvalidBody { status: 200, reason: e.to_string() })
+    }
+
+    /// Awaits a call of the generated client and turns its outcome into this crate's types.
+    ///
+    /// ```no_run
+    /// # async fn f(client: cobo_oauth::CoboClient) -> Result<(), cobo_oauth::Error> {
+    /// let token = client
+    ///     .call(client.raw().get_token().client_id("id").org_id("org").grant_type("org_implicit").send())
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn call<T, E, F>(&self, call: F) -> Result<T, Error>
+    where
+        F: Future<Output = Result<ResponseValue<T>, progenitor_client::Error<E>>>,
+        E: Serialize,
+    {
+        let (outcome, record) = CALL
+            .scope(RefCell::new(CallRecord::default()), async {
+                let outcome = call.await;
+                (outcome, CALL.with(|record| record.take()))
+            })
+            .await;
+        outcome.map(ResponseValue::into_inner).map_err(|error| crate::error_map::map_error(error, record))
+    }
+}

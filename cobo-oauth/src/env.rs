@@ -1,0 +1,126 @@
+//! Cobo's environments: base URLs and the keys Cobo signs responses with.
+
+use std::fmt;
+use std::str::FromStr;
+
+use url::Url;
+
+use crate::error::ConfigError;
+use crate::verify::ResponseVerifier;
+
+/// Cobo's response-signing public key for the development environment.
+pub const DEV_RESPONSE_KEY: &str = "a04ea1d5fa8da71f1dcfccf972b9c4eba0a2d8aba1f6da26f49977b08a0d2718";
+/// Cobo's response-signing public key for the sandbox environment.
+pub const SANDBOX_RESPONSE_KEY: &str = "893d8a6112ae22429a7453599256391d7928e16870ecab888ee3ce65febada08";
+/// Cobo's response-signing public key for the production environment.
+pub const PROD_RESPONSE_KEY: &str = "8d4a482641adb2a34b726f05827dba9a9653e5857469b8749052bf4458a86729";
+
+/// How responses from a custom environment are checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResponseKey {
+    /// Verify response signatures with this key.
+    Verify(ResponseVerifier),
+    /// Do not verify response signatures. Only for servers that do not sign, such as a test
+    /// double; responses are then trusted as they come.
+    Unverified,
+}
+
+/// Where requests go, and which key signs the responses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Env {
+    /// `https://api.dev.cobo.com/v2`.
+    Dev,
+    /// `https://api.sandbox.cobo.com/v2`.
+    Sandbox,
+    /// `https://api.cobo.com/v2`.
+    Prod,
+    /// Any other server, such as the embedded mock or a proxy.
+    Custom {
+        /// The base URL, including the `/v2` path prefix when the server has one.
+        base_url: Url,
+        /// How its responses are verified.
+        response_key: ResponseKey,
+    },
+}
+
+impl Env {
+    /// A custom environment whose responses are verified with `response_key_hex`.
+    pub fn custom(base_url: &str, response_key_hex: &str) -> Result<Self, ConfigError> {
+        let response_key =
+            ResponseVerifier::from_hex(response_key_hex).map_err(ConfigError::InvalidResponseKey)?;
+        Ok(Self::Custom { base_url: parse_base_url(base_url)?, response_key: ResponseKey::Verify(response_key) })
+    }
+
+    /// A custom environment whose responses are not verified.
+    pub fn custom_unverified(base_url: &str) -> Result<Self, ConfigError> {
+        Ok(Self::Custom { base_url: parse_base_url(base_url)?, response_key: ResponseKey::Unverified })
+    }
+
+    /// The base URL of the API.
+    pub fn base_url(&self) -> &str {
+        match self {
+            Self::Dev => "https://api.dev.cobo.com/v2",
+            Self::Sandbox => "https://api.sandbox.cobo.com/v2",
+            Self::Prod => "https://api.cobo.com/v2",
+            Self::Custom { base_url, .. } => base_url.as_str().trim_end_matches('/'),
+        }
+    }
+
+    /// The verifier for this environment's responses; `None` when verification is off.
+    pub fn response_verifier(&self) -> Result<Option<ResponseVerifier>, ConfigError> {
+        let key = match self {
+            Self::Dev => DEV_RESPONSE_KEY,
+            Self::Sandbox => SANDBOX_RESPONSE_KEY,
+            Self::Prod => PROD_RESPONSE_KEY,
+            Self::Custom { response_key: ResponseKey::Verify(verifier), .. } => return Ok(Some(verifier.clone())),
+            Self::Custom { response_key: ResponseKey::Unverified, .. } => return Ok(None),
+        };
+        ResponseVerifier::from_hex(key).map(Some).map_err(ConfigError::InvalidResponseKey)
+    }
+
+    /// The name: `dev`, `sandbox`, `prod` or `custom`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Dev => "dev",
+            Self::Sandbox => "sandbox",
+            Self::Prod => "prod",
+            Self::Custom { .. } => "custom",
+        }
+    }
+}
+
+impl FromStr for Env {
+    type Err = ConfigError;
+
+    /// `dev`, `sandbox` or `prod` (case-insensitive). Anything else is an error, never a fallback.
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "dev" | "development" => Ok(Self::Dev),
+            "sandbox" => Ok(Self::Sandbox),
+            "prod" | "production" => Ok(Self::Prod),
+            _ => Err(ConfigError::UnknownEnv(name.to_owned())),
+        }
+    }
+}
+
+impl fmt::Display for Env {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.name(), self.base_url())
+    }
+}
+
+/// Parses a base URL: absolute, `http` or `https`, no query or fragment.
+pub(crate) fn parse_base_url(base_url: &str) -> Result<Url, ConfigError> {
+    let invalid = |reason: &str| ConfigError::InvalidBaseUrl { url: base_url.to_owned(), reason: reason.to_owned() };
+    let url = Url::parse(base_url.trim()).map_err(|e| invalid(&e.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(invalid("the scheme must be http or https"));
+    }
+    if url.host().is_none() {
+        return Err(invalid("no host"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid("a base URL has no query or fragment"));
+    }
+    Ok(url)
+}

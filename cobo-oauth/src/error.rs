@@ -1,0 +1,124 @@
+//! The crate's errors. None of them ever contains an API secret, a token or a signature.
+
+use crate::signing::{KeyError, SignRequestError};
+use crate::verify::VerifyError;
+
+/// Everything that can go wrong in a call to Cobo.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Cobo's OAuth endpoint refused the request (a 4XX `{error, error_description}`), e.g.
+    /// `invalid_grant` for a refresh token that was used or has expired.
+    #[error("OAuth error (HTTP {status}): {error}: {description}")]
+    OAuth {
+        /// HTTP status.
+        status: u16,
+        /// The OAuth error name, e.g. `invalid_grant`.
+        error: String,
+        /// Cobo's description.
+        description: String,
+    },
+    /// Cobo's `ErrorResponse` (`{error_code, error_message, error_id}`), e.g. with a 5XX.
+    #[error("Cobo API error (HTTP {status}): code {code}: {message} (error id {error_id})")]
+    Api {
+        /// HTTP status.
+        status: u16,
+        /// Cobo's error code, e.g. 1000 for an expired access token, 2026 for a rate limit.
+        code: i64,
+        /// Cobo's message.
+        message: String,
+        /// The error log ID to quote to Cobo's support.
+        error_id: String,
+    },
+    /// An unsigned non-2xx response: from a gateway, CDN or load balancer, not from Cobo.
+    #[error("HTTP {status} from an intermediary (the response is not signed by Cobo)")]
+    Http {
+        /// HTTP status.
+        status: u16,
+        /// The start of the body (at most 512 bytes), for diagnosis.
+        body: String,
+    },
+    /// The request did not complete: DNS, connection, TLS, or the connection broke.
+    #[error("transport error: {0}")]
+    Transport(#[source] reqwest::Error),
+    /// The connect or total timeout passed.
+    #[error("request timed out: {0}")]
+    Timeout(#[source] reqwest::Error),
+    /// The response body is not what the spec says (not JSON, or the wrong shape).
+    #[error("invalid response body (HTTP {status}): {reason}")]
+    InvalidBody {
+        /// HTTP status.
+        status: u16,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The response's signature is missing or does not verify; its data was discarded.
+    #[error(transparent)]
+    ResponseSignature(#[from] VerifyError),
+    /// The request could not be signed.
+    #[error(transparent)]
+    Signing(#[from] SignRequestError),
+    /// The request could not be built from the given arguments.
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+    /// The client is not configured correctly.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+}
+
+impl Error {
+    /// The HTTP status of the response the error came from, if any.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::OAuth { status, .. }
+            | Self::Api { status, .. }
+            | Self::Http { status, .. }
+            | Self::InvalidBody { status, .. } => Some(*status),
+            Self::ResponseSignature(
+                VerifyError::Missing { status } | VerifyError::Invalid { status } | VerifyError::Malformed { status, .. },
+            ) => Some(*status),
+            Self::Transport(e) | Self::Timeout(e) => e.status().map(|s| s.as_u16()),
+            Self::Signing(_) | Self::InvalidRequest(_) | Self::Config(_) => None,
+        }
+    }
+
+    pub(crate) fn from_reqwest(error: reqwest::Error) -> Self {
+        let error = error.without_url();
+        if error.is_timeout() { Self::Timeout(error) } else { Self::Transport(error) }
+    }
+}
+
+/// A configuration problem, found before any request is sent.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// No API secret and no signer were given.
+    #[error("no API secret: set COBO_API_SECRET or call .api_secret() / .signer()")]
+    MissingApiSecret,
+    /// The API secret is malformed (the message never contains it).
+    #[error("invalid API secret: {0}")]
+    InvalidApiSecret(#[source] KeyError),
+    /// No environment was chosen.
+    #[error("no environment: set COBO_ENV (dev, sandbox or prod) or COBO_BASE_URL")]
+    MissingEnv,
+    /// The environment name is not `dev`, `sandbox` or `prod`.
+    #[error("unknown environment {0:?}: expected dev, sandbox or prod")]
+    UnknownEnv(String),
+    /// The base URL is not usable.
+    #[error("invalid base URL {url:?}: {reason}")]
+    InvalidBaseUrl {
+        /// The URL given.
+        url: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A custom base URL needs a response key, or verification turned off explicitly.
+    #[error("a custom base URL needs COBO_RESPONSE_PUBKEY (the server's ed25519 response key), or response verification turned off explicitly")]
+    MissingResponseKey,
+    /// The response key is malformed.
+    #[error("invalid response public key: {0}")]
+    InvalidResponseKey(#[source] KeyError),
+    /// The HTTP client could not be built.
+    #[error("cannot build the HTTP client: {0}")]
+    HttpClient(#[source] reqwest::Error),
+}

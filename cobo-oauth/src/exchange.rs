@@ -1,0 +1,111 @@
+//! The executor behind every generated operation: sign, send, verify.
+//!
+//! It runs inside the generated client's `exec` hook. A failure that is not a transport error
+//! (signing, an invalid response signature) reaches the generated method as
+//! `progenitor_client::Error::Custom(message)`; [`CoboClient`](crate::CoboClient)'s own methods
+//! also get the typed [`Error`] back through a task-local [`CallRecord`].
+
+use std::cell::RefCell;
+use std::sync::Arc;
+use std::time::Instant;
+
+use cobo_oauth_gen::{ExecError, ExecFuture, Executor};
+use progenitor_client::OperationInfo;
+use tracing::Instrument as _;
+
+use crate::error::Error;
+use crate::signing::CoboAuth;
+use crate::verify::{ResponseVerifier, Verdict};
+
+/// What one call observed, for turning progenitor's errors into typed ones.
+#[derive(Debug, Default)]
+pub(crate) struct CallRecord {
+    /// Status of the last response received.
+    pub status: Option<u16>,
+    /// The last response was an unsigned non-2xx (a gateway's).
+    pub unsigned_error: bool,
+    /// The first bytes of the last response body.
+    pub body_start: String,
+    /// The typed error behind an `Error::Custom`.
+    pub rejection: Option<Error>,
+}
+
+tokio::task_local! {
+    pub(crate) static CALL: RefCell<CallRecord>;
+}
+
+fn record(update: impl FnOnce(&mut CallRecord)) {
+    let _ = CALL.try_with(|call| update(&mut call.borrow_mut()));
+}
+
+/// Signs every request with CoboAuth and verifies every response.
+#[derive(Debug)]
+pub(crate) struct SigningExecutor {
+    pub auth: CoboAuth,
+    pub verifier: Option<ResponseVerifier>,
+}
+
+impl SigningExecutor {
+    fn reject(&self, error: Error) -> ExecError {
+        let message: Arc<dyn std::error::Error + Send + Sync> = Arc::new(Rejected(error.to_string()));
+        record(|call| call.rejection = Some(error));
+        ExecError::Rejected(message)
+    }
+
+    async fn run(&self, client: &reqwest::Client, mut request: reqwest::Request) -> Result<reqwest::Response, ExecError> {
+        self.auth.sign_request(&mut request).map_err(|e| self.reject(Error::Signing(e)))?;
+        let started = Instant::now();
+        let response = client.execute(request).await.map_err(ExecError::Transport)?;
+        let status = response.status();
+        let version = response.version();
+        let headers = response.headers().clone();
+        let body = response.bytes().await.map_err(ExecError::Transport)?;
+        let span = tracing::Span::current();
+        span.record("status", status.as_u16());
+        span.record("latency_ms", started.elapsed().as_millis() as u64);
+
+        let verdict = match &self.verifier {
+            Some(verifier) => verifier.check(status.as_u16(), &headers, &body).map_err(|e| {
+                tracing::warn!(error = %e, "response rejected");
+                self.reject(Error::ResponseSignature(e))
+            })?,
+            None => Verdict::Verified,
+        };
+        record(|call| {
+            call.status = Some(status.as_u16());
+            call.unsigned_error = verdict == Verdict::UnsignedError;
+            call.body_start = String::from_utf8_lossy(&body[..body.len().min(512)]).into_owned();
+        });
+        tracing::debug!(status = status.as_u16(), "response received");
+
+        let mut rebuilt = http::Response::new(body);
+        *rebuilt.status_mut() = status;
+        *rebuilt.version_mut() = version;
+        *rebuilt.headers_mut() = headers;
+        Ok(reqwest::Response::from(rebuilt))
+    }
+}
+
+impl Executor for SigningExecutor {
+    fn execute<'a>(
+        &'a self,
+        client: &'a reqwest::Client,
+        request: reqwest::Request,
+        info: &'a OperationInfo,
+    ) -> ExecFuture<'a> {
+        let span = tracing::info_span!(
+            "cobo.request",
+            operation = info.operation_id,
+            method = %request.method(),
+            path = request.url().path(),
+            status = tracing::field::Empty,
+            latency_ms = tracing::field::Empty,
+        );
+        Box::pin(self.run(client, request).instrument(span))
+    }
+}
+
+/// The message of a rejected exchange, as the generated method reports it.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct Rejected(String);

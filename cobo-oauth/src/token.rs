@@ -1,0 +1,54 @@
+//! [`Token`]: an Org Access Token and its Refresh Token.
+
+use std::fmt;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+/// The answer of `GET /oauth/token` or `POST /oauth/token`. Both tokens are secrets: `Debug`
+/// redacts them and there is no `Display`.
+#[derive(Clone, Deserialize)]
+pub struct Token {
+    /// The Org Access Token, sent as `Authorization: Bearer ...`.
+    pub access_token: Option<SecretString>,
+    /// The Refresh Token. Every refresh returns a new one and kills the old one: store it.
+    pub refresh_token: Option<SecretString>,
+    /// `Bearer`.
+    pub token_type: Option<String>,
+    /// Currently empty.
+    pub scope: Option<String>,
+    /// Seconds until the access token expires (about 12 hours).
+    pub expires_in: Option<i64>,
+}
+
+impl Token {
+    /// Reads a token from the generated response type (any type that serializes to the token
+    /// response's JSON).
+    pub(crate) fn from_generated<T: serde::Serialize>(response: &T) -> Result<Self, serde_json::Error> {
+        serde_json::to_value(response).and_then(serde_json::from_value)
+    }
+
+    /// The token response as JSON, tokens included: for handing to the token's owner only.
+    pub fn to_json_exposing_secrets(&self) -> serde_json::Value {
+        serde_json::json!({
+            "access_token": self.access_token.as_ref().map(|t| t.expose_secret().to_owned()),
+            "token_type": self.token_type,
+            "scope": self.scope,
+            "expires_in": self.expires_in,
+            "refresh_token": self.refresh_token.as_ref().map(|t| t.expose_secret().to_owned()),
+        })
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let redacted = |t: &Option<SecretString>| t.as_ref().map(|_| "<redacted>");
+        f.debug_struct("Token")
+            .field("access_token", &redacted(&self.access_token))
+            .field("refresh_token", &redacted(&self.refresh_token))
+            .field("token_type", &self.token_type)
+            .field("scope", &self.scope)
+            .field("expires_in", &self.expires_in)
+            .finish()
+    }
+}

@@ -1,0 +1,151 @@
+//! `cargo xtask codegen`: spec → validate and normalize → generate → format → write or check.
+
+#[path = "../../cobo-oauth-gen/codegen/mod.rs"]
+mod shared;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use crate::normalize::{self, Normalized};
+use crate::{paths, standalone};
+
+/// What `cargo xtask codegen` was asked to do.
+pub struct Options {
+    /// Compare instead of writing.
+    pub check: bool,
+    /// The spec; default `openapi/cobo-oauth.yaml`.
+    pub spec: Option<PathBuf>,
+    /// Write a standalone crate here.
+    pub out: Option<PathBuf>,
+}
+
+/// Why the task failed.
+#[derive(Debug, thiserror::Error)]
+pub enum TaskError {
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The spec is not YAML or JSON.
+    #[error("{path}: not a YAML or JSON document: {reason}")]
+    Spec {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message.
+        reason: String,
+    },
+    /// The spec has a shape the normalization step cannot handle.
+    #[error(transparent)]
+    Normalize(#[from] normalize::NormalizeError),
+    /// progenitor failed on the normalized spec.
+    #[error("{0}")]
+    Codegen(String),
+    /// `--check` found stale files.
+    #[error("generated files are out of date; run `cargo xtask codegen`:\n{}", .0.iter().map(|p| format!("  {}", p.display())).collect::<Vec<_>>().join("\n"))]
+    Stale(Vec<PathBuf>),
+    /// The standalone crate could not be written.
+    #[error("{0}")]
+    Standalone(String),
+}
+
+/// Reads a file.
+pub fn read(path: &Path) -> Result<String, TaskError> {
+    std::fs::read_to_string(path).map_err(|source| TaskError::Io { path: path.to_owned(), source })
+}
+
+/// Writes a file, creating its directory.
+pub fn write(path: &Path, contents: &str) -> Result<(), TaskError> {
+    let io = |source| TaskError::Io { path: path.to_owned(), source };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    std::fs::write(path, contents).map_err(io)
+}
+
+/// Loads a YAML or JSON spec as JSON.
+pub fn load_spec(path: &Path) -> Result<serde_json::Value, TaskError> {
+    let text = read(path)?;
+    serde_yaml::from_str(&text).map_err(|e| TaskError::Spec { path: path.to_owned(), reason: e.to_string() })
+}
+
+/// The outputs of the pipeline for one spec.
+pub struct Generated {
+    /// The normalized spec, pretty JSON.
+    pub normalized_json: String,
+    /// The formatted client.
+    pub code: String,
+    /// What normalization did.
+    pub normalized: Normalized,
+}
+
+/// Runs the pipeline on a spec: validate and normalize, then generate with the settings that
+/// `build.rs` uses.
+pub fn pipeline(spec_path: &Path) -> Result<Generated, TaskError> {
+    let started = Instant::now();
+    let normalized = normalize::normalize(load_spec(spec_path)?)?;
+    let normalized_json = format!(
+        "{}\n",
+        serde_json::to_string_pretty(&normalized.spec).map_err(|e| TaskError::Codegen(e.to_string()))?
+    );
+    let spec = shared::parse_spec(&normalized_json).map_err(|e| TaskError::Codegen(e.to_string()))?;
+    let code = match shared::generate(&spec) {
+        Ok(code) => code,
+        Err(error) => {
+            // Name the operation that progenitor cannot take, with its JSON pointer.
+            let culprit = normalize::find_culprit(&normalized.spec, |one| {
+                shared::parse_spec(&one.to_string()).and_then(|s| shared::generate_tokens(&s)).err().map(|e| e.to_string())
+            });
+            return Err(TaskError::Codegen(match culprit {
+                Some(culprit) => format!("{error}\n  at {culprit}"),
+                None => error.to_string(),
+            }));
+        }
+    };
+    eprintln!(
+        "generated {} operations ({} lines) from {} in {:.1} s",
+        normalized.operations,
+        code.lines().count(),
+        spec_path.display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(Generated { normalized_json, code, normalized })
+}
+
+/// Runs `cargo xtask codegen`.
+pub fn run(options: Options) -> Result<ExitCode, TaskError> {
+    let spec_path = options.spec.unwrap_or_else(paths::spec);
+    let generated = pipeline(&spec_path)?;
+    eprint!("{}", generated.normalized.report());
+    if let Some(dir) = options.out {
+        standalone::write_crate(&dir, &generated)?;
+        eprintln!("wrote a standalone crate to {}; build it with `cd {} && cargo build`", dir.display(), dir.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let gen_crate = paths::gen_crate();
+    let outputs = [
+        (gen_crate.join(shared::NORMALIZED_SPEC), generated.normalized_json.as_str()),
+        (gen_crate.join(shared::GENERATED_COPY), generated.code.as_str()),
+    ];
+    if options.check {
+        let stale: Vec<PathBuf> = outputs
+            .iter()
+            .filter(|(path, contents)| std::fs::read_to_string(path).ok().as_deref() != Some(*contents))
+            .map(|(path, _)| path.strip_prefix(paths::workspace_root()).unwrap_or(path).to_owned())
+            .collect();
+        if !stale.is_empty() {
+            return Err(TaskError::Stale(stale));
+        }
+        eprintln!("generated files are up to date");
+        return Ok(ExitCode::SUCCESS);
+    }
+    for (path, contents) in &outputs {
+        write(path, contents)?;
+        eprintln!("wrote {}", path.strip_prefix(paths::workspace_root()).unwrap_or(path).display());
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,55 @@
+//! `cargo xtask`: the workspace's own tasks.
+//!
+//! - `cargo xtask codegen`: validate and normalize `openapi/cobo-oauth.yaml`, generate the client
+//!   exactly as `cobo-oauth-gen/build.rs` does, and write the committed outputs.
+//! - `cargo xtask codegen --check`: fail, naming the stale files, when the committed outputs are
+//!   not what the spec produces.
+//! - `cargo xtask codegen --spec PATH --out DIR`: generate a standalone client crate from another
+//!   spec into DIR.
+
+mod codegen;
+mod normalize;
+mod paths;
+mod standalone;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "Workspace tasks for cobo-oauth")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Regenerate the client from the spec (see README.md, "Adding an endpoint").
+    Codegen {
+        /// Check that the committed outputs are current; write nothing.
+        #[arg(long, conflicts_with = "out")]
+        check: bool,
+        /// The spec to read (YAML or JSON). Default: openapi/cobo-oauth.yaml.
+        #[arg(long, value_name = "PATH")]
+        spec: Option<PathBuf>,
+        /// Write a standalone client crate to DIR instead of updating cobo-oauth-gen.
+        #[arg(long, value_name = "DIR", requires = "spec")]
+        out: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Codegen { check, spec, out } => codegen::run(codegen::Options { check, spec, out }),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
