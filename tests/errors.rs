@@ -1,0 +1,155 @@
+//! Bad input and bad answers: every one is a typed error, never a panic, never a secret.
+
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use std::time::Duration;
+
+use cobo_oauth::verify::VerifyError;
+use cobo_oauth::{CoboClient, ConfigError, Env, Error, SecretString};
+use cobo_oauth_tests::{API_SECRET, CoboDouble, TOKEN_BODY, signed};
+use wiremock::ResponseTemplate;
+
+async fn get(double: &CoboDouble) -> Result<cobo_oauth::Token, Error> {
+    double.client().get_token("client", "org").await
+}
+
+#[tokio::test]
+async fn oauth_4xx_is_typed_with_its_status() {
+    let double = CoboDouble::start().await;
+    double.answer("POST", "/oauth/token", 400, r#"{"error":"invalid_grant","error_description":"refresh token revoked"}"#).await;
+    let error = double.client().refresh_token("client", &SecretString::from("RT")).await.unwrap_err();
+    assert!(
+        matches!(&error, Error::OAuth { status: 400, error, description } if error == "invalid_grant" && description == "refresh token revoked"),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn cobo_5xx_error_response_is_typed() {
+    let double = CoboDouble::start().await;
+    double.answer("GET", "/oauth/token", 500, r#"{"error_code":1000,"error_message":"token expired","error_id":"abc"}"#).await;
+    let error = get(&double).await.unwrap_err();
+    assert!(
+        matches!(&error, Error::Api { status: 500, code: 1000, message, error_id } if message == "token expired" && error_id == "abc"),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn unsigned_success_is_rejected_and_never_returned() {
+    let double = CoboDouble::start().await;
+    double.answer_raw("GET", "/oauth/token", ResponseTemplate::new(200).set_body_string(TOKEN_BODY)).await;
+    let error = get(&double).await.unwrap_err();
+    assert!(matches!(error, Error::ResponseSignature(VerifyError::Missing { status: 200 })), "{error:?}");
+    assert!(!format!("{error} {error:?}").contains("AT-1"));
+}
+
+#[tokio::test]
+async fn badly_signed_success_is_rejected() {
+    let double = CoboDouble::start().await;
+    let other_key = ed25519_dalek::SigningKey::from_bytes(&[9u8; 32]);
+    double.answer_raw("GET", "/oauth/token", signed(&other_key, 200, TOKEN_BODY)).await;
+    let error = get(&double).await.unwrap_err();
+    assert!(matches!(error, Error::ResponseSignature(VerifyError::Invalid { status: 200 })), "{error:?}");
+}
+
+#[tokio::test]
+async fn signed_non_json_success_is_an_invalid_body() {
+    let double = CoboDouble::start().await;
+    double.answer("GET", "/oauth/token", 200, "<html>surprise</html>").await;
+    let error = get(&double).await.unwrap_err();
+    assert!(matches!(error, Error::InvalidBody { status: 200, .. }), "{error:?}");
+}
+
+#[tokio::test]
+async fn unsigned_gateway_error_is_the_http_error_it_is() {
+    let double = CoboDouble::start().await;
+    double.answer_raw("GET", "/oauth/token", ResponseTemplate::new(503).set_body_string("upstream down")).await;
+    let error = get(&double).await.unwrap_err();
+    assert!(matches!(&error, Error::Http { status: 503, body } if body == "upstream down"), "{error:?}");
+}
+
+#[tokio::test]
+async fn dead_server_is_a_transport_error() {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let client = CoboClient::builder()
+        .env(Env::custom_unverified(&format!("http://127.0.0.1:{port}/v2")).unwrap())
+        .api_secret(API_SECRET)
+        .build()
+        .unwrap();
+    let error = client.get_token("client", "org").await.unwrap_err();
+    assert!(matches!(error, Error::Transport(_)), "{error:?}");
+}
+
+#[tokio::test]
+async fn slow_server_is_a_timeout() {
+    let double = CoboDouble::start().await;
+    double.answer_raw("GET", "/oauth/token", ResponseTemplate::new(200).set_delay(Duration::from_secs(5))).await;
+    let client = CoboClient::builder()
+        .env(Env::custom(&double.base_url(), &double.response_key_hex()).unwrap())
+        .api_secret(API_SECRET)
+        .timeout(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    let error = client.get_token("client", "org").await.unwrap_err();
+    assert!(matches!(error, Error::Timeout(_)), "{error:?}");
+}
+
+#[test]
+fn malformed_secrets_are_typed_and_never_echoed() {
+    let cases = [
+        ("abc", "64 hex characters, got 3"),
+        (&"zz".repeat(32), "not hex"),
+        (&"0".repeat(66), "got 66"),
+        ("", "got 0"),
+    ];
+    for (secret, expected) in cases {
+        let error = CoboClient::builder().env(Env::Dev).api_secret(secret).build().unwrap_err();
+        assert!(matches!(error, ConfigError::InvalidApiSecret(_)), "{error:?}");
+        let shown = format!("{error} {error:?}");
+        assert!(shown.contains(expected), "{shown}");
+        if secret.len() > 3 {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+    }
+    let error = CoboClient::builder().env(Env::Dev).build().unwrap_err();
+    assert!(matches!(error, ConfigError::MissingApiSecret));
+}
+
+#[test]
+fn bad_urls_and_keys_are_config_errors() {
+    for url in ["not a url", "ftp://x/v2", "http://", "https://x/v2?q=1"] {
+        assert!(matches!(Env::custom_unverified(url), Err(ConfigError::InvalidBaseUrl { .. })), "{url}");
+    }
+    assert!(matches!(Env::custom("http://localhost/v2", "00"), Err(ConfigError::InvalidResponseKey(_))));
+    assert!(matches!("staging".parse::<Env>(), Err(ConfigError::UnknownEnv(name)) if name == "staging"));
+}
+
+#[test]
+fn from_env_reads_the_cobo_variables_and_never_falls_back() {
+    let vars = |pairs: &'static [(&'static str, &'static str)]| {
+        move |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned())
+    };
+    let built = |pairs| cobo_oauth::CoboClientBuilder::from_vars(vars(pairs)).and_then(|b| b.build());
+
+    let client = built(&[("COBO_ENV", "sandbox"), ("COBO_API_SECRET", API_SECRET)]).unwrap();
+    assert_eq!(client.env(), &Env::Sandbox);
+    assert!(matches!(built(&[("COBO_ENV", "production-eu")]), Err(ConfigError::UnknownEnv(_))));
+    assert!(matches!(built(&[("COBO_API_SECRET", API_SECRET)]), Err(ConfigError::MissingEnv)));
+    assert!(matches!(
+        built(&[("COBO_BASE_URL", "http://127.0.0.1:1/v2"), ("COBO_API_SECRET", API_SECRET)]),
+        Err(ConfigError::MissingResponseKey)
+    ));
+    let custom = built(&[
+        ("COBO_BASE_URL", "http://127.0.0.1:1/v2"),
+        ("COBO_RESPONSE_PUBKEY", "off"),
+        ("COBO_API_SECRET", API_SECRET),
+    ])
+    .unwrap();
+    assert_eq!(custom.env().base_url(), "http://127.0.0.1:1/v2");
+    assert_eq!(custom.env().response_verifier().unwrap(), None);
+    assert!(matches!(built(&[("COBO_ENV", "dev")]), Err(ConfigError::MissingApiSecret)));
+}
