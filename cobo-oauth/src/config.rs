@@ -6,7 +6,7 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::client::CoboClient;
-use crate::env::{Env, ResponseKey, parse_base_url};
+use crate::env::{Env, ResponseKey};
 use crate::error::ConfigError;
 use crate::signing::{Clock, Ed25519Signer, Signer, SystemClock};
 use crate::verify::ResponseVerifier;
@@ -68,19 +68,15 @@ impl CoboClientBuilder {
         let named = var(vars::ENV).map(|name| name.parse::<Env>()).transpose()?;
         let env = match (var(vars::BASE_URL), named) {
             (Some(base_url), named) => {
-                let base_url = parse_base_url(&base_url)?;
                 let response_key = match (var(vars::RESPONSE_PUBKEY), named) {
                     (Some(key), _) if key.trim().eq_ignore_ascii_case("off") => ResponseKey::Unverified,
                     (Some(key), _) => {
                         ResponseKey::Verify(ResponseVerifier::from_hex(&key).map_err(ConfigError::InvalidResponseKey)?)
                     }
-                    (None, Some(named)) => match named.response_verifier()? {
-                        Some(verifier) => ResponseKey::Verify(verifier),
-                        None => ResponseKey::Unverified,
-                    },
+                    (None, Some(named)) => named.response_key()?,
                     (None, None) => return Err(ConfigError::MissingResponseKey),
                 };
-                Env::Custom { base_url, response_key }
+                Env::custom_with(&base_url, response_key)?
             }
             (None, Some(named)) => named,
             (None, None) => return Err(ConfigError::MissingEnv),

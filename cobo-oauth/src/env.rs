@@ -46,14 +46,26 @@ pub enum Env {
 impl Env {
     /// A custom environment whose responses are verified with `response_key_hex`.
     pub fn custom(base_url: &str, response_key_hex: &str) -> Result<Self, ConfigError> {
-        let response_key =
-            ResponseVerifier::from_hex(response_key_hex).map_err(ConfigError::InvalidResponseKey)?;
-        Ok(Self::Custom { base_url: parse_base_url(base_url)?, response_key: ResponseKey::Verify(response_key) })
+        let verifier = ResponseVerifier::from_hex(response_key_hex).map_err(ConfigError::InvalidResponseKey)?;
+        Self::custom_with(base_url, ResponseKey::Verify(verifier))
     }
 
     /// A custom environment whose responses are not verified.
     pub fn custom_unverified(base_url: &str) -> Result<Self, ConfigError> {
-        Ok(Self::Custom { base_url: parse_base_url(base_url)?, response_key: ResponseKey::Unverified })
+        Self::custom_with(base_url, ResponseKey::Unverified)
+    }
+
+    /// A custom environment with a base URL (checked) and a response key.
+    pub fn custom_with(base_url: &str, response_key: ResponseKey) -> Result<Self, ConfigError> {
+        Ok(Self::Custom { base_url: parse_base_url(base_url)?, response_key })
+    }
+
+    /// This environment's response key: Cobo's for dev, sandbox and prod.
+    pub fn response_key(&self) -> Result<ResponseKey, ConfigError> {
+        Ok(match self.response_verifier()? {
+            Some(verifier) => ResponseKey::Verify(verifier),
+            None => ResponseKey::Unverified,
+        })
     }
 
     /// The base URL of the API.

@@ -25,6 +25,8 @@ mod exchange;
 pub mod signing;
 mod token;
 pub mod verify;
+#[cfg(feature = "mock")]
+pub mod mock;
 
 pub use client::{CoboClient, ORG_IMPLICIT, REFRESH_TOKEN};
 pub use cobo_oauth_gen as generated;

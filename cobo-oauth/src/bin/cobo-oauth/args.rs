@@ -1,0 +1,116 @@
+//! The command line.
+
+use clap::{Args, Parser, Subcommand};
+
+use cobo_oauth::Env;
+
+/// Cobo WaaS 2.0 OAuth: get and refresh Org Access Tokens, sign requests, run a local mock.
+#[derive(Debug, Parser)]
+#[command(name = "cobo-oauth", version)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options of every command.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Cobo environment: dev, sandbox or prod.
+    #[arg(long, global = true, env = "COBO_ENV", value_parser = parse_env)]
+    pub env: Option<Env>,
+    /// A custom base URL (e.g. the mock server's), including the /v2 prefix.
+    #[arg(long, global = true, env = "COBO_BASE_URL", value_name = "URL")]
+    pub base_url: Option<String>,
+    /// The ed25519 API secret (64 hex characters).
+    #[arg(long, global = true, env = "COBO_API_SECRET", hide_env_values = true, value_name = "HEX")]
+    pub api_secret: Option<String>,
+    /// The response-signing public key of a custom base URL (hex).
+    #[arg(long, global = true, env = "COBO_RESPONSE_PUBKEY", value_name = "HEX")]
+    pub response_pubkey: Option<String>,
+    /// Do not verify response signatures (only for servers that do not sign).
+    #[arg(long, global = true)]
+    pub no_verify_response: bool,
+}
+
+fn parse_env(name: &str) -> Result<Env, String> {
+    name.parse::<Env>().map_err(|e| e.to_string())
+}
+
+/// What to do.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Get or refresh an Org Access Token.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Print the CoboAuth string to sign, API key and signature of a request; sends nothing.
+    Sign(SignArgs),
+    /// Print a new API secret and its API key.
+    Keygen,
+    /// Run the embedded mock Cobo OAuth server until interrupted.
+    MockServer(MockArgs),
+}
+
+/// `token` commands.
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// GET /oauth/token: an Org Access Token and a Refresh Token.
+    Get {
+        /// The app's client ID.
+        #[arg(long)]
+        client_id: String,
+        /// The organization's ID.
+        #[arg(long)]
+        org_id: String,
+        /// The grant type.
+        #[arg(long, default_value = cobo_oauth::ORG_IMPLICIT)]
+        grant_type: String,
+    },
+    /// POST /oauth/token: a new token pair for a Refresh Token (which then stops working).
+    Refresh {
+        /// The app's client ID.
+        #[arg(long)]
+        client_id: String,
+        /// The current Refresh Token.
+        #[arg(long)]
+        refresh_token: String,
+    },
+}
+
+/// `sign` arguments.
+#[derive(Debug, Args)]
+pub struct SignArgs {
+    /// HTTP method.
+    #[arg(long)]
+    pub method: String,
+    /// Path, including the /v2 prefix, e.g. /v2/oauth/token.
+    #[arg(long)]
+    pub path: String,
+    /// A query parameter, KEY=VALUE; repeat for more, in order.
+    #[arg(long = "param", value_name = "KEY=VALUE", value_parser = parse_param)]
+    pub params: Vec<(String, String)>,
+    /// The raw body.
+    #[arg(long, default_value = "")]
+    pub body: String,
+    /// The nonce (milliseconds).
+    #[arg(long)]
+    pub nonce: String,
+}
+
+fn parse_param(pair: &str) -> Result<(String, String), String> {
+    pair.split_once('=')
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .ok_or_else(|| format!("expected KEY=VALUE, got {pair:?}"))
+}
+
+/// `mock-server` arguments.
+#[derive(Debug, Args)]
+pub struct MockArgs {
+    /// The port on 127.0.0.1 (0: any free port).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// Access-token lifetime in seconds.
+    #[arg(long, default_value_t = 43_199)]
+    pub access_ttl: u64,
+}

@@ -1,0 +1,51 @@
+//! Fault injection.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+/// Something to do wrong, for testing clients.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// Answer with this status and body (signed), without handling the request.
+    Status {
+        /// HTTP status.
+        status: u16,
+        /// Body.
+        body: String,
+    },
+    /// Wait this long, then handle the request normally.
+    Delay(Duration),
+    /// Handle the request (tokens are issued or rotated), then close the connection without
+    /// answering: the client cannot know the outcome.
+    DropConnection,
+    /// Handle the request, but send the response without signature headers.
+    Unsigned,
+    /// Handle the request, but sign the response with a wrong signature.
+    BadSignature,
+    /// Answer 200 with a body that is not JSON (signed).
+    MalformedJson,
+}
+
+/// Faults waiting for requests.
+#[derive(Debug, Default)]
+pub(crate) struct FaultQueue(VecDeque<(Fault, usize)>);
+
+impl FaultQueue {
+    /// Adds `fault` for the next `times` requests.
+    pub fn push(&mut self, fault: Fault, times: usize) {
+        if times > 0 {
+            self.0.push_back((fault, times));
+        }
+    }
+
+    /// The fault for the next request, if any.
+    pub fn next(&mut self) -> Option<Fault> {
+        let (fault, left) = self.0.front_mut()?;
+        let fault = fault.clone();
+        *left -= 1;
+        if *left == 0 {
+            self.0.pop_front();
+        }
+        Some(fault)
+    }
+}

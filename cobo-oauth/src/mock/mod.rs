@@ -1,0 +1,189 @@
+//! An embedded mock of Cobo's OAuth endpoints (cargo feature `mock`), for offline runs and tests.
+//!
+//! It behaves like `/v2/oauth/token`:
+//! - it checks `Biz-Api-*` signatures from the request it received (method, path, query as
+//!   received, raw body), and rejects a bad signature, an unknown API key (when keys are
+//!   registered), a nonce too far from its clock and a replayed nonce;
+//! - `GET` with `grant_type=org_implicit` issues an access token and a refresh token for
+//!   `(client_id, org_id)`; `POST` with `grant_type=refresh_token` rotates them: a new pair, and
+//!   the old refresh token stops working;
+//! - tokens expire after configurable times;
+//! - errors come in Cobo's shapes: 4XX `{error, error_description}`, 5XX `ErrorResponse`;
+//! - every response is signed with the server's own ed25519 key ([`MockServer::response_key_hex`]);
+//! - faults can be injected ([`Fault`]) for testing clients.
+//!
+//! ```no_run
+//! # async fn f() -> Result<(), Box<dyn std::error::Error>> {
+//! use cobo_oauth::mock::{MockConfig, MockServer};
+//! let server = MockServer::start(MockConfig::default()).await?;
+//! let client = cobo_oauth::CoboClient::builder()
+//!     .env(server.env())
+//!     .api_secret("<64 hex characters>")
+//!     .build()?;
+//! let token = client.get_token("client", "org").await?;
+//! # Ok(()) }
+//! ```
+
+mod auth;
+mod faults;
+mod reply;
+mod serve;
+mod tokens;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use ed25519_dalek::SigningKey;
+
+pub use faults::Fault;
+
+use crate::env::{Env, ResponseKey};
+use crate::signing::{Clock, SystemClock};
+use crate::verify::ResponseVerifier;
+
+/// How the mock behaves.
+#[derive(Debug, Clone)]
+pub struct MockConfig {
+    /// Lifetime of access tokens (Cobo: 43,199 s).
+    pub access_token_ttl: Duration,
+    /// Lifetime of refresh tokens (Cobo: 30 days).
+    pub refresh_token_ttl: Duration,
+    /// How far a nonce may be from the server's clock.
+    pub nonce_window: Duration,
+    /// When set, only these API keys (hex) are accepted.
+    pub api_keys: Option<Vec<String>>,
+    /// The response-signing seed; random when `None`.
+    pub response_seed: Option<[u8; 32]>,
+    /// The server's clock.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Default for MockConfig {
+    fn default() -> Self {
+        Self {
+            access_token_ttl: Duration::from_secs(43_199),
+            refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
+            nonce_window: Duration::from_secs(300),
+            api_keys: None,
+            response_seed: None,
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+/// A request the mock received, as received.
+#[derive(Debug, Clone)]
+pub struct RecordedRequest {
+    /// Method.
+    pub method: String,
+    /// Path, as received.
+    pub path: String,
+    /// Query string, as received.
+    pub query: String,
+    /// Raw body.
+    pub body: Vec<u8>,
+    /// `Biz-Api-Key`, if sent.
+    pub api_key: Option<String>,
+    /// `Biz-Api-Nonce`, if sent.
+    pub nonce: Option<String>,
+    /// `Authorization`, if sent.
+    pub authorization: Option<String>,
+}
+
+/// Shared between the server task and the handle.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub config: MockConfig,
+    pub response_key: SigningKey,
+    pub state: Mutex<State>,
+}
+
+/// The mutable state.
+#[derive(Debug, Default)]
+pub(crate) struct State {
+    pub tokens: tokens::Tokens,
+    pub nonces: auth::SeenNonces,
+    pub faults: faults::FaultQueue,
+    pub requests: Vec<RecordedRequest>,
+    pub api_keys: Option<Vec<String>>,
+}
+
+/// A running mock server. Stops when dropped.
+#[derive(Debug)]
+pub struct MockServer {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+impl MockServer {
+    /// Starts on a free loopback port.
+    pub async fn start(config: MockConfig) -> std::io::Result<Self> {
+        Self::start_on(SocketAddr::from(([127, 0, 0, 1], 0)), config).await
+    }
+
+    /// Starts on `addr`.
+    pub async fn start_on(addr: SocketAddr, config: MockConfig) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let response_key = match config.response_seed {
+            Some(seed) => SigningKey::from_bytes(&seed),
+            None => SigningKey::generate(&mut rand::rngs::OsRng),
+        };
+        let state = State { api_keys: config.api_keys.clone(), ..State::default() };
+        let shared = Arc::new(Shared { config, response_key, state: Mutex::new(state) });
+        let (shutdown, stopped) = tokio::sync::oneshot::channel();
+        tokio::spawn(serve::run(listener, Arc::clone(&shared), stopped));
+        Ok(Self { addr, shared, _shutdown: shutdown })
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The base URL, with Cobo's `/v2` prefix.
+    pub fn base_url(&self) -> String {
+        format!("http://{}/v2", self.addr)
+    }
+
+    /// The public key it signs responses with, hex.
+    pub fn response_key_hex(&self) -> String {
+        hex::encode(self.shared.response_key.verifying_key().as_bytes())
+    }
+
+    /// A custom [`Env`] pointing at this server, verifying its responses.
+    pub fn env(&self) -> Env {
+        let base_url = url::Url::parse(&self.base_url()).unwrap_or_else(|_| unreachable!("a socket address URL parses"));
+        Env::Custom {
+            base_url,
+            response_key: ResponseKey::Verify(ResponseVerifier::new(self.shared.response_key.verifying_key())),
+        }
+    }
+
+    /// Accepts `api_key_hex` (and, once any key is registered, only registered keys).
+    pub fn register_api_key(&self, api_key_hex: &str) {
+        self.state().api_keys.get_or_insert_with(Vec::new).push(api_key_hex.to_ascii_lowercase());
+    }
+
+    /// Applies `fault` to the next `times` requests (after they are recorded).
+    pub fn inject(&self, fault: Fault, times: usize) {
+        self.state().faults.push(fault, times);
+    }
+
+    /// Every request received so far.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.state().requests.clone()
+    }
+
+    /// Whether `access_token` is currently valid.
+    pub fn access_token_valid(&self, access_token: &str) -> bool {
+        let now = self.shared.config.clock.now_millis();
+        self.state().tokens.access_valid(access_token, now)
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.shared.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}

@@ -1,0 +1,32 @@
+//! Responses in Cobo's shapes.
+
+/// A response before signing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Reply {
+    pub status: u16,
+    pub body: String,
+}
+
+impl Reply {
+    /// 200 with a JSON body.
+    pub fn ok(body: serde_json::Value) -> Self {
+        Self { status: 200, body: body.to_string() }
+    }
+
+    /// A 4XX OAuth error: `{error, error_description}`.
+    pub fn oauth(status: u16, error: &str, description: &str) -> Self {
+        Self {
+            status,
+            body: serde_json::json!({ "error": error, "error_description": description }).to_string(),
+        }
+    }
+
+    /// Cobo's `ErrorResponse`: `{error_code, error_message, error_id}`.
+    pub fn cobo(status: u16, code: i64, message: &str) -> Self {
+        let error_id = hex::encode(rand::random::<[u8; 16]>());
+        Self {
+            status,
+            body: serde_json::json!({ "error_code": code, "error_message": message, "error_id": error_id }).to_string(),
+        }
+    }
+}

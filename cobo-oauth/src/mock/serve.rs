@@ -1,0 +1,168 @@
+//! The HTTP side: accept, record, inject faults, route, sign.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use ed25519_dalek::Signer as _;
+use http_body_util::{BodyExt as _, Full};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+
+use super::auth::{self, Received};
+use super::faults::Fault;
+use super::reply::Reply;
+use super::tokens::RefreshRefused;
+use super::{RecordedRequest, Shared};
+use crate::signing::Digest;
+
+/// Why a connection is closed without an answer.
+#[derive(Debug, thiserror::Error)]
+#[error("connection dropped by fault injection")]
+struct Dropped;
+
+/// Serves until `stopped` fires.
+pub(crate) async fn run(
+    listener: tokio::net::TcpListener,
+    shared: Arc<Shared>,
+    mut stopped: tokio::sync::oneshot::Receiver<()>,
+) {
+    loop {
+        tokio::select! {
+            _ = &mut stopped => break,
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                let shared = Arc::clone(&shared);
+                tokio::spawn(async move {
+                    let service = service_fn(move |request| handle(Arc::clone(&shared), request));
+                    let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                });
+            }
+        }
+    }
+}
+
+fn header<'a>(request: &'a http::request::Parts, name: &str) -> Option<&'a str> {
+    request.headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Dropped> {
+    let (parts, body) = request.into_parts();
+    let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let fault = {
+        let mut state = shared.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        state.requests.push(RecordedRequest {
+            method: parts.method.to_string(),
+            path: parts.uri.path().to_owned(),
+            query: parts.uri.query().unwrap_or("").to_owned(),
+            body: body.to_vec(),
+            api_key: header(&parts, "biz-api-key").map(str::to_owned),
+            nonce: header(&parts, "biz-api-nonce").map(str::to_owned),
+            authorization: header(&parts, "authorization").map(str::to_owned),
+        });
+        state.faults.next()
+    };
+    if let Some(Fault::Delay(delay)) = &fault {
+        tokio::time::sleep(*delay).await;
+    }
+    let reply = match &fault {
+        Some(Fault::Status { status, body }) => Reply { status: *status, body: body.clone() },
+        Some(Fault::MalformedJson) => Reply { status: 200, body: "{\"access_token\": ".to_owned() },
+        _ => route(&shared, &parts, &body),
+    };
+    if fault == Some(Fault::DropConnection) {
+        return Err(Dropped);
+    }
+    Ok(respond(&shared, reply, fault.as_ref()))
+}
+
+/// Builds the response, signed like Cobo's unless a fault says otherwise.
+fn respond(shared: &Shared, reply: Reply, fault: Option<&Fault>) -> Response<Full<Bytes>> {
+    let timestamp = shared.config.clock.now_millis().to_string();
+    let mut response = Response::builder().status(reply.status).header("content-type", "application/json");
+    if fault != Some(&Fault::Unsigned) {
+        let content = if fault == Some(&Fault::BadSignature) {
+            format!("{}|{timestamp}tampered", reply.body)
+        } else {
+            format!("{}|{timestamp}", reply.body)
+        };
+        let signature = shared.response_key.sign(Digest::sha256d(content.as_bytes()).as_bytes());
+        response = response.header("Biz-Timestamp", &timestamp).header("Biz-Resp-Signature", hex::encode(signature.to_bytes()));
+    }
+    response.body(Full::new(Bytes::from(reply.body))).unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+}
+
+fn route(shared: &Shared, parts: &http::request::Parts, body: &[u8]) -> Reply {
+    let config = &shared.config;
+    let now = config.clock.now_millis();
+    let mut state = shared.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let received = Received {
+        method: parts.method.as_str(),
+        path: parts.uri.path(),
+        query: parts.uri.query().unwrap_or(""),
+        body,
+        api_key: header(parts, "biz-api-key"),
+        nonce: header(parts, "biz-api-nonce"),
+        signature: header(parts, "biz-api-signature"),
+    };
+    let window = u64::try_from(config.nonce_window.as_millis()).unwrap_or(u64::MAX);
+    let state = &mut *state;
+    if let Err(reply) = auth::check(&received, state.api_keys.as_deref(), &mut state.nonces, now, window) {
+        return reply;
+    }
+    if parts.uri.path() != "/v2/oauth/token" {
+        return Reply::cobo(404, 404, "not found");
+    }
+    let access_ttl = u64::try_from(config.access_token_ttl.as_millis()).unwrap_or(u64::MAX);
+    let refresh_ttl = u64::try_from(config.refresh_token_ttl.as_millis()).unwrap_or(u64::MAX);
+    let token_reply = |pair: super::tokens::Pair| {
+        Reply::ok(serde_json::json!({
+            "access_token": pair.access_token,
+            "token_type": "Bearer",
+            "scope": "",
+            "expires_in": config.access_token_ttl.as_secs(),
+            "refresh_token": pair.refresh_token,
+        }))
+    };
+    match parts.method.as_str() {
+        "GET" => {
+            let query: HashMap<String, String> =
+                url::form_urlencoded::parse(received.query.as_bytes()).into_owned().collect();
+            let (Some(client_id), Some(org_id), Some(grant_type)) =
+                (query.get("client_id"), query.get("org_id"), query.get("grant_type"))
+            else {
+                return Reply::oauth(400, "invalid_request", "client_id, org_id and grant_type are required");
+            };
+            if grant_type != "org_implicit" {
+                return Reply::oauth(400, "invalid_grant", "grant_type must be org_implicit");
+            }
+            if client_id.is_empty() || org_id.is_empty() {
+                return Reply::oauth(400, "invalid_request", "client_id and org_id must not be empty");
+            }
+            token_reply(state.tokens.issue(client_id, org_id, now, access_ttl, refresh_ttl))
+        }
+        "POST" => {
+            let Ok(request) = serde_json::from_slice::<serde_json::Value>(body) else {
+                return Reply::oauth(400, "invalid_request", "the body is not JSON");
+            };
+            let field = |name: &str| request.get(name).and_then(serde_json::Value::as_str).unwrap_or("");
+            if field("grant_type") != "refresh_token" {
+                return Reply::oauth(400, "invalid_request", "grant_type must be refresh_token");
+            }
+            match state.tokens.rotate(field("client_id"), field("refresh_token"), now, access_ttl, refresh_ttl) {
+                Ok(pair) => token_reply(pair),
+                Err(RefreshRefused::Unknown) => {
+                    Reply::oauth(400, "invalid_grant", "the refresh token is invalid, expired or already used")
+                }
+                Err(RefreshRefused::WrongClient) => {
+                    Reply::oauth(400, "unauthorized_client", "the refresh token was issued to another client")
+                }
+            }
+        }
+        _ => Reply::cobo(405, 405, "method not allowed"),
+    }
+}
+
