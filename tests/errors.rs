@@ -16,8 +16,19 @@ async fn get(double: &CoboDouble) -> Result<cobo_oauth::Token, Error> {
 #[tokio::test]
 async fn oauth_4xx_is_typed_with_its_status() {
     let double = CoboDouble::start().await;
-    double.answer("POST", "/oauth/token", 400, r#"{"error":"invalid_grant","error_description":"refresh token revoked"}"#).await;
-    let error = double.client().refresh_token("client", &SecretString::from("RT")).await.unwrap_err();
+    double
+        .answer(
+            "POST",
+            "/oauth/token",
+            400,
+            r#"{"error":"invalid_grant","error_description":"refresh token revoked"}"#,
+        )
+        .await;
+    let error = double
+        .client()
+        .refresh_token("client", &SecretString::from("RT"))
+        .await
+        .unwrap_err();
     assert!(
         matches!(&error, Error::OAuth { status: 400, error, description } if error == "invalid_grant" && description == "refresh token revoked"),
         "{error:?}"
@@ -27,7 +38,14 @@ async fn oauth_4xx_is_typed_with_its_status() {
 #[tokio::test]
 async fn cobo_5xx_error_response_is_typed() {
     let double = CoboDouble::start().await;
-    double.answer("GET", "/oauth/token", 500, r#"{"error_code":1000,"error_message":"token expired","error_id":"abc"}"#).await;
+    double
+        .answer(
+            "GET",
+            "/oauth/token",
+            500,
+            r#"{"error_code":1000,"error_message":"token expired","error_id":"abc"}"#,
+        )
+        .await;
     let error = get(&double).await.unwrap_err();
     assert!(
         matches!(&error, Error::Api { status: 500, code: 1000, message, error_id } if message == "token expired" && error_id == "abc"),
@@ -38,9 +56,21 @@ async fn cobo_5xx_error_response_is_typed() {
 #[tokio::test]
 async fn unsigned_success_is_rejected_and_never_returned() {
     let double = CoboDouble::start().await;
-    double.answer_raw("GET", "/oauth/token", ResponseTemplate::new(200).set_body_string(TOKEN_BODY)).await;
+    double
+        .answer_raw(
+            "GET",
+            "/oauth/token",
+            ResponseTemplate::new(200).set_body_string(TOKEN_BODY),
+        )
+        .await;
     let error = get(&double).await.unwrap_err();
-    assert!(matches!(error, Error::ResponseSignature(VerifyError::Missing { status: 200 })), "{error:?}");
+    assert!(
+        matches!(
+            error,
+            Error::ResponseSignature(VerifyError::Missing { status: 200 })
+        ),
+        "{error:?}"
+    );
     assert!(!format!("{error} {error:?}").contains("AT-1"));
 }
 
@@ -48,25 +78,47 @@ async fn unsigned_success_is_rejected_and_never_returned() {
 async fn badly_signed_success_is_rejected() {
     let double = CoboDouble::start().await;
     let other_key = ed25519_dalek::SigningKey::from_bytes(&[9u8; 32]);
-    double.answer_raw("GET", "/oauth/token", signed(&other_key, 200, TOKEN_BODY)).await;
+    double
+        .answer_raw("GET", "/oauth/token", signed(&other_key, 200, TOKEN_BODY))
+        .await;
     let error = get(&double).await.unwrap_err();
-    assert!(matches!(error, Error::ResponseSignature(VerifyError::Invalid { status: 200 })), "{error:?}");
+    assert!(
+        matches!(
+            error,
+            Error::ResponseSignature(VerifyError::Invalid { status: 200 })
+        ),
+        "{error:?}"
+    );
 }
 
 #[tokio::test]
 async fn signed_non_json_success_is_an_invalid_body() {
     let double = CoboDouble::start().await;
-    double.answer("GET", "/oauth/token", 200, "<html>surprise</html>").await;
+    double
+        .answer("GET", "/oauth/token", 200, "<html>surprise</html>")
+        .await;
     let error = get(&double).await.unwrap_err();
-    assert!(matches!(error, Error::InvalidBody { status: 200, .. }), "{error:?}");
+    assert!(
+        matches!(error, Error::InvalidBody { status: 200, .. }),
+        "{error:?}"
+    );
 }
 
 #[tokio::test]
 async fn unsigned_gateway_error_is_the_http_error_it_is() {
     let double = CoboDouble::start().await;
-    double.answer_raw("GET", "/oauth/token", ResponseTemplate::new(503).set_body_string("upstream down")).await;
+    double
+        .answer_raw(
+            "GET",
+            "/oauth/token",
+            ResponseTemplate::new(503).set_body_string("upstream down"),
+        )
+        .await;
     let error = get(&double).await.unwrap_err();
-    assert!(matches!(&error, Error::Http { status: 503, body } if body == "upstream down"), "{error:?}");
+    assert!(
+        matches!(&error, Error::Http { status: 503, body } if body == "upstream down"),
+        "{error:?}"
+    );
 }
 
 #[tokio::test]
@@ -87,7 +139,13 @@ async fn dead_server_is_a_transport_error() {
 #[tokio::test]
 async fn slow_server_is_a_timeout() {
     let double = CoboDouble::start().await;
-    double.answer_raw("GET", "/oauth/token", ResponseTemplate::new(200).set_delay(Duration::from_secs(5))).await;
+    double
+        .answer_raw(
+            "GET",
+            "/oauth/token",
+            ResponseTemplate::new(200).set_delay(Duration::from_secs(5)),
+        )
+        .await;
     let client = CoboClient::builder()
         .env(Env::custom(&double.base_url(), &double.response_key_hex()).unwrap())
         .api_secret(API_SECRET)
@@ -107,8 +165,15 @@ fn malformed_secrets_are_typed_and_never_echoed() {
         ("", "got 0"),
     ];
     for (secret, expected) in cases {
-        let error = CoboClient::builder().env(Env::Dev).api_secret(secret).build().unwrap_err();
-        assert!(matches!(error, ConfigError::InvalidApiSecret(_)), "{error:?}");
+        let error = CoboClient::builder()
+            .env(Env::Dev)
+            .api_secret(secret)
+            .build()
+            .unwrap_err();
+        assert!(
+            matches!(error, ConfigError::InvalidApiSecret(_)),
+            "{error:?}"
+        );
         let shown = format!("{error} {error:?}");
         assert!(shown.contains(expected), "{shown}");
         if secret.len() > 3 {
@@ -122,25 +187,51 @@ fn malformed_secrets_are_typed_and_never_echoed() {
 #[test]
 fn bad_urls_and_keys_are_config_errors() {
     for url in ["not a url", "ftp://x/v2", "http://", "https://x/v2?q=1"] {
-        assert!(matches!(Env::custom_unverified(url), Err(ConfigError::InvalidBaseUrl { .. })), "{url}");
+        assert!(
+            matches!(
+                Env::custom_unverified(url),
+                Err(ConfigError::InvalidBaseUrl { .. })
+            ),
+            "{url}"
+        );
     }
-    assert!(matches!(Env::custom("http://localhost/v2", "00"), Err(ConfigError::InvalidResponseKey(_))));
-    assert!(matches!("staging".parse::<Env>(), Err(ConfigError::UnknownEnv(name)) if name == "staging"));
+    assert!(matches!(
+        Env::custom("http://localhost/v2", "00"),
+        Err(ConfigError::InvalidResponseKey(_))
+    ));
+    assert!(
+        matches!("staging".parse::<Env>(), Err(ConfigError::UnknownEnv(name)) if name == "staging")
+    );
 }
 
 #[test]
 fn from_env_reads_the_cobo_variables_and_never_falls_back() {
     let vars = |pairs: &'static [(&'static str, &'static str)]| {
-        move |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned())
+        move |name: &str| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        }
     };
-    let built = |pairs| cobo_oauth::CoboClientBuilder::from_vars(vars(pairs)).and_then(|b| b.build());
+    let built =
+        |pairs| cobo_oauth::CoboClientBuilder::from_vars(vars(pairs)).and_then(|b| b.build());
 
     let client = built(&[("COBO_ENV", "sandbox"), ("COBO_API_SECRET", API_SECRET)]).unwrap();
     assert_eq!(client.env(), &Env::Sandbox);
-    assert!(matches!(built(&[("COBO_ENV", "production-eu")]), Err(ConfigError::UnknownEnv(_))));
-    assert!(matches!(built(&[("COBO_API_SECRET", API_SECRET)]), Err(ConfigError::MissingEnv)));
     assert!(matches!(
-        built(&[("COBO_BASE_URL", "http://127.0.0.1:1/v2"), ("COBO_API_SECRET", API_SECRET)]),
+        built(&[("COBO_ENV", "production-eu")]),
+        Err(ConfigError::UnknownEnv(_))
+    ));
+    assert!(matches!(
+        built(&[("COBO_API_SECRET", API_SECRET)]),
+        Err(ConfigError::MissingEnv)
+    ));
+    assert!(matches!(
+        built(&[
+            ("COBO_BASE_URL", "http://127.0.0.1:1/v2"),
+            ("COBO_API_SECRET", API_SECRET)
+        ]),
         Err(ConfigError::MissingResponseKey)
     ));
     let custom = built(&[
@@ -151,5 +242,8 @@ fn from_env_reads_the_cobo_variables_and_never_falls_back() {
     .unwrap();
     assert_eq!(custom.env().base_url(), "http://127.0.0.1:1/v2");
     assert_eq!(custom.env().response_verifier().unwrap(), None);
-    assert!(matches!(built(&[("COBO_ENV", "dev")]), Err(ConfigError::MissingApiSecret)));
+    assert!(matches!(
+        built(&[("COBO_ENV", "dev")]),
+        Err(ConfigError::MissingApiSecret)
+    ));
 }

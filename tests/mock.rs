@@ -20,12 +20,22 @@ impl Clock for At {
 }
 
 fn python_get_token() -> serde_json::Value {
-    vectors()["pipeline_vectors"].as_array().unwrap().iter().find(|v| v["id"] == "pipeline/oauth_get_token").unwrap().clone()
+    vectors()["pipeline_vectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["id"] == "pipeline/oauth_get_token")
+        .unwrap()
+        .clone()
 }
 
 /// Sends the vector's request as the Python SDK sent it, with `target` and `headers` possibly
 /// tampered.
-async fn replay(server: &MockServer, target: &str, headers: &[(String, String)]) -> (u16, serde_json::Value) {
+async fn replay(
+    server: &MockServer,
+    target: &str,
+    headers: &[(String, String)],
+) -> (u16, serde_json::Value) {
     let mut request = reqwest::Client::new().get(format!("http://{}{target}", server.addr()));
     for (name, value) in headers {
         if name.starts_with("Biz-") {
@@ -38,12 +48,27 @@ async fn replay(server: &MockServer, target: &str, headers: &[(String, String)])
 }
 
 fn headers(v: &serde_json::Value) -> Vec<(String, String)> {
-    v["wire_headers"].as_array().unwrap().iter().map(|h| (h[0].as_str().unwrap().to_owned(), h[1].as_str().unwrap().to_owned())).collect()
+    v["wire_headers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h[0].as_str().unwrap().to_owned(),
+                h[1].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
 }
 
 async fn server_at_vector_time(v: &serde_json::Value) -> MockServer {
     let nonce: u64 = v["nonce"].as_str().unwrap().parse().unwrap();
-    MockServer::start(MockConfig { clock: Arc::new(At(nonce + 1_000)), ..MockConfig::default() }).await.unwrap()
+    MockServer::start(MockConfig {
+        clock: Arc::new(At(nonce + 1_000)),
+        ..MockConfig::default()
+    })
+    .await
+    .unwrap()
 }
 
 #[tokio::test]
@@ -58,10 +83,16 @@ async fn accepts_the_python_sdk_request_and_rejects_any_tampered_byte() {
 
     // The same request again: a replayed nonce.
     let (status, body) = replay(&server, target, &headers(&v)).await;
-    assert_eq!((status, body["error_description"].as_str()), (401, Some("nonce already used")));
+    assert_eq!(
+        (status, body["error_description"].as_str()),
+        (401, Some("nonce already used"))
+    );
 
     // One byte changed in the query, the path, the nonce or the signature.
-    let tampered_targets = [target.replacen("org_id=e", "org_id=f", 1), target.replacen("/v2/", "/v3/", 1)];
+    let tampered_targets = [
+        target.replacen("org_id=e", "org_id=f", 1),
+        target.replacen("/v2/", "/v3/", 1),
+    ];
     for tampered in &tampered_targets {
         let server = server_at_vector_time(&v).await;
         let (status, body) = replay(&server, tampered, &headers(&v)).await;
@@ -78,7 +109,10 @@ async fn accepts_the_python_sdk_request_and_rejects_any_tampered_byte() {
         header.1 = String::from_utf8(bytes).unwrap();
         let (status, body) = replay(&server, target, &tampered).await;
         assert_eq!(status, 401, "{name}: {body}");
-        assert_eq!(body["error_description"], "signature verification failed", "{name}");
+        assert_eq!(
+            body["error_description"], "signature verification failed",
+            "{name}"
+        );
     }
 }
 
@@ -90,30 +124,71 @@ async fn rejects_unknown_keys_stale_nonces_and_unsigned_requests() {
     let server = server_at_vector_time(&v).await;
     server.register_api_key(&"ab".repeat(32));
     let (status, body) = replay(&server, target, &headers(&v)).await;
-    assert_eq!((status, body["error_description"].as_str()), (401, Some("unknown API key")));
+    assert_eq!(
+        (status, body["error_description"].as_str()),
+        (401, Some("unknown API key"))
+    );
 
     let nonce: u64 = v["nonce"].as_str().unwrap().parse().unwrap();
-    let later = MockServer::start(MockConfig { clock: Arc::new(At(nonce + 301_000)), ..MockConfig::default() }).await.unwrap();
+    let later = MockServer::start(MockConfig {
+        clock: Arc::new(At(nonce + 301_000)),
+        ..MockConfig::default()
+    })
+    .await
+    .unwrap();
     let (status, body) = replay(&later, target, &headers(&v)).await;
-    assert_eq!((status, body["error_description"].as_str()), (401, Some("nonce too far from the server's clock")));
+    assert_eq!(
+        (status, body["error_description"].as_str()),
+        (401, Some("nonce too far from the server's clock"))
+    );
 
     let (status, body) = replay(&later, target, &[]).await;
-    assert_eq!((status, body["error"].as_str()), (401, Some("invalid_request")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_request"))
+    );
 }
 
 #[tokio::test]
 async fn refresh_tokens_expire_and_errors_have_cobo_shapes() {
-    let server = MockServer::start(MockConfig { refresh_token_ttl: Duration::from_millis(300), ..MockConfig::default() }).await.unwrap();
-    let client = CoboClient::builder().env(server.env()).api_secret(cobo_oauth_tests::API_SECRET).build().unwrap();
+    let server = MockServer::start(MockConfig {
+        refresh_token_ttl: Duration::from_millis(300),
+        ..MockConfig::default()
+    })
+    .await
+    .unwrap();
+    let client = CoboClient::builder()
+        .env(server.env())
+        .api_secret(cobo_oauth_tests::API_SECRET)
+        .build()
+        .unwrap();
     let token = client.get_token("app", "org").await.unwrap();
     tokio::time::sleep(Duration::from_millis(400)).await;
-    let error = client.refresh_token("app", token.refresh_token.as_ref().unwrap()).await.unwrap_err();
-    assert!(matches!(&error, Error::OAuth { status: 400, error, .. } if error == "invalid_grant"), "{error:?}");
+    let error = client
+        .refresh_token("app", token.refresh_token.as_ref().unwrap())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, Error::OAuth { status: 400, error, .. } if error == "invalid_grant"),
+        "{error:?}"
+    );
 
-    let error = client.get_token_with_grant("app", "org", "client_credentials").await.unwrap_err();
-    assert!(matches!(&error, Error::OAuth { status: 400, error, .. } if error == "invalid_grant"), "{error:?}");
+    let error = client
+        .get_token_with_grant("app", "org", "client_credentials")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, Error::OAuth { status: 400, error, .. } if error == "invalid_grant"),
+        "{error:?}"
+    );
 
     let fresh = client.get_token("app", "org").await.unwrap();
-    let error = client.refresh_token("another-app", fresh.refresh_token.as_ref().unwrap()).await.unwrap_err();
-    assert!(matches!(&error, Error::OAuth { error, .. } if error == "unauthorized_client"), "{error:?}");
+    let error = client
+        .refresh_token("another-app", fresh.refresh_token.as_ref().unwrap())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, Error::OAuth { error, .. } if error == "unauthorized_client"),
+        "{error:?}"
+    );
 }

@@ -42,11 +42,16 @@ async fn secrets_never_show_in_debug_display_or_logs() {
     let double = CoboDouble::start().await;
     double.answer("GET", "/oauth/token", 200, TOKEN_BODY).await;
     double.answer("POST", "/oauth/token", 200, TOKEN_BODY).await;
-    let builder = CoboClient::builder().env(Env::custom(&double.base_url(), &double.response_key_hex()).unwrap()).api_secret(API_SECRET);
+    let builder = CoboClient::builder()
+        .env(Env::custom(&double.base_url(), &double.response_key_hex()).unwrap())
+        .api_secret(API_SECRET);
     let builder_debug = format!("{builder:?}");
     let client = builder.build().unwrap();
     let token = client.get_token("client", "org").await.unwrap();
-    let refreshed = client.refresh_token("client", token.refresh_token.as_ref().unwrap()).await.unwrap();
+    let refreshed = client
+        .refresh_token("client", token.refresh_token.as_ref().unwrap())
+        .await
+        .unwrap();
     let signatures: Vec<String> = double
         .server
         .received_requests()
@@ -58,10 +63,23 @@ async fn secrets_never_show_in_debug_display_or_logs() {
     assert_eq!(signatures.len(), 2);
 
     let logs = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
-    assert!(logs.contains("cobo.request"), "the request span is logged: {logs}");
-    assert!(logs.contains("operation=\"get_token\"") || logs.contains("operation=get_token"), "{logs}");
-    let shown = format!("{builder_debug} {client:?} {token:?} {refreshed:?} {:?} {logs}", client.auth());
-    for secret in [API_SECRET, "AT-1", "RT-1"].iter().map(|s| s.to_string()).chain(signatures) {
+    assert!(
+        logs.contains("cobo.request"),
+        "the request span is logged: {logs}"
+    );
+    assert!(
+        logs.contains("operation=\"get_token\"") || logs.contains("operation=get_token"),
+        "{logs}"
+    );
+    let shown = format!(
+        "{builder_debug} {client:?} {token:?} {refreshed:?} {:?} {logs}",
+        client.auth()
+    );
+    for secret in [API_SECRET, "AT-1", "RT-1"]
+        .iter()
+        .map(|s| s.to_string())
+        .chain(signatures)
+    {
         assert!(!shown.contains(&secret), "{secret} leaked in: {shown}");
     }
 }

@@ -13,7 +13,10 @@ fn auth() -> (CoboAuth, VerifyingKey) {
     let signer = Ed25519Signer::from_hex(cobo_oauth_tests::API_SECRET).unwrap();
     let mut key = [0u8; 32];
     hex::decode_to_slice(signer_key(&signer), &mut key).unwrap();
-    (CoboAuth::new(Arc::new(signer), Arc::new(NonceSource::default())), VerifyingKey::from_bytes(&key).unwrap())
+    (
+        CoboAuth::new(Arc::new(signer), Arc::new(NonceSource::default())),
+        VerifyingKey::from_bytes(&key).unwrap(),
+    )
 }
 
 fn signer_key(signer: &Ed25519Signer) -> String {
@@ -23,7 +26,8 @@ fn signer_key(signer: &Ed25519Signer) -> String {
 
 fn verifies(key: &VerifyingKey, sts: &StringToSign, signature: &[u8]) -> bool {
     let signature = ed25519_dalek::Signature::from_slice(signature).unwrap();
-    key.verify(Digest::sha256d(sts.as_bytes()).as_bytes(), &signature).is_ok()
+    key.verify(Digest::sha256d(sts.as_bytes()).as_bytes(), &signature)
+        .is_ok()
 }
 
 fn flip(text: &str, bit: usize) -> Vec<u8> {

@@ -2,7 +2,9 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
-use cobo_oauth::signing::{CoboAuth, Digest, Ed25519Signer, NonceSource, Secp256k1Signer, Signer, encode_query};
+use cobo_oauth::signing::{
+    CoboAuth, Digest, Ed25519Signer, NonceSource, Secp256k1Signer, Signer, encode_query,
+};
 use cobo_oauth::verify::{ResponseVerifier, Verdict, VerifyError};
 use cobo_oauth_tests::{CoboDouble, vectors};
 use std::sync::Arc;
@@ -14,7 +16,12 @@ fn text(v: &serde_json::Value, key: &str) -> String {
 /// The vector's params as the Python SDK encodes them (`urlencode` of a dict, in order).
 fn params(v: &serde_json::Value) -> String {
     let pairs = v["params"].as_array().cloned().unwrap_or_default();
-    encode_query(pairs.iter().map(|p| (p[0].as_str().unwrap().to_owned(), p[1].as_str().unwrap().to_owned())))
+    encode_query(pairs.iter().map(|p| {
+        (
+            p[0].as_str().unwrap().to_owned(),
+            p[1].as_str().unwrap().to_owned(),
+        )
+    }))
 }
 
 fn signer_for(v: &serde_json::Value) -> Arc<dyn Signer> {
@@ -34,29 +41,66 @@ fn every_sign_vector_at_every_stage() {
     for v in cases {
         let id = text(v, "id");
         let signer = signer_for(v);
-        assert_eq!(signer.api_key().as_str(), text(v, "public_key_hex"), "{id}: API key");
+        assert_eq!(
+            signer.api_key().as_str(),
+            text(v, "public_key_hex"),
+            "{id}: API key"
+        );
         let auth = CoboAuth::new(signer, Arc::new(NonceSource::default()));
         let body = text(v, "body");
         let parts = auth
-            .sign_parts(&text(v, "method"), &text(v, "path"), &text(v, "nonce"), &params(v), body.as_bytes())
+            .sign_parts(
+                &text(v, "method"),
+                &text(v, "path"),
+                &text(v, "nonce"),
+                &params(v),
+                body.as_bytes(),
+            )
             .unwrap();
-        assert_eq!(parts.string_to_sign.to_string(), text(v, "str_to_sign"), "{id}: string to sign");
-        assert_eq!(hex::encode(parts.string_to_sign.as_bytes()), text(v, "str_to_sign_hex"), "{id}: bytes");
-        assert_eq!(parts.digest.to_hex(), text(v, "digest_sha256d_hex"), "{id}: digest");
+        assert_eq!(
+            parts.string_to_sign.to_string(),
+            text(v, "str_to_sign"),
+            "{id}: string to sign"
+        );
+        assert_eq!(
+            hex::encode(parts.string_to_sign.as_bytes()),
+            text(v, "str_to_sign_hex"),
+            "{id}: bytes"
+        );
+        assert_eq!(
+            parts.digest.to_hex(),
+            text(v, "digest_sha256d_hex"),
+            "{id}: digest"
+        );
         if let Some(once) = v["sha256_once_hex"].as_str() {
             use sha2::Digest as _;
-            assert_eq!(hex::encode(sha2::Sha256::digest(parts.string_to_sign.as_bytes())), once, "{id}: sha256");
+            assert_eq!(
+                hex::encode(sha2::Sha256::digest(parts.string_to_sign.as_bytes())),
+                once,
+                "{id}: sha256"
+            );
         }
         let expected_signature = match v["curve"].as_str() {
             Some("ed25519") => text(v, "signature_hex"),
             _ => text(v, "rfc6979_low_s_reference_der_hex"),
         };
-        assert_eq!(parts.signature.to_hex(), expected_signature, "{id}: signature");
+        assert_eq!(
+            parts.signature.to_hex(),
+            expected_signature,
+            "{id}: signature"
+        );
         if let Some(headers) = v["headers"].as_object() {
-            let ours: Vec<(String, String)> =
-                parts.headers.pairs().iter().map(|(n, value)| (n.as_str().to_owned(), value.clone())).collect();
+            let ours: Vec<(String, String)> = parts
+                .headers
+                .pairs()
+                .iter()
+                .map(|(n, value)| (n.as_str().to_owned(), value.clone()))
+                .collect();
             for (name, value) in headers {
-                let found = ours.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str());
+                let found = ours
+                    .iter()
+                    .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                    .map(|(_, v)| v.as_str());
                 assert_eq!(found, value.as_str(), "{id}: header {name}");
             }
         }
@@ -71,13 +115,25 @@ fn every_response_verify_vector() {
         let body = text(v, "body");
         let content = format!("{body}|{}", text(v, "biz_timestamp"));
         assert_eq!(content, text(v, "content"), "{id}");
-        assert_eq!(Digest::sha256d(content.as_bytes()).to_hex(), text(v, "content_sha256d_hex"), "{id}");
+        assert_eq!(
+            Digest::sha256d(content.as_bytes()).to_hex(),
+            text(v, "content_sha256d_hex"),
+            "{id}"
+        );
         let verifier = ResponseVerifier::from_hex(&text(v, "public_key_hex")).unwrap();
-        let outcome = verifier.verify(body.as_bytes(), &text(v, "biz_timestamp"), &text(v, "biz_resp_signature"), 200);
+        let outcome = verifier.verify(
+            body.as_bytes(),
+            &text(v, "biz_timestamp"),
+            &text(v, "biz_resp_signature"),
+            200,
+        );
         match v["SignHelper_verify_result"].as_bool() {
             Some(true) => assert_eq!(outcome, Ok(()), "{id}"),
             Some(false) => assert_eq!(outcome, Err(VerifyError::Invalid { status: 200 }), "{id}"),
-            None => assert!(matches!(outcome, Err(VerifyError::Malformed { .. })), "{id}: {outcome:?}"),
+            None => assert!(
+                matches!(outcome, Err(VerifyError::Malformed { .. })),
+                "{id}: {outcome:?}"
+            ),
         }
     }
 }
@@ -91,7 +147,8 @@ async fn every_response_handling_vector_through_the_client() {
         let id = text(v, "id");
         let double = CoboDouble::start().await;
         let mut template =
-            wiremock::ResponseTemplate::new(v["http_status"].as_u64().unwrap() as u16).set_body_string(text(v, "body"));
+            wiremock::ResponseTemplate::new(v["http_status"].as_u64().unwrap() as u16)
+                .set_body_string(text(v, "body"));
         for (name, value) in v["response_headers"].as_object().unwrap() {
             template = template.insert_header(name.as_str(), value.as_str().unwrap());
         }
@@ -111,10 +168,22 @@ async fn every_response_handling_vector_through_the_client() {
                 let reason = expected["reason"].as_str().unwrap_or_default();
                 match reason {
                     "Missing resp signature or timestamp" => {
-                        assert!(matches!(error, cobo_oauth::Error::ResponseSignature(VerifyError::Missing { .. })), "{id}: {error:?}")
+                        assert!(
+                            matches!(
+                                error,
+                                cobo_oauth::Error::ResponseSignature(VerifyError::Missing { .. })
+                            ),
+                            "{id}: {error:?}"
+                        )
                     }
                     "Invalid resp signature" => {
-                        assert!(matches!(error, cobo_oauth::Error::ResponseSignature(VerifyError::Invalid { .. })), "{id}: {error:?}")
+                        assert!(
+                            matches!(
+                                error,
+                                cobo_oauth::Error::ResponseSignature(VerifyError::Invalid { .. })
+                            ),
+                            "{id}: {error:?}"
+                        )
                     }
                     _ => {
                         let status = expected["status"].as_u64().unwrap() as u16;
@@ -146,15 +215,47 @@ fn verifier_rules_without_http() {
     let verifier = ResponseVerifier::from_hex(&text(v, "resp_pubkey_used")).unwrap();
     let body = text(v, "body");
     let mut headers = http::HeaderMap::new();
-    assert_eq!(verifier.check(200, &headers, body.as_bytes()), Err(VerifyError::Missing { status: 200 }));
-    assert_eq!(verifier.check(502, &headers, b"<html>"), Ok(Verdict::UnsignedError));
+    assert_eq!(
+        verifier.check(200, &headers, body.as_bytes()),
+        Err(VerifyError::Missing { status: 200 })
+    );
+    assert_eq!(
+        verifier.check(502, &headers, b"<html>"),
+        Ok(Verdict::UnsignedError)
+    );
     // The underscore spelling of the Java SDK and the webhook docs.
-    headers.insert("biz_timestamp", v["response_headers"]["Biz-Timestamp"].as_str().unwrap().parse().unwrap());
-    headers.insert("biz_resp_signature", v["response_headers"]["Biz-Resp-Signature"].as_str().unwrap().parse().unwrap());
-    assert_eq!(verifier.check(200, &headers, body.as_bytes()), Ok(Verdict::Verified));
-    assert_eq!(verifier.check(200, &headers, b"{}"), Err(VerifyError::Invalid { status: 200 }));
+    headers.insert(
+        "biz_timestamp",
+        v["response_headers"]["Biz-Timestamp"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap(),
+    );
+    headers.insert(
+        "biz_resp_signature",
+        v["response_headers"]["Biz-Resp-Signature"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap(),
+    );
+    assert_eq!(
+        verifier.check(200, &headers, body.as_bytes()),
+        Ok(Verdict::Verified)
+    );
+    assert_eq!(
+        verifier.check(200, &headers, b"{}"),
+        Err(VerifyError::Invalid { status: 200 })
+    );
     // A signed error must be valid too.
-    assert_eq!(verifier.check(500, &headers, b"{}"), Err(VerifyError::Invalid { status: 500 }));
+    assert_eq!(
+        verifier.check(500, &headers, b"{}"),
+        Err(VerifyError::Invalid { status: 500 })
+    );
     headers.remove("biz_timestamp");
-    assert!(matches!(verifier.check(200, &headers, body.as_bytes()), Err(VerifyError::Malformed { .. })));
+    assert!(matches!(
+        verifier.check(200, &headers, body.as_bytes()),
+        Err(VerifyError::Malformed { .. })
+    ));
 }

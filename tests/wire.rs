@@ -29,12 +29,17 @@ async fn get_token_matches_the_python_sdk_on_the_wire() {
     let client = cobo_oauth::CoboClient::builder()
         .env(cobo_oauth::Env::custom(&double.base_url(), &double.response_key_hex()).unwrap())
         .api_secret(API_SECRET)
-        .clock(Arc::new(FixedClock(v["nonce"].as_str().unwrap().parse().unwrap())))
+        .clock(Arc::new(FixedClock(
+            v["nonce"].as_str().unwrap().parse().unwrap(),
+        )))
         .build()
         .unwrap();
     let inputs = &v["inputs"];
     let token = client
-        .get_token(inputs["client_id"].as_str().unwrap(), inputs["org_id"].as_str().unwrap())
+        .get_token(
+            inputs["client_id"].as_str().unwrap(),
+            inputs["org_id"].as_str().unwrap(),
+        )
         .await
         .unwrap();
     assert_eq!(token.expires_in, Some(43199));
@@ -50,8 +55,18 @@ async fn get_token_matches_the_python_sdk_on_the_wire() {
     python.sort_unstable();
     assert_eq!(sent, python);
     for name in ["Biz-Api-Key", "Biz-Api-Nonce"] {
-        let expected = v["wire_headers"].as_array().unwrap().iter().find(|h| h[0] == name).unwrap()[1].as_str();
-        assert_eq!(cobo_oauth_tests::header(request, name).as_deref(), expected, "{name}");
+        let expected = v["wire_headers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h[0] == name)
+            .unwrap()[1]
+            .as_str();
+        assert_eq!(
+            cobo_oauth_tests::header(request, name).as_deref(),
+            expected,
+            "{name}"
+        );
     }
     assert_eq!(double.seen()[0].signature_ok, Ok(()));
     assert!(request.body.is_empty());
@@ -62,14 +77,21 @@ async fn refresh_token_signs_the_json_body_it_sends() {
     let double = CoboDouble::start().await;
     double.answer("POST", "/oauth/token", 200, TOKEN_BODY).await;
     let client = double.client();
-    let refresh = SecretString::from("rK49jI0zt49gsttzscscik15Asmlpu1TdcxqguJJS8B9f6ilJEC0y3PbVqwsEAw5 é😀");
-    client.refresh_token("pvSwS8iFrfK0oZrB0ugG54XPDOLEv0Ij", &refresh).await.unwrap();
+    let refresh =
+        SecretString::from("rK49jI0zt49gsttzscscik15Asmlpu1TdcxqguJJS8B9f6ilJEC0y3PbVqwsEAw5 é😀");
+    client
+        .refresh_token("pvSwS8iFrfK0oZrB0ugG54XPDOLEv0Ij", &refresh)
+        .await
+        .unwrap();
     let seen = double.seen();
     assert_eq!(seen.len(), 1);
     assert_eq!(seen[0].signature_ok, Ok(()));
     let body: serde_json::Value = serde_json::from_slice(&seen[0].body).unwrap();
     assert_eq!(body["grant_type"], "refresh_token");
-    assert_eq!(body["refresh_token"], "rK49jI0zt49gsttzscscik15Asmlpu1TdcxqguJJS8B9f6ilJEC0y3PbVqwsEAw5 é😀");
+    assert_eq!(
+        body["refresh_token"],
+        "rK49jI0zt49gsttzscscik15Asmlpu1TdcxqguJJS8B9f6ilJEC0y3PbVqwsEAw5 é😀"
+    );
     assert_eq!(seen[0].query, "");
 }
 
@@ -94,7 +116,9 @@ async fn nonces_strictly_increase_across_concurrent_requests() {
     assert!(double.seen().iter().all(|s| s.signature_ok.is_ok()));
 }
 
-async fn futures_join_all<F: std::future::Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
+async fn futures_join_all<F: std::future::Future>(
+    futures: impl Iterator<Item = F>,
+) -> Vec<F::Output> {
     let mut set = Vec::new();
     for f in futures {
         set.push(f);
@@ -107,7 +131,8 @@ async fn futures_join_all<F: std::future::Future>(futures: impl Iterator<Item = 
 }
 
 fn awkward_text() -> impl Strategy<Value = String> {
-    proptest::string::string_regex("[ a-zA-Z0-9*~!'()&=+/%?#._\\-é日本😀\u{0}-\u{1f}]{0,24}").unwrap()
+    proptest::string::string_regex("[ a-zA-Z0-9*~!'()&=+/%?#._\\-é日本😀\u{0}-\u{1f}]{0,24}")
+        .unwrap()
 }
 
 proptest! {

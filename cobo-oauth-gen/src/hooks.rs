@@ -17,7 +17,8 @@ use progenitor_client::{ClientHooks, ClientInfo, Error, OperationInfo};
 use crate::Client;
 
 /// The future an [`Executor`] returns.
-pub type ExecFuture<'a> = Pin<Box<dyn Future<Output = Result<reqwest::Response, ExecError>> + Send + 'a>>;
+pub type ExecFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<reqwest::Response, ExecError>> + Send + 'a>>;
 
 /// Runs every request of the generated client.
 pub trait Executor: Send + Sync + fmt::Debug {
@@ -86,11 +87,17 @@ impl ClientHooks<Hooks> for Client {
         request: reqwest::Request,
         info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
-        match self.inner().executor.execute(self.client(), request, info).await {
+        match self
+            .inner()
+            .executor
+            .execute(self.client(), request, info)
+            .await
+        {
             Ok(response) => Ok(response),
             Err(ExecError::Transport(error)) => Err(error),
             Err(ExecError::Rejected(error)) => {
-                let mut placeholder = reqwest::Response::from(http::Response::new(Vec::<u8>::new()));
+                let mut placeholder =
+                    reqwest::Response::from(http::Response::new(Vec::<u8>::new()));
                 placeholder.extensions_mut().insert(Rejection(error));
                 Ok(placeholder)
             }
@@ -102,7 +109,11 @@ impl ClientHooks<Hooks> for Client {
         result: &reqwest::Result<reqwest::Response>,
         _info: &OperationInfo,
     ) -> Result<(), Error<E>> {
-        match result.as_ref().ok().and_then(|r| r.extensions().get::<Rejection>()) {
+        match result
+            .as_ref()
+            .ok()
+            .and_then(|r| r.extensions().get::<Rejection>())
+        {
             Some(Rejection(error)) => Err(Error::Custom(error.to_string())),
             None => Ok(()),
         }

@@ -6,7 +6,13 @@
 //! workspace's `openapi/` folder and run `cargo xtask codegen`. A formatted copy of what
 //! `build.rs` generates is committed in `generated/client.rs` for review.
 
-#[allow(missing_docs, clippy::all, clippy::unwrap_used, unused_imports, dead_code)]
+#[allow(
+    missing_docs,
+    clippy::all,
+    clippy::unwrap_used,
+    unused_imports,
+    dead_code
+)]
 mod generated {
     include!(concat!(env!("OUT_DIR"), "/client.rs"));
 }

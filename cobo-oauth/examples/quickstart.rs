@@ -40,8 +40,15 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         println!("  base URL      {}", mock.base_url());
         println!("  response key  {}", mock.response_key_hex());
         println!("  API key       {} (a fresh ed25519 key)", signer.api_key());
-        let client = CoboClient::builder().env(mock.env()).signer(std::sync::Arc::new(signer)).build()?;
-        (client, "quickstart-app".to_owned(), "quickstart-org".to_owned())
+        let client = CoboClient::builder()
+            .env(mock.env())
+            .signer(std::sync::Arc::new(signer))
+            .build()?;
+        (
+            client,
+            "quickstart-app".to_owned(),
+            "quickstart-org".to_owned(),
+        )
     };
 
     println!("\n1. GET /oauth/token (signed with CoboAuth, response signature verified)");
@@ -49,15 +56,23 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     show(&token);
 
     println!("\n2. POST /oauth/token with the refresh token");
-    let old_refresh = token.refresh_token.clone().ok_or("the token response has no refresh token")?;
+    let old_refresh = token
+        .refresh_token
+        .clone()
+        .ok_or("the token response has no refresh token")?;
     let refreshed = client.refresh_token(&client_id, &old_refresh).await?;
     show(&refreshed);
-    let rotated = refreshed.refresh_token.as_ref().map(|t| t.expose_secret()) != Some(old_refresh.expose_secret());
+    let rotated = refreshed.refresh_token.as_ref().map(|t| t.expose_secret())
+        != Some(old_refresh.expose_secret());
     println!("   new refresh token issued: {rotated}");
 
     println!("\n3. The old refresh token is now rejected");
     match client.refresh_token(&client_id, &old_refresh).await {
-        Err(Error::OAuth { status, error, description }) => {
+        Err(Error::OAuth {
+            status,
+            error,
+            description,
+        }) => {
             println!("   rejected as expected: HTTP {status} {error}: {description}");
             Ok(())
         }
@@ -69,7 +84,9 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
 fn show(token: &cobo_oauth::Token) {
     // Tokens are secrets: show that they are there, not what they are.
     let prefix = |t: &Option<cobo_oauth::SecretString>| {
-        t.as_ref().map(|t| format!("<{} chars>", t.expose_secret().len())).unwrap_or_else(|| "<none>".to_owned())
+        t.as_ref()
+            .map(|t| format!("<{} chars>", t.expose_secret().len()))
+            .unwrap_or_else(|| "<none>".to_owned())
     };
     println!(
         "   access token {}  refresh token {}  type {}  expires in {} s",

@@ -13,7 +13,7 @@ use crate::config::CoboClientBuilder;
 use crate::env::Env;
 use crate::error::{ConfigError, Error};
 use crate::exchange::{CALL, CallRecord, SigningExecutor};
-use crate::signing::{ApiKey, CoboAuth, Clock, NonceSource, Signer};
+use crate::signing::{ApiKey, Clock, CoboAuth, NonceSource, Signer};
 use crate::token::Token;
 use crate::verify::ResponseVerifier;
 
@@ -52,8 +52,15 @@ impl CoboClient {
         http: reqwest::Client,
     ) -> Self {
         let auth = CoboAuth::new(signer, Arc::new(NonceSource::new(clock)));
-        let executor = SigningExecutor { auth: auth.clone(), verifier };
-        let raw = cobo_oauth_gen::Client::new_with_client(env.base_url(), http, Hooks::new(Arc::new(executor)));
+        let executor = SigningExecutor {
+            auth: auth.clone(),
+            verifier,
+        };
+        let raw = cobo_oauth_gen::Client::new_with_client(
+            env.base_url(),
+            http,
+            Hooks::new(Arc::new(executor)),
+        );
         Self { env, auth, raw }
     }
 
@@ -81,26 +88,49 @@ impl CoboClient {
 
     /// Gets an Org Access Token and a Refresh Token with grant type `org_implicit`.
     pub async fn get_token(&self, client_id: &str, org_id: &str) -> Result<Token, Error> {
-        self.get_token_with_grant(client_id, org_id, ORG_IMPLICIT).await
+        self.get_token_with_grant(client_id, org_id, ORG_IMPLICIT)
+            .await
     }
 
     /// Gets an Org Access Token with another grant type.
-    pub async fn get_token_with_grant(&self, client_id: &str, org_id: &str, grant_type: &str) -> Result<Token, Error> {
-        let request = self.raw.get_token().client_id(client_id).org_id(org_id).grant_type(grant_type);
+    pub async fn get_token_with_grant(
+        &self,
+        client_id: &str,
+        org_id: &str,
+        grant_type: &str,
+    ) -> Result<Token, Error> {
+        let request = self
+            .raw
+            .get_token()
+            .client_id(client_id)
+            .org_id(org_id)
+            .grant_type(grant_type);
         let response = self.call(request.send()).await?;
-        Token::from_generated(&response).map_err(|e| Error::InvalidBody { status: 200, reason: e.to_string() })
+        Token::from_generated(&response).map_err(|e| Error::InvalidBody {
+            status: 200,
+            reason: e.to_string(),
+        })
     }
 
     /// Exchanges a Refresh Token for a new Org Access Token and a new Refresh Token. The old
     /// Refresh Token stops working: store the new one before using the new access token.
-    pub async fn refresh_token(&self, client_id: &str, refresh_token: &SecretString) -> Result<Token, Error> {
+    pub async fn refresh_token(
+        &self,
+        client_id: &str,
+        refresh_token: &SecretString,
+    ) -> Result<Token, Error> {
         let body = types::RefreshTokenBody {
             client_id: Some(client_id.to_owned()),
             grant_type: Some(REFRESH_TOKEN.to_owned()),
             refresh_token: Some(refresh_token.expose_secret().to_owned()),
         };
-        let response = self.call(self.raw.refresh_token().body(body).send()).await?;
-        Token::from_generated(&response).map_err(|e| Error::InvalidBody { status: 200, reason: e.to_string() })
+        let response = self
+            .call(self.raw.refresh_token().body(body).send())
+            .await?;
+        Token::from_generated(&response).map_err(|e| Error::InvalidBody {
+            status: 200,
+            reason: e.to_string(),
+        })
     }
 
     /// Awaits a call of the generated client and turns its outcome into this crate's types.
@@ -123,6 +153,8 @@ impl CoboClient {
                 (outcome, CALL.with(|record| record.take()))
             })
             .await;
-        outcome.map(ResponseValue::into_inner).map_err(|error| crate::error_map::map_error(error, record))
+        outcome
+            .map(ResponseValue::into_inner)
+            .map_err(|error| crate::error_map::map_error(error, record))
     }
 }

@@ -69,10 +69,13 @@ impl CoboClientBuilder {
         let env = match (var(vars::BASE_URL), named) {
             (Some(base_url), named) => {
                 let response_key = match (var(vars::RESPONSE_PUBKEY), named) {
-                    (Some(key), _) if key.trim().eq_ignore_ascii_case("off") => ResponseKey::Unverified,
-                    (Some(key), _) => {
-                        ResponseKey::Verify(ResponseVerifier::from_hex(&key).map_err(ConfigError::InvalidResponseKey)?)
+                    (Some(key), _) if key.trim().eq_ignore_ascii_case("off") => {
+                        ResponseKey::Unverified
                     }
+                    (Some(key), _) => ResponseKey::Verify(
+                        ResponseVerifier::from_hex(&key)
+                            .map_err(ConfigError::InvalidResponseKey)?,
+                    ),
                     (None, Some(named)) => named.response_key()?,
                     (None, None) => return Err(ConfigError::MissingResponseKey),
                 };
@@ -135,9 +138,10 @@ impl CoboClientBuilder {
         let env = self.env.ok_or(ConfigError::MissingEnv)?;
         let signer: Arc<dyn Signer> = match (self.signer, self.api_secret) {
             (Some(signer), _) => signer,
-            (None, Some(secret)) => {
-                Arc::new(Ed25519Signer::from_hex(secret.expose_secret()).map_err(ConfigError::InvalidApiSecret)?)
-            }
+            (None, Some(secret)) => Arc::new(
+                Ed25519Signer::from_hex(secret.expose_secret())
+                    .map_err(ConfigError::InvalidApiSecret)?,
+            ),
             (None, None) => return Err(ConfigError::MissingApiSecret),
         };
         let verifier = env.response_verifier()?;

@@ -9,11 +9,14 @@ use crate::error::ConfigError;
 use crate::verify::ResponseVerifier;
 
 /// Cobo's response-signing public key for the development environment.
-pub const DEV_RESPONSE_KEY: &str = "a04ea1d5fa8da71f1dcfccf972b9c4eba0a2d8aba1f6da26f49977b08a0d2718";
+pub const DEV_RESPONSE_KEY: &str =
+    "a04ea1d5fa8da71f1dcfccf972b9c4eba0a2d8aba1f6da26f49977b08a0d2718";
 /// Cobo's response-signing public key for the sandbox environment.
-pub const SANDBOX_RESPONSE_KEY: &str = "893d8a6112ae22429a7453599256391d7928e16870ecab888ee3ce65febada08";
+pub const SANDBOX_RESPONSE_KEY: &str =
+    "893d8a6112ae22429a7453599256391d7928e16870ecab888ee3ce65febada08";
 /// Cobo's response-signing public key for the production environment.
-pub const PROD_RESPONSE_KEY: &str = "8d4a482641adb2a34b726f05827dba9a9653e5857469b8749052bf4458a86729";
+pub const PROD_RESPONSE_KEY: &str =
+    "8d4a482641adb2a34b726f05827dba9a9653e5857469b8749052bf4458a86729";
 
 /// How responses from a custom environment are checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +29,8 @@ pub enum ResponseKey {
 }
 
 /// Where requests go, and which key signs the responses.
+// A configuration value, built once per client: the size of `Custom` does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Env {
     /// `https://api.dev.cobo.com/v2`.
@@ -46,7 +51,8 @@ pub enum Env {
 impl Env {
     /// A custom environment whose responses are verified with `response_key_hex`.
     pub fn custom(base_url: &str, response_key_hex: &str) -> Result<Self, ConfigError> {
-        let verifier = ResponseVerifier::from_hex(response_key_hex).map_err(ConfigError::InvalidResponseKey)?;
+        let verifier = ResponseVerifier::from_hex(response_key_hex)
+            .map_err(ConfigError::InvalidResponseKey)?;
         Self::custom_with(base_url, ResponseKey::Verify(verifier))
     }
 
@@ -57,7 +63,10 @@ impl Env {
 
     /// A custom environment with a base URL (checked) and a response key.
     pub fn custom_with(base_url: &str, response_key: ResponseKey) -> Result<Self, ConfigError> {
-        Ok(Self::Custom { base_url: parse_base_url(base_url)?, response_key })
+        Ok(Self::Custom {
+            base_url: parse_base_url(base_url)?,
+            response_key,
+        })
     }
 
     /// This environment's response key: Cobo's for dev, sandbox and prod.
@@ -84,10 +93,18 @@ impl Env {
             Self::Dev => DEV_RESPONSE_KEY,
             Self::Sandbox => SANDBOX_RESPONSE_KEY,
             Self::Prod => PROD_RESPONSE_KEY,
-            Self::Custom { response_key: ResponseKey::Verify(verifier), .. } => return Ok(Some(verifier.clone())),
-            Self::Custom { response_key: ResponseKey::Unverified, .. } => return Ok(None),
+            Self::Custom {
+                response_key: ResponseKey::Verify(verifier),
+                ..
+            } => return Ok(Some(verifier.clone())),
+            Self::Custom {
+                response_key: ResponseKey::Unverified,
+                ..
+            } => return Ok(None),
         };
-        ResponseVerifier::from_hex(key).map(Some).map_err(ConfigError::InvalidResponseKey)
+        ResponseVerifier::from_hex(key)
+            .map(Some)
+            .map_err(ConfigError::InvalidResponseKey)
     }
 
     /// The name: `dev`, `sandbox`, `prod` or `custom`.
@@ -123,7 +140,10 @@ impl fmt::Display for Env {
 
 /// Parses a base URL: absolute, `http` or `https`, no query or fragment.
 pub(crate) fn parse_base_url(base_url: &str) -> Result<Url, ConfigError> {
-    let invalid = |reason: &str| ConfigError::InvalidBaseUrl { url: base_url.to_owned(), reason: reason.to_owned() };
+    let invalid = |reason: &str| ConfigError::InvalidBaseUrl {
+        url: base_url.to_owned(),
+        reason: reason.to_owned(),
+    };
     let url = Url::parse(base_url.trim()).map_err(|e| invalid(&e.to_string()))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(invalid("the scheme must be http or https"));

@@ -75,7 +75,9 @@ impl Error {
             | Self::Http { status, .. }
             | Self::InvalidBody { status, .. } => Some(*status),
             Self::ResponseSignature(
-                VerifyError::Missing { status } | VerifyError::Invalid { status } | VerifyError::Malformed { status, .. },
+                VerifyError::Missing { status }
+                | VerifyError::Invalid { status }
+                | VerifyError::Malformed { status, .. },
             ) => Some(*status),
             Self::Transport(e) | Self::Timeout(e) => e.status().map(|s| s.as_u16()),
             Self::Signing(_) | Self::InvalidRequest(_) | Self::Config(_) => None,
@@ -84,7 +86,11 @@ impl Error {
 
     pub(crate) fn from_reqwest(error: reqwest::Error) -> Self {
         let error = error.without_url();
-        if error.is_timeout() { Self::Timeout(error) } else { Self::Transport(error) }
+        if error.is_timeout() {
+            Self::Timeout(error)
+        } else {
+            Self::Transport(error)
+        }
     }
 }
 
@@ -113,7 +119,9 @@ pub enum ConfigError {
         reason: String,
     },
     /// A custom base URL needs a response key, or verification turned off explicitly.
-    #[error("a custom base URL needs COBO_RESPONSE_PUBKEY (the server's ed25519 response key), or response verification turned off explicitly")]
+    #[error(
+        "a custom base URL needs COBO_RESPONSE_PUBKEY (the server's ed25519 response key), or response verification turned off explicitly"
+    )]
     MissingResponseKey,
     /// The response key is malformed.
     #[error("invalid response public key: {0}")]

@@ -14,7 +14,10 @@ pub(crate) fn map_error<E: Serialize>(error: GenError<E>, mut record: CallRecord
     let status = record.status.unwrap_or_default();
     if record.unsigned_error {
         // Not signed by Cobo: the HTTP error it is, whatever its body claims.
-        return Error::Http { status, body: record.body_start };
+        return Error::Http {
+            status,
+            body: record.body_start,
+        };
     }
     match error {
         GenError::ErrorResponse(response) => {
@@ -24,25 +27,40 @@ pub(crate) fn map_error<E: Serialize>(error: GenError<E>, mut record: CallRecord
                     status,
                     reason: "the error body has neither Cobo's nor OAuth's shape".to_owned(),
                 }),
-                Err(e) => Error::InvalidBody { status, reason: e.to_string() },
+                Err(e) => Error::InvalidBody {
+                    status,
+                    reason: e.to_string(),
+                },
             }
         }
-        GenError::CommunicationError(e) | GenError::ResponseBodyError(e) | GenError::InvalidUpgrade(e) => {
-            Error::from_reqwest(e)
-        }
-        GenError::InvalidResponsePayload(_, e) => Error::InvalidBody { status, reason: e.to_string() },
+        GenError::CommunicationError(e)
+        | GenError::ResponseBodyError(e)
+        | GenError::InvalidUpgrade(e) => Error::from_reqwest(e),
+        GenError::InvalidResponsePayload(_, e) => Error::InvalidBody {
+            status,
+            reason: e.to_string(),
+        },
         GenError::UnexpectedResponse(response) => {
             let status = response.status().as_u16();
             let parsed = serde_json::from_str::<serde_json::Value>(&record.body_start).ok();
-            match parsed.as_ref().and_then(|body| from_error_body(status, body)) {
+            match parsed
+                .as_ref()
+                .and_then(|body| from_error_body(status, body))
+            {
                 Some(error) => error,
-                _ if (200..300).contains(&status) => {
-                    Error::InvalidBody { status, reason: "a success status the spec does not list".to_owned() }
-                }
-                _ => Error::Http { status, body: record.body_start },
+                _ if (200..300).contains(&status) => Error::InvalidBody {
+                    status,
+                    reason: "a success status the spec does not list".to_owned(),
+                },
+                _ => Error::Http {
+                    status,
+                    body: record.body_start,
+                },
             }
         }
-        GenError::InvalidRequest(message) | GenError::Custom(message) => Error::InvalidRequest(message),
+        GenError::InvalidRequest(message) | GenError::Custom(message) => {
+            Error::InvalidRequest(message)
+        }
     }
 }
 
@@ -57,5 +75,9 @@ fn from_error_body(status: u16, body: &serde_json::Value) -> Option<Error> {
             error_id: text("error_id").unwrap_or_default(),
         });
     }
-    text("error").map(|error| Error::OAuth { status, error, description: text("error_description").unwrap_or_default() })
+    text("error").map(|error| Error::OAuth {
+        status,
+        error,
+        description: text("error_description").unwrap_or_default(),
+    })
 }

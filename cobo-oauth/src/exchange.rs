@@ -47,15 +47,25 @@ pub(crate) struct SigningExecutor {
 
 impl SigningExecutor {
     fn reject(&self, error: Error) -> ExecError {
-        let message: Arc<dyn std::error::Error + Send + Sync> = Arc::new(Rejected(error.to_string()));
+        let message: Arc<dyn std::error::Error + Send + Sync> =
+            Arc::new(Rejected(error.to_string()));
         record(|call| call.rejection = Some(error));
         ExecError::Rejected(message)
     }
 
-    async fn run(&self, client: &reqwest::Client, mut request: reqwest::Request) -> Result<reqwest::Response, ExecError> {
-        self.auth.sign_request(&mut request).map_err(|e| self.reject(Error::Signing(e)))?;
+    async fn run(
+        &self,
+        client: &reqwest::Client,
+        mut request: reqwest::Request,
+    ) -> Result<reqwest::Response, ExecError> {
+        self.auth
+            .sign_request(&mut request)
+            .map_err(|e| self.reject(Error::Signing(e)))?;
         let started = Instant::now();
-        let response = client.execute(request).await.map_err(ExecError::Transport)?;
+        let response = client
+            .execute(request)
+            .await
+            .map_err(ExecError::Transport)?;
         let status = response.status();
         let version = response.version();
         let headers = response.headers().clone();
@@ -65,10 +75,12 @@ impl SigningExecutor {
         span.record("latency_ms", started.elapsed().as_millis() as u64);
 
         let verdict = match &self.verifier {
-            Some(verifier) => verifier.check(status.as_u16(), &headers, &body).map_err(|e| {
-                tracing::warn!(error = %e, "response rejected");
-                self.reject(Error::ResponseSignature(e))
-            })?,
+            Some(verifier) => verifier
+                .check(status.as_u16(), &headers, &body)
+                .map_err(|e| {
+                    tracing::warn!(error = %e, "response rejected");
+                    self.reject(Error::ResponseSignature(e))
+                })?,
             None => Verdict::Verified,
         };
         record(|call| {

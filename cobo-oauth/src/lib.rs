@@ -22,11 +22,11 @@ mod env;
 mod error;
 mod error_map;
 mod exchange;
+#[cfg(feature = "mock")]
+pub mod mock;
 pub mod signing;
 mod token;
 pub mod verify;
-#[cfg(feature = "mock")]
-pub mod mock;
 
 pub use client::{CoboClient, ORG_IMPLICIT, REFRESH_TOKEN};
 pub use cobo_oauth_gen as generated;

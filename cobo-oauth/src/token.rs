@@ -24,7 +24,9 @@ pub struct Token {
 impl Token {
     /// Reads a token from the generated response type (any type that serializes to the token
     /// response's JSON).
-    pub(crate) fn from_generated<T: serde::Serialize>(response: &T) -> Result<Self, serde_json::Error> {
+    pub(crate) fn from_generated<T: serde::Serialize>(
+        response: &T,
+    ) -> Result<Self, serde_json::Error> {
         serde_json::to_value(response).and_then(serde_json::from_value)
     }
 

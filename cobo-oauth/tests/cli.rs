@@ -30,7 +30,14 @@ fn stderr(output: &Output) -> String {
 async fn against(server: &MockServer, args: &[&str]) -> Output {
     let base = server.base_url();
     let key = server.response_key_hex();
-    let mut all = vec!["--base-url", base.as_str(), "--response-pubkey", key.as_str(), "--api-secret", SECRET];
+    let mut all = vec![
+        "--base-url",
+        base.as_str(),
+        "--response-pubkey",
+        key.as_str(),
+        "--api-secret",
+        SECRET,
+    ];
     all.extend_from_slice(args);
     cli(&all).await
 }
@@ -42,7 +49,11 @@ fn json(output: &Output) -> serde_json::Value {
 #[tokio::test]
 async fn get_refresh_and_rotation() {
     let server = MockServer::start(MockConfig::default()).await.unwrap();
-    let got = against(&server, &["token", "get", "--client-id", "app", "--org-id", "org"]).await;
+    let got = against(
+        &server,
+        &["token", "get", "--client-id", "app", "--org-id", "org"],
+    )
+    .await;
     assert_eq!(got.status.code(), Some(0), "{}", stderr(&got));
     let token = json(&got);
     assert_eq!(token["token_type"], "Bearer");
@@ -50,14 +61,43 @@ async fn get_refresh_and_rotation() {
     let old_refresh = token["refresh_token"].as_str().unwrap().to_owned();
     assert!(server.access_token_valid(token["access_token"].as_str().unwrap()));
 
-    let refreshed = against(&server, &["token", "refresh", "--client-id", "app", "--refresh-token", &old_refresh]).await;
+    let refreshed = against(
+        &server,
+        &[
+            "token",
+            "refresh",
+            "--client-id",
+            "app",
+            "--refresh-token",
+            &old_refresh,
+        ],
+    )
+    .await;
     assert_eq!(refreshed.status.code(), Some(0), "{}", stderr(&refreshed));
-    assert_ne!(json(&refreshed)["refresh_token"].as_str().unwrap(), old_refresh);
+    assert_ne!(
+        json(&refreshed)["refresh_token"].as_str().unwrap(),
+        old_refresh
+    );
 
-    let again = against(&server, &["token", "refresh", "--client-id", "app", "--refresh-token", &old_refresh]).await;
+    let again = against(
+        &server,
+        &[
+            "token",
+            "refresh",
+            "--client-id",
+            "app",
+            "--refresh-token",
+            &old_refresh,
+        ],
+    )
+    .await;
     assert_eq!(again.status.code(), Some(1));
     assert!(stdout(&again).is_empty());
-    assert!(stderr(&again).contains("invalid_grant"), "{}", stderr(&again));
+    assert!(
+        stderr(&again).contains("invalid_grant"),
+        "{}",
+        stderr(&again)
+    );
     assert!(stderr(&again).contains("400"), "{}", stderr(&again));
 }
 
@@ -67,24 +107,151 @@ async fn configuration_errors_exit_2_without_echoing_secrets() {
     let base = server.base_url();
     let bad_secret = "zz".repeat(32);
     let cases: Vec<(Vec<&str>, &str)> = vec![
-        (vec!["--env", "dev", "--api-secret", &bad_secret, "token", "get", "--client-id", "a", "--org-id", "o"], "not hex"),
-        (vec!["--env", "dev", "--api-secret", "abcd", "token", "get", "--client-id", "a", "--org-id", "o"], "64 hex characters"),
-        (vec!["--api-secret", SECRET, "token", "get", "--client-id", "a", "--org-id", "o"], "COBO_ENV"),
-        (vec!["--env", "staging", "token", "get", "--client-id", "a", "--org-id", "o"], "unknown environment"),
-        (vec!["--base-url", "ftp://nowhere", "--no-verify-response", "--api-secret", SECRET, "token", "get", "--client-id", "a", "--org-id", "o"], "invalid base URL"),
-        (vec!["--base-url", &base, "--api-secret", SECRET, "token", "get", "--client-id", "a", "--org-id", "o"], "COBO_RESPONSE_PUBKEY"),
-        (vec!["--base-url", &base, "--response-pubkey", "xyz", "--api-secret", SECRET, "token", "get", "--client-id", "a", "--org-id", "o"], "response public key"),
+        (
+            vec![
+                "--env",
+                "dev",
+                "--api-secret",
+                &bad_secret,
+                "token",
+                "get",
+                "--client-id",
+                "a",
+                "--org-id",
+                "o",
+            ],
+            "not hex",
+        ),
+        (
+            vec![
+                "--env",
+                "dev",
+                "--api-secret",
+                "abcd",
+                "token",
+                "get",
+                "--client-id",
+                "a",
+                "--org-id",
+                "o",
+            ],
+            "64 hex characters",
+        ),
+        (
+            vec![
+                "--api-secret",
+                SECRET,
+                "token",
+                "get",
+                "--client-id",
+                "a",
+                "--org-id",
+                "o",
+            ],
+            "COBO_ENV",
+        ),
+        (
+            vec![
+                "--env",
+                "staging",
+                "token",
+                "get",
+                "--client-id",
+                "a",
+                "--org-id",
+                "o",
+            ],
+            "unknown environment",
+        ),
+        (
+            vec![
+                "--base-url",
+                "ftp://nowhere",
+                "--no-verify-response",
+                "--api-secret",
+                SECRET,
+                "token",
+                "get",
+                "--client-id",
+                "a",
+                "--org-id",
+                "o",
+            ],
+            "invalid base URL",
+        ),
+        (
+            vec![
+                "--base-url",
+                &base,
+                "--api-secret",
+                SECRET,
+                "token",
+                "get",
+                "--client-id",
+                "a",
+                "--org-id",
+                "o",
+            ],
+            "COBO_RESPONSE_PUBKEY",
+        ),
+        (
+            vec![
+                "--base-url",
+                &base,
+                "--response-pubkey",
+                "xyz",
+                "--api-secret",
+                SECRET,
+                "token",
+                "get",
+                "--client-id",
+                "a",
+                "--org-id",
+                "o",
+            ],
+            "response public key",
+        ),
         (vec!["token", "get", "--client-id", "a"], "--org-id"),
-        (vec!["sign", "--method", "GET", "--path", "/v2/x", "--nonce", "1", "--param", "novalue", "--api-secret", SECRET], "KEY=VALUE"),
+        (
+            vec![
+                "sign",
+                "--method",
+                "GET",
+                "--path",
+                "/v2/x",
+                "--nonce",
+                "1",
+                "--param",
+                "novalue",
+                "--api-secret",
+                SECRET,
+            ],
+            "KEY=VALUE",
+        ),
     ];
     for (args, expected) in cases {
         let output = cli(&args).await;
-        assert_eq!(output.status.code(), Some(2), "{args:?}: {}", stderr(&output));
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            stderr(&output)
+        );
         assert!(stdout(&output).is_empty(), "{args:?}");
-        assert!(stderr(&output).contains(expected), "{args:?}: {}", stderr(&output));
-        assert!(!stderr(&output).contains(&bad_secret) && !stderr(&output).contains(SECRET), "{args:?}");
+        assert!(
+            stderr(&output).contains(expected),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        assert!(
+            !stderr(&output).contains(&bad_secret) && !stderr(&output).contains(SECRET),
+            "{args:?}"
+        );
     }
-    assert!(server.requests().is_empty(), "configuration errors send nothing");
+    assert!(
+        server.requests().is_empty(),
+        "configuration errors send nothing"
+    );
 }
 
 #[tokio::test]
@@ -94,7 +261,11 @@ async fn every_failure_path_exits_1_with_a_clear_message() {
         (Fault::BadSignature, "response signature invalid"),
         (Fault::MalformedJson, "invalid response body"),
         (
-            Fault::Status { status: 500, body: r#"{"error_code":2000,"error_message":"try again","error_id":"e-42"}"#.to_owned() },
+            Fault::Status {
+                status: 500,
+                body: r#"{"error_code":2000,"error_message":"try again","error_id":"e-42"}"#
+                    .to_owned(),
+            },
             "code 2000: try again (error id e-42)",
         ),
         (Fault::DropConnection, "transport error"),
@@ -102,34 +273,85 @@ async fn every_failure_path_exits_1_with_a_clear_message() {
     for (fault, expected) in cases {
         let server = MockServer::start(MockConfig::default()).await.unwrap();
         server.inject(fault.clone(), 1);
-        let output = against(&server, &["token", "get", "--client-id", "app", "--org-id", "org"]).await;
-        assert_eq!(output.status.code(), Some(1), "{fault:?}: {}", stderr(&output));
+        let output = against(
+            &server,
+            &["token", "get", "--client-id", "app", "--org-id", "org"],
+        )
+        .await;
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "{fault:?}: {}",
+            stderr(&output)
+        );
         assert!(stdout(&output).is_empty(), "{fault:?}: {}", stdout(&output));
-        assert!(stderr(&output).contains(expected), "{fault:?}: {}", stderr(&output));
+        assert!(
+            stderr(&output).contains(expected),
+            "{fault:?}: {}",
+            stderr(&output)
+        );
     }
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let dead = format!("http://127.0.0.1:{port}/v2");
-    let output = cli(&["--base-url", &dead, "--no-verify-response", "--api-secret", SECRET, "token", "get", "--client-id", "a", "--org-id", "o"]).await;
+    let output = cli(&[
+        "--base-url",
+        &dead,
+        "--no-verify-response",
+        "--api-secret",
+        SECRET,
+        "token",
+        "get",
+        "--client-id",
+        "a",
+        "--org-id",
+        "o",
+    ])
+    .await;
     assert_eq!(output.status.code(), Some(1));
-    assert!(stderr(&output).contains("transport error"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("transport error"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[tokio::test]
 async fn sign_matches_every_key_value_vector_of_the_python_sdk() {
-    let vectors: serde_json::Value = serde_json::from_str(include_str!("../../tests/vectors/cobo-python-sdk-vectors.json")).unwrap();
+    let vectors: serde_json::Value = serde_json::from_str(include_str!(
+        "../../tests/vectors/cobo-python-sdk-vectors.json"
+    ))
+    .unwrap();
     let mut checked = 0;
     for v in vectors["sign_vectors"].as_array().unwrap() {
         if v["curve"] != "ed25519" || v["params_is_pairs_list"] == true {
             continue;
         }
-        let mut args: Vec<String> = ["--api-secret", v["private_key_hex"].as_str().unwrap(), "sign", "--method", v["method"].as_str().unwrap(), "--path", v["path"].as_str().unwrap(), "--nonce", v["nonce"].as_str().unwrap()]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let mut args: Vec<String> = [
+            "--api-secret",
+            v["private_key_hex"].as_str().unwrap(),
+            "sign",
+            "--method",
+            v["method"].as_str().unwrap(),
+            "--path",
+            v["path"].as_str().unwrap(),
+            "--nonce",
+            v["nonce"].as_str().unwrap(),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         for pair in v["params"].as_array().cloned().unwrap_or_default() {
             args.push("--param".to_owned());
-            args.push(format!("{}={}", pair[0].as_str().unwrap(), pair[1].as_str().unwrap()));
+            args.push(format!(
+                "{}={}",
+                pair[0].as_str().unwrap(),
+                pair[1].as_str().unwrap()
+            ));
         }
         if let Some(body) = v["body"].as_str() {
             args.push("--body".to_owned());
@@ -153,9 +375,23 @@ async fn keygen_prints_a_working_key_pair() {
     assert_eq!(output.status.code(), Some(0));
     let pair = json(&output);
     let secret = pair["api_secret"].as_str().unwrap();
-    let signed = cli(&["--api-secret", secret, "sign", "--method", "GET", "--path", "/v2/x", "--nonce", "1"]).await;
+    let signed = cli(&[
+        "--api-secret",
+        secret,
+        "sign",
+        "--method",
+        "GET",
+        "--path",
+        "/v2/x",
+        "--nonce",
+        "1",
+    ])
+    .await;
     assert_eq!(json(&signed)["api_key"], pair["api_key"]);
-    assert_ne!(json(&cli(&["keygen"]).await)["api_secret"], pair["api_secret"]);
+    assert_ne!(
+        json(&cli(&["keygen"]).await)["api_secret"],
+        pair["api_secret"]
+    );
 }
 
 #[tokio::test]
@@ -171,13 +407,25 @@ async fn mock_server_command_serves_tokens() {
     let first = lines.next_line().await.unwrap().unwrap();
     let info: serde_json::Value = serde_json::from_str(&first).unwrap();
     let output = cli(&[
-        "--base-url", info["base_url"].as_str().unwrap(),
-        "--response-pubkey", info["response_key"].as_str().unwrap(),
-        "--api-secret", SECRET,
-        "token", "get", "--client-id", "app", "--org-id", "org",
+        "--base-url",
+        info["base_url"].as_str().unwrap(),
+        "--response-pubkey",
+        info["response_key"].as_str().unwrap(),
+        "--api-secret",
+        SECRET,
+        "token",
+        "get",
+        "--client-id",
+        "app",
+        "--org-id",
+        "org",
     ])
     .await;
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    assert!(json(&output)["access_token"].as_str().is_some_and(|t| t.len() == 64));
+    assert!(
+        json(&output)["access_token"]
+            .as_str()
+            .is_some_and(|t| t.len() == 64)
+    );
     child.kill().await.unwrap();
 }

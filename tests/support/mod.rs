@@ -50,7 +50,11 @@ pub fn received_string_to_sign(request: &Request) -> Vec<u8> {
 
 /// A header as a string.
 pub fn header(request: &Request, name: &str) -> Option<String> {
-    request.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
+    request
+        .headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
 }
 
 /// Checks a request's CoboAuth signature against `api_key`, from the bytes received.
@@ -65,12 +69,21 @@ pub fn verify_request(request: &Request, api_key: &VerifyingKey) -> Result<(), S
     let digest = sha256d(&received_string_to_sign(request));
     api_key
         .verify(&digest, &ed25519_dalek::Signature::from_bytes(&signature))
-        .map_err(|_| format!("bad signature over {:?}", String::from_utf8_lossy(&received_string_to_sign(request))))
+        .map_err(|_| {
+            format!(
+                "bad signature over {:?}",
+                String::from_utf8_lossy(&received_string_to_sign(request))
+            )
+        })
 }
 
 /// Signs a response body the way Cobo does.
 pub fn sign_response(server: &SigningKey, body: &str, timestamp: &str) -> String {
-    hex::encode(server.sign(&sha256d(format!("{body}|{timestamp}").as_bytes())).to_bytes())
+    hex::encode(
+        server
+            .sign(&sha256d(format!("{body}|{timestamp}").as_bytes()))
+            .to_bytes(),
+    )
 }
 
 /// A signed JSON response.
@@ -79,7 +92,10 @@ pub fn signed(server: &SigningKey, status: u16, body: &str) -> ResponseTemplate 
     ResponseTemplate::new(status)
         .insert_header("content-type", "application/json")
         .insert_header("Biz-Timestamp", timestamp)
-        .insert_header("Biz-Resp-Signature", sign_response(server, body, timestamp).as_str())
+        .insert_header(
+            "Biz-Resp-Signature",
+            sign_response(server, body, timestamp).as_str(),
+        )
         .set_body_string(body)
 }
 
@@ -120,7 +136,9 @@ impl Respond for Checked {
             path: request.url.path().to_owned(),
             query: request.url.query().unwrap_or("").to_owned(),
             body: request.body.clone(),
-            nonce: header(request, "biz-api-nonce").and_then(|n| n.parse().ok()).unwrap_or_default(),
+            nonce: header(request, "biz-api-nonce")
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_default(),
             signature_ok: signature_ok.clone(),
         });
         match signature_ok {
@@ -182,7 +200,11 @@ impl CoboDouble {
 
     /// Answers with an arbitrary template (for unsigned and broken responses).
     pub async fn answer_raw(&self, verb: &str, route: &str, template: ResponseTemplate) {
-        Mock::given(method(verb)).and(path(format!("/v2{route}"))).respond_with(template).mount(&self.server).await;
+        Mock::given(method(verb))
+            .and(path(format!("/v2{route}")))
+            .respond_with(template)
+            .mount(&self.server)
+            .await;
     }
 
     /// What the double has seen so far.
@@ -192,5 +214,4 @@ impl CoboDouble {
 }
 
 /// A token response body.
-pub const TOKEN_BODY: &str =
-    r#"{"access_token":"AT-1","token_type":"Bearer","scope":"","expires_in":43199,"refresh_token":"RT-1"}"#;
+pub const TOKEN_BODY: &str = r#"{"access_token":"AT-1","token_type":"Bearer","scope":"","expires_in":43199,"refresh_token":"RT-1"}"#;

@@ -55,12 +55,18 @@ pub enum TaskError {
 
 /// Reads a file.
 pub fn read(path: &Path) -> Result<String, TaskError> {
-    std::fs::read_to_string(path).map_err(|source| TaskError::Io { path: path.to_owned(), source })
+    std::fs::read_to_string(path).map_err(|source| TaskError::Io {
+        path: path.to_owned(),
+        source,
+    })
 }
 
 /// Writes a file, creating its directory.
 pub fn write(path: &Path, contents: &str) -> Result<(), TaskError> {
-    let io = |source| TaskError::Io { path: path.to_owned(), source };
+    let io = |source| TaskError::Io {
+        path: path.to_owned(),
+        source,
+    };
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(io)?;
     }
@@ -70,7 +76,10 @@ pub fn write(path: &Path, contents: &str) -> Result<(), TaskError> {
 /// Loads a YAML or JSON spec as JSON.
 pub fn load_spec(path: &Path) -> Result<serde_json::Value, TaskError> {
     let text = read(path)?;
-    serde_yaml::from_str(&text).map_err(|e| TaskError::Spec { path: path.to_owned(), reason: e.to_string() })
+    serde_yaml::from_str(&text).map_err(|e| TaskError::Spec {
+        path: path.to_owned(),
+        reason: e.to_string(),
+    })
 }
 
 /// The outputs of the pipeline for one spec.
@@ -90,15 +99,20 @@ pub fn pipeline(spec_path: &Path) -> Result<Generated, TaskError> {
     let normalized = normalize::normalize(load_spec(spec_path)?)?;
     let normalized_json = format!(
         "{}\n",
-        serde_json::to_string_pretty(&normalized.spec).map_err(|e| TaskError::Codegen(e.to_string()))?
+        serde_json::to_string_pretty(&normalized.spec)
+            .map_err(|e| TaskError::Codegen(e.to_string()))?
     );
-    let spec = shared::parse_spec(&normalized_json).map_err(|e| TaskError::Codegen(e.to_string()))?;
+    let spec =
+        shared::parse_spec(&normalized_json).map_err(|e| TaskError::Codegen(e.to_string()))?;
     let code = match shared::generate(&spec) {
         Ok(code) => code,
         Err(error) => {
             // Name the operation that progenitor cannot take, with its JSON pointer.
             let culprit = normalize::find_culprit(&normalized.spec, |one| {
-                shared::parse_spec(&one.to_string()).and_then(|s| shared::generate_tokens(&s)).err().map(|e| e.to_string())
+                shared::parse_spec(&one.to_string())
+                    .and_then(|s| shared::generate_tokens(&s))
+                    .err()
+                    .map(|e| e.to_string())
             });
             return Err(TaskError::Codegen(match culprit {
                 Some(culprit) => format!("{error}\n  at {culprit}"),
@@ -113,7 +127,11 @@ pub fn pipeline(spec_path: &Path) -> Result<Generated, TaskError> {
         spec_path.display(),
         started.elapsed().as_secs_f64()
     );
-    Ok(Generated { normalized_json, code, normalized })
+    Ok(Generated {
+        normalized_json,
+        code,
+        normalized,
+    })
 }
 
 /// Runs `cargo xtask codegen`.
@@ -123,19 +141,35 @@ pub fn run(options: Options) -> Result<ExitCode, TaskError> {
     eprint!("{}", generated.normalized.report());
     if let Some(dir) = options.out {
         standalone::write_crate(&dir, &generated)?;
-        eprintln!("wrote a standalone crate to {}; build it with `cd {} && cargo build`", dir.display(), dir.display());
+        eprintln!(
+            "wrote a standalone crate to {}; build it with `cd {} && cargo build`",
+            dir.display(),
+            dir.display()
+        );
         return Ok(ExitCode::SUCCESS);
     }
     let gen_crate = paths::gen_crate();
     let outputs = [
-        (gen_crate.join(shared::NORMALIZED_SPEC), generated.normalized_json.as_str()),
-        (gen_crate.join(shared::GENERATED_COPY), generated.code.as_str()),
+        (
+            gen_crate.join(shared::NORMALIZED_SPEC),
+            generated.normalized_json.as_str(),
+        ),
+        (
+            gen_crate.join(shared::GENERATED_COPY),
+            generated.code.as_str(),
+        ),
     ];
     if options.check {
         let stale: Vec<PathBuf> = outputs
             .iter()
-            .filter(|(path, contents)| std::fs::read_to_string(path).ok().as_deref() != Some(*contents))
-            .map(|(path, _)| path.strip_prefix(paths::workspace_root()).unwrap_or(path).to_owned())
+            .filter(|(path, contents)| {
+                std::fs::read_to_string(path).ok().as_deref() != Some(*contents)
+            })
+            .map(|(path, _)| {
+                path.strip_prefix(paths::workspace_root())
+                    .unwrap_or(path)
+                    .to_owned()
+            })
             .collect();
         if !stale.is_empty() {
             return Err(TaskError::Stale(stale));
@@ -145,7 +179,12 @@ pub fn run(options: Options) -> Result<ExitCode, TaskError> {
     }
     for (path, contents) in &outputs {
         write(path, contents)?;
-        eprintln!("wrote {}", path.strip_prefix(paths::workspace_root()).unwrap_or(path).display());
+        eprintln!(
+            "wrote {}",
+            path.strip_prefix(paths::workspace_root())
+                .unwrap_or(path)
+                .display()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

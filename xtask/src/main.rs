@@ -43,7 +43,9 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Codegen { check, spec, out } => codegen::run(codegen::Options { check, spec, out }),
+        Command::Codegen { check, spec, out } => {
+            codegen::run(codegen::Options { check, spec, out })
+        }
     };
     match result {
         Ok(code) => code,

@@ -54,27 +54,53 @@ pub(crate) fn check(
     window_ms: u64,
 ) -> Result<(), Reply> {
     let refuse = |description: &str| Reply::oauth(401, "unauthorized_client", description);
-    let (Some(api_key), Some(nonce), Some(signature)) = (request.api_key, request.nonce, request.signature) else {
-        return Err(Reply::oauth(401, "invalid_request", "missing Biz-Api-Key, Biz-Api-Nonce or Biz-Api-Signature"));
+    let (Some(api_key), Some(nonce), Some(signature)) =
+        (request.api_key, request.nonce, request.signature)
+    else {
+        return Err(Reply::oauth(
+            401,
+            "invalid_request",
+            "missing Biz-Api-Key, Biz-Api-Nonce or Biz-Api-Signature",
+        ));
     };
     let api_key = api_key.to_ascii_lowercase();
     if allowed_keys.is_some_and(|keys| !keys.contains(&api_key)) {
         return Err(refuse("unknown API key"));
     }
     let mut key = [0u8; 32];
-    hex::decode_to_slice(&api_key, &mut key).map_err(|_| refuse("API key is not a 32-byte ed25519 key"))?;
-    let key = VerifyingKey::from_bytes(&key).map_err(|_| refuse("API key is not a valid ed25519 key"))?;
+    hex::decode_to_slice(&api_key, &mut key)
+        .map_err(|_| refuse("API key is not a 32-byte ed25519 key"))?;
+    let key =
+        VerifyingKey::from_bytes(&key).map_err(|_| refuse("API key is not a valid ed25519 key"))?;
     let mut signature_bytes = [0u8; 64];
-    hex::decode_to_slice(signature, &mut signature_bytes).map_err(|_| refuse("signature is not 64 bytes of hex"))?;
-    let string_to_sign = StringToSign::new(request.method, request.path, nonce, request.query, request.body);
+    hex::decode_to_slice(signature, &mut signature_bytes)
+        .map_err(|_| refuse("signature is not 64 bytes of hex"))?;
+    let string_to_sign = StringToSign::new(
+        request.method,
+        request.path,
+        nonce,
+        request.query,
+        request.body,
+    );
     let digest = Digest::sha256d(string_to_sign.as_bytes());
     key.verify_strict(digest.as_bytes(), &Signature::from_bytes(&signature_bytes))
         .map_err(|_| refuse("signature verification failed"))?;
-    let nonce: u64 = nonce.parse().map_err(|_| Reply::oauth(401, "invalid_request", "nonce is not a timestamp"))?;
+    let nonce: u64 = nonce
+        .parse()
+        .map_err(|_| Reply::oauth(401, "invalid_request", "nonce is not a timestamp"))?;
     if nonce.abs_diff(now) > window_ms {
-        return Err(Reply::oauth(401, "invalid_request", "nonce too far from the server's clock"));
+        return Err(Reply::oauth(
+            401,
+            "invalid_request",
+            "nonce too far from the server's clock",
+        ));
     }
-    if !nonces.record(&api_key, nonce, now, now.saturating_sub(window_ms.saturating_mul(2))) {
+    if !nonces.record(
+        &api_key,
+        nonce,
+        now,
+        now.saturating_sub(window_ms.saturating_mul(2)),
+    ) {
         return Err(Reply::oauth(401, "invalid_request", "nonce already used"));
     }
     Ok(())

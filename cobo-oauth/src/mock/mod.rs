@@ -131,11 +131,22 @@ impl MockServer {
             Some(seed) => SigningKey::from_bytes(&seed),
             None => SigningKey::generate(&mut rand::rngs::OsRng),
         };
-        let state = State { api_keys: config.api_keys.clone(), ..State::default() };
-        let shared = Arc::new(Shared { config, response_key, state: Mutex::new(state) });
+        let state = State {
+            api_keys: config.api_keys.clone(),
+            ..State::default()
+        };
+        let shared = Arc::new(Shared {
+            config,
+            response_key,
+            state: Mutex::new(state),
+        });
         let (shutdown, stopped) = tokio::sync::oneshot::channel();
         tokio::spawn(serve::run(listener, Arc::clone(&shared), stopped));
-        Ok(Self { addr, shared, _shutdown: shutdown })
+        Ok(Self {
+            addr,
+            shared,
+            _shutdown: shutdown,
+        })
     }
 
     /// The address it listens on.
@@ -155,16 +166,22 @@ impl MockServer {
 
     /// A custom [`Env`] pointing at this server, verifying its responses.
     pub fn env(&self) -> Env {
-        let base_url = url::Url::parse(&self.base_url()).unwrap_or_else(|_| unreachable!("a socket address URL parses"));
+        let base_url = url::Url::parse(&self.base_url())
+            .unwrap_or_else(|_| unreachable!("a socket address URL parses"));
         Env::Custom {
             base_url,
-            response_key: ResponseKey::Verify(ResponseVerifier::new(self.shared.response_key.verifying_key())),
+            response_key: ResponseKey::Verify(ResponseVerifier::new(
+                self.shared.response_key.verifying_key(),
+            )),
         }
     }
 
     /// Accepts `api_key_hex` (and, once any key is registered, only registered keys).
     pub fn register_api_key(&self, api_key_hex: &str) {
-        self.state().api_keys.get_or_insert_with(Vec::new).push(api_key_hex.to_ascii_lowercase());
+        self.state()
+            .api_keys
+            .get_or_insert_with(Vec::new)
+            .push(api_key_hex.to_ascii_lowercase());
     }
 
     /// Applies `fault` to the next `times` requests (after they are recorded).
@@ -184,6 +201,9 @@ impl MockServer {
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
-        self.shared.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.shared
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }

@@ -10,14 +10,18 @@ pub(crate) struct Reply {
 impl Reply {
     /// 200 with a JSON body.
     pub fn ok(body: serde_json::Value) -> Self {
-        Self { status: 200, body: body.to_string() }
+        Self {
+            status: 200,
+            body: body.to_string(),
+        }
     }
 
     /// A 4XX OAuth error: `{error, error_description}`.
     pub fn oauth(status: u16, error: &str, description: &str) -> Self {
         Self {
             status,
-            body: serde_json::json!({ "error": error, "error_description": description }).to_string(),
+            body: serde_json::json!({ "error": error, "error_description": description })
+                .to_string(),
         }
     }
 

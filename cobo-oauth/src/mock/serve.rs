@@ -49,11 +49,21 @@ fn header<'a>(request: &'a http::request::Parts, name: &str) -> Option<&'a str> 
     request.headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Dropped> {
+async fn handle(
+    shared: Arc<Shared>,
+    request: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Dropped> {
     let (parts, body) = request.into_parts();
-    let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let body = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
     let fault = {
-        let mut state = shared.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut state = shared
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         state.requests.push(RecordedRequest {
             method: parts.method.to_string(),
             path: parts.uri.path().to_owned(),
@@ -69,8 +79,14 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Respo
         tokio::time::sleep(*delay).await;
     }
     let reply = match &fault {
-        Some(Fault::Status { status, body }) => Reply { status: *status, body: body.clone() },
-        Some(Fault::MalformedJson) => Reply { status: 200, body: "{\"access_token\": ".to_owned() },
+        Some(Fault::Status { status, body }) => Reply {
+            status: *status,
+            body: body.clone(),
+        },
+        Some(Fault::MalformedJson) => Reply {
+            status: 200,
+            body: "{\"access_token\": ".to_owned(),
+        },
         _ => route(&shared, &parts, &body),
     };
     if fault == Some(Fault::DropConnection) {
@@ -82,23 +98,34 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Respo
 /// Builds the response, signed like Cobo's unless a fault says otherwise.
 fn respond(shared: &Shared, reply: Reply, fault: Option<&Fault>) -> Response<Full<Bytes>> {
     let timestamp = shared.config.clock.now_millis().to_string();
-    let mut response = Response::builder().status(reply.status).header("content-type", "application/json");
+    let mut response = Response::builder()
+        .status(reply.status)
+        .header("content-type", "application/json");
     if fault != Some(&Fault::Unsigned) {
         let content = if fault == Some(&Fault::BadSignature) {
             format!("{}|{timestamp}tampered", reply.body)
         } else {
             format!("{}|{timestamp}", reply.body)
         };
-        let signature = shared.response_key.sign(Digest::sha256d(content.as_bytes()).as_bytes());
-        response = response.header("Biz-Timestamp", &timestamp).header("Biz-Resp-Signature", hex::encode(signature.to_bytes()));
+        let signature = shared
+            .response_key
+            .sign(Digest::sha256d(content.as_bytes()).as_bytes());
+        response = response
+            .header("Biz-Timestamp", &timestamp)
+            .header("Biz-Resp-Signature", hex::encode(signature.to_bytes()));
     }
-    response.body(Full::new(Bytes::from(reply.body))).unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+    response
+        .body(Full::new(Bytes::from(reply.body)))
+        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
 }
 
 fn route(shared: &Shared, parts: &http::request::Parts, body: &[u8]) -> Reply {
     let config = &shared.config;
     let now = config.clock.now_millis();
-    let mut state = shared.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut state = shared
+        .state
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let received = Received {
         method: parts.method.as_str(),
         path: parts.uri.path(),
@@ -110,7 +137,13 @@ fn route(shared: &Shared, parts: &http::request::Parts, body: &[u8]) -> Reply {
     };
     let window = u64::try_from(config.nonce_window.as_millis()).unwrap_or(u64::MAX);
     let state = &mut *state;
-    if let Err(reply) = auth::check(&received, state.api_keys.as_deref(), &mut state.nonces, now, window) {
+    if let Err(reply) = auth::check(
+        &received,
+        state.api_keys.as_deref(),
+        &mut state.nonces,
+        now,
+        window,
+    ) {
         return reply;
     }
     if parts.uri.path() != "/v2/oauth/token" {
@@ -130,39 +163,69 @@ fn route(shared: &Shared, parts: &http::request::Parts, body: &[u8]) -> Reply {
     match parts.method.as_str() {
         "GET" => {
             let query: HashMap<String, String> =
-                url::form_urlencoded::parse(received.query.as_bytes()).into_owned().collect();
-            let (Some(client_id), Some(org_id), Some(grant_type)) =
-                (query.get("client_id"), query.get("org_id"), query.get("grant_type"))
-            else {
-                return Reply::oauth(400, "invalid_request", "client_id, org_id and grant_type are required");
+                url::form_urlencoded::parse(received.query.as_bytes())
+                    .into_owned()
+                    .collect();
+            let (Some(client_id), Some(org_id), Some(grant_type)) = (
+                query.get("client_id"),
+                query.get("org_id"),
+                query.get("grant_type"),
+            ) else {
+                return Reply::oauth(
+                    400,
+                    "invalid_request",
+                    "client_id, org_id and grant_type are required",
+                );
             };
             if grant_type != "org_implicit" {
                 return Reply::oauth(400, "invalid_grant", "grant_type must be org_implicit");
             }
             if client_id.is_empty() || org_id.is_empty() {
-                return Reply::oauth(400, "invalid_request", "client_id and org_id must not be empty");
+                return Reply::oauth(
+                    400,
+                    "invalid_request",
+                    "client_id and org_id must not be empty",
+                );
             }
-            token_reply(state.tokens.issue(client_id, org_id, now, access_ttl, refresh_ttl))
+            token_reply(
+                state
+                    .tokens
+                    .issue(client_id, org_id, now, access_ttl, refresh_ttl),
+            )
         }
         "POST" => {
             let Ok(request) = serde_json::from_slice::<serde_json::Value>(body) else {
                 return Reply::oauth(400, "invalid_request", "the body is not JSON");
             };
-            let field = |name: &str| request.get(name).and_then(serde_json::Value::as_str).unwrap_or("");
+            let field = |name: &str| {
+                request
+                    .get(name)
+                    .and_then(serde_json::Value::as_str)
+                    .unwrap_or("")
+            };
             if field("grant_type") != "refresh_token" {
                 return Reply::oauth(400, "invalid_request", "grant_type must be refresh_token");
             }
-            match state.tokens.rotate(field("client_id"), field("refresh_token"), now, access_ttl, refresh_ttl) {
+            match state.tokens.rotate(
+                field("client_id"),
+                field("refresh_token"),
+                now,
+                access_ttl,
+                refresh_ttl,
+            ) {
                 Ok(pair) => token_reply(pair),
-                Err(RefreshRefused::Unknown) => {
-                    Reply::oauth(400, "invalid_grant", "the refresh token is invalid, expired or already used")
-                }
-                Err(RefreshRefused::WrongClient) => {
-                    Reply::oauth(400, "unauthorized_client", "the refresh token was issued to another client")
-                }
+                Err(RefreshRefused::Unknown) => Reply::oauth(
+                    400,
+                    "invalid_grant",
+                    "the refresh token is invalid, expired or already used",
+                ),
+                Err(RefreshRefused::WrongClient) => Reply::oauth(
+                    400,
+                    "unauthorized_client",
+                    "the refresh token was issued to another client",
+                ),
             }
         }
         _ => Reply::cobo(405, 405, "method not allowed"),
     }
 }
-

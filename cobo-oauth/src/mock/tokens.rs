@@ -37,20 +37,36 @@ pub(crate) struct Tokens {
 }
 
 fn random_token() -> String {
-    rand::thread_rng().sample_iter(&Alphanumeric).take(64).map(char::from).collect()
+    rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(64)
+        .map(char::from)
+        .collect()
 }
 
 impl Tokens {
     /// Issues a new pair for `(client_id, org_id)`.
-    pub fn issue(&mut self, client_id: &str, org_id: &str, now: u64, access_ttl_ms: u64, refresh_ttl_ms: u64) -> Pair {
+    pub fn issue(
+        &mut self,
+        client_id: &str,
+        org_id: &str,
+        now: u64,
+        access_ttl_ms: u64,
+        refresh_ttl_ms: u64,
+    ) -> Pair {
         let grant = |ttl: u64| Grant {
             client_id: client_id.to_owned(),
             org_id: org_id.to_owned(),
             expires_at: now.saturating_add(ttl),
         };
-        let pair = Pair { access_token: random_token(), refresh_token: random_token() };
-        self.access.insert(pair.access_token.clone(), grant(access_ttl_ms));
-        self.refresh.insert(pair.refresh_token.clone(), grant(refresh_ttl_ms));
+        let pair = Pair {
+            access_token: random_token(),
+            refresh_token: random_token(),
+        };
+        self.access
+            .insert(pair.access_token.clone(), grant(access_ttl_ms));
+        self.refresh
+            .insert(pair.refresh_token.clone(), grant(refresh_ttl_ms));
         pair
     }
 
@@ -72,12 +88,20 @@ impl Tokens {
             return Err(RefreshRefused::WrongClient);
         }
         self.refresh.remove(refresh_token);
-        Ok(self.issue(&grant.client_id, &grant.org_id, now, access_ttl_ms, refresh_ttl_ms))
+        Ok(self.issue(
+            &grant.client_id,
+            &grant.org_id,
+            now,
+            access_ttl_ms,
+            refresh_ttl_ms,
+        ))
     }
 
     /// Whether an access token is valid at `now`.
     pub fn access_valid(&self, access_token: &str, now: u64) -> bool {
-        self.access.get(access_token).is_some_and(|grant| grant.expires_at > now)
+        self.access
+            .get(access_token)
+            .is_some_and(|grant| grant.expires_at > now)
     }
 }
 
@@ -89,11 +113,27 @@ mod tests {
     fn rotation_kills_the_old_refresh_token() {
         let mut tokens = Tokens::default();
         let first = tokens.issue("c", "o", 0, 10, 100);
-        let second = tokens.rotate("c", &first.refresh_token, 1, 10, 100).unwrap();
+        let second = tokens
+            .rotate("c", &first.refresh_token, 1, 10, 100)
+            .unwrap();
         assert_ne!(first.refresh_token, second.refresh_token);
-        assert_eq!(tokens.rotate("c", &first.refresh_token, 2, 10, 100).unwrap_err(), RefreshRefused::Unknown);
-        assert_eq!(tokens.rotate("x", &second.refresh_token, 2, 10, 100).unwrap_err(), RefreshRefused::WrongClient);
-        assert!(tokens.rotate("c", &second.refresh_token, 2, 10, 100).is_ok());
+        assert_eq!(
+            tokens
+                .rotate("c", &first.refresh_token, 2, 10, 100)
+                .unwrap_err(),
+            RefreshRefused::Unknown
+        );
+        assert_eq!(
+            tokens
+                .rotate("x", &second.refresh_token, 2, 10, 100)
+                .unwrap_err(),
+            RefreshRefused::WrongClient
+        );
+        assert!(
+            tokens
+                .rotate("c", &second.refresh_token, 2, 10, 100)
+                .is_ok()
+        );
     }
 
     #[test]
@@ -102,6 +142,11 @@ mod tests {
         let pair = tokens.issue("c", "o", 0, 10, 100);
         assert!(tokens.access_valid(&pair.access_token, 9));
         assert!(!tokens.access_valid(&pair.access_token, 10));
-        assert_eq!(tokens.rotate("c", &pair.refresh_token, 100, 10, 100).unwrap_err(), RefreshRefused::Unknown);
+        assert_eq!(
+            tokens
+                .rotate("c", &pair.refresh_token, 100, 10, 100)
+                .unwrap_err(),
+            RefreshRefused::Unknown
+        );
     }
 }

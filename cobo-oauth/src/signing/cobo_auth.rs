@@ -3,7 +3,9 @@
 use std::fmt;
 use std::sync::Arc;
 
-use super::{AuthHeaders, Digest, NonceSource, SignError, Signature, Signer, StringToSign, reencode_query};
+use super::{
+    AuthHeaders, Digest, NonceSource, SignError, Signature, Signer, StringToSign, reencode_query,
+};
 
 /// Every stage of signing one request, as plain values.
 #[derive(Debug, Clone)]
@@ -64,13 +66,21 @@ impl CoboAuth {
             nonce: nonce.to_owned(),
             signature: signature.clone(),
         };
-        Ok(SignedParts { string_to_sign, digest, signature, headers })
+        Ok(SignedParts {
+            string_to_sign,
+            digest,
+            signature,
+            headers,
+        })
     }
 
     /// Signs a request as it will leave: re-encodes its query the way Cobo's Python SDK does,
     /// takes a fresh nonce, signs the path, query and body bytes that will be sent, and sets the
     /// three headers.
-    pub fn sign_request(&self, request: &mut reqwest::Request) -> Result<SignedParts, SignRequestError> {
+    pub fn sign_request(
+        &self,
+        request: &mut reqwest::Request,
+    ) -> Result<SignedParts, SignRequestError> {
         let query = request.url().query().and_then(reencode_query);
         request.url_mut().set_query(query.as_deref());
         let body: &[u8] = match request.body() {
@@ -92,6 +102,8 @@ impl CoboAuth {
 
 impl fmt::Debug for CoboAuth {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CoboAuth").field("signer", &self.signer).finish_non_exhaustive()
+        f.debug_struct("CoboAuth")
+            .field("signer", &self.signer)
+            .finish_non_exhaustive()
     }
 }

@@ -56,6 +56,8 @@ impl Signer for Ed25519Signer {
 
 impl fmt::Debug for Ed25519Signer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Ed25519Signer").field("api_key", &self.api_key.as_str()).finish_non_exhaustive()
+        f.debug_struct("Ed25519Signer")
+            .field("api_key", &self.api_key.as_str())
+            .finish_non_exhaustive()
     }
 }

@@ -1,9 +1,9 @@
 //! CoboAuth request signing, as pure, typed stages.
 //!
-//! 1. [`StringToSign`]: `METHOD|PATH|NONCE|PARAMS|BODY`, the bytes as sent.
-//! 2. [`Digest`]: `SHA-256(SHA-256(string_to_sign))`.
-//! 3. [`Signature`]: a [`Signer`]'s signature over the digest.
-//! 4. [`AuthHeaders`]: `Biz-Api-Key`, `Biz-Api-Nonce`, `Biz-Api-Signature`.
+//! 1. The string to sign ([`StringToSign`]): `METHOD|PATH|NONCE|PARAMS|BODY`, the bytes as sent.
+//! 2. The digest ([`Digest`]): `SHA-256(SHA-256(string_to_sign))`.
+//! 3. The signature ([`Signature`]): a [`Signer`]'s signature over the digest.
+//! 4. The headers ([`AuthHeaders`]): `Biz-Api-Key`, `Biz-Api-Nonce`, `Biz-Api-Signature`.
 //!
 //! [`CoboAuth`] runs them on a `reqwest::Request` just before it is sent, so the signed bytes are
 //! the sent bytes.

@@ -35,7 +35,10 @@ pub struct NonceSource {
 impl NonceSource {
     /// A nonce source reading `clock`.
     pub fn new(clock: Arc<dyn Clock>) -> Self {
-        Self { clock, last: AtomicU64::new(0) }
+        Self {
+            clock,
+            last: AtomicU64::new(0),
+        }
     }
 
     /// The next nonce.
@@ -43,7 +46,9 @@ impl NonceSource {
         let now = self.clock.now_millis();
         let previous = self
             .last
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |last| Some(now.max(last.saturating_add(1))))
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |last| {
+                Some(now.max(last.saturating_add(1)))
+            })
             .unwrap_or_else(|last| last);
         now.max(previous.saturating_add(1))
     }
@@ -70,7 +75,10 @@ mod tests {
     #[test]
     fn strictly_increasing_within_one_millisecond() {
         let nonces = NonceSource::new(Arc::new(Fixed(1_000)));
-        assert_eq!([nonces.next(), nonces.next(), nonces.next()], [1_000, 1_001, 1_002]);
+        assert_eq!(
+            [nonces.next(), nonces.next(), nonces.next()],
+            [1_000, 1_001, 1_002]
+        );
     }
 
     #[test]
@@ -82,7 +90,10 @@ mod tests {
                 std::thread::spawn(move || (0..1000).map(|_| nonces.next()).collect::<Vec<_>>())
             })
             .collect();
-        let mut all: Vec<u64> = handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect();
+        let mut all: Vec<u64> = handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect();
         all.sort_unstable();
         all.dedup();
         assert_eq!(all.len(), 4000, "every nonce is unique");

@@ -71,12 +71,18 @@ mod tests {
     #[test]
     fn reencodes_what_reqwest_writes() {
         let from_reqwest = "q=a+b*%7E&name=%E6%97%A5";
-        assert_eq!(reencode_query(from_reqwest).as_deref(), Some("q=a+b%2A~&name=%E6%97%A5"));
+        assert_eq!(
+            reencode_query(from_reqwest).as_deref(),
+            Some("q=a+b%2A~&name=%E6%97%A5")
+        );
         assert_eq!(reencode_query(""), None);
     }
 
     #[test]
     fn keeps_pair_order_and_empty_values() {
-        assert_eq!(encode_query([("b", "2"), ("a", ""), ("c", "3")]), "b=2&a=&c=3");
+        assert_eq!(
+            encode_query([("b", "2"), ("a", ""), ("c", "3")]),
+            "b=2&a=&c=3"
+        );
     }
 }

@@ -21,7 +21,8 @@ impl Secp256k1Signer {
         let scalar = decode_secret32(secret_hex)?;
         let key = SigningKey::from_bytes(scalar.as_ref().into())
             .map_err(|_| KeyError::InvalidKey { curve: "secp256k1" })?;
-        let api_key = ApiKey::from_public_key(key.verifying_key().to_encoded_point(true).as_bytes());
+        let api_key =
+            ApiKey::from_public_key(key.verifying_key().to_encoded_point(true).as_bytes());
         Ok(Self { key, api_key })
     }
 }
@@ -37,12 +38,16 @@ impl Signer for Secp256k1Signer {
             .sign_prehash(digest.as_bytes())
             .map_err(|_| SignError::new("secp256k1 signing failed"))?;
         let signature = signature.normalize_s().unwrap_or(signature);
-        Ok(Signature::from_bytes(signature.to_der().as_bytes().to_vec()))
+        Ok(Signature::from_bytes(
+            signature.to_der().as_bytes().to_vec(),
+        ))
     }
 }
 
 impl fmt::Debug for Secp256k1Signer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Secp256k1Signer").field("api_key", &self.api_key.as_str()).finish_non_exhaustive()
+        f.debug_struct("Secp256k1Signer")
+            .field("api_key", &self.api_key.as_str())
+            .finish_non_exhaustive()
     }
 }

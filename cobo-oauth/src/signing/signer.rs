@@ -86,7 +86,9 @@ pub struct SignError {
 impl SignError {
     /// A signing error with a message, which must not contain secret material.
     pub fn new(message: impl Into<String>) -> Self {
-        Self { message: message.into() }
+        Self {
+            message: message.into(),
+        }
     }
 }
 
@@ -127,12 +129,16 @@ pub enum KeyError {
 pub(crate) fn decode_secret32(secret_hex: &str) -> Result<zeroize::Zeroizing<[u8; 32]>, KeyError> {
     let secret_hex = secret_hex.trim();
     if secret_hex.len() != 64 {
-        return Err(KeyError::WrongLength { expected: 64, actual: secret_hex.chars().count() });
+        return Err(KeyError::WrongLength {
+            expected: 64,
+            actual: secret_hex.chars().count(),
+        });
     }
     if let Some(position) = secret_hex.bytes().position(|b| !b.is_ascii_hexdigit()) {
         return Err(KeyError::NotHex { position });
     }
     let mut bytes = zeroize::Zeroizing::new([0u8; 32]);
-    hex::decode_to_slice(secret_hex, bytes.as_mut()).map_err(|_| KeyError::NotHex { position: 0 })?;
+    hex::decode_to_slice(secret_hex, bytes.as_mut())
+        .map_err(|_| KeyError::NotHex { position: 0 })?;
     Ok(bytes)
 }

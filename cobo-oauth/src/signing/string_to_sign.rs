@@ -24,11 +24,17 @@ impl StringToSign {
     /// sent; `params` is the query string without `?`; `body` the raw body (empty when none).
     pub fn new(method: &str, path: &str, nonce: &str, params: &str, body: &[u8]) -> Self {
         let method = method.to_ascii_uppercase();
-        let mut bytes =
-            Vec::with_capacity(method.len() + path.len() + nonce.len() + params.len() + body.len() + 4);
-        for (index, part) in [method.as_bytes(), path.as_bytes(), nonce.as_bytes(), params.as_bytes()]
-            .into_iter()
-            .enumerate()
+        let mut bytes = Vec::with_capacity(
+            method.len() + path.len() + nonce.len() + params.len() + body.len() + 4,
+        );
+        for (index, part) in [
+            method.as_bytes(),
+            path.as_bytes(),
+            nonce.as_bytes(),
+            params.as_bytes(),
+        ]
+        .into_iter()
+        .enumerate()
         {
             if index > 0 {
                 bytes.push(b'|');
@@ -73,7 +79,10 @@ impl StringToSign {
 
     /// The query string as sent.
     pub fn params(&self) -> &str {
-        self.field(self.method_len + self.path_len + self.nonce_len + 3, self.params_len)
+        self.field(
+            self.method_len + self.path_len + self.nonce_len + 3,
+            self.params_len,
+        )
     }
 
     /// The raw body.
@@ -108,13 +117,22 @@ mod tests {
     fn joins_the_five_fields_with_bars() {
         let sts = StringToSign::new("post", "/v2/x", "1", "a=1", b"{\"x\": \"y\"}");
         assert_eq!(sts.to_string(), "POST|/v2/x|1|a=1|{\"x\": \"y\"}");
-        assert_eq!((sts.method(), sts.path(), sts.nonce(), sts.params()), ("POST", "/v2/x", "1", "a=1"));
+        assert_eq!(
+            (sts.method(), sts.path(), sts.nonce(), sts.params()),
+            ("POST", "/v2/x", "1", "a=1")
+        );
         assert_eq!(sts.body(), b"{\"x\": \"y\"}");
     }
 
     #[test]
     fn debug_hides_params_and_body() {
-        let sts = StringToSign::new("POST", "/v2/oauth/token", "1", "", b"{\"refresh_token\":\"RT-secret\"}");
+        let sts = StringToSign::new(
+            "POST",
+            "/v2/oauth/token",
+            "1",
+            "",
+            b"{\"refresh_token\":\"RT-secret\"}",
+        );
         let debug = format!("{sts:?}");
         assert!(!debug.contains("RT-secret"), "{debug}");
         assert!(debug.contains("/v2/oauth/token"));

@@ -54,11 +54,15 @@ pub struct ResponseVerifier {
 impl ResponseVerifier {
     /// A verifier for a 32-byte ed25519 public key, as 64 hex characters.
     pub fn from_hex(public_key_hex: &str) -> Result<Self, KeyError> {
-        let invalid = |reason: &str| KeyError::InvalidPublicKey { curve: "ed25519", reason: reason.to_owned() };
+        let invalid = |reason: &str| KeyError::InvalidPublicKey {
+            curve: "ed25519",
+            reason: reason.to_owned(),
+        };
         let mut bytes = [0u8; 32];
         hex::decode_to_slice(public_key_hex.trim(), &mut bytes)
             .map_err(|_| invalid("expected 64 hex characters"))?;
-        let key = VerifyingKey::from_bytes(&bytes).map_err(|_| invalid("not a point on the curve"))?;
+        let key =
+            VerifyingKey::from_bytes(&bytes).map_err(|_| invalid("not a point on the curve"))?;
         Ok(Self { key })
     }
 
@@ -73,11 +77,19 @@ impl ResponseVerifier {
     }
 
     /// Verifies `signature_hex` over `body|timestamp`.
-    pub fn verify(&self, body: &[u8], timestamp: &str, signature_hex: &str, status: u16) -> Result<(), VerifyError> {
+    pub fn verify(
+        &self,
+        body: &[u8],
+        timestamp: &str,
+        signature_hex: &str,
+        status: u16,
+    ) -> Result<(), VerifyError> {
         let mut signature = [0u8; 64];
-        hex::decode_to_slice(signature_hex.trim(), &mut signature).map_err(|_| VerifyError::Malformed {
-            status,
-            reason: "signature must be 64 bytes of hex",
+        hex::decode_to_slice(signature_hex.trim(), &mut signature).map_err(|_| {
+            VerifyError::Malformed {
+                status,
+                reason: "signature must be 64 bytes of hex",
+            }
         })?;
         let mut content = Vec::with_capacity(body.len() + 1 + timestamp.len());
         content.extend_from_slice(body);
@@ -90,25 +102,43 @@ impl ResponseVerifier {
     }
 
     /// Applies the rules of [the module](self) to a response.
-    pub fn check(&self, status: u16, headers: &HeaderMap, body: &[u8]) -> Result<Verdict, VerifyError> {
+    pub fn check(
+        &self,
+        status: u16,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<Verdict, VerifyError> {
         let signature = first_header(headers, &SIGNATURE_HEADERS);
         let timestamp = first_header(headers, &TIMESTAMP_HEADERS);
         match (signature, timestamp) {
             (Some(signature), Some(timestamp)) => {
-                let signature = signature.ok_or(VerifyError::Malformed { status, reason: "signature is not ASCII" })?;
-                let timestamp = timestamp.ok_or(VerifyError::Malformed { status, reason: "timestamp is not ASCII" })?;
-                self.verify(body, timestamp, signature, status).map(|()| Verdict::Verified)
+                let signature = signature.ok_or(VerifyError::Malformed {
+                    status,
+                    reason: "signature is not ASCII",
+                })?;
+                let timestamp = timestamp.ok_or(VerifyError::Malformed {
+                    status,
+                    reason: "timestamp is not ASCII",
+                })?;
+                self.verify(body, timestamp, signature, status)
+                    .map(|()| Verdict::Verified)
             }
             (None, None) if (200..300).contains(&status) => Err(VerifyError::Missing { status }),
             (None, None) => Ok(Verdict::UnsignedError),
-            _ => Err(VerifyError::Malformed { status, reason: "only one of the signature and timestamp headers" }),
+            _ => Err(VerifyError::Malformed {
+                status,
+                reason: "only one of the signature and timestamp headers",
+            }),
         }
     }
 }
 
 /// The first of `names` present: `Some(None)` when present but not ASCII.
 fn first_header<'a>(headers: &'a HeaderMap, names: &[&str]) -> Option<Option<&'a str>> {
-    names.iter().find_map(|name| headers.get(*name)).map(|value| value.to_str().ok())
+    names
+        .iter()
+        .find_map(|name| headers.get(*name))
+        .map(|value| value.to_str().ok())
 }
 
 impl fmt::Debug for ResponseVerifier {

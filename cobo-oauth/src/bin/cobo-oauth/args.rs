@@ -24,7 +24,13 @@ pub struct Global {
     #[arg(long, global = true, env = "COBO_BASE_URL", value_name = "URL")]
     pub base_url: Option<String>,
     /// The ed25519 API secret (64 hex characters).
-    #[arg(long, global = true, env = "COBO_API_SECRET", hide_env_values = true, value_name = "HEX")]
+    #[arg(
+        long,
+        global = true,
+        env = "COBO_API_SECRET",
+        hide_env_values = true,
+        value_name = "HEX"
+    )]
     pub api_secret: Option<String>,
     /// The response-signing public key of a custom base URL (hex).
     #[arg(long, global = true, env = "COBO_RESPONSE_PUBKEY", value_name = "HEX")]

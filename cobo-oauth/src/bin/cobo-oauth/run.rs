@@ -53,7 +53,11 @@ fn env(global: &Global) -> Result<Env, ConfigError> {
     let named = global.env.clone();
     let Some(base_url) = &global.base_url else {
         let named = named.ok_or(ConfigError::MissingEnv)?;
-        return if global.no_verify_response { Env::custom_unverified(named.base_url()) } else { Ok(named) };
+        return if global.no_verify_response {
+            Env::custom_unverified(named.base_url())
+        } else {
+            Ok(named)
+        };
     };
     if global.no_verify_response {
         return Env::custom_unverified(base_url);
@@ -66,29 +70,55 @@ fn env(global: &Global) -> Result<Env, ConfigError> {
 }
 
 fn api_secret(global: &Global) -> Result<SecretString, ConfigError> {
-    global.api_secret.clone().map(SecretString::from).ok_or(ConfigError::MissingApiSecret)
+    global
+        .api_secret
+        .clone()
+        .map(SecretString::from)
+        .ok_or(ConfigError::MissingApiSecret)
 }
 
 async fn token(global: &Global, command: TokenCommand) -> Result<(), CliError> {
-    let client = CoboClient::builder().env(env(global)?).api_secret(api_secret(global)?.expose_secret()).build()?;
+    let client = CoboClient::builder()
+        .env(env(global)?)
+        .api_secret(api_secret(global)?.expose_secret())
+        .build()?;
     let token = match command {
-        TokenCommand::Get { client_id, org_id, grant_type } => {
-            client.get_token_with_grant(&client_id, &org_id, &grant_type).await?
+        TokenCommand::Get {
+            client_id,
+            org_id,
+            grant_type,
+        } => {
+            client
+                .get_token_with_grant(&client_id, &org_id, &grant_type)
+                .await?
         }
-        TokenCommand::Refresh { client_id, refresh_token } => {
-            client.refresh_token(&client_id, &SecretString::from(refresh_token)).await?
+        TokenCommand::Refresh {
+            client_id,
+            refresh_token,
+        } => {
+            client
+                .refresh_token(&client_id, &SecretString::from(refresh_token))
+                .await?
         }
     };
     print_json(&token.to_json_exposing_secrets())
 }
 
 fn sign(global: &Global, args: &SignArgs) -> Result<(), CliError> {
-    let signer = Ed25519Signer::from_hex(api_secret(global)?.expose_secret()).map_err(ConfigError::InvalidApiSecret)?;
+    let signer = Ed25519Signer::from_hex(api_secret(global)?.expose_secret())
+        .map_err(ConfigError::InvalidApiSecret)?;
     let api_key = signer.api_key().as_str().to_owned();
-    let auth = cobo_oauth::signing::CoboAuth::new(Arc::new(signer), Arc::new(NonceSource::default()));
+    let auth =
+        cobo_oauth::signing::CoboAuth::new(Arc::new(signer), Arc::new(NonceSource::default()));
     let params = encode_query(args.params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let parts = auth
-        .sign_parts(&args.method, &args.path, &args.nonce, &params, args.body.as_bytes())
+        .sign_parts(
+            &args.method,
+            &args.path,
+            &args.nonce,
+            &params,
+            args.body.as_bytes(),
+        )
         .map_err(|e| CliError::Other(e.to_string()))?;
     print_json(&serde_json::json!({
         "string_to_sign": parts.string_to_sign.to_string(),
@@ -107,10 +137,16 @@ fn keygen() -> Result<(), CliError> {
 }
 
 async fn mock_server(args: &MockArgs) -> Result<(), CliError> {
-    let config = MockConfig { access_token_ttl: std::time::Duration::from_secs(args.access_ttl), ..MockConfig::default() };
-    let server = MockServer::start_on(std::net::SocketAddr::from(([127, 0, 0, 1], args.port)), config)
-        .await
-        .map_err(|e| CliError::Other(format!("cannot listen on 127.0.0.1:{}: {e}", args.port)))?;
+    let config = MockConfig {
+        access_token_ttl: std::time::Duration::from_secs(args.access_ttl),
+        ..MockConfig::default()
+    };
+    let server = MockServer::start_on(
+        std::net::SocketAddr::from(([127, 0, 0, 1], args.port)),
+        config,
+    )
+    .await
+    .map_err(|e| CliError::Other(format!("cannot listen on 127.0.0.1:{}: {e}", args.port)))?;
     println!(
         "{}",
         serde_json::json!({ "base_url": server.base_url(), "response_key": server.response_key_hex() })
@@ -121,6 +157,8 @@ async fn mock_server(args: &MockArgs) -> Result<(), CliError> {
         server.base_url(),
         server.response_key_hex()
     );
-    tokio::signal::ctrl_c().await.map_err(|e| CliError::Other(e.to_string()))?;
+    tokio::signal::ctrl_c()
+        .await
+        .map_err(|e| CliError::Other(e.to_string()))?;
     Ok(())
 }
