@@ -11,7 +11,8 @@
     clippy::all,
     clippy::unwrap_used,
     unused_imports,
-    dead_code
+    dead_code,
+    rustdoc::all
 )]
 mod generated {
     include!(concat!(env!("OUT_DIR"), "/client.rs"));

@@ -5,7 +5,7 @@ mod shared;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::normalize::{self, Normalized};
 use crate::{paths, standalone};
@@ -97,6 +97,11 @@ pub struct Generated {
 pub fn pipeline(spec_path: &Path) -> Result<Generated, TaskError> {
     let started = Instant::now();
     let normalized = normalize::normalize(load_spec(spec_path)?)?;
+    eprintln!(
+        "normalized {} operations in {:.1} s; generating...",
+        normalized.operations,
+        started.elapsed().as_secs_f64()
+    );
     let normalized_json = format!(
         "{}\n",
         serde_json::to_string_pretty(&normalized.spec)
@@ -104,9 +109,9 @@ pub fn pipeline(spec_path: &Path) -> Result<Generated, TaskError> {
     );
     let spec =
         shared::parse_spec(&normalized_json).map_err(|e| TaskError::Codegen(e.to_string()))?;
-    let code = match shared::generate(&spec) {
+    let code = match generate_with_deadline(spec, GENERATION_DEADLINE) {
         Ok(code) => code,
-        Err(error) => {
+        Err(error @ shared::CodegenError::Panic(_)) => {
             // Name the operation that progenitor cannot take, with its JSON pointer.
             let culprit = normalize::find_culprit(&normalized.spec, |one| {
                 shared::parse_spec(&one.to_string())
@@ -119,6 +124,7 @@ pub fn pipeline(spec_path: &Path) -> Result<Generated, TaskError> {
                 None => error.to_string(),
             }));
         }
+        Err(error) => return Err(TaskError::Codegen(error.to_string())),
     };
     eprintln!(
         "generated {} operations ({} lines) from {} in {:.1} s",
@@ -131,6 +137,28 @@ pub fn pipeline(spec_path: &Path) -> Result<Generated, TaskError> {
         normalized_json,
         code,
         normalized,
+    })
+}
+
+/// How long progenitor may take before the task gives up.
+pub const GENERATION_DEADLINE: Duration = Duration::from_secs(300);
+
+/// Runs the shared generator on its own thread, so that a spec that sends progenitor into a very
+/// long computation ends in an error instead of a hang.
+fn generate_with_deadline(
+    spec: openapiv3::OpenAPI,
+    deadline: Duration,
+) -> Result<String, shared::CodegenError> {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = sender.send(shared::generate(&spec));
+    });
+    receiver.recv_timeout(deadline).unwrap_or_else(|_| {
+        Err(shared::CodegenError::Generate(format!(
+            "progenitor did not finish within {} s (typify's merging of allOf with oneOf branches grows \
+             exponentially on some shapes; see the normalization rules)",
+            deadline.as_secs()
+        )))
     })
 }
 

@@ -6,7 +6,10 @@
 //!   not what the spec produces.
 //! - `cargo xtask codegen --spec PATH --out DIR`: generate a standalone client crate from another
 //!   spec into DIR.
+//! - `cargo xtask add-endpoint GET /wallets`: copy an operation and the components it references
+//!   from Cobo's official spec (`openapi/cobo-waas2-openapi.yaml`) into `openapi/cobo-oauth.yaml`.
 
+mod add_endpoint;
 mod codegen;
 mod normalize;
 mod paths;
@@ -38,6 +41,17 @@ enum Command {
         #[arg(long, value_name = "DIR", requires = "spec")]
         out: Option<PathBuf>,
     },
+    /// Copy an operation and the components it references from Cobo's official spec into
+    /// openapi/cobo-oauth.yaml; then run `cargo xtask codegen`.
+    AddEndpoint {
+        /// HTTP method, e.g. GET.
+        method: String,
+        /// Path as in the spec, e.g. /wallets.
+        path: String,
+        /// The spec to copy from. Default: openapi/cobo-waas2-openapi.yaml.
+        #[arg(long, value_name = "PATH")]
+        from: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -45,6 +59,10 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Codegen { check, spec, out } => {
             codegen::run(codegen::Options { check, spec, out })
+        }
+        Command::AddEndpoint { method, path, from } => {
+            let from = from.unwrap_or_else(paths::official_spec);
+            add_endpoint::run(&method, &path, &from, &paths::spec()).map(|()| ExitCode::SUCCESS)
         }
     };
     match result {

@@ -101,7 +101,7 @@ impl ResponseVerifier {
             .map_err(|_| VerifyError::Invalid { status })
     }
 
-    /// Applies the rules of [the module](self) to a response.
+    /// Applies the rules of [the `verify` module](crate::verify) to a response.
     pub fn check(
         &self,
         status: u16,

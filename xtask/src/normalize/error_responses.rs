@@ -26,7 +26,10 @@ fn pascal(name: &str) -> String {
         .filter(|part| !part.is_empty())
         .map(|part| {
             let mut chars = part.chars();
-            chars.next().map(|first| first.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default()
+            chars
+                .next()
+                .map(|first| first.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
         })
         .collect()
 }
@@ -40,22 +43,33 @@ struct Member {
 /// Applies the rule.
 pub fn apply(spec: &mut Value, changes: &mut Vec<Change>) -> Result<(), NormalizeError> {
     let original = spec.clone();
-    let existing = original["components"]["schemas"].as_object().cloned().unwrap_or_default();
+    let existing = original["components"]["schemas"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
     let mut added: BTreeMap<String, Value> = BTreeMap::new();
 
     for_each_operation(spec, |path, method, operation| {
         let id = operation_id(path, method, operation);
-        let Some(responses) = operation.get("responses").and_then(Value::as_object) else { return Ok(()) };
+        let Some(responses) = operation.get("responses").and_then(Value::as_object) else {
+            return Ok(());
+        };
         let mut errors = Vec::new();
         let mut members: Vec<Member> = Vec::new();
-        for (status, response) in responses.iter().filter(|(status, _)| is_error_status(status)) {
+        for (status, response) in responses
+            .iter()
+            .filter(|(status, _)| is_error_status(status))
+        {
             let at = pointer(&["paths", path, method, "responses", status]);
-            let resolved = resolve(&original, response).ok_or_else(|| NormalizeError::Unsupported {
-                operation: id.clone(),
-                pointer: at.clone(),
-                reason: "unresolvable $ref".to_owned(),
-            })?;
-            let Some(schema) = resolved.pointer("/content/application~1json/schema") else { continue };
+            let resolved =
+                resolve(&original, response).ok_or_else(|| NormalizeError::Unsupported {
+                    operation: id.clone(),
+                    pointer: at.clone(),
+                    reason: "unresolvable $ref".to_owned(),
+                })?;
+            let Some(schema) = resolved.pointer("/content/application~1json/schema") else {
+                continue;
+            };
             if !members.iter().any(|m| &m.schema == schema) {
                 let name = match schema.get("$ref").and_then(Value::as_str) {
                     Some(reference) => reference.rsplit('/').next().unwrap_or_default().to_owned(),
@@ -68,7 +82,10 @@ pub fn apply(spec: &mut Value, changes: &mut Vec<Change>) -> Result<(), Normaliz
                         format!("{base}Body")
                     }
                 };
-                members.push(Member { name, schema: schema.clone() });
+                members.push(Member {
+                    name,
+                    schema: schema.clone(),
+                });
             }
             errors.push((status.clone(), resolved.clone(), at));
         }
@@ -76,12 +93,18 @@ pub fn apply(spec: &mut Value, changes: &mut Vec<Change>) -> Result<(), Normaliz
             return Ok(());
         }
         for member in members.iter().filter(|m| m.schema.get("$ref").is_none()) {
-            match existing.get(&member.name).or_else(|| added.get(&member.name)) {
+            match existing
+                .get(&member.name)
+                .or_else(|| added.get(&member.name))
+            {
                 Some(other) if other != &member.schema => {
                     return Err(NormalizeError::Unsupported {
                         operation: id.clone(),
                         pointer: pointer(&["paths", path, method, "responses"]),
-                        reason: format!("schema name {} is taken by a different schema", member.name),
+                        reason: format!(
+                            "schema name {} is taken by a different schema",
+                            member.name
+                        ),
                     });
                 }
                 _ => {
@@ -89,9 +112,15 @@ pub fn apply(spec: &mut Value, changes: &mut Vec<Change>) -> Result<(), Normaliz
                 }
             }
         }
-        let combined = members.iter().map(|m| m.name.as_str()).collect::<Vec<_>>().join("Or");
-        let refs: Vec<Value> =
-            members.iter().map(|m| json!({ "$ref": format!("#/components/schemas/{}", m.name) })).collect();
+        let combined = members
+            .iter()
+            .map(|m| m.name.as_str())
+            .collect::<Vec<_>>()
+            .join("Or");
+        let refs: Vec<Value> = members
+            .iter()
+            .map(|m| json!({ "$ref": format!("#/components/schemas/{}", m.name) }))
+            .collect();
         added.insert(
             combined.clone(),
             json!({
@@ -108,7 +137,9 @@ pub fn apply(spec: &mut Value, changes: &mut Vec<Change>) -> Result<(), Normaliz
                 pointer: at,
                 operation: Some(id.clone()),
                 rule: RULE,
-                detail: format!("error body is now #/components/schemas/{combined} (a oneOf keeping each shape)"),
+                detail: format!(
+                    "error body is now #/components/schemas/{combined} (a oneOf keeping each shape)"
+                ),
             });
         }
         Ok(())
@@ -175,17 +206,37 @@ mod tests {
         apply(&mut spec, &mut changes).unwrap();
         let combined = "#/components/schemas/OauthErrorBodyOrErrorResponse";
         for status in ["4XX", "5XX"] {
-            assert_eq!(spec["paths"]["/t"]["get"]["responses"][status]["content"]["application/json"]["schema"]["$ref"], combined);
+            assert_eq!(
+                spec["paths"]["/t"]["get"]["responses"][status]["content"]["application/json"]["schema"]
+                    ["$ref"],
+                combined
+            );
         }
-        assert_eq!(spec["paths"]["/t"]["get"]["responses"]["4XX"]["description"], "unauthorized");
-        assert_eq!(spec["paths"]["/t"]["get"]["responses"]["5XX"]["description"], "boom");
+        assert_eq!(
+            spec["paths"]["/t"]["get"]["responses"]["4XX"]["description"],
+            "unauthorized"
+        );
+        assert_eq!(
+            spec["paths"]["/t"]["get"]["responses"]["5XX"]["description"],
+            "boom"
+        );
         assert_eq!(
             spec["components"]["schemas"]["OauthErrorBodyOrErrorResponse"]["oneOf"],
             json!([{"$ref": "#/components/schemas/OauthErrorBody"}, {"$ref": "#/components/schemas/ErrorResponse"}])
         );
-        assert_eq!(spec["components"]["schemas"]["OauthErrorBody"]["required"], json!(["error"]));
-        assert_eq!(spec["paths"]["/same"], before_same, "an operation progenitor takes is untouched");
-        assert_eq!(spec["components"]["responses"], self::spec()["components"]["responses"], "shared responses untouched");
+        assert_eq!(
+            spec["components"]["schemas"]["OauthErrorBody"]["required"],
+            json!(["error"])
+        );
+        assert_eq!(
+            spec["paths"]["/same"], before_same,
+            "an operation progenitor takes is untouched"
+        );
+        assert_eq!(
+            spec["components"]["responses"],
+            self::spec()["components"]["responses"],
+            "shared responses untouched"
+        );
         assert_eq!(changes.len(), 4);
         assert!(changes.iter().all(|c| c.rule == RULE));
         assert_eq!(changes[0].pointer, "/paths/~1t/get/responses/4XX");
@@ -194,8 +245,12 @@ mod tests {
     #[test]
     fn an_unresolvable_ref_names_the_operation_and_pointer() {
         let mut spec = spec();
-        spec["paths"]["/t"]["get"]["responses"]["4XX"] = json!({"$ref": "#/components/responses/missing"});
+        spec["paths"]["/t"]["get"]["responses"]["4XX"] =
+            json!({"$ref": "#/components/responses/missing"});
         let error = apply(&mut spec, &mut Vec::new()).unwrap_err().to_string();
-        assert!(error.contains("get_t") && error.contains("/paths/~1t/get/responses/4XX"), "{error}");
+        assert!(
+            error.contains("get_t") && error.contains("/paths/~1t/get/responses/4XX"),
+            "{error}"
+        );
     }
 }

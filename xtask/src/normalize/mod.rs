@@ -5,6 +5,7 @@
 //! [`Change`], and leaves everything else byte-identical. A shape no rule can rewrite is an
 //! error, or a [`Skipped`] operation, that names the operation and the JSON pointer.
 
+mod enum_identifiers;
 mod error_responses;
 mod pointer;
 
@@ -70,28 +71,44 @@ pub enum NormalizeError {
 }
 
 /// The HTTP methods of a path item.
-pub const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+pub const METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
 
 /// Normalizes a spec.
 pub fn normalize(mut spec: Value) -> Result<Normalized, NormalizeError> {
-    let version = spec.get("openapi").and_then(Value::as_str).unwrap_or_default();
+    let version = spec
+        .get("openapi")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     if !version.starts_with("3.0") {
-        return Err(NormalizeError::NotOpenApi(format!("\"openapi\" is {version:?}, expected 3.0.x")));
+        return Err(NormalizeError::NotOpenApi(format!(
+            "\"openapi\" is {version:?}, expected 3.0.x"
+        )));
     }
     if !spec.get("paths").is_some_and(Value::is_object) {
         return Err(NormalizeError::NotOpenApi("no \"paths\" object".to_owned()));
     }
     let mut changes = Vec::new();
     let skipped = Vec::new();
+    enum_identifiers::apply(&mut spec, &mut changes);
     error_responses::apply(&mut spec, &mut changes)?;
     let operations = count_operations(&spec);
-    Ok(Normalized { spec, changes, skipped, operations })
+    Ok(Normalized {
+        spec,
+        changes,
+        skipped,
+        operations,
+    })
 }
 
 /// Counts the operations of a spec.
 pub fn count_operations(spec: &Value) -> usize {
     spec["paths"].as_object().map_or(0, |paths| {
-        paths.values().map(|item| METHODS.iter().filter(|m| item.get(**m).is_some()).count()).sum()
+        paths
+            .values()
+            .map(|item| METHODS.iter().filter(|m| item.get(**m).is_some()).count())
+            .sum()
     })
 }
 
@@ -118,16 +135,28 @@ pub fn operation_id(path: &str, method: &str, operation: &Value) -> String {
     operation
         .get("operationId")
         .and_then(Value::as_str)
-        .map_or_else(|| format!("{} {path}", method.to_uppercase()), str::to_owned)
+        .map_or_else(
+            || format!("{} {path}", method.to_uppercase()),
+            str::to_owned,
+        )
 }
 
 /// Finds the operation progenitor fails on, by generating each operation alone with all the
 /// components; `fails` returns the failure for a one-operation spec.
 pub fn find_culprit(spec: &Value, fails: impl Fn(&Value) -> Option<String>) -> Option<String> {
     let paths = spec["paths"].as_object()?;
+    let mut components_only = spec.clone();
+    components_only["paths"] = serde_json::json!({});
+    if let Some(failure) = fails(&components_only) {
+        return Some(format!(
+            "the component schemas, not an operation (/components/schemas): {failure}"
+        ));
+    }
     for (path, item) in paths {
         for method in METHODS {
-            let Some(operation) = item.get(method) else { continue };
+            let Some(operation) = item.get(method) else {
+                continue;
+            };
             let mut one = spec.clone();
             let mut only = item.clone();
             if let Some(object) = only.as_object_mut() {
@@ -162,12 +191,20 @@ impl Normalized {
                 "  [{}] {}{}: {}",
                 change.rule,
                 change.pointer,
-                change.operation.as_ref().map(|o| format!(" ({o})")).unwrap_or_default(),
+                change
+                    .operation
+                    .as_ref()
+                    .map(|o| format!(" ({o})"))
+                    .unwrap_or_default(),
                 change.detail
             );
         }
         for skipped in &self.skipped {
-            let _ = writeln!(out, "  [skipped] {} ({}): {}", skipped.pointer, skipped.operation, skipped.reason);
+            let _ = writeln!(
+                out,
+                "  [skipped] {} ({}): {}",
+                skipped.pointer, skipped.operation, skipped.reason
+            );
         }
         out
     }

@@ -4,7 +4,10 @@ use serde_json::Value;
 
 /// A JSON pointer from its segments: `~` becomes `~0`, `/` becomes `~1`.
 pub fn pointer(segments: &[&str]) -> String {
-    segments.iter().map(|s| format!("/{}", s.replace('~', "~0").replace('/', "~1"))).collect()
+    segments
+        .iter()
+        .map(|s| format!("/{}", s.replace('~', "~0").replace('/', "~1")))
+        .collect()
 }
 
 /// Follows local `$ref`s (`#/...`) until a value that is not a reference.
@@ -24,7 +27,10 @@ mod tests {
 
     #[test]
     fn escapes_segments() {
-        assert_eq!(pointer(&["paths", "/oauth/token", "get"]), "/paths/~1oauth~1token/get");
+        assert_eq!(
+            pointer(&["paths", "/oauth/token", "get"]),
+            "/paths/~1oauth~1token/get"
+        );
         assert_eq!(pointer(&["a~b"]), "/a~0b");
     }
 
