@@ -13,6 +13,7 @@ use crate::config::CoboClientBuilder;
 use crate::env::Env;
 use crate::error::{ConfigError, Error};
 use crate::exchange::{CALL, CallRecord, SigningExecutor};
+use crate::retry::RetryPolicy;
 use crate::signing::{ApiKey, Clock, CoboAuth, NonceSource, Signer};
 use crate::token::Token;
 use crate::verify::ResponseVerifier;
@@ -50,11 +51,13 @@ impl CoboClient {
         verifier: Option<ResponseVerifier>,
         clock: Arc<dyn Clock>,
         http: reqwest::Client,
+        retry: RetryPolicy,
     ) -> Self {
         let auth = CoboAuth::new(signer, Arc::new(NonceSource::new(clock)));
         let executor = SigningExecutor {
             auth: auth.clone(),
             verifier,
+            retry,
         };
         let raw = cobo_oauth_gen::Client::new_with_client(
             env.base_url(),

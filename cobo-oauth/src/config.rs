@@ -8,6 +8,7 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::client::CoboClient;
 use crate::env::{Env, ResponseKey};
 use crate::error::ConfigError;
+use crate::retry::RetryPolicy;
 use crate::signing::{Clock, Ed25519Signer, Signer, SystemClock};
 use crate::verify::ResponseVerifier;
 
@@ -48,6 +49,7 @@ pub struct CoboClientBuilder {
     connect_timeout: Option<Duration>,
     timeout: Option<Duration>,
     http_client: Option<reqwest::Client>,
+    retry: Option<RetryPolicy>,
 }
 
 impl CoboClientBuilder {
@@ -133,6 +135,12 @@ impl CoboClientBuilder {
         self
     }
 
+    /// How transient failures are retried (default [`RetryPolicy::default`]: 3 attempts).
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = Some(policy);
+        self
+    }
+
     /// Checks the configuration and builds the client. Sends nothing.
     pub fn build(self) -> Result<CoboClient, ConfigError> {
         let env = self.env.ok_or(ConfigError::MissingEnv)?;
@@ -155,6 +163,13 @@ impl CoboClientBuilder {
                 .map_err(ConfigError::HttpClient)?,
         };
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
-        Ok(CoboClient::assemble(env, signer, verifier, clock, http))
+        Ok(CoboClient::assemble(
+            env,
+            signer,
+            verifier,
+            clock,
+            http,
+            self.retry.unwrap_or_default(),
+        ))
     }
 }

@@ -14,6 +14,7 @@ use progenitor_client::OperationInfo;
 use tracing::Instrument as _;
 
 use crate::error::Error;
+use crate::retry::RetryPolicy;
 use crate::signing::CoboAuth;
 use crate::verify::{ResponseVerifier, Verdict};
 
@@ -38,11 +39,12 @@ fn record(update: impl FnOnce(&mut CallRecord)) {
     let _ = CALL.try_with(|call| update(&mut call.borrow_mut()));
 }
 
-/// Signs every request with CoboAuth and verifies every response.
+/// Signs every request with CoboAuth, verifies every response, retries transient failures.
 #[derive(Debug)]
 pub(crate) struct SigningExecutor {
     pub auth: CoboAuth,
     pub verifier: Option<ResponseVerifier>,
+    pub retry: RetryPolicy,
 }
 
 impl SigningExecutor {
@@ -53,7 +55,51 @@ impl SigningExecutor {
         ExecError::Rejected(message)
     }
 
+    /// Sends `request`, and again (signed again) while the failure is transient and the policy
+    /// allows it.
     async fn run(
+        &self,
+        client: &reqwest::Client,
+        mut request: reqwest::Request,
+    ) -> Result<reqwest::Response, ExecError> {
+        let started = tokio::time::Instant::now();
+        let idempotent = RetryPolicy::idempotent(request.method());
+        let mut attempt = 1;
+        loop {
+            let spare = (attempt < self.retry.max_attempts)
+                .then(|| request.try_clone())
+                .flatten();
+            let outcome = self.attempt(client, request).await;
+            let wait = match &outcome {
+                Err(ExecError::Transport(error)) if error.is_connect() || idempotent => {
+                    Some(self.retry.delay(attempt, None))
+                }
+                Ok(response) if idempotent && RetryPolicy::transient_status(response.status()) => {
+                    Some(self.retry.delay(attempt, Some(response.headers())))
+                }
+                _ => None,
+            };
+            match (wait, spare) {
+                (Some(wait), Some(next)) if started.elapsed() + wait <= self.retry.deadline => {
+                    tracing::info!(
+                        attempt,
+                        wait_ms = wait.as_millis() as u64,
+                        "transient failure, retrying"
+                    );
+                    tokio::time::sleep(wait).await;
+                    request = next;
+                    attempt += 1;
+                }
+                _ => {
+                    tracing::Span::current().record("attempts", attempt);
+                    return outcome;
+                }
+            }
+        }
+    }
+
+    /// One attempt: sign, send, read, verify.
+    async fn attempt(
         &self,
         client: &reqwest::Client,
         mut request: reqwest::Request,
@@ -112,6 +158,7 @@ impl Executor for SigningExecutor {
             path = request.url().path(),
             status = tracing::field::Empty,
             latency_ms = tracing::field::Empty,
+            attempts = tracing::field::Empty,
         );
         Box::pin(self.run(client, request).instrument(span))
     }

@@ -24,6 +24,7 @@ mod error_map;
 mod exchange;
 #[cfg(feature = "mock")]
 pub mod mock;
+mod retry;
 pub mod signing;
 mod token;
 pub mod verify;
@@ -33,5 +34,6 @@ pub use cobo_oauth_gen as generated;
 pub use config::{CoboClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, vars};
 pub use env::{DEV_RESPONSE_KEY, Env, PROD_RESPONSE_KEY, ResponseKey, SANDBOX_RESPONSE_KEY};
 pub use error::{ConfigError, Error};
+pub use retry::RetryPolicy;
 pub use secrecy::{ExposeSecret, SecretString};
 pub use token::Token;

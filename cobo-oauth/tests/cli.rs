@@ -265,6 +265,7 @@ async fn every_failure_path_exits_1_with_a_clear_message() {
                 status: 500,
                 body: r#"{"error_code":2000,"error_message":"try again","error_id":"e-42"}"#
                     .to_owned(),
+                headers: vec![],
             },
             "code 2000: try again (error id e-42)",
         ),
@@ -272,7 +273,8 @@ async fn every_failure_path_exits_1_with_a_clear_message() {
     ];
     for (fault, expected) in cases {
         let server = MockServer::start(MockConfig::default()).await.unwrap();
-        server.inject(fault.clone(), 1);
+        // GET is idempotent: the client retries transport failures, up to 3 attempts.
+        server.inject(fault.clone(), 3);
         let output = against(
             &server,
             &["token", "get", "--client-id", "app", "--org-id", "org"],

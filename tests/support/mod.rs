@@ -198,6 +198,23 @@ impl CoboDouble {
             .await;
     }
 
+    /// Like [`Self::answer`], for the next `times` matching requests only (mount it first).
+    pub async fn answer_times(&self, verb: &str, route: &str, status: u16, body: &str, times: u64) {
+        Mock::given(method(verb))
+            .and(path(format!("/v2{route}")))
+            .respond_with(Checked {
+                api_key: self.api_key,
+                response_key: self.response_key.clone(),
+                seen: Arc::clone(&self.seen),
+                status,
+                body: body.to_owned(),
+            })
+            .up_to_n_times(times)
+            .with_priority(1)
+            .mount(&self.server)
+            .await;
+    }
+
     /// Answers with an arbitrary template (for unsigned and broken responses).
     pub async fn answer_raw(&self, verb: &str, route: &str, template: ResponseTemplate) {
         Mock::given(method(verb))

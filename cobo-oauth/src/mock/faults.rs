@@ -6,12 +6,14 @@ use std::time::Duration;
 /// Something to do wrong, for testing clients.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Fault {
-    /// Answer with this status and body (signed), without handling the request.
+    /// Answer with this status, body (signed) and extra headers, without handling the request.
     Status {
         /// HTTP status.
         status: u16,
         /// Body.
         body: String,
+        /// Extra headers, e.g. `Retry-After`.
+        headers: Vec<(String, String)>,
     },
     /// Wait this long, then handle the request normally.
     Delay(Duration),

@@ -89,6 +89,8 @@ pub struct RecordedRequest {
     pub nonce: Option<String>,
     /// `Authorization`, if sent.
     pub authorization: Option<String>,
+    /// When it arrived, by the server's clock (ms).
+    pub received_at_ms: u64,
 }
 
 /// Shared between the server task and the handle.

@@ -72,6 +72,7 @@ async fn handle(
             api_key: header(&parts, "biz-api-key").map(str::to_owned),
             nonce: header(&parts, "biz-api-nonce").map(str::to_owned),
             authorization: header(&parts, "authorization").map(str::to_owned),
+            received_at_ms: shared.config.clock.now_millis(),
         });
         state.faults.next()
     };
@@ -79,7 +80,7 @@ async fn handle(
         tokio::time::sleep(*delay).await;
     }
     let reply = match &fault {
-        Some(Fault::Status { status, body }) => Reply {
+        Some(Fault::Status { status, body, .. }) => Reply {
             status: *status,
             body: body.clone(),
         },
@@ -101,6 +102,11 @@ fn respond(shared: &Shared, reply: Reply, fault: Option<&Fault>) -> Response<Ful
     let mut response = Response::builder()
         .status(reply.status)
         .header("content-type", "application/json");
+    if let Some(Fault::Status { headers, .. }) = fault {
+        for (name, value) in headers {
+            response = response.header(name.as_str(), value.as_str());
+        }
+    }
     if fault != Some(&Fault::Unsigned) {
         let content = if fault == Some(&Fault::BadSignature) {
             format!("{}|{timestamp}tampered", reply.body)

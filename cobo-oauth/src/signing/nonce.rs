@@ -24,6 +24,43 @@ impl Clock for SystemClock {
     }
 }
 
+/// A clock that follows tokio's time: wall-clock milliseconds at creation, plus the tokio time
+/// elapsed since. Under `tokio::time::pause` it advances only with tokio time, which makes expiry
+/// and backoff testable without waiting.
+#[derive(Debug, Clone, Copy)]
+pub struct TokioClock {
+    origin_ms: u64,
+    origin: tokio::time::Instant,
+}
+
+impl TokioClock {
+    /// Starts at the system clock's current time.
+    pub fn new() -> Self {
+        Self::starting_at(SystemClock.now_millis())
+    }
+
+    /// Starts at `origin_ms`.
+    pub fn starting_at(origin_ms: u64) -> Self {
+        Self {
+            origin_ms,
+            origin: tokio::time::Instant::now(),
+        }
+    }
+}
+
+impl Default for TokioClock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Clock for TokioClock {
+    fn now_millis(&self) -> u64 {
+        self.origin_ms
+            .saturating_add(u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX))
+    }
+}
+
 /// Hands out `Biz-Api-Nonce` values: the clock's milliseconds, but always greater than the last
 /// one handed out, even when many requests start in the same millisecond or the clock steps back.
 #[derive(Debug)]
