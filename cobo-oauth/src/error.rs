@@ -58,6 +58,28 @@ pub enum Error {
     /// The request could not be signed.
     #[error(transparent)]
     Signing(#[from] SignRequestError),
+    /// A refresh request was sent but no answer arrived (the connection broke, or it timed
+    /// out): Cobo may have rotated the refresh token. It is not resent automatically.
+    #[error(
+        "refresh outcome unknown: the request may have reached Cobo but no answer arrived ({0}); it was not resent"
+    )]
+    RefreshOutcomeUnknown(#[source] reqwest::Error),
+    /// Cobo refused both the refresh token and a new `org_implicit` grant: the organization must
+    /// authorize the app again. Permanent.
+    #[error(
+        "re-authorization required: Cobo refused a new grant (HTTP {status}): {error}: {description}"
+    )]
+    ReauthorizationRequired {
+        /// HTTP status.
+        status: u16,
+        /// The OAuth error name.
+        error: String,
+        /// Cobo's description.
+        description: String,
+    },
+    /// The token store failed; a new token pair is kept in memory and saving is retried.
+    #[error(transparent)]
+    Store(#[from] crate::tokens::StoreError),
     /// The request could not be built from the given arguments.
     #[error("invalid request: {0}")]
     InvalidRequest(String),
@@ -73,15 +95,36 @@ impl Error {
             Self::OAuth { status, .. }
             | Self::Api { status, .. }
             | Self::Http { status, .. }
-            | Self::InvalidBody { status, .. } => Some(*status),
+            | Self::InvalidBody { status, .. }
+            | Self::ReauthorizationRequired { status, .. } => Some(*status),
             Self::ResponseSignature(
                 VerifyError::Missing { status }
                 | VerifyError::Invalid { status }
                 | VerifyError::Malformed { status, .. },
             ) => Some(*status),
-            Self::Transport(e) | Self::Timeout(e) => e.status().map(|s| s.as_u16()),
-            Self::Signing(_) | Self::InvalidRequest(_) | Self::Config(_) => None,
+            Self::Transport(e) | Self::Timeout(e) | Self::RefreshOutcomeUnknown(e) => {
+                e.status().map(|s| s.as_u16())
+            }
+            Self::Signing(_) | Self::InvalidRequest(_) | Self::Config(_) | Self::Store(_) => None,
         }
+    }
+
+    /// Whether trying again later may succeed: 408, 429 and 5XX answers, transport failures and
+    /// timeouts. An unknown refresh outcome is not transient: resending could burn the newest
+    /// refresh token.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Api { status, .. } | Self::Http { status, .. } | Self::OAuth { status, .. } => {
+                matches!(status, 408 | 429) || *status >= 500
+            }
+            Self::Transport(_) | Self::Timeout(_) | Self::Store(_) => true,
+            _ => false,
+        }
+    }
+
+    /// Whether only a person can fix it (authorize the app again, fix the configuration).
+    pub fn is_permanent(&self) -> bool {
+        matches!(self, Self::ReauthorizationRequired { .. } | Self::Config(_))
     }
 
     pub(crate) fn from_reqwest(error: reqwest::Error) -> Self {

@@ -27,6 +27,7 @@ pub mod mock;
 mod retry;
 pub mod signing;
 mod token;
+pub mod tokens;
 pub mod verify;
 
 pub use client::{CoboClient, ORG_IMPLICIT, REFRESH_TOKEN};
@@ -37,3 +38,4 @@ pub use error::{ConfigError, Error};
 pub use retry::RetryPolicy;
 pub use secrecy::{ExposeSecret, SecretString};
 pub use token::Token;
+pub use tokens::{FileStore, MemoryStore, TokenManager, TokenStore};

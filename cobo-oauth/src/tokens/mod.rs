@@ -1,0 +1,13 @@
+//! Token lifecycle: never an expired token, never a lost refresh token.
+//!
+//! - [`TokenManager`] hands out a valid Org Access Token for one `(client_id, org_id)`: from
+//!   cache while fresh, otherwise refreshed (single-flight) or newly granted.
+//! - [`TokenStore`] keeps the newest refresh token: [`MemoryStore`] or [`FileStore`].
+
+mod file_store;
+mod manager;
+mod store;
+
+pub use file_store::FileStore;
+pub use manager::{TokenManager, TokenManagerBuilder};
+pub use store::{MemoryStore, StoreError, StoreFuture, StoredToken, TokenStore};

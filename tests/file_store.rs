@@ -1,0 +1,98 @@
+//! The file store: atomic replacement, 0600, a corrupt file is an error, and a process killed in
+//! the middle of saving leaves the old or the new pair, never a torn file.
+
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use std::time::Duration;
+
+use cobo_oauth::tokens::{StoreError, StoredToken};
+use cobo_oauth::{ExposeSecret as _, FileStore, SecretString, TokenStore};
+
+fn pair(n: u64) -> StoredToken {
+    // Large enough that a write is not a single page.
+    StoredToken {
+        access_token: SecretString::from(format!("access-{n}-{}", "a".repeat(20_000))),
+        refresh_token: SecretString::from(format!("refresh-{n}-{}", "r".repeat(20_000))),
+        expires_at_ms: n,
+    }
+}
+
+#[tokio::test]
+async fn round_trips_with_0600_and_reports_a_corrupt_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tokens.json");
+    let store = FileStore::new(&path);
+    assert!(
+        store.load().await.unwrap().is_none(),
+        "no file yet: no token"
+    );
+    store.save(&pair(1)).await.unwrap();
+    store.save(&pair(2)).await.unwrap();
+    let loaded = store.load().await.unwrap().unwrap();
+    assert_eq!(loaded.expires_at_ms, 2);
+    assert!(
+        loaded
+            .refresh_token
+            .expose_secret()
+            .starts_with("refresh-2-")
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    std::fs::write(&path, b"{\"access_token\": \"x\"").unwrap();
+    let error = store.load().await.unwrap_err();
+    assert!(matches!(error, StoreError::Corrupt { .. }), "{error:?}");
+    assert!(!error.to_string().contains("refresh-"), "{error}");
+}
+
+/// Not a test on its own: the writer process of `a_kill_during_a_save_never_tears_the_file`.
+#[tokio::test]
+async fn writer_child() {
+    let Ok(path) = std::env::var("FILE_STORE_WRITER") else {
+        return;
+    };
+    let store = FileStore::new(path);
+    for n in 1.. {
+        store.save(&pair(n)).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_kill_during_a_save_never_tears_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tokens.json");
+    FileStore::new(&path).save(&pair(0)).await.unwrap();
+    let mut newest = 0;
+    for round in 0..8u64 {
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "writer_child", "--nocapture"])
+            .env("FILE_STORE_WRITER", &path)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(60 + round * 17)).await;
+        child.kill().unwrap(); // SIGKILL: no cleanup runs
+        child.wait().unwrap();
+        let loaded = FileStore::new(&path).load().await.unwrap().unwrap();
+        let n = loaded.expires_at_ms;
+        assert!(
+            loaded
+                .access_token
+                .expose_secret()
+                .starts_with(&format!("access-{n}-")),
+            "round {round}: torn"
+        );
+        assert_eq!(
+            loaded.refresh_token.expose_secret(),
+            pair(n).refresh_token.expose_secret(),
+            "round {round}"
+        );
+        newest = newest.max(n);
+    }
+    assert!(newest > 0, "the writer saved while it was being killed");
+}
