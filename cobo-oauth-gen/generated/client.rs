@@ -988,3 +988,6 @@ pub mod builder {
 pub mod prelude {
     pub use self::super::Client;
 }
+/// The operations whose spec accepts the `OAuth2` scheme (an Org Access Token sent as
+/// `Authorization: Bearer`), generated from the spec's `security`.
+pub const OAUTH2_OPERATIONS: &[&str] = &[];

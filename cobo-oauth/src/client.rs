@@ -9,6 +9,7 @@ use progenitor_client::ResponseValue;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 
+use crate::bearer::BearerSource;
 use crate::config::CoboClientBuilder;
 use crate::env::Env;
 use crate::error::{ConfigError, Error};
@@ -31,6 +32,17 @@ pub struct CoboClient {
     env: Env,
     auth: CoboAuth,
     raw: cobo_oauth_gen::Client,
+    parts: Arc<Parts>,
+}
+
+/// What a client is assembled from, kept to assemble a variant ([`CoboClient::with_bearer`]).
+#[derive(Debug, Clone)]
+pub(crate) struct Parts {
+    pub verifier: Option<ResponseVerifier>,
+    pub http: reqwest::Client,
+    pub retry: RetryPolicy,
+    pub oauth2_operations: Arc<[String]>,
+    pub bearer: Option<Arc<dyn BearerSource>>,
 }
 
 impl CoboClient {
@@ -48,23 +60,46 @@ impl CoboClient {
     pub(crate) fn assemble(
         env: Env,
         signer: Arc<dyn Signer>,
-        verifier: Option<ResponseVerifier>,
         clock: Arc<dyn Clock>,
-        http: reqwest::Client,
-        retry: RetryPolicy,
+        parts: Parts,
     ) -> Self {
-        let auth = CoboAuth::new(signer, Arc::new(NonceSource::new(clock)));
+        Self::with_auth(
+            env,
+            CoboAuth::new(signer, Arc::new(NonceSource::new(clock))),
+            parts,
+        )
+    }
+
+    fn with_auth(env: Env, auth: CoboAuth, parts: Parts) -> Self {
         let executor = SigningExecutor {
             auth: auth.clone(),
-            verifier,
-            retry,
+            verifier: parts.verifier.clone(),
+            retry: parts.retry.clone(),
+            bearer: parts.bearer.clone(),
+            oauth2_operations: Arc::clone(&parts.oauth2_operations),
         };
         let raw = cobo_oauth_gen::Client::new_with_client(
             env.base_url(),
-            http,
+            parts.http.clone(),
             Hooks::new(Arc::new(executor)),
         );
-        Self { env, auth, raw }
+        Self {
+            env,
+            auth,
+            raw,
+            parts: Arc::new(parts),
+        }
+    }
+
+    /// The same client, sending `Authorization: Bearer <token from source>` with every operation
+    /// that accepts the `OAuth2` scheme (see [`crate::bearer`]). Usually the source is a
+    /// [`TokenManager`](crate::TokenManager) built on this client.
+    pub fn with_bearer(&self, source: Arc<dyn BearerSource>) -> Self {
+        let parts = Parts {
+            bearer: Some(source),
+            ..Parts::clone(&self.parts)
+        };
+        Self::with_auth(self.env.clone(), self.auth.clone(), parts)
     }
 
     /// The environment.

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::client::CoboClient;
+use crate::client::{CoboClient, Parts};
 use crate::env::{Env, ResponseKey};
 use crate::error::ConfigError;
 use crate::retry::RetryPolicy;
@@ -50,6 +50,7 @@ pub struct CoboClientBuilder {
     timeout: Option<Duration>,
     http_client: Option<reqwest::Client>,
     retry: Option<RetryPolicy>,
+    oauth2_operations: Option<Vec<String>>,
 }
 
 impl CoboClientBuilder {
@@ -141,6 +142,16 @@ impl CoboClientBuilder {
         self
     }
 
+    /// The operations that are sent with `Authorization: Bearer` once the client has a bearer
+    /// source. Default: the generated `cobo_oauth_gen::OAUTH2_OPERATIONS`, read from the spec.
+    pub fn oauth2_operations<I: IntoIterator<Item = S>, S: Into<String>>(
+        mut self,
+        operations: I,
+    ) -> Self {
+        self.oauth2_operations = Some(operations.into_iter().map(Into::into).collect());
+        self
+    }
+
     /// Checks the configuration and builds the client. Sends nothing.
     pub fn build(self) -> Result<CoboClient, ConfigError> {
         let env = self.env.ok_or(ConfigError::MissingEnv)?;
@@ -163,13 +174,19 @@ impl CoboClientBuilder {
                 .map_err(ConfigError::HttpClient)?,
         };
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
-        Ok(CoboClient::assemble(
-            env,
-            signer,
+        let oauth2_operations = self.oauth2_operations.unwrap_or_else(|| {
+            cobo_oauth_gen::OAUTH2_OPERATIONS
+                .iter()
+                .map(|op| (*op).to_owned())
+                .collect()
+        });
+        let parts = Parts {
             verifier,
-            clock,
             http,
-            self.retry.unwrap_or_default(),
-        ))
+            retry: self.retry.unwrap_or_default(),
+            oauth2_operations: oauth2_operations.into(),
+            bearer: None,
+        };
+        Ok(CoboClient::assemble(env, signer, clock, parts))
     }
 }

@@ -13,10 +13,12 @@ use cobo_oauth_gen::{ExecError, ExecFuture, Executor};
 use progenitor_client::OperationInfo;
 use tracing::Instrument as _;
 
+use crate::bearer::BearerSource;
 use crate::error::Error;
 use crate::retry::RetryPolicy;
 use crate::signing::CoboAuth;
 use crate::verify::{ResponseVerifier, Verdict};
+use secrecy::ExposeSecret as _;
 
 /// What one call observed, for turning progenitor's errors into typed ones.
 #[derive(Debug, Default)]
@@ -45,6 +47,10 @@ pub(crate) struct SigningExecutor {
     pub auth: CoboAuth,
     pub verifier: Option<ResponseVerifier>,
     pub retry: RetryPolicy,
+    /// Org Access Tokens for the operations that accept them.
+    pub bearer: Option<Arc<dyn BearerSource>>,
+    /// Those operations.
+    pub oauth2_operations: Arc<[String]>,
 }
 
 impl SigningExecutor {
@@ -53,6 +59,57 @@ impl SigningExecutor {
             Arc::new(Rejected(error.to_string()));
         record(|call| call.rejection = Some(error));
         ExecError::Rejected(message)
+    }
+
+    /// Adds `Authorization: Bearer` for operations that take an Org Access Token, and sends the
+    /// request once more with a new token when Cobo says the token expired (error 1000).
+    async fn run_with_bearer(
+        &self,
+        client: &reqwest::Client,
+        request: reqwest::Request,
+        operation: &str,
+    ) -> Result<reqwest::Response, ExecError> {
+        let bearer = match &self.bearer {
+            Some(bearer) if self.oauth2_operations.iter().any(|op| op == operation) => bearer,
+            _ => return self.run(client, request).await,
+        };
+        let mut request = request;
+        let mut renewed = false;
+        loop {
+            let token = bearer.token().await.map_err(|e| self.reject(e))?;
+            let mut value =
+                http::HeaderValue::from_str(&format!("Bearer {}", token.expose_secret())).map_err(
+                    |_| {
+                        self.reject(Error::InvalidRequest(
+                            "the access token is not a valid header value".to_owned(),
+                        ))
+                    },
+                )?;
+            value.set_sensitive(true);
+            request
+                .headers_mut()
+                .insert(http::header::AUTHORIZATION, value);
+            let spare = if renewed { None } else { request.try_clone() };
+            let response = self.run(client, request).await?;
+            match spare {
+                Some(next) if response.status().as_u16() == 500 => {
+                    let status = response.status();
+                    let version = response.version();
+                    let headers = response.headers().clone();
+                    let body = response.bytes().await.map_err(ExecError::Transport)?;
+                    if !crate::bearer::is_token_expired(status.as_u16(), &body) {
+                        return Ok(rebuild(status, version, headers, body));
+                    }
+                    tracing::info!(
+                        "Cobo says the access token expired (error 1000); renewing it and resending once"
+                    );
+                    bearer.expired().await;
+                    request = next;
+                    renewed = true;
+                }
+                _ => return Ok(response),
+            }
+        }
     }
 
     /// Sends `request`, and again (signed again) while the failure is transient and the policy
@@ -136,12 +193,22 @@ impl SigningExecutor {
         });
         tracing::debug!(status = status.as_u16(), "response received");
 
-        let mut rebuilt = http::Response::new(body);
-        *rebuilt.status_mut() = status;
-        *rebuilt.version_mut() = version;
-        *rebuilt.headers_mut() = headers;
-        Ok(reqwest::Response::from(rebuilt))
+        Ok(rebuild(status, version, headers, body))
     }
+}
+
+/// A response from parts already read.
+fn rebuild(
+    status: http::StatusCode,
+    version: http::Version,
+    headers: http::HeaderMap,
+    body: bytes::Bytes,
+) -> reqwest::Response {
+    let mut rebuilt = http::Response::new(body);
+    *rebuilt.status_mut() = status;
+    *rebuilt.version_mut() = version;
+    *rebuilt.headers_mut() = headers;
+    reqwest::Response::from(rebuilt)
 }
 
 impl Executor for SigningExecutor {
@@ -160,7 +227,10 @@ impl Executor for SigningExecutor {
             latency_ms = tracing::field::Empty,
             attempts = tracing::field::Empty,
         );
-        Box::pin(self.run(client, request).instrument(span))
+        Box::pin(
+            self.run_with_bearer(client, request, info.operation_id)
+                .instrument(span),
+        )
     }
 }
 

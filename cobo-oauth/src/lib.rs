@@ -16,6 +16,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod bearer;
 mod client;
 mod config;
 mod env;

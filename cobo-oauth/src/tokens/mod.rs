@@ -9,5 +9,5 @@ mod manager;
 mod store;
 
 pub use file_store::FileStore;
-pub use manager::{TokenManager, TokenManagerBuilder};
+pub use manager::{TOKEN_EXPIRED_CODE, TokenManager, TokenManagerBuilder};
 pub use store::{MemoryStore, StoreError, StoreFuture, StoredToken, TokenStore};

@@ -1,0 +1,46 @@
+//! Org Access Tokens on the operations that accept them.
+//!
+//! An operation whose spec lists the `OAuth2` scheme (the generated
+//! `cobo_oauth_gen::OAUTH2_OPERATIONS`) is sent with `Authorization: Bearer <token>` when the
+//! client has a [`BearerSource`] ([`CoboClient::with_bearer`](crate::CoboClient::with_bearer)),
+//! still CoboAuth-signed with the app key. When Cobo answers HTTP 500 with `error_code` 1000 (the
+//! token expired), the source is told, and the request is sent once more with a new token.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+
+use secrecy::SecretString;
+
+use crate::error::Error;
+use crate::tokens::TokenManager;
+
+/// The future a [`BearerSource`] returns.
+pub type BearerFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Where Org Access Tokens come from.
+pub trait BearerSource: Send + Sync + fmt::Debug {
+    /// A valid access token.
+    fn token(&self) -> BearerFuture<'_, Result<SecretString, Error>>;
+    /// Cobo said the token expired: the next [`Self::token`] must be a new one.
+    fn expired(&self) -> BearerFuture<'_, ()>;
+}
+
+impl BearerSource for TokenManager {
+    fn token(&self) -> BearerFuture<'_, Result<SecretString, Error>> {
+        Box::pin(self.access_token())
+    }
+
+    fn expired(&self) -> BearerFuture<'_, ()> {
+        Box::pin(self.invalidate())
+    }
+}
+
+/// Whether a response body is Cobo's "token expired" error (`error_code` 1000).
+pub(crate) fn is_token_expired(status: u16, body: &[u8]) -> bool {
+    status == 500
+        && serde_json::from_slice::<serde_json::Value>(body)
+            .ok()
+            .and_then(|v| v.get("error_code").and_then(serde_json::Value::as_i64))
+            == Some(crate::tokens::TOKEN_EXPIRED_CODE)
+}
