@@ -95,7 +95,10 @@ fn adding_get_wallets_gives_the_client_a_new_method() {
     assert!(code.contains("pub fn list_wallets(&self)"));
     // GET /wallets accepts an Org Access Token: the client will send the bearer with it.
     let oauth2 = code.split("pub const OAUTH2_OPERATIONS").nth(1).unwrap();
-    assert!(oauth2.contains("\"list_wallets\"") && !oauth2.contains("\"get_token\""), "{oauth2}");
+    assert!(
+        oauth2.contains("\"list_wallets\"") && !oauth2.contains("\"get_token\""),
+        "{oauth2}"
+    );
     assert!(
         code.contains("pub fn get_token(&self)") && code.contains("pub fn refresh_token(&self)")
     );

@@ -57,6 +57,11 @@ pub struct MockConfig {
     pub response_seed: Option<[u8; 32]>,
     /// The server's clock.
     pub clock: Arc<dyn Clock>,
+    /// Benchmark mode: answer every `/v2/oauth/token` request with the same signed token
+    /// response, without checking the request or keeping tokens.
+    pub fixed_token: bool,
+    /// Keep every request for [`MockServer::requests`] (off for long benchmark runs).
+    pub record_requests: bool,
 }
 
 impl Default for MockConfig {
@@ -68,6 +73,8 @@ impl Default for MockConfig {
             api_keys: None,
             response_seed: None,
             clock: Arc::new(SystemClock),
+            fixed_token: false,
+            record_requests: true,
         }
     }
 }

@@ -64,16 +64,18 @@ async fn handle(
             .state
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        state.requests.push(RecordedRequest {
-            method: parts.method.to_string(),
-            path: parts.uri.path().to_owned(),
-            query: parts.uri.query().unwrap_or("").to_owned(),
-            body: body.to_vec(),
-            api_key: header(&parts, "biz-api-key").map(str::to_owned),
-            nonce: header(&parts, "biz-api-nonce").map(str::to_owned),
-            authorization: header(&parts, "authorization").map(str::to_owned),
-            received_at_ms: shared.config.clock.now_millis(),
-        });
+        if shared.config.record_requests {
+            state.requests.push(RecordedRequest {
+                method: parts.method.to_string(),
+                path: parts.uri.path().to_owned(),
+                query: parts.uri.query().unwrap_or("").to_owned(),
+                body: body.to_vec(),
+                api_key: header(&parts, "biz-api-key").map(str::to_owned),
+                nonce: header(&parts, "biz-api-nonce").map(str::to_owned),
+                authorization: header(&parts, "authorization").map(str::to_owned),
+                received_at_ms: shared.config.clock.now_millis(),
+            });
+        }
         state.faults.next()
     };
     if let Some(Fault::Delay(delay)) = &fault {
@@ -125,8 +127,17 @@ fn respond(shared: &Shared, reply: Reply, fault: Option<&Fault>) -> Response<Ful
         .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
 }
 
+/// The body of benchmark mode.
+const FIXED_TOKEN: &str = r#"{"access_token":"AnCEPEp5Q8qjAOA1Lb6kVd2OlkCyJnMTeMPdLbPOM8cz176Eb5y7EJoUjJJ0vkzz","token_type":"Bearer","scope":"","expires_in":43199,"refresh_token":"rK49jI0zt49gsttzscscik15Asmlpu1TdcxqguJJS8B9f6ilJEC0y3PbVqwsEAw5"}"#;
+
 fn route(shared: &Shared, parts: &http::request::Parts, body: &[u8]) -> Reply {
     let config = &shared.config;
+    if config.fixed_token && parts.uri.path().ends_with("/oauth/token") {
+        return Reply {
+            status: 200,
+            body: FIXED_TOKEN.to_owned(),
+        };
+    }
     let now = config.clock.now_millis();
     let mut state = shared
         .state

@@ -119,4 +119,11 @@ pub struct MockArgs {
     /// Access-token lifetime in seconds.
     #[arg(long, default_value_t = 43_199)]
     pub access_ttl: u64,
+    /// Benchmark mode: answer every /v2/oauth/token request with the same signed token
+    /// response, without checking requests or keeping state.
+    #[arg(long)]
+    pub fixed_token: bool,
+    /// The response-signing seed, 64 hex characters (default: random), for a stable response key.
+    #[arg(long, value_name = "HEX")]
+    pub response_seed: Option<String>,
 }

@@ -17,6 +17,9 @@ pub enum CliError {
     /// The request failed: exit 1.
     #[error(transparent)]
     Request(#[from] cobo_oauth::Error),
+    /// A bad argument found after parsing: exit 2.
+    #[error("{0}")]
+    Usage(String),
     /// Anything else at run time: exit 1.
     #[error("{0}")]
     Other(String),
@@ -26,7 +29,7 @@ impl CliError {
     /// The process exit code.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Self::Config(_) | Self::Request(cobo_oauth::Error::Config(_)) => 2,
+            Self::Config(_) | Self::Usage(_) | Self::Request(cobo_oauth::Error::Config(_)) => 2,
             Self::Request(_) | Self::Other(_) => 1,
         }
     }
@@ -137,8 +140,20 @@ fn keygen() -> Result<(), CliError> {
 }
 
 async fn mock_server(args: &MockArgs) -> Result<(), CliError> {
+    let response_seed = match &args.response_seed {
+        Some(seed) => {
+            let mut bytes = [0u8; 32];
+            hex::decode_to_slice(seed.trim(), &mut bytes)
+                .map_err(|_| CliError::Usage("--response-seed must be 64 hex characters".to_owned()))?;
+            Some(bytes)
+        }
+        None => None,
+    };
     let config = MockConfig {
         access_token_ttl: std::time::Duration::from_secs(args.access_ttl),
+        fixed_token: args.fixed_token,
+        record_requests: !args.fixed_token,
+        response_seed,
         ..MockConfig::default()
     };
     let server = MockServer::start_on(

@@ -1,0 +1,72 @@
+//! `request`: a signed and verified `get_token` against a local server on loopback, next to an
+//! unsigned plain reqwest GET of the same URL; `concurrent`: 64 requests in flight.
+
+#![allow(missing_docs, clippy::unwrap_used)]
+
+use cobo_oauth::CoboClient;
+use cobo_oauth::mock::{MockConfig, MockServer};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+
+const SECRET: &str = "a84fa52a55b98b9bcfd79fb55e019b002b4bb23a6654708cfe7dd1d46c55e950";
+
+fn setup(runtime: &tokio::runtime::Runtime) -> (MockServer, CoboClient, reqwest::Client, String) {
+    runtime.block_on(async {
+        let config = MockConfig { fixed_token: true, record_requests: false, ..MockConfig::default() };
+        let server = MockServer::start(config).await.unwrap();
+        let client = CoboClient::builder().env(server.env()).api_secret(SECRET).build().unwrap();
+        let url = format!(
+            "{}/oauth/token?client_id=pvSwS8iFrfK0oZrB0ugG54XPDOLEv0Ij&grant_type=org_implicit&org_id=e3986401-4aec-480a-973d-e775a4518413",
+            server.base_url()
+        );
+        (server, client, reqwest::Client::new(), url)
+    })
+}
+
+fn request(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (_server, client, plain, url) = setup(&runtime);
+    let mut group = c.benchmark_group("request");
+    group.bench_function("cobo_oauth: signed + verified get_token", |b| {
+        b.to_async(&runtime).iter(|| async {
+            client
+                .get_token(
+                    "pvSwS8iFrfK0oZrB0ugG54XPDOLEv0Ij",
+                    "e3986401-4aec-480a-973d-e775a4518413",
+                )
+                .await
+                .unwrap()
+        })
+    });
+    group.bench_function("reqwest: unsigned GET, body read", |b| {
+        b.to_async(&runtime)
+            .iter(|| async { plain.get(&url).send().await.unwrap().bytes().await.unwrap() })
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("concurrent");
+    group.throughput(Throughput::Elements(64));
+    group.bench_function("cobo_oauth: 64 get_token in flight", |b| {
+        b.to_async(&runtime).iter(|| async {
+            let calls = (0..64).map(|_| {
+                client.get_token(
+                    "pvSwS8iFrfK0oZrB0ugG54XPDOLEv0Ij",
+                    "e3986401-4aec-480a-973d-e775a4518413",
+                )
+            });
+            for outcome in futures::future::join_all(calls).await {
+                outcome.unwrap();
+            }
+        })
+    });
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(30);
+    targets = request
+}
+criterion_main!(benches);
