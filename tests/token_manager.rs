@@ -59,6 +59,17 @@ fn manager(setup: &Setup, store: Arc<dyn TokenStore>) -> TokenManager {
         .build()
 }
 
+async fn stored_refresh_token(store: &dyn TokenStore) -> String {
+    store
+        .load()
+        .await
+        .unwrap()
+        .unwrap()
+        .refresh_token
+        .expose_secret()
+        .to_owned()
+}
+
 fn count(server: &MockServer, method: &str) -> usize {
     server
         .requests()
@@ -149,14 +160,7 @@ async fn a_dropped_refresh_is_not_resent_and_its_outcome_is_unknown() {
     let store = Arc::new(MemoryStore::default());
     let tokens = manager(&setup, store.clone());
     tokens.access_token().await.unwrap();
-    let before = store
-        .load()
-        .await
-        .unwrap()
-        .unwrap()
-        .refresh_token
-        .expose_secret()
-        .to_owned();
+    let before = stored_refresh_token(store.as_ref()).await;
 
     tokio::time::advance(TTL).await;
     setup.server.inject(Fault::DropConnection, 10);
@@ -214,14 +218,7 @@ async fn a_store_failure_during_rotation_keeps_the_new_refresh_token() {
     let store = Arc::new(Flaky::default());
     let tokens = manager(&setup, store.clone());
     tokens.access_token().await.unwrap();
-    let old_refresh = store
-        .load()
-        .await
-        .unwrap()
-        .unwrap()
-        .refresh_token
-        .expose_secret()
-        .to_owned();
+    let old_refresh = stored_refresh_token(store.as_ref()).await;
 
     tokio::time::advance(TTL).await;
     store.failures.store(3, Ordering::SeqCst); // every attempt of this refresh fails

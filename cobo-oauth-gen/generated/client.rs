@@ -23,6 +23,23 @@ pub mod types {
             Default::default()
         }
     }
+    ///Body of a 4XX/5XX response of `get_token`: one of the schemas those responses declare.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(untagged)]
+    pub enum GetTokenErrorResponse {
+        OauthErrorResponse(OauthErrorResponse),
+        ErrorResponse(ErrorResponse),
+    }
+    impl ::std::convert::From<OauthErrorResponse> for GetTokenErrorResponse {
+        fn from(value: OauthErrorResponse) -> Self {
+            Self::OauthErrorResponse(value)
+        }
+    }
+    impl ::std::convert::From<ErrorResponse> for GetTokenErrorResponse {
+        fn from(value: ErrorResponse) -> Self {
+            Self::ErrorResponse(value)
+        }
+    }
     ///`GetTokenResponse`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct GetTokenResponse {
@@ -51,33 +68,15 @@ pub mod types {
     }
     ///The response of a failed request.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
-    pub struct OauthErrorResponseBody {
+    pub struct OauthErrorResponse {
         ///The error name.
         pub error: ::std::string::String,
         ///The error description.
         pub error_description: ::std::string::String,
     }
-    impl OauthErrorResponseBody {
-        pub fn builder() -> builder::OauthErrorResponseBody {
+    impl OauthErrorResponse {
+        pub fn builder() -> builder::OauthErrorResponse {
             Default::default()
-        }
-    }
-    ///One of the error bodies: OauthErrorResponseBody, ErrorResponse.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
-    #[serde(untagged)]
-    pub enum OauthErrorResponseBodyOrErrorResponse {
-        OauthErrorResponseBody(OauthErrorResponseBody),
-        ErrorResponse(ErrorResponse),
-    }
-    impl ::std::convert::From<OauthErrorResponseBody>
-    for OauthErrorResponseBodyOrErrorResponse {
-        fn from(value: OauthErrorResponseBody) -> Self {
-            Self::OauthErrorResponseBody(value)
-        }
-    }
-    impl ::std::convert::From<ErrorResponse> for OauthErrorResponseBodyOrErrorResponse {
-        fn from(value: ErrorResponse) -> Self {
-            Self::ErrorResponse(value)
         }
     }
     ///`RefreshTokenBody`
@@ -96,6 +95,23 @@ pub mod types {
     impl RefreshTokenBody {
         pub fn builder() -> builder::RefreshTokenBody {
             Default::default()
+        }
+    }
+    ///Body of a 4XX/5XX response of `refresh_token`: one of the schemas those responses declare.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(untagged)]
+    pub enum RefreshTokenErrorResponse {
+        OauthErrorResponse(OauthErrorResponse),
+        ErrorResponse(ErrorResponse),
+    }
+    impl ::std::convert::From<OauthErrorResponse> for RefreshTokenErrorResponse {
+        fn from(value: OauthErrorResponse) -> Self {
+            Self::OauthErrorResponse(value)
+        }
+    }
+    impl ::std::convert::From<ErrorResponse> for RefreshTokenErrorResponse {
+        fn from(value: ErrorResponse) -> Self {
+            Self::ErrorResponse(value)
         }
     }
     ///`RefreshTokenResponse`
@@ -328,14 +344,14 @@ pub mod types {
             }
         }
         #[derive(Clone, Debug)]
-        pub struct OauthErrorResponseBody {
+        pub struct OauthErrorResponse {
             error: ::std::result::Result<::std::string::String, ::std::string::String>,
             error_description: ::std::result::Result<
                 ::std::string::String,
                 ::std::string::String,
             >,
         }
-        impl ::std::default::Default for OauthErrorResponseBody {
+        impl ::std::default::Default for OauthErrorResponse {
             fn default() -> Self {
                 Self {
                     error: Err("no value supplied for error".to_string()),
@@ -345,7 +361,7 @@ pub mod types {
                 }
             }
         }
-        impl OauthErrorResponseBody {
+        impl OauthErrorResponse {
             pub fn error<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -373,11 +389,10 @@ pub mod types {
                 self
             }
         }
-        impl ::std::convert::TryFrom<OauthErrorResponseBody>
-        for super::OauthErrorResponseBody {
+        impl ::std::convert::TryFrom<OauthErrorResponse> for super::OauthErrorResponse {
             type Error = super::error::ConversionError;
             fn try_from(
-                value: OauthErrorResponseBody,
+                value: OauthErrorResponse,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
                     error: value.error?,
@@ -385,9 +400,8 @@ pub mod types {
                 })
             }
         }
-        impl ::std::convert::From<super::OauthErrorResponseBody>
-        for OauthErrorResponseBody {
-            fn from(value: super::OauthErrorResponseBody) -> Self {
+        impl ::std::convert::From<super::OauthErrorResponse> for OauthErrorResponse {
+            fn from(value: super::OauthErrorResponse) -> Self {
                 Self {
                     error: Ok(value.error),
                     error_description: Ok(value.error_description),
@@ -829,7 +843,7 @@ pub mod builder {
             self,
         ) -> Result<
             ResponseValue<types::GetTokenResponse>,
-            Error<types::OauthErrorResponseBodyOrErrorResponse>,
+            Error<types::GetTokenErrorResponse>,
         > {
             let Self { client, client_id, grant_type, org_id } = self;
             let client_id = client_id.map_err(Error::InvalidRequest)?;
@@ -928,7 +942,7 @@ pub mod builder {
             self,
         ) -> Result<
             ResponseValue<types::RefreshTokenResponse>,
-            Error<types::OauthErrorResponseBodyOrErrorResponse>,
+            Error<types::RefreshTokenErrorResponse>,
         > {
             let Self { client, body } = self;
             let body = body

@@ -14,10 +14,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let calls: u32 = calls.parse()?;
     let warmup: u32 = warmup.parse()?;
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async {
-        let client = CoboClient::builder().env(Env::custom(base_url, response_key)?).api_secret(SECRET).build()?;
-        let call = || client.get_token("pvSwS8iFrfK0oZrB0ugG54XPDOLEv0Ij", "e3986401-4aec-480a-973d-e775a4518413");
+        let client = CoboClient::builder()
+            .env(Env::custom(base_url, response_key)?)
+            .api_secret(SECRET)
+            .build()?;
+        let call = || {
+            client.get_token(
+                "pvSwS8iFrfK0oZrB0ugG54XPDOLEv0Ij",
+                "e3986401-4aec-480a-973d-e775a4518413",
+            )
+        };
         for _ in 0..warmup {
             call().await?;
         }
@@ -26,7 +36,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             call().await?;
         }
         let seconds = started.elapsed().as_secs_f64();
-        println!("{{\"client\": \"cobo-oauth (Rust)\", \"calls\": {calls}, \"seconds\": {seconds}}}");
+        println!(
+            "{{\"client\": \"cobo-oauth (Rust)\", \"calls\": {calls}, \"seconds\": {seconds}}}"
+        );
         Ok(())
     })
 }

@@ -42,6 +42,21 @@ async fn against(server: &MockServer, args: &[&str]) -> Output {
     cli(&all).await
 }
 
+async fn refresh(server: &MockServer, refresh_token: &str) -> Output {
+    against(
+        server,
+        &[
+            "token",
+            "refresh",
+            "--client-id",
+            "app",
+            "--refresh-token",
+            refresh_token,
+        ],
+    )
+    .await
+}
+
 fn json(output: &Output) -> serde_json::Value {
     serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}: {}", stdout(output)))
 }
@@ -61,36 +76,14 @@ async fn get_refresh_and_rotation() {
     let old_refresh = token["refresh_token"].as_str().unwrap().to_owned();
     assert!(server.access_token_valid(token["access_token"].as_str().unwrap()));
 
-    let refreshed = against(
-        &server,
-        &[
-            "token",
-            "refresh",
-            "--client-id",
-            "app",
-            "--refresh-token",
-            &old_refresh,
-        ],
-    )
-    .await;
+    let refreshed = refresh(&server, &old_refresh).await;
     assert_eq!(refreshed.status.code(), Some(0), "{}", stderr(&refreshed));
     assert_ne!(
         json(&refreshed)["refresh_token"].as_str().unwrap(),
         old_refresh
     );
 
-    let again = against(
-        &server,
-        &[
-            "token",
-            "refresh",
-            "--client-id",
-            "app",
-            "--refresh-token",
-            &old_refresh,
-        ],
-    )
-    .await;
+    let again = refresh(&server, &old_refresh).await;
     assert_eq!(again.status.code(), Some(1));
     assert!(stdout(&again).is_empty());
     assert!(

@@ -182,9 +182,9 @@ impl CoboDouble {
             .unwrap()
     }
 
-    /// Answers `METHOD /v2{route}` with a signed `status` and `body`, after checking the
+    /// A mock of `METHOD /v2{route}` answering a signed `status` and `body` after checking the
     /// request's signature.
-    pub async fn answer(&self, verb: &str, route: &str, status: u16, body: &str) {
+    fn checked(&self, verb: &str, route: &str, status: u16, body: &str) -> Mock {
         Mock::given(method(verb))
             .and(path(format!("/v2{route}")))
             .respond_with(Checked {
@@ -194,21 +194,19 @@ impl CoboDouble {
                 status,
                 body: body.to_owned(),
             })
+    }
+
+    /// Answers `METHOD /v2{route}` with a signed `status` and `body`, after checking the
+    /// request's signature.
+    pub async fn answer(&self, verb: &str, route: &str, status: u16, body: &str) {
+        self.checked(verb, route, status, body)
             .mount(&self.server)
             .await;
     }
 
-    /// Like [`Self::answer`], for the next `times` matching requests only (mount it first).
+    /// Like [`Self::answer`], for the next `times` matching requests only, ahead of the others.
     pub async fn answer_times(&self, verb: &str, route: &str, status: u16, body: &str, times: u64) {
-        Mock::given(method(verb))
-            .and(path(format!("/v2{route}")))
-            .respond_with(Checked {
-                api_key: self.api_key,
-                response_key: self.response_key.clone(),
-                seen: Arc::clone(&self.seen),
-                status,
-                body: body.to_owned(),
-            })
+        self.checked(verb, route, status, body)
             .up_to_n_times(times)
             .with_priority(1)
             .mount(&self.server)

@@ -1,14 +1,11 @@
 //! `cargo xtask codegen`: spec → validate and normalize → generate → format → write or check.
 
-#[path = "../../cobo-oauth-gen/codegen/mod.rs"]
-mod shared;
-
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use crate::normalize::{self, Normalized};
-use crate::{paths, standalone};
+use crate::{paths, shared, standalone};
 
 /// What `cargo xtask codegen` was asked to do.
 pub struct Options {
@@ -99,7 +96,7 @@ pub fn pipeline(spec_path: &Path) -> Result<Generated, TaskError> {
     let normalized = normalize::normalize(load_spec(spec_path)?)?;
     eprintln!(
         "normalized {} operations in {:.1} s; generating...",
-        normalized.operations,
+        normalized.operations(),
         started.elapsed().as_secs_f64()
     );
     let normalized_json = format!(
@@ -109,26 +106,25 @@ pub fn pipeline(spec_path: &Path) -> Result<Generated, TaskError> {
     );
     let spec =
         shared::parse_spec(&normalized_json).map_err(|e| TaskError::Codegen(e.to_string()))?;
+    let spec_for_search = spec.clone();
     let code = match generate_with_deadline(spec, GENERATION_DEADLINE) {
         Ok(code) => code,
-        Err(error @ shared::CodegenError::Panic(_)) => {
-            // Name the operation that progenitor cannot take, with its JSON pointer.
-            let culprit = normalize::find_culprit(&normalized.spec, |one| {
-                shared::parse_spec(&one.to_string())
-                    .and_then(|s| shared::generate_tokens(&s))
-                    .err()
-                    .map(|e| e.to_string())
-            });
-            return Err(TaskError::Codegen(match culprit {
-                Some(culprit) => format!("{error}\n  at {culprit}"),
-                None => error.to_string(),
-            }));
+        Err(error @ (shared::CodegenError::Panic(_) | shared::CodegenError::Generate(_)))
+            if !is_deadline(&error) =>
+        {
+            // Name the operation (and component) that progenitor cannot take.
+            return Err(TaskError::Codegen(
+                match normalize::generate_checked(&spec_for_search, &shared::settings()) {
+                    Err(located) => located.to_string(),
+                    Ok(_) => error.to_string(),
+                },
+            ));
         }
         Err(error) => return Err(TaskError::Codegen(error.to_string())),
     };
     eprintln!(
         "generated {} operations ({} lines) from {} in {:.1} s",
-        normalized.operations,
+        normalized.operations(),
         code.lines().count(),
         spec_path.display(),
         started.elapsed().as_secs_f64()
@@ -155,12 +151,18 @@ fn generate_with_deadline(
     });
     receiver.recv_timeout(deadline).unwrap_or_else(|_| {
         Err(shared::CodegenError::Generate(format!(
-            "progenitor did not finish within {} s (typify's merging of allOf with oneOf branches grows \
+            "progenitor {DEADLINE_MESSAGE} {} s (typify's merging of allOf with oneOf branches grows \
              exponentially on some shapes; see the normalization rules)",
             deadline.as_secs()
         )))
     })
 }
+
+fn is_deadline(error: &shared::CodegenError) -> bool {
+    error.to_string().contains(DEADLINE_MESSAGE)
+}
+
+const DEADLINE_MESSAGE: &str = "did not finish within";
 
 /// Runs `cargo xtask codegen`.
 pub fn run(options: Options) -> Result<ExitCode, TaskError> {

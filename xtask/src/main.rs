@@ -13,6 +13,8 @@ mod add_endpoint;
 mod codegen;
 mod normalize;
 mod paths;
+#[path = "../../cobo-oauth-gen/codegen/mod.rs"]
+mod shared;
 mod standalone;
 
 use std::path::PathBuf;

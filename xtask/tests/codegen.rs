@@ -150,17 +150,21 @@ fn out_writes_a_standalone_crate() {
 fn a_spec_that_is_not_openapi_is_a_clear_error() {
     let root = copy();
     let bad = root.path().join("bad.yaml");
+    let out = root.path().join("x");
+    let generate = || {
+        xtask(
+            root.path(),
+            &[
+                "codegen",
+                "--spec",
+                bad.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+            ],
+        )
+    };
     std::fs::write(&bad, "openapi: 2.0\npaths: {}\n").unwrap();
-    let output = xtask(
-        root.path(),
-        &[
-            "codegen",
-            "--spec",
-            bad.to_str().unwrap(),
-            "--out",
-            root.path().join("x").to_str().unwrap(),
-        ],
-    );
+    let output = generate();
     assert_eq!(output.status.code(), Some(1));
     assert!(
         stderr(&output).contains("expected 3.0.x"),
@@ -168,16 +172,7 @@ fn a_spec_that_is_not_openapi_is_a_clear_error() {
         stderr(&output)
     );
     std::fs::write(&bad, ": : not yaml [").unwrap();
-    let output = xtask(
-        root.path(),
-        &[
-            "codegen",
-            "--spec",
-            bad.to_str().unwrap(),
-            "--out",
-            root.path().join("x").to_str().unwrap(),
-        ],
-    );
+    let output = generate();
     assert_eq!(output.status.code(), Some(1));
     assert!(
         stderr(&output).contains("not a YAML or JSON document"),

@@ -1,211 +1,263 @@
-//! The normalization step between the spec as written and progenitor.
+//! Normalizes an OpenAPI 3.0 document so that progenitor 0.15.1 can generate
+//! a client from it, rewriting only the shapes progenitor cannot take into
+//! equivalent ones and reporting every rewrite.
 //!
-//! progenitor 0.15 cannot take some shapes of Cobo's spec (it panics on them). Each rule here
-//! rewrites one such shape into an equivalent that progenitor takes, records what it changed as a
-//! [`Change`], and leaves everything else byte-identical. A shape no rule can rewrite is an
-//! error, or a [`Skipped`] operation, that names the operation and the JSON pointer.
-
-mod enum_identifiers;
-mod error_responses;
-mod pointer;
-
-use std::fmt::Write as _;
+//! Rules, applied in this order (one module each):
+//! - [`operation_ids`]: missing or repeated `operationId`s;
+//! - [`enum_idents`]: string enums whose values give clashing Rust names;
+//! - [`missing_schemas`]: JSON media types without a schema;
+//! - [`body_media_types`]: request bodies with several media types;
+//! - [`raw_body`]: request bodies progenitor cannot encode (multipart);
+//! - [`success_schemas`]: different success-response schemas;
+//! - [`error_schemas`]: different error-response schemas.
+//!
+//! [`generate_checked`] runs progenitor without letting it panic and, on
+//! failure, names the operation and JSON pointer responsible.
 
 use serde_json::Value;
 
-pub use pointer::pointer;
+pub mod body_media_types;
+pub mod enum_idents;
+pub mod error_schemas;
+pub mod generate;
+pub mod missing_schemas;
+pub mod naming;
+pub mod operation_ids;
+pub mod operations;
+pub mod pointer;
+pub mod raw_body;
+mod report;
+pub mod responses;
+pub mod schemas;
+pub mod subset;
+
+#[cfg(test)]
+mod official_spec_tests;
+pub mod success_schemas;
+
+pub use generate::generate_checked;
+
+/// Result of [`normalize`].
+#[derive(Clone, Debug)]
+pub struct Normalized {
+    /// The rewritten document.
+    pub spec: Value,
+    /// Every rewrite made, in order.
+    pub changes: Vec<Change>,
+    /// Operations removed because no equivalent rewrite exists.
+    pub skipped: Vec<Skipped>,
+}
 
 /// One rewrite.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Change {
-    /// Where, as a JSON pointer into the spec as written.
+    /// JSON pointer of the rewritten (or added) object, e.g.
+    /// `/paths/~1oauth~1token/get/responses`.
     pub pointer: String,
-    /// The operation it belongs to, if any.
+    /// `operationId` of the operation concerned; `None` for a shared component.
     pub operation: Option<String>,
-    /// The rule that made it.
+    /// Name of the rule that made it (each rule module's `RULE`).
     pub rule: &'static str,
-    /// What it did.
+    /// What was changed and why.
     pub detail: String,
 }
 
-/// An operation left out of the generated client.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An operation removed from the output.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Skipped {
-    /// Its operationId.
+    /// `operationId` (or `METHOD path` if it has none).
     pub operation: String,
-    /// Its JSON pointer.
+    /// JSON pointer of the part that could not be rewritten.
     pub pointer: String,
-    /// Why.
+    /// Why no equivalent exists.
     pub reason: String,
 }
 
-/// The normalized spec and what was done to it.
-#[derive(Debug, Clone)]
-pub struct Normalized {
-    /// The spec progenitor reads.
-    pub spec: Value,
-    /// Every rewrite.
-    pub changes: Vec<Change>,
-    /// Every operation left out.
-    pub skipped: Vec<Skipped>,
-    /// How many operations the normalized spec has.
-    pub operations: usize,
-}
-
-/// A shape the normalization cannot handle.
+/// Why a document could not be normalized; always names an operation (or
+/// `(document)`) and a JSON pointer.
 #[derive(Debug, thiserror::Error)]
 pub enum NormalizeError {
-    /// The document is not an OpenAPI 3.0 document.
-    #[error("not an OpenAPI 3.0 document: {0}")]
-    NotOpenApi(String),
-    /// A shape no rule handles.
-    #[error("operation {operation} at {pointer}: {reason}")]
-    Unsupported {
-        /// The operationId.
+    /// A local `$ref` does not resolve.
+    #[error("operation {operation} at {pointer}: unresolvable $ref {reference}")]
+    UnresolvedRef {
+        /// Operation id, or `(document)`.
         operation: String,
-        /// The JSON pointer.
+        /// JSON pointer of the reference.
         pointer: String,
-        /// What is wrong.
-        reason: String,
+        /// The reference string.
+        reference: String,
+    },
+    /// The input or output is not an OpenAPI 3.0 document openapiv3 accepts.
+    #[error("operation {operation} at {pointer}: not a valid OpenAPI 3.0 document: {message}")]
+    Invalid {
+        /// Operation id, or `(document)`.
+        operation: String,
+        /// JSON pointer of the offending object.
+        pointer: String,
+        /// The deserializer's message.
+        message: String,
     },
 }
 
-/// The HTTP methods of a path item.
-pub const METHODS: [&str; 8] = [
-    "get", "put", "post", "delete", "options", "head", "patch", "trace",
-];
+/// Label used in errors that concern the document rather than an operation.
+pub const DOCUMENT: &str = "(document)";
 
-/// Normalizes a spec.
+/// Rewrites `spec` into an equivalent document progenitor 0.15.1 accepts.
 pub fn normalize(mut spec: Value) -> Result<Normalized, NormalizeError> {
     let version = spec
         .get("openapi")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    if !version.starts_with("3.0") {
-        return Err(NormalizeError::NotOpenApi(format!(
-            "\"openapi\" is {version:?}, expected 3.0.x"
-        )));
+    if spec.is_object() && !version.starts_with("3.0") {
+        return Err(NormalizeError::Invalid {
+            operation: DOCUMENT.into(),
+            pointer: "/openapi".into(),
+            message: format!("\"openapi\" is {version:?}, expected 3.0.x"),
+        });
     }
-    if !spec.get("paths").is_some_and(Value::is_object) {
-        return Err(NormalizeError::NotOpenApi("no \"paths\" object".to_owned()));
+    if !spec.is_object() || !spec.get("paths").is_some_and(Value::is_object) {
+        return Err(NormalizeError::Invalid {
+            operation: DOCUMENT.into(),
+            pointer: if spec.is_object() {
+                "/paths".into()
+            } else {
+                String::new()
+            },
+            message: "expected an object with a `paths` object".into(),
+        });
     }
     let mut changes = Vec::new();
-    let skipped = Vec::new();
-    enum_identifiers::apply(&mut spec, &mut changes);
-    error_responses::apply(&mut spec, &mut changes)?;
-    let operations = count_operations(&spec);
+    let mut skipped = Vec::new();
+    operation_ids::apply(&mut spec, &mut changes);
+    enum_idents::apply(&mut spec, &mut changes);
+    missing_schemas::apply(&mut spec, &mut changes)?;
+    body_media_types::apply(&mut spec, &mut changes)?;
+    raw_body::apply(&mut spec, &mut changes)?;
+    success_schemas::apply(&mut spec, &mut changes, &mut skipped)?;
+    error_schemas::apply(&mut spec, &mut changes, &mut skipped)?;
+    validate(&spec)?;
     Ok(Normalized {
         spec,
         changes,
         skipped,
-        operations,
     })
 }
 
-/// Counts the operations of a spec.
-pub fn count_operations(spec: &Value) -> usize {
-    spec["paths"].as_object().map_or(0, |paths| {
-        paths
-            .values()
-            .map(|item| METHODS.iter().filter(|m| item.get(**m).is_some()).count())
-            .sum()
-    })
+/// Checks that the output deserializes as `openapiv3::OpenAPI`, operation by
+/// operation first so that an error names the operation.
+fn validate(spec: &Value) -> Result<(), NormalizeError> {
+    for op in operations::list(spec) {
+        if let Some(v) = spec.pointer(&op.pointer)
+            && let Err(e) = serde_json::from_value::<openapiv3::Operation>(v.clone())
+        {
+            return Err(NormalizeError::Invalid {
+                operation: op.label(),
+                pointer: op.pointer.clone(),
+                message: e.to_string(),
+            });
+        }
+    }
+    if let Some(schemas) = spec
+        .pointer("/components/schemas")
+        .and_then(Value::as_object)
+    {
+        for (name, s) in schemas {
+            if let Err(e) =
+                serde_json::from_value::<openapiv3::ReferenceOr<openapiv3::Schema>>(s.clone())
+            {
+                return Err(NormalizeError::Invalid {
+                    operation: DOCUMENT.into(),
+                    pointer: pointer::join("/components/schemas", name),
+                    message: e.to_string(),
+                });
+            }
+        }
+    }
+    serde_json::from_value::<openapiv3::OpenAPI>(spec.clone())
+        .map(|_| ())
+        .map_err(|e| NormalizeError::Invalid {
+            operation: DOCUMENT.into(),
+            pointer: String::new(),
+            message: e.to_string(),
+        })
 }
 
-/// Calls `f` on every operation: (path, method, operation).
-pub fn for_each_operation(
+/// Resolves `value` (found at `at`, inside `op`) through local `$ref`s.
+pub(crate) fn resolve<'a>(
+    spec: &'a Value,
+    value: &'a Value,
+    op: &operations::OpRef,
+    at: &str,
+) -> Result<&'a Value, NormalizeError> {
+    pointer::deref(spec, value)
+        .map(|(v, _)| v)
+        .map_err(|reference| NormalizeError::UnresolvedRef {
+            operation: op.label(),
+            pointer: at.into(),
+            reference,
+        })
+}
+
+/// Removes `op` from the document and records why.
+pub(crate) fn skip(
     spec: &mut Value,
-    mut f: impl FnMut(&str, &str, &mut Value) -> Result<(), NormalizeError>,
-) -> Result<(), NormalizeError> {
-    let Some(paths) = spec.get_mut("paths").and_then(Value::as_object_mut) else {
-        return Ok(());
-    };
-    for (path, item) in paths.iter_mut() {
-        for method in METHODS {
-            if let Some(operation) = item.get_mut(method) {
-                f(path, method, operation)?;
-            }
-        }
+    op: &operations::OpRef,
+    at: &str,
+    reason: String,
+    skipped: &mut Vec<Skipped>,
+) {
+    if let Some(item) = spec
+        .pointer_mut(&pointer::join("/paths", &op.path))
+        .and_then(Value::as_object_mut)
+    {
+        item.remove(&op.method);
     }
-    Ok(())
+    skipped.push(Skipped {
+        operation: op.label(),
+        pointer: at.into(),
+        reason,
+    });
 }
 
-/// The operationId of an operation, or `METHOD path`.
-pub fn operation_id(path: &str, method: &str, operation: &Value) -> String {
-    operation
-        .get("operationId")
-        .and_then(Value::as_str)
-        .map_or_else(
-            || format!("{} {path}", method.to_uppercase()),
-            str::to_owned,
-        )
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
 
-/// Finds the operation progenitor fails on, by generating each operation alone with all the
-/// components; `fails` returns the failure for a one-operation spec.
-pub fn find_culprit(spec: &Value, fails: impl Fn(&Value) -> Option<String>) -> Option<String> {
-    let paths = spec["paths"].as_object()?;
-    let mut components_only = spec.clone();
-    components_only["paths"] = serde_json::json!({});
-    if let Some(failure) = fails(&components_only) {
-        return Some(format!(
-            "the component schemas, not an operation (/components/schemas): {failure}"
-        ));
+    fn doc(paths: Value) -> Value {
+        json!({"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "paths": paths})
     }
-    for (path, item) in paths {
-        for method in METHODS {
-            let Some(operation) = item.get(method) else {
-                continue;
-            };
-            let mut one = spec.clone();
-            let mut only = item.clone();
-            if let Some(object) = only.as_object_mut() {
-                object.retain(|key, _| key == method || !METHODS.contains(&key.as_str()));
-            }
-            one["paths"] = serde_json::json!({ path: only });
-            if let Some(failure) = fails(&one) {
-                return Some(format!(
-                    "operation {} ({}): {failure}",
-                    operation_id(path, method, operation),
-                    pointer(&["paths", path, method])
-                ));
-            }
-        }
-    }
-    None
-}
 
-impl Normalized {
-    /// A readable report of what was changed and skipped.
-    pub fn report(&self) -> String {
-        let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "normalization: {} change(s), {} operation(s) skipped",
-            self.changes.len(),
-            self.skipped.len()
+    #[test]
+    fn untouched_document_is_identical() {
+        let spec = doc(json!({"/x": {"get": {"operationId": "x", "responses": {
+            "200": {"description": "ok", "content": {"application/json": {"schema": {"type": "string"}}}}}}}}));
+        let out = normalize(spec.clone()).unwrap();
+        assert!(out.changes.is_empty() && out.skipped.is_empty());
+        assert_eq!(
+            serde_json::to_string(&out.spec).unwrap(),
+            serde_json::to_string(&spec).unwrap()
         );
-        for change in &self.changes {
-            let _ = writeln!(
-                out,
-                "  [{}] {}{}: {}",
-                change.rule,
-                change.pointer,
-                change
-                    .operation
-                    .as_ref()
-                    .map(|o| format!(" ({o})"))
-                    .unwrap_or_default(),
-                change.detail
-            );
-        }
-        for skipped in &self.skipped {
-            let _ = writeln!(
-                out,
-                "  [skipped] {} ({}): {}",
-                skipped.pointer, skipped.operation, skipped.reason
-            );
-        }
-        out
+    }
+
+    #[test]
+    fn errors_name_operation_and_pointer() {
+        let spec = doc(json!({"/x": {"get": {"operationId": "x", "responses": {
+            "200": {"$ref": "#/components/responses/missing"}}}}}));
+        let e = normalize(spec).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "operation x at /paths/~1x/get/responses/200: unresolvable $ref #/components/responses/missing"
+        );
+        let e = normalize(doc(
+            json!({"/x": {"get": {"operationId": "x", "responses": {"200": {"descr": 1}}}}}),
+        ))
+        .unwrap_err();
+        assert!(
+            matches!(e, NormalizeError::Invalid { ref operation, ref pointer, .. }
+            if operation == "x" && pointer == "/paths/~1x/get"),
+            "{e}"
+        );
+        assert!(normalize(json!([])).is_err());
     }
 }

@@ -143,8 +143,9 @@ async fn mock_server(args: &MockArgs) -> Result<(), CliError> {
     let response_seed = match &args.response_seed {
         Some(seed) => {
             let mut bytes = [0u8; 32];
-            hex::decode_to_slice(seed.trim(), &mut bytes)
-                .map_err(|_| CliError::Usage("--response-seed must be 64 hex characters".to_owned()))?;
+            hex::decode_to_slice(seed.trim(), &mut bytes).map_err(|_| {
+                CliError::Usage("--response-seed must be 64 hex characters".to_owned())
+            })?;
             Some(bytes)
         }
         None => None,

@@ -1,0 +1,111 @@
+//! Tests against Cobo's official spec (skipped when the file is absent).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use progenitor::GenerationSettings;
+use serde_json::{Value, json};
+
+use super::{generate_checked, normalize, operations, subset};
+
+/// Cobo's official spec, as committed in `openapi/`.
+const SPEC: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../openapi/cobo-waas2-openapi.yaml"
+);
+
+fn official() -> Option<Value> {
+    Some(serde_yaml::from_str(&std::fs::read_to_string(SPEC).ok()?).unwrap())
+}
+
+fn settings() -> GenerationSettings {
+    crate::shared::settings()
+}
+
+#[test]
+fn official_spec_rewrites_only_what_is_needed() {
+    let Some(input) = official() else { return };
+    let out = normalize(input.clone()).unwrap();
+    assert!(out.skipped.is_empty());
+    assert_eq!(operations::list(&out.spec).len(), 270);
+    let mut per_rule: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    for c in &out.changes {
+        per_rule
+            .entry(c.rule)
+            .or_default()
+            .insert(c.operation.clone().unwrap_or_else(|| c.pointer.clone()));
+    }
+    let expect = |ids: &[&str]| ids.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
+    assert_eq!(
+        per_rule["enum-non-identifier-values"],
+        expect(&["/components/schemas/PolicyFieldOperator"])
+    );
+    assert_eq!(
+        per_rule["unsupported-body-media-type"],
+        expect(&["upload_payment_file"])
+    );
+    assert_eq!(
+        per_rule["merge-error-schemas"],
+        expect(&[
+            "get_token",
+            "refresh_token",
+            "exchange_permission_token",
+            "refresh_permission_token"
+        ])
+    );
+    assert_eq!(per_rule.len(), 3);
+    // Every operation not reported is byte-identical, as is every original component.
+    let touched: BTreeSet<&str> = out
+        .changes
+        .iter()
+        .filter_map(|c| c.operation.as_deref())
+        .collect();
+    for op in operations::list(&input) {
+        let same = serde_json::to_string(input.pointer(&op.pointer).unwrap()).unwrap()
+            == serde_json::to_string(out.spec.pointer(&op.pointer).unwrap()).unwrap();
+        assert_eq!(
+            same,
+            !touched.contains(op.operation_id.as_deref().unwrap()),
+            "{}",
+            op.pointer
+        );
+    }
+    let changed: BTreeSet<&str> = out.changes.iter().map(|c| c.pointer.as_str()).collect();
+    for (kind, entries) in input["components"].as_object().unwrap() {
+        for (name, v) in entries.as_object().unwrap() {
+            let p = format!("/components/{kind}/{}", super::pointer::escape(name));
+            if !changed.contains(p.as_str()) {
+                assert_eq!(out.spec.pointer(&p), Some(v), "{p}");
+            }
+        }
+    }
+}
+
+#[test]
+fn oauth_operations_alone_normalize_and_generate() {
+    let Some(input) = official() else { return };
+    let tiny = subset::only_operations(&input, &["get_token", "refresh_token"]);
+    assert_eq!(operations::list(&tiny).len(), 2);
+    let out = normalize(tiny).unwrap();
+    assert!(out.skipped.is_empty());
+    let schemas = &out.spec["components"]["schemas"];
+    for name in ["GetTokenErrorResponse", "RefreshTokenErrorResponse"] {
+        assert_eq!(
+            schemas[name]["oneOf"],
+            json!([
+            {"$ref": "#/components/schemas/OauthErrorResponse"},
+            {"$ref": "#/components/schemas/ErrorResponse"}])
+        );
+    }
+    let get = &out.spec["paths"]["/oauth/token"]["get"]["responses"];
+    assert_eq!(
+        get["4XX"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/GetTokenErrorResponse"
+    );
+    assert_eq!(
+        get["5XX"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/GetTokenErrorResponse"
+    );
+    let spec: openapiv3::OpenAPI = serde_json::from_value(out.spec).unwrap();
+    let code = generate_checked(&spec, &settings()).unwrap().to_string();
+    assert!(code.contains("pub enum GetTokenErrorResponse"));
+}
