@@ -173,3 +173,48 @@ pub enum ConfigError {
     #[error("cannot build the HTTP client: {0}")]
     HttpClient(#[source] reqwest::Error),
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_transient_and_permanent_errors() {
+        let api = |status, code| Error::Api {
+            status,
+            code,
+            message: String::new(),
+            error_id: String::new(),
+        };
+        let oauth = |status| Error::OAuth {
+            status,
+            error: "invalid_grant".into(),
+            description: String::new(),
+        };
+        for transient in [api(500, 2000), api(503, 2000), api(429, 2026), oauth(408)] {
+            assert!(
+                transient.is_transient() && !transient.is_permanent(),
+                "{transient:?}"
+            );
+        }
+        for neither in [
+            oauth(400),
+            Error::InvalidBody {
+                status: 200,
+                reason: String::new(),
+            },
+        ] {
+            assert!(
+                !neither.is_transient() && !neither.is_permanent(),
+                "{neither:?}"
+            );
+        }
+        let reauthorize = Error::ReauthorizationRequired {
+            status: 400,
+            error: "invalid_grant".into(),
+            description: String::new(),
+        };
+        assert!(reauthorize.is_permanent() && !reauthorize.is_transient());
+        assert!(Error::Config(ConfigError::MissingEnv).is_permanent());
+    }
+}

@@ -287,6 +287,25 @@ async fn every_failure_path_exits_1_with_a_clear_message() {
         );
     }
 
+    let server = MockServer::start(MockConfig::default()).await.unwrap();
+    server.inject(Fault::Delay(std::time::Duration::from_secs(3)), 3);
+    let output = against(
+        &server,
+        &[
+            "--timeout",
+            "1",
+            "token",
+            "get",
+            "--client-id",
+            "app",
+            "--org-id",
+            "org",
+        ],
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("timed out"), "{}", stderr(&output));
+
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

@@ -38,6 +38,9 @@ pub struct Global {
     /// Do not verify response signatures (only for servers that do not sign).
     #[arg(long, global = true)]
     pub no_verify_response: bool,
+    /// Total timeout of one request, in seconds.
+    #[arg(long, global = true, value_name = "SECS", default_value_t = 30)]
+    pub timeout: u64,
 }
 
 fn parse_env(name: &str) -> Result<Env, String> {

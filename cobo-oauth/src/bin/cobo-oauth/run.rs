@@ -84,6 +84,7 @@ async fn token(global: &Global, command: TokenCommand) -> Result<(), CliError> {
     let client = CoboClient::builder()
         .env(env(global)?)
         .api_secret(api_secret(global)?.expose_secret())
+        .timeout(std::time::Duration::from_secs(global.timeout))
         .build()?;
     let token = match command {
         TokenCommand::Get {
