@@ -49,10 +49,11 @@ pub fn fresh_schema_name(spec: &Value, base: &str) -> String {
     if !taken.contains(&base) {
         return base;
     }
-    (2..)
+    // `taken` is finite, so some numbered name is free.
+    (2u64..)
         .map(|n| format!("{base}{n}"))
         .find(|c| !taken.contains(c))
-        .unwrap()
+        .unwrap_or_else(|| format!("{base}{}", taken.len() + 2))
 }
 
 #[cfg(test)]
