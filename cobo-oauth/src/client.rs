@@ -143,11 +143,7 @@ impl CoboClient {
             .client_id(client_id)
             .org_id(org_id)
             .grant_type(grant_type);
-        let response = self.call(request.send()).await?;
-        Token::from_generated(&response).map_err(|e| Error::InvalidBody {
-            status: 200,
-            reason: e.to_string(),
-        })
+        Ok(self.call(request.send()).await?.into())
     }
 
     /// Exchanges a Refresh Token for a new Org Access Token and a new Refresh Token. The old
@@ -162,13 +158,10 @@ impl CoboClient {
             grant_type: Some(REFRESH_TOKEN.to_owned()),
             refresh_token: Some(refresh_token.expose_secret().to_owned()),
         };
-        let response = self
+        Ok(self
             .call(self.raw.refresh_token().body(body).send())
-            .await?;
-        Token::from_generated(&response).map_err(|e| Error::InvalidBody {
-            status: 200,
-            reason: e.to_string(),
-        })
+            .await?
+            .into())
     }
 
     /// Awaits a call of the generated client and turns its outcome into this crate's types.

@@ -22,14 +22,6 @@ pub struct Token {
 }
 
 impl Token {
-    /// Reads a token from the generated response type (any type that serializes to the token
-    /// response's JSON).
-    pub(crate) fn from_generated<T: serde::Serialize>(
-        response: &T,
-    ) -> Result<Self, serde_json::Error> {
-        serde_json::to_value(response).and_then(serde_json::from_value)
-    }
-
     /// The token response as JSON, tokens included: for handing to the token's owner only.
     pub fn to_json_exposing_secrets(&self) -> serde_json::Value {
         serde_json::json!({
@@ -54,3 +46,25 @@ impl fmt::Debug for Token {
             .finish()
     }
 }
+
+/// The fields both generated token responses have.
+macro_rules! from_generated {
+    ($($generated:ty),*) => {$(
+        impl From<$generated> for Token {
+            fn from(response: $generated) -> Self {
+                Self {
+                    access_token: response.access_token.map(SecretString::from),
+                    refresh_token: response.refresh_token.map(SecretString::from),
+                    token_type: response.token_type,
+                    scope: response.scope,
+                    expires_in: response.expires_in,
+                }
+            }
+        }
+    )*};
+}
+
+from_generated!(
+    cobo_oauth_gen::types::GetTokenResponse,
+    cobo_oauth_gen::types::RefreshTokenResponse
+);

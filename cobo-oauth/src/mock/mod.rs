@@ -106,6 +106,8 @@ pub(crate) struct Shared {
     pub config: MockConfig,
     pub response_key: SigningKey,
     pub state: Mutex<State>,
+    /// The last content signed and its signature.
+    pub last_signature: Mutex<Option<(String, String)>>,
 }
 
 /// The mutable state.
@@ -148,6 +150,7 @@ impl MockServer {
             config,
             response_key,
             state: Mutex::new(state),
+            last_signature: Mutex::new(None),
         });
         let (shutdown, stopped) = tokio::sync::oneshot::channel();
         tokio::spawn(serve::run(listener, Arc::clone(&shared), stopped));
