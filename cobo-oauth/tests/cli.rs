@@ -19,6 +19,15 @@ async fn cli(args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// `token get` for app `a` and org `o`, after the global options `global`.
+fn get_with<'a>(global: &[&'a str]) -> Vec<&'a str> {
+    [
+        global,
+        &["token", "get", "--client-id", "a", "--org-id", "o"],
+    ]
+    .concat()
+}
+
 fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
@@ -101,107 +110,38 @@ async fn configuration_errors_exit_2_without_echoing_secrets() {
     let bad_secret = "zz".repeat(32);
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (
-            vec![
-                "--env",
-                "dev",
-                "--api-secret",
-                &bad_secret,
-                "token",
-                "get",
-                "--client-id",
-                "a",
-                "--org-id",
-                "o",
-            ],
+            get_with(&["--env", "dev", "--api-secret", &bad_secret]),
             "not hex",
         ),
         (
-            vec![
-                "--env",
-                "dev",
-                "--api-secret",
-                "abcd",
-                "token",
-                "get",
-                "--client-id",
-                "a",
-                "--org-id",
-                "o",
-            ],
+            get_with(&["--env", "dev", "--api-secret", "abcd"]),
             "64 hex characters",
         ),
+        (get_with(&["--api-secret", SECRET]), "COBO_ENV"),
+        (get_with(&["--env", "staging"]), "unknown environment"),
         (
-            vec![
-                "--api-secret",
-                SECRET,
-                "token",
-                "get",
-                "--client-id",
-                "a",
-                "--org-id",
-                "o",
-            ],
-            "COBO_ENV",
-        ),
-        (
-            vec![
-                "--env",
-                "staging",
-                "token",
-                "get",
-                "--client-id",
-                "a",
-                "--org-id",
-                "o",
-            ],
-            "unknown environment",
-        ),
-        (
-            vec![
+            get_with(&[
                 "--base-url",
                 "ftp://nowhere",
                 "--no-verify-response",
                 "--api-secret",
                 SECRET,
-                "token",
-                "get",
-                "--client-id",
-                "a",
-                "--org-id",
-                "o",
-            ],
+            ]),
             "invalid base URL",
         ),
         (
-            vec![
-                "--base-url",
-                &base,
-                "--api-secret",
-                SECRET,
-                "token",
-                "get",
-                "--client-id",
-                "a",
-                "--org-id",
-                "o",
-            ],
+            get_with(&["--base-url", &base, "--api-secret", SECRET]),
             "COBO_RESPONSE_PUBKEY",
         ),
         (
-            vec![
+            get_with(&[
                 "--base-url",
                 &base,
                 "--response-pubkey",
                 "xyz",
                 "--api-secret",
                 SECRET,
-                "token",
-                "get",
-                "--client-id",
-                "a",
-                "--org-id",
-                "o",
-            ],
+            ]),
             "response public key",
         ),
         (vec!["token", "get", "--client-id", "a"], "--org-id"),
@@ -312,19 +252,13 @@ async fn every_failure_path_exits_1_with_a_clear_message() {
         .unwrap()
         .port();
     let dead = format!("http://127.0.0.1:{port}/v2");
-    let output = cli(&[
+    let output = cli(&get_with(&[
         "--base-url",
         &dead,
         "--no-verify-response",
         "--api-secret",
         SECRET,
-        "token",
-        "get",
-        "--client-id",
-        "a",
-        "--org-id",
-        "o",
-    ])
+    ]))
     .await;
     assert_eq!(output.status.code(), Some(1));
     assert!(

@@ -7,7 +7,7 @@
 
 use serde_json::{Map, Value};
 
-use super::{Change, operations, pointer};
+use super::{Change, operations};
 
 /// Rule name reported in [`Change::rule`].
 pub const RULE: &str = "multiple-body-media-types";
@@ -32,15 +32,11 @@ pub fn essence(content_type: &str) -> &str {
 
 /// Applies the rule to every operation.
 pub fn apply(spec: &mut Value, changes: &mut Vec<Change>) -> Result<(), super::NormalizeError> {
-    for op in operations::list(spec) {
-        let body_ptr = pointer::join(&op.pointer, "requestBody");
-        let Some(raw) = spec.pointer(&body_ptr) else {
+    for request in operations::request_bodies(spec)? {
+        let Some(content) = request.content() else {
             continue;
         };
-        let body = super::resolve(spec, raw, &op, &body_ptr)?.clone();
-        let Some(content) = body.get("content").and_then(Value::as_object) else {
-            continue;
-        };
+        let (op, body, body_ptr) = (&request.op, &request.body, request.pointer.clone());
         if content.len() <= 1 {
             continue;
         }

@@ -50,6 +50,41 @@ pub fn list(spec: &Value) -> Vec<OpRef> {
     out
 }
 
+/// An operation's request body, resolved through `$ref`s.
+pub struct RequestBody {
+    /// The operation.
+    pub op: OpRef,
+    /// JSON pointer of its `requestBody`.
+    pub pointer: String,
+    /// The resolved body object.
+    pub body: Value,
+}
+
+impl RequestBody {
+    /// The body's `content` map, if it has one.
+    pub fn content(&self) -> Option<&serde_json::Map<String, Value>> {
+        self.body.get("content").and_then(Value::as_object)
+    }
+}
+
+/// Every operation's request body, in document order.
+pub fn request_bodies(spec: &Value) -> Result<Vec<RequestBody>, super::NormalizeError> {
+    let mut out = Vec::new();
+    for op in list(spec) {
+        let at = pointer::join(&op.pointer, "requestBody");
+        let Some(raw) = spec.pointer(&at) else {
+            continue;
+        };
+        let body = super::resolve(spec, raw, &op, &at)?.clone();
+        out.push(RequestBody {
+            op,
+            pointer: at,
+            body,
+        });
+    }
+    Ok(out)
+}
+
 impl OpRef {
     /// The operation id, or `METHOD path` when it has none.
     pub fn label(&self) -> String {

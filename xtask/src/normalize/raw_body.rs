@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::{
     Change,
     body_media_types::{SUPPORTED, essence},
-    operations, pointer,
+    operations,
 };
 
 /// Rule name reported in [`Change::rule`].
@@ -21,15 +21,11 @@ pub const RULE: &str = "unsupported-body-media-type";
 
 /// Applies the rule to every operation with a single-media-type body.
 pub fn apply(spec: &mut Value, changes: &mut Vec<Change>) -> Result<(), super::NormalizeError> {
-    for op in operations::list(spec) {
-        let body_ptr = pointer::join(&op.pointer, "requestBody");
-        let Some(raw) = spec.pointer(&body_ptr) else {
+    for request in operations::request_bodies(spec)? {
+        let Some(content) = request.content() else {
             continue;
         };
-        let body = super::resolve(spec, raw, &op, &body_ptr)?.clone();
-        let Some(content) = body.get("content").and_then(Value::as_object) else {
-            continue;
-        };
+        let (op, body, body_ptr) = (&request.op, &request.body, request.pointer.clone());
         if content.len() != 1 {
             continue;
         }
