@@ -14,6 +14,7 @@ fn pair(n: u64) -> StoredToken {
         access_token: SecretString::from(format!("access-{n}-{}", "a".repeat(20_000))),
         refresh_token: SecretString::from(format!("refresh-{n}-{}", "r".repeat(20_000))),
         expires_at_ms: n,
+        version: n,
     }
 }
 
@@ -48,6 +49,28 @@ async fn round_trips_with_0600_and_reports_a_corrupt_file() {
     let error = store.load().await.unwrap_err();
     assert!(matches!(error, StoreError::Corrupt { .. }), "{error:?}");
     assert!(!error.to_string().contains("refresh-"), "{error}");
+    store.save(&pair(3)).await.unwrap();
+    assert_eq!(
+        store.load().await.unwrap().unwrap().version,
+        3,
+        "a corrupt file does not block saving the new pair"
+    );
+}
+
+#[tokio::test]
+async fn an_older_pair_never_replaces_a_newer_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FileStore::new(dir.path().join("tokens.json"));
+    store.save(&pair(5)).await.unwrap();
+    for older in [5, 4] {
+        let error = store.save(&pair(older)).await.unwrap_err();
+        assert!(
+            matches!(error, StoreError::Conflict { stored: 5, attempted } if attempted == older),
+            "{error:?}"
+        );
+    }
+    let kept = store.load().await.unwrap().unwrap();
+    assert!(kept.refresh_token.expose_secret().starts_with("refresh-5-"));
 }
 
 /// Not a test on its own: the writer process of `a_kill_during_a_save_never_tears_the_file`.
@@ -57,7 +80,8 @@ async fn writer_child() {
         return;
     };
     let store = FileStore::new(path);
-    for n in 1.. {
+    let newest = store.load().await.unwrap().map_or(0, |t| t.version);
+    for n in newest + 1.. {
         store.save(&pair(n)).await.unwrap();
     }
 }

@@ -1,6 +1,7 @@
 //! The crate's errors. None of them ever contains an API secret, a token or a signature.
 
 use crate::signing::{KeyError, SignRequestError};
+use crate::tokens::StoreError;
 use crate::verify::VerifyError;
 
 /// Everything that can go wrong in a call to Cobo.
@@ -79,7 +80,16 @@ pub enum Error {
     },
     /// The token store failed; a new token pair is kept in memory and saving is retried.
     #[error(transparent)]
-    Store(#[from] crate::tokens::StoreError),
+    Store(#[from] StoreError),
+    /// Another process holds the refresh lease of a shared store and no new token pair appeared
+    /// within the wait. Transient: the lease expires if its holder died.
+    #[error(
+        "another process is refreshing the token pair and no new pair appeared within {waited:?}"
+    )]
+    RefreshBusy {
+        /// How long this call waited.
+        waited: std::time::Duration,
+    },
     /// The request could not be built from the given arguments.
     #[error("invalid request: {0}")]
     InvalidRequest(String),
@@ -105,26 +115,39 @@ impl Error {
             Self::Transport(e) | Self::Timeout(e) | Self::RefreshOutcomeUnknown(e) => {
                 e.status().map(|s| s.as_u16())
             }
-            Self::Signing(_) | Self::InvalidRequest(_) | Self::Config(_) | Self::Store(_) => None,
+            Self::Signing(_)
+            | Self::InvalidRequest(_)
+            | Self::Config(_)
+            | Self::Store(_)
+            | Self::RefreshBusy { .. } => None,
         }
     }
 
-    /// Whether trying again later may succeed: 408, 429 and 5XX answers, transport failures and
-    /// timeouts. An unknown refresh outcome is not transient: resending could burn the newest
+    /// Whether trying again later may succeed: 408, 429 and 5XX answers, transport failures,
+    /// timeouts, an unreachable token store and a refresh lease held elsewhere. An unknown refresh outcome is not transient: resending could burn the newest
     /// refresh token.
     pub fn is_transient(&self) -> bool {
         match self {
             Self::Api { status, .. } | Self::Http { status, .. } | Self::OAuth { status, .. } => {
                 matches!(status, 408 | 429) || *status >= 500
             }
-            Self::Transport(_) | Self::Timeout(_) | Self::Store(_) => true,
+            Self::Transport(_)
+            | Self::Timeout(_)
+            | Self::RefreshBusy { .. }
+            | Self::Store(StoreError::Io { .. } | StoreError::Conflict { .. }) => true,
             _ => false,
         }
     }
 
-    /// Whether only a person can fix it (authorize the app again, fix the configuration).
+    /// Whether only a person can fix it (authorize the app again, fix the configuration, repair
+    /// or remove a corrupt or undecryptable token store).
     pub fn is_permanent(&self) -> bool {
-        matches!(self, Self::ReauthorizationRequired { .. } | Self::Config(_))
+        matches!(
+            self,
+            Self::ReauthorizationRequired { .. }
+                | Self::Config(_)
+                | Self::Store(StoreError::Corrupt { .. } | StoreError::Config { .. })
+        )
     }
 
     pub(crate) fn from_reqwest(error: reqwest::Error) -> Self {
@@ -216,5 +239,19 @@ mod tests {
         };
         assert!(reauthorize.is_permanent() && !reauthorize.is_transient());
         assert!(Error::Config(ConfigError::MissingEnv).is_permanent());
+    }
+
+    #[test]
+    fn a_store_outage_is_transient_and_a_corrupt_store_is_permanent() {
+        let outage = Error::Store(StoreError::Io {
+            path: "redis://127.0.0.1:6379/0".into(),
+            reason: "connection refused".into(),
+        });
+        assert!(outage.is_transient() && !outage.is_permanent());
+        let corrupt = Error::Store(StoreError::Corrupt {
+            path: "cobo-oauth:{app:org}:pair".into(),
+            reason: "does not decrypt with this key".into(),
+        });
+        assert!(corrupt.is_permanent() && !corrupt.is_transient());
     }
 }

@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 
 use super::store::{StoreError, StoreFuture, StoredToken, TokenStore};
 
-/// Keeps the pair in a JSON file with permissions 0600. A save writes a temporary file in the same
+/// Keeps the pair in a JSON file with permissions 0600, for one process (processes sharing a
+/// token pair need a store with a lease, such as `RedisStore`). A save refuses a pair that is not
+/// newer than the one in the file, then writes a temporary file in the same
 /// directory, fsyncs it, renames it over the old one and fsyncs the directory, so a crash leaves
 /// either the old or the new pair, never a torn file. A corrupt or unreadable file is an error,
 /// never treated as empty.
@@ -46,7 +48,14 @@ impl FileStore {
             })
     }
 
-    fn save_blocking(&self, json: &str) -> Result<(), StoreError> {
+    fn save_blocking(&self, token: &StoredToken) -> Result<(), StoreError> {
+        // A corrupt file does not block a save: the new pair is what must not be lost.
+        let stored = match self.load_blocking() {
+            Err(StoreError::Corrupt { .. }) => None,
+            other => other?,
+        };
+        super::store::check_newer(stored.map(|t| t.version), token.version)?;
+        let json = token.to_json();
         let dir = self
             .path
             .parent()
@@ -90,9 +99,9 @@ impl TokenStore for FileStore {
 
     fn save<'a>(&'a self, token: &'a StoredToken) -> StoreFuture<'a, ()> {
         let store = self.clone();
-        let json = token.to_json();
+        let token = token.clone();
         Box::pin(async move {
-            tokio::task::spawn_blocking(move || store.save_blocking(&json))
+            tokio::task::spawn_blocking(move || store.save_blocking(&token))
                 .await
                 .map_err(|e| StoreError::Io {
                     path: String::new(),

@@ -10,13 +10,9 @@ use super::store::{MemoryStore, StoredToken, TokenStore};
 use crate::client::CoboClient;
 use crate::error::Error;
 use crate::signing::{Clock, SystemClock};
-use crate::token::Token;
 
 /// Cobo's error code for an expired access token (sent with HTTP 500).
 pub const TOKEN_EXPIRED_CODE: i64 = 1000;
-
-/// How many times a save is tried before the refresh reports the store's error.
-const SAVE_ATTEMPTS: usize = 3;
 
 /// Builds a [`TokenManager`].
 #[derive(Debug)]
@@ -27,7 +23,13 @@ pub struct TokenManagerBuilder {
     store: Arc<dyn TokenStore>,
     margin: Duration,
     clock: Arc<dyn Clock>,
+    lease_ttl: Duration,
+    lease_wait: Option<Duration>,
 }
+
+/// How long a refresh lease lasts by default: longer than a refresh request may take
+/// ([`crate::DEFAULT_TIMEOUT`]) plus the save.
+pub const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(45);
 
 impl TokenManagerBuilder {
     /// Where the newest pair is kept (default: [`MemoryStore`]).
@@ -48,6 +50,22 @@ impl TokenManagerBuilder {
         self
     }
 
+    /// With a store that has a refresh lease (such as `RedisStore`): how long the lease lasts
+    /// (default [`DEFAULT_LEASE_TTL`]). Keep it above the client's request timeout: a lease that
+    /// ends mid-refresh lets another process send the same refresh token.
+    pub fn lease_ttl(mut self, ttl: Duration) -> Self {
+        self.lease_ttl = ttl;
+        self
+    }
+
+    /// With a store that has a refresh lease: how long a call waits for another process's
+    /// refresh before [`Error::RefreshBusy`] (default: the lease's time to live plus 15 s, so a
+    /// dead holder's lease runs out within the wait).
+    pub fn lease_wait(mut self, wait: Duration) -> Self {
+        self.lease_wait = Some(wait);
+        self
+    }
+
     /// The manager.
     pub fn build(self) -> TokenManager {
         TokenManager {
@@ -58,6 +76,10 @@ impl TokenManagerBuilder {
                 store: self.store,
                 margin_ms: u64::try_from(self.margin.as_millis()).unwrap_or(u64::MAX),
                 clock: self.clock,
+                lease_ttl: self.lease_ttl,
+                lease_wait: self
+                    .lease_wait
+                    .unwrap_or(self.lease_ttl + Duration::from_secs(15)),
                 published: RwLock::new(None),
                 refresh: tokio::sync::Mutex::new(State::default()),
             }),
@@ -81,17 +103,21 @@ impl TokenManagerBuilder {
 /// Cheap to clone; clones share the token.
 #[derive(Debug, Clone)]
 pub struct TokenManager {
-    inner: Arc<Inner>,
+    pub(super) inner: Arc<Inner>,
 }
 
 #[derive(Debug)]
-struct Inner {
-    client: CoboClient,
-    client_id: String,
-    org_id: String,
-    store: Arc<dyn TokenStore>,
+pub(super) struct Inner {
+    pub(super) client: CoboClient,
+    pub(super) client_id: String,
+    pub(super) org_id: String,
+    pub(super) store: Arc<dyn TokenStore>,
     margin_ms: u64,
-    clock: Arc<dyn Clock>,
+    pub(super) clock: Arc<dyn Clock>,
+    /// How long a refresh lease lasts (stores with a lease).
+    pub(super) lease_ttl: Duration,
+    /// How long to wait for another process's refresh.
+    pub(super) lease_wait: Duration,
     /// The token handed out: saved, and read without waiting.
     published: RwLock<Option<Arc<StoredToken>>>,
     /// Held by the one task that refreshes.
@@ -99,10 +125,9 @@ struct Inner {
 }
 
 #[derive(Debug, Default)]
-struct State {
-    loaded: bool,
+pub(super) struct State {
     /// A new pair that is not saved yet; it replaces the published one once saved.
-    unsaved: Option<StoredToken>,
+    pub(super) unsaved: Option<StoredToken>,
 }
 
 impl TokenManager {
@@ -119,10 +144,13 @@ impl TokenManager {
             store: Arc::new(MemoryStore::default()),
             margin: Duration::from_secs(300),
             clock: Arc::new(SystemClock),
+            lease_ttl: DEFAULT_LEASE_TTL,
+            lease_wait: None,
         }
     }
 
-    fn fresh(&self) -> Option<Arc<StoredToken>> {
+    /// The published token, if fresh.
+    pub(super) fn fresh(&self) -> Option<Arc<StoredToken>> {
         let published = self
             .inner
             .published
@@ -134,7 +162,8 @@ impl TokenManager {
             .cloned()
     }
 
-    fn is_fresh(&self, token: &StoredToken) -> bool {
+    /// Whether `token` is valid for longer than the margin.
+    pub(super) fn is_fresh(&self, token: &StoredToken) -> bool {
         self.inner
             .clock
             .now_millis()
@@ -142,7 +171,36 @@ impl TokenManager {
             < token.expires_at_ms
     }
 
-    fn publish(&self, token: StoredToken) -> Arc<StoredToken> {
+    /// The published token, fresh or not.
+    pub(super) fn published(&self) -> Option<Arc<StoredToken>> {
+        self.inner
+            .published
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Publishes `token` unless the published one is at least as new; returns the fresh
+    /// published token, if any.
+    pub(super) fn adopt(&self, token: StoredToken) -> Option<Arc<StoredToken>> {
+        {
+            let mut published = self
+                .inner
+                .published
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if published
+                .as_ref()
+                .is_none_or(|current| token.version > current.version)
+            {
+                *published = Some(Arc::new(token));
+            }
+        }
+        self.fresh()
+    }
+
+    /// Publishes `token`.
+    pub(super) fn publish(&self, token: StoredToken) -> Arc<StoredToken> {
         let token = Arc::new(token);
         *self
             .inner
@@ -158,37 +216,7 @@ impl TokenManager {
             return Ok(token.access_token.clone());
         }
         let mut state = self.inner.refresh.lock().await;
-        if state.unsaved.is_none()
-            && let Some(token) = self.fresh()
-        {
-            return Ok(token.access_token.clone());
-        }
-        if let Some(pending) = state.unsaved.take() {
-            let token = self.save(pending, &mut state).await?;
-            if self.is_fresh(&token) {
-                return Ok(token.access_token.clone());
-            }
-        }
-        if !state.loaded {
-            if let Some(stored) = self.inner.store.load().await? {
-                self.publish(stored);
-            }
-            state.loaded = true;
-            if let Some(token) = self.fresh() {
-                return Ok(token.access_token.clone());
-            }
-        }
-        let current = self
-            .inner
-            .published
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone();
-        let next = match current {
-            Some(current) => self.refresh(&current).await?,
-            None => self.grant().await?,
-        };
-        Ok(self.save(next, &mut state).await?.access_token.clone())
+        Ok(self.renew(&mut state).await?.access_token.clone())
     }
 
     /// Marks the current token as expired: the next [`Self::access_token`] refreshes it.
@@ -226,94 +254,5 @@ impl TokenManager {
             }
             outcome => outcome,
         }
-    }
-
-    /// Saves a new pair, retrying; publishes it once saved. On failure the pair is kept as
-    /// unsaved, so its refresh token, not the old one, is used from now on.
-    async fn save(&self, token: StoredToken, state: &mut State) -> Result<Arc<StoredToken>, Error> {
-        let mut last = None;
-        for attempt in 1..=SAVE_ATTEMPTS {
-            match self.inner.store.save(&token).await {
-                Ok(()) => return Ok(self.publish(token)),
-                Err(error) => {
-                    tracing::warn!(attempt, error = %error, "saving the new token pair failed");
-                    last = Some(error);
-                }
-            }
-        }
-        state.unsaved = Some(token);
-        Err(Error::Store(last.unwrap_or_else(|| {
-            super::StoreError::Io {
-                path: String::new(),
-                reason: "no attempt".to_owned(),
-            }
-        })))
-    }
-
-    async fn refresh(&self, current: &StoredToken) -> Result<StoredToken, Error> {
-        let inner = &self.inner;
-        match inner
-            .client
-            .refresh_token(&inner.client_id, &current.refresh_token)
-            .await
-        {
-            Ok(token) => self.stored(token),
-            Err(Error::OAuth { error, .. }) if error == "invalid_grant" => {
-                tracing::warn!(
-                    client_id = %inner.client_id,
-                    org_id = %inner.org_id,
-                    "Cobo rejected the refresh token (invalid_grant); falling back once to a new org_implicit grant"
-                );
-                self.grant().await
-            }
-            Err(Error::Transport(error) | Error::Timeout(error)) if !error.is_connect() => {
-                tracing::error!(
-                    "the refresh request may have reached Cobo but no answer arrived; not resending it"
-                );
-                Err(Error::RefreshOutcomeUnknown(error))
-            }
-            Err(error) => Err(error),
-        }
-    }
-
-    async fn grant(&self) -> Result<StoredToken, Error> {
-        let inner = &self.inner;
-        match inner
-            .client
-            .get_token(&inner.client_id, &inner.org_id)
-            .await
-        {
-            Ok(token) => self.stored(token),
-            Err(Error::OAuth {
-                status,
-                error,
-                description,
-            }) => {
-                tracing::error!(status, error = %error, "Cobo refused a new org_implicit grant: the organization must authorize the app again");
-                Err(Error::ReauthorizationRequired {
-                    status,
-                    error,
-                    description,
-                })
-            }
-            Err(error) => Err(error),
-        }
-    }
-
-    fn stored(&self, token: Token) -> Result<StoredToken, Error> {
-        let now = self.inner.clock.now_millis();
-        let missing = |what: &str| Error::InvalidBody {
-            status: 200,
-            reason: format!("the token response has no {what}"),
-        };
-        let expires_in =
-            u64::try_from(token.expires_in.ok_or_else(|| missing("expires_in"))?).unwrap_or(0);
-        Ok(StoredToken {
-            access_token: token.access_token.ok_or_else(|| missing("access_token"))?,
-            refresh_token: token
-                .refresh_token
-                .ok_or_else(|| missing("refresh_token"))?,
-            expires_at_ms: now.saturating_add(expires_in.saturating_mul(1000)),
-        })
     }
 }

@@ -6,8 +6,11 @@
 
 mod file_store;
 mod manager;
+mod renew;
 mod store;
 
 pub use file_store::FileStore;
-pub use manager::{TOKEN_EXPIRED_CODE, TokenManager, TokenManagerBuilder};
-pub use store::{MemoryStore, StoreError, StoreFuture, StoredToken, TokenStore};
+pub use manager::{DEFAULT_LEASE_TTL, TOKEN_EXPIRED_CODE, TokenManager, TokenManagerBuilder};
+pub use store::{
+    Lease, MemoryStore, RefreshLease, StoreError, StoreFuture, StoredToken, TokenStore,
+};

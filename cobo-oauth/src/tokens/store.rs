@@ -4,11 +4,16 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Mutex;
+use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
-/// A token pair as stored: both tokens and when the access token expires.
+/// A token pair as stored: both tokens, when the access token expires, and a version.
+///
+/// The version grows by one with every new pair: stores refuse to replace a pair with one whose
+/// version is not higher ([`StoreError::Conflict`]), so a slow writer can never put an older
+/// refresh token back.
 #[derive(Clone)]
 pub struct StoredToken {
     /// The Org Access Token.
@@ -17,6 +22,8 @@ pub struct StoredToken {
     pub refresh_token: SecretString,
     /// When the access token expires, Unix milliseconds.
     pub expires_at_ms: u64,
+    /// 1 for the first pair, one more for each pair after it (0: written without a version).
+    pub version: u64,
 }
 
 impl fmt::Debug for StoredToken {
@@ -25,6 +32,7 @@ impl fmt::Debug for StoredToken {
             .field("access_token", &"<redacted>")
             .field("refresh_token", &"<redacted>")
             .field("expires_at_ms", &self.expires_at_ms)
+            .field("version", &self.version)
             .finish()
     }
 }
@@ -35,17 +43,22 @@ struct Persisted {
     access_token: String,
     refresh_token: String,
     expires_at_ms: u64,
+    #[serde(default)]
+    version: u64,
 }
 
 impl StoredToken {
-    /// The JSON a store writes (it contains both tokens).
-    pub fn to_json(&self) -> String {
-        serde_json::to_string(&Persisted {
-            access_token: self.access_token.expose_secret().to_owned(),
-            refresh_token: self.refresh_token.expose_secret().to_owned(),
-            expires_at_ms: self.expires_at_ms,
-        })
-        .unwrap_or_default()
+    /// The JSON a store writes (it contains both tokens, so it is zeroized when dropped).
+    pub fn to_json(&self) -> zeroize::Zeroizing<String> {
+        zeroize::Zeroizing::new(
+            serde_json::to_string(&Persisted {
+                access_token: self.access_token.expose_secret().to_owned(),
+                refresh_token: self.refresh_token.expose_secret().to_owned(),
+                expires_at_ms: self.expires_at_ms,
+                version: self.version,
+            })
+            .unwrap_or_default(),
+        )
     }
 
     /// Reads the JSON a store wrote.
@@ -55,6 +68,7 @@ impl StoredToken {
             access_token: SecretString::from(persisted.access_token),
             refresh_token: SecretString::from(persisted.refresh_token),
             expires_at_ms: persisted.expires_at_ms,
+            version: persisted.version,
         })
     }
 }
@@ -78,6 +92,21 @@ pub enum StoreError {
         /// What is wrong.
         reason: String,
     },
+    /// The store is configured wrongly (a bad URL, a malformed encryption key, no choice between
+    /// encryption and plaintext). Never contains a secret.
+    #[error("token store configuration: {reason}")]
+    Config {
+        /// What is wrong.
+        reason: String,
+    },
+    /// A pair with this version or a newer one is already stored; the save was refused.
+    #[error("token store refused version {attempted}: version {stored} is already stored")]
+    Conflict {
+        /// The version already stored.
+        stored: u64,
+        /// The version that was refused.
+        attempted: u64,
+    },
 }
 
 /// The future a [`TokenStore`] returns.
@@ -88,8 +117,42 @@ pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>>
 pub trait TokenStore: Send + Sync + fmt::Debug {
     /// The stored pair, if any.
     fn load(&self) -> StoreFuture<'_, Option<StoredToken>>;
-    /// Replaces the stored pair.
+    /// Replaces the stored pair, unless the stored one has the same or a higher version
+    /// ([`StoreError::Conflict`]).
     fn save<'a>(&'a self, token: &'a StoredToken) -> StoreFuture<'a, ()>;
+    /// The refresh lease of a store shared by several processes, if it has one. With a lease,
+    /// only its holder refreshes; everyone else waits for the new pair to appear in the store.
+    fn lease(&self) -> Option<&dyn RefreshLease> {
+        None
+    }
+}
+
+/// A held refresh lease: who holds it (a random id). It ends when released or when its time to
+/// live runs out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    /// The holder's random id.
+    pub holder: String,
+}
+
+/// A lease that lets one process of a fleet refresh a shared token pair.
+pub trait RefreshLease: Send + Sync {
+    /// Takes the lease for `ttl`, unless someone else holds it (`Ok(None)`).
+    fn try_acquire(&self, ttl: Duration) -> StoreFuture<'_, Option<Lease>>;
+    /// Gives the lease back, if `lease` still holds it.
+    fn release<'a>(&'a self, lease: &'a Lease) -> StoreFuture<'a, ()>;
+    /// Records that the refresh token of the pair with `version` is about to be sent, and returns
+    /// how many sends were recorded before this one. Recorded sends are forgotten when a newer
+    /// pair is saved, so a count above zero means an earlier holder sent it and never saved.
+    fn record_refresh(&self, version: u64) -> StoreFuture<'_, u64>;
+}
+
+/// Refuses to replace `stored` with a pair of version `attempted` that is not newer.
+pub(crate) fn check_newer(stored: Option<u64>, attempted: u64) -> Result<(), StoreError> {
+    match stored {
+        Some(stored) if stored >= attempted => Err(StoreError::Conflict { stored, attempted }),
+        _ => Ok(()),
+    }
 }
 
 /// Keeps the pair in memory (the default): it is lost when the process ends.
@@ -107,10 +170,14 @@ impl TokenStore for MemoryStore {
     }
 
     fn save<'a>(&'a self, token: &'a StoredToken) -> StoreFuture<'a, ()> {
-        *self
+        let mut stored = self
             .0
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(token.clone());
-        Box::pin(async { Ok(()) })
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let outcome = check_newer(stored.as_ref().map(|t| t.version), token.version);
+        if outcome.is_ok() {
+            *stored = Some(token.clone());
+        }
+        Box::pin(async move { outcome })
     }
 }
