@@ -39,4 +39,6 @@ pub use error::{ConfigError, Error};
 pub use retry::RetryPolicy;
 pub use secrecy::{ExposeSecret, SecretString};
 pub use token::Token;
+#[cfg(feature = "redis")]
+pub use tokens::{EncryptionKey, RedisStore, RedisStoreBuilder};
 pub use tokens::{FileStore, MemoryStore, TokenManager, TokenStore};

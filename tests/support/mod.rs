@@ -4,12 +4,16 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
+mod redis_server;
+
 use std::sync::{Arc, Mutex};
 
 use ed25519_dalek::{Signer as _, SigningKey, Verifier as _, VerifyingKey};
 use sha2::{Digest as _, Sha256};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+pub use redis_server::RedisServer;
 
 /// The official Python SDK's vectors (copied from the reference material; see tests/vectors).
 pub fn vectors() -> serde_json::Value {

@@ -2,15 +2,22 @@
 //!
 //! - [`TokenManager`] hands out a valid Org Access Token for one `(client_id, org_id)`: from
 //!   cache while fresh, otherwise refreshed (single-flight) or newly granted.
-//! - [`TokenStore`] keeps the newest refresh token: [`MemoryStore`] or [`FileStore`].
+//! - [`TokenStore`] keeps the newest refresh token: [`MemoryStore`] or [`FileStore`] for one
+//!   process, `RedisStore` (feature `redis`) for a fleet of processes sharing one token pair.
 
 mod file_store;
 mod manager;
+#[cfg(feature = "redis")]
+mod redis;
 mod renew;
 mod store;
 
 pub use file_store::FileStore;
 pub use manager::{DEFAULT_LEASE_TTL, TOKEN_EXPIRED_CODE, TokenManager, TokenManagerBuilder};
+#[cfg(feature = "redis")]
+pub use redis::{
+    DEFAULT_REDIS_TIMEOUT, EncryptionKey, RedisStore, RedisStoreBuilder, vars as redis_vars,
+};
 pub use store::{
     Lease, MemoryStore, RefreshLease, StoreError, StoreFuture, StoredToken, TokenStore,
 };

@@ -1,0 +1,268 @@
+//! The Redis store against a real `redis-server`: compare-and-set saves, the lease, keys per
+//! `(client_id, org_id)`, encryption at rest, and clear errors for bad configuration and a dead
+//! server.
+
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use std::time::Duration;
+
+use cobo_oauth::tokens::{
+    EncryptionKey, RedisStore, RedisStoreBuilder, RefreshLease as _, StoreError, StoredToken,
+};
+use cobo_oauth::{ExposeSecret as _, SecretString, TokenStore as _};
+use cobo_oauth_tests::RedisServer;
+
+fn pair(version: u64) -> StoredToken {
+    StoredToken {
+        access_token: SecretString::from(format!("access-token-{version}")),
+        refresh_token: SecretString::from(format!("refresh-token-{version}")),
+        expires_at_ms: 1_000 + version,
+        version,
+    }
+}
+
+fn builder(redis: &RedisServer, org: &str) -> RedisStoreBuilder {
+    RedisStore::builder(redis.url(), "client", org)
+}
+
+async fn sealed(redis: &RedisServer, key: &EncryptionKey, org: &str) -> RedisStore {
+    builder(redis, org)
+        .encryption_key(key.clone())
+        .connect()
+        .await
+        .unwrap()
+}
+
+async fn raw(redis: &RedisServer) -> redis::aio::MultiplexedConnection {
+    redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn saves_are_compare_and_set_on_the_version() {
+    let redis = RedisServer::start();
+    let store = sealed(&redis, &EncryptionKey::generate(), "org").await;
+    assert!(store.load().await.unwrap().is_none());
+    store.save(&pair(1)).await.unwrap();
+    store.save(&pair(3)).await.unwrap();
+    for older in [3, 2] {
+        let error = store.save(&pair(older)).await.unwrap_err();
+        assert!(
+            matches!(error, StoreError::Conflict { stored: 3, attempted } if attempted == older),
+            "{error:?}"
+        );
+    }
+    let loaded = store.load().await.unwrap().unwrap();
+    assert_eq!(loaded.version, 3);
+    assert_eq!(loaded.refresh_token.expose_secret(), "refresh-token-3");
+    assert_eq!(loaded.expires_at_ms, 1_003);
+}
+
+#[tokio::test]
+async fn one_holder_at_a_time_and_the_lease_expires() {
+    let redis = RedisServer::start();
+    let key = EncryptionKey::generate();
+    let (one, two) = (
+        sealed(&redis, &key, "org").await,
+        sealed(&redis, &key, "org").await,
+    );
+    let held = one
+        .try_acquire(Duration::from_secs(30))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        two.try_acquire(Duration::from_secs(30))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let other_org = sealed(&redis, &key, "other-org").await;
+    assert!(
+        other_org
+            .try_acquire(Duration::from_secs(30))
+            .await
+            .unwrap()
+            .is_some(),
+        "leases are per (client_id, org_id)"
+    );
+    // Only the holder can release.
+    let impostor = cobo_oauth::tokens::Lease {
+        holder: "not-the-holder".to_owned(),
+    };
+    two.release(&impostor).await.unwrap();
+    assert!(
+        two.try_acquire(Duration::from_secs(30))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    one.release(&held).await.unwrap();
+    let short = two
+        .try_acquire(Duration::from_millis(200))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(short, held, "every holder has its own id");
+    assert!(
+        one.try_acquire(Duration::from_secs(30))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(
+        one.try_acquire(Duration::from_secs(30))
+            .await
+            .unwrap()
+            .is_some(),
+        "an expired lease can be taken"
+    );
+}
+
+#[tokio::test]
+async fn refresh_sends_are_counted_until_a_newer_pair_is_saved() {
+    let redis = RedisServer::start();
+    let store = sealed(&redis, &EncryptionKey::generate(), "org").await;
+    store.save(&pair(1)).await.unwrap();
+    assert_eq!(store.record_refresh(1).await.unwrap(), 0);
+    assert_eq!(
+        store.record_refresh(1).await.unwrap(),
+        1,
+        "one unsaved send before"
+    );
+    store.save(&pair(2)).await.unwrap();
+    assert_eq!(store.record_refresh(2).await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn values_hold_no_plaintext_secret_and_are_bound_to_their_key() {
+    let redis = RedisServer::start();
+    let key = EncryptionKey::generate();
+    let store = sealed(&redis, &key, "org").await;
+    store.save(&pair(7)).await.unwrap();
+    let mut connection = raw(&redis).await;
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("*")
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    assert_eq!(keys, vec![store.pair_key().to_owned()]);
+    assert_eq!(store.pair_key(), "cobo-oauth:{client:org}:pair");
+    let fields: Vec<(String, Vec<u8>)> = redis::cmd("HGETALL")
+        .arg(store.pair_key())
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    for (field, value) in &fields {
+        let text = String::from_utf8_lossy(value);
+        assert!(
+            !text.contains("access-token") && !text.contains("refresh-token"),
+            "{field} holds a plaintext token"
+        );
+    }
+    // Another org's store sees nothing; another key cannot open it.
+    assert!(
+        sealed(&redis, &key, "org-2")
+            .await
+            .load()
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let wrong = sealed(&redis, &EncryptionKey::generate(), "org").await;
+    let error = wrong.load().await.unwrap_err();
+    assert!(matches!(error, StoreError::Corrupt { .. }), "{error:?}");
+    assert!(
+        error.to_string().contains("wrong encryption key"),
+        "{error}"
+    );
+    // A value moved to another (client_id, org_id) does not open there.
+    let _: () = redis::cmd("COPY")
+        .arg(store.pair_key())
+        .arg("cobo-oauth:{client:org-3}:pair")
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    assert!(sealed(&redis, &key, "org-3").await.load().await.is_err());
+    // A store configured for plaintext refuses the sealed value rather than misreading it.
+    let plain = builder(&redis, "org").plaintext().connect().await.unwrap();
+    assert!(matches!(
+        plain.load().await.unwrap_err(),
+        StoreError::Corrupt { .. }
+    ));
+}
+
+#[tokio::test]
+async fn plaintext_is_an_explicit_choice() {
+    let redis = RedisServer::start();
+    let error = builder(&redis, "org").connect().await.unwrap_err();
+    assert!(matches!(error, StoreError::Config { .. }), "{error:?}");
+    assert!(error.to_string().contains(".plaintext()"), "{error}");
+    let plain = builder(&redis, "org").plaintext().connect().await.unwrap();
+    plain.save(&pair(1)).await.unwrap();
+    let payload: Vec<u8> = redis::cmd("HGET")
+        .arg(plain.pair_key())
+        .arg("payload")
+        .query_async(&mut raw(&redis).await)
+        .await
+        .unwrap();
+    assert!(String::from_utf8_lossy(&payload).contains("refresh-token-1"));
+    assert_eq!(
+        plain
+            .load()
+            .await
+            .unwrap()
+            .unwrap()
+            .access_token
+            .expose_secret(),
+        "access-token-1"
+    );
+}
+
+#[tokio::test]
+async fn bad_urls_and_dead_servers_are_clear_errors_without_credentials() {
+    let key = EncryptionKey::generate();
+    let error = RedisStore::builder("http://user:hunter2@x", "c", "o")
+        .encryption_key(key.clone())
+        .connect()
+        .await
+        .unwrap_err();
+    assert!(matches!(error, StoreError::Config { .. }), "{error:?}");
+    assert!(!format!("{error} {error:?}").contains("hunter2"), "{error}");
+
+    let mut redis = RedisServer::start();
+    let url = redis.url().replace("redis://", "redis://default:hunter2@");
+    redis.kill();
+    let error = RedisStore::builder(url, "c", "o")
+        .encryption_key(key)
+        .connect()
+        .await
+        .unwrap_err();
+    assert!(matches!(error, StoreError::Io { .. }), "{error:?}");
+    let shown = format!("{error} {error:?}");
+    assert!(shown.contains("127.0.0.1"), "{shown}");
+    assert!(!shown.contains("hunter2"), "{shown}");
+    let malformed = EncryptionKey::from_hex("00ff").unwrap_err();
+    assert!(malformed.to_string().contains("64 hex characters"));
+}
+
+#[tokio::test]
+async fn debug_output_shows_no_secret() {
+    let redis = RedisServer::start();
+    let key = EncryptionKey::generate();
+    let builder = RedisStore::builder(redis.url(), "client", "org").encryption_key(key.clone());
+    let shown = format!("{builder:?}");
+    assert!(!shown.contains(&*key.to_hex()), "{shown}");
+    assert!(
+        !shown.contains("127.0.0.1"),
+        "the URL may hold a password: {shown}"
+    );
+    let store = builder.connect().await.unwrap();
+    let shown = format!("{store:?} {key:?}");
+    assert!(!shown.contains(&*key.to_hex()), "{shown}");
+    assert!(shown.contains("xchacha20poly1305"), "{shown}");
+}
