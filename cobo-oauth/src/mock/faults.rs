@@ -17,6 +17,9 @@ pub enum Fault {
     },
     /// Wait this long, then handle the request normally.
     Delay(Duration),
+    /// Handle the request (tokens are issued or rotated), then wait this long before answering:
+    /// a client that stops meanwhile never learns the new tokens.
+    DelayAnswer(Duration),
     /// Handle the request (tokens are issued or rotated), then close the connection without
     /// answering: the client cannot know the outcome.
     DropConnection,

@@ -95,6 +95,9 @@ async fn handle(
     if fault == Some(Fault::DropConnection) {
         return Err(Dropped);
     }
+    if let Some(Fault::DelayAnswer(delay)) = &fault {
+        tokio::time::sleep(*delay).await;
+    }
     Ok(respond(&shared, reply, fault.as_ref()))
 }
 
