@@ -154,6 +154,27 @@ async fn finish(child: tokio::process::Child) -> Outcome {
     outcome
 }
 
+/// Waits for every replica; each must succeed with no caller error. Returns the fingerprints of
+/// the tokens its callers got and the replicas' logs.
+async fn finish_all(
+    children: impl IntoIterator<Item = tokio::process::Child>,
+) -> (Vec<String>, String) {
+    let mut fingerprints = Vec::new();
+    let mut logs = String::new();
+    for child in children {
+        let outcome = finish(child).await;
+        assert!(
+            outcome.success && outcome.errors.is_empty(),
+            "{:?}\n{}",
+            outcome.errors,
+            outcome.logs
+        );
+        fingerprints.extend(outcome.fingerprints);
+        logs.push_str(&outcome.logs);
+    }
+    (fingerprints, logs)
+}
+
 fn refresh_token_sent(request: &RecordedRequest) -> Option<String> {
     let body: serde_json::Value = serde_json::from_slice(&request.body).ok()?;
     body["refresh_token"].as_str().map(str::to_owned)
@@ -174,17 +195,7 @@ async fn eight_processes_on_an_expired_token_refresh_exactly_once() {
         start_at_ms: now_ms() + 2_000,
     };
     let children: Vec<_> = (0..8).map(|_| fleet.spawn(&replica)).collect();
-    let mut fingerprints = Vec::new();
-    for child in children {
-        let outcome = finish(child).await;
-        assert!(
-            outcome.success && outcome.errors.is_empty(),
-            "{:?}\n{}",
-            outcome.errors,
-            outcome.logs
-        );
-        fingerprints.extend(outcome.fingerprints);
-    }
+    let (fingerprints, _) = finish_all(children).await;
     assert_eq!(fingerprints.len(), 8 * 50);
 
     let requests = fleet.token_requests();
@@ -236,19 +247,7 @@ async fn a_lease_holder_killed_mid_refresh_costs_one_new_grant() {
     holder.kill().await.unwrap(); // SIGKILL: it never saves.
 
     let others = [fleet.spawn(&replica(20)), fleet.spawn(&replica(20))];
-    let mut fingerprints = Vec::new();
-    let mut logs = String::new();
-    for child in others {
-        let outcome = finish(child).await;
-        assert!(
-            outcome.success && outcome.errors.is_empty(),
-            "{:?}\n{}",
-            outcome.errors,
-            outcome.logs
-        );
-        fingerprints.extend(outcome.fingerprints);
-        logs.push_str(&outcome.logs);
-    }
+    let (fingerprints, logs) = finish_all(others).await;
 
     let requests = fleet.token_requests();
     let dead = seeded.refresh_token.expose_secret();
