@@ -101,19 +101,36 @@ async fn one_holder_at_a_time_and_the_lease_expires() {
             .is_none()
     );
     one.release(&held).await.unwrap();
-    let short = two
-        .try_acquire(Duration::from_millis(200))
+    let next = two
+        .try_acquire(Duration::from_secs(1))
         .await
         .unwrap()
         .unwrap();
-    assert_ne!(short, held, "every holder has its own id");
+    assert_ne!(next, held, "every holder has its own id");
+    // Only the holder can extend; the extension outlasts the first time to live.
+    assert!(
+        !one.extend(&impostor, Duration::from_secs(30))
+            .await
+            .unwrap()
+    );
+    assert!(
+        two.extend(&next, Duration::from_millis(2_500))
+            .await
+            .unwrap()
+    );
+    tokio::time::sleep(Duration::from_millis(1_300)).await;
     assert!(
         one.try_acquire(Duration::from_secs(30))
             .await
             .unwrap()
-            .is_none()
+            .is_none(),
+        "an extended lease is still held after its first time to live"
     );
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    tokio::time::sleep(Duration::from_millis(1_700)).await;
+    assert!(
+        !two.extend(&next, Duration::from_secs(30)).await.unwrap(),
+        "a lease that ran out cannot be extended"
+    );
     assert!(
         one.try_acquire(Duration::from_secs(30))
             .await

@@ -51,8 +51,9 @@ impl TokenManagerBuilder {
     }
 
     /// With a store that has a refresh lease (such as `RedisStore`): how long the lease lasts
-    /// (default [`DEFAULT_LEASE_TTL`]). Keep it above the client's request timeout: a lease that
-    /// ends mid-refresh lets another process send the same refresh token.
+    /// without being extended (default [`DEFAULT_LEASE_TTL`]). The holder extends it every third
+    /// of this while it refreshes or retries saving, so it runs out only when the holder stopped
+    /// (or lost Redis for that long): that is how long the fleet waits for a dead holder.
     pub fn lease_ttl(mut self, ttl: Duration) -> Self {
         self.lease_ttl = ttl;
         self
@@ -121,7 +122,7 @@ pub(super) struct Inner {
     /// The token handed out: saved, and read without waiting.
     published: RwLock<Option<Arc<StoredToken>>>,
     /// Held by the one task that refreshes.
-    refresh: tokio::sync::Mutex<State>,
+    pub(super) refresh: tokio::sync::Mutex<State>,
 }
 
 #[derive(Debug, Default)]
@@ -215,8 +216,10 @@ impl TokenManager {
         if let Some(token) = self.fresh() {
             return Ok(token.access_token.clone());
         }
+        // The wait for another process's refresh counts from here, queueing included.
+        let started = tokio::time::Instant::now();
         let mut state = self.inner.refresh.lock().await;
-        Ok(self.renew(&mut state).await?.access_token.clone())
+        Ok(self.renew(&mut state, started).await?.access_token.clone())
     }
 
     /// Marks the current token as expired: the next [`Self::access_token`] refreshes it.

@@ -4,8 +4,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::time::Instant;
+
 use super::manager::{State, TokenManager};
-use super::store::{RefreshLease, StoreError, StoredToken};
+use super::store::{Lease, RefreshLease, StoreError, StoredToken};
 use crate::error::Error;
 use crate::token::Token;
 
@@ -21,7 +23,12 @@ const MAX_POLL_PAUSE: Duration = Duration::from_millis(200);
 
 impl TokenManager {
     /// A fresh token, renewed if needed. Called with the in-process refresh lock held.
-    pub(super) async fn renew(&self, state: &mut State) -> Result<Arc<StoredToken>, Error> {
+    /// `started` is when the caller began waiting: it bounds the wait for another process.
+    pub(super) async fn renew(
+        &self,
+        state: &mut State,
+        started: Instant,
+    ) -> Result<Arc<StoredToken>, Error> {
         if state.unsaved.is_none()
             && let Some(token) = self.fresh()
         {
@@ -38,7 +45,7 @@ impl TokenManager {
         }
         match self.inner.store.lease() {
             None => self.renew_here(state, 0).await,
-            Some(lease) => self.renew_with_lease(lease, state).await,
+            Some(lease) => self.renew_with_lease(lease, state, started).await,
         }
     }
 
@@ -55,18 +62,22 @@ impl TokenManager {
         &self,
         lease: &dyn RefreshLease,
         state: &mut State,
+        started: Instant,
     ) -> Result<Arc<StoredToken>, Error> {
-        let started = tokio::time::Instant::now();
         let mut pause = Duration::from_millis(10);
         loop {
             if let Some(held) = lease.try_acquire(self.inner.lease_ttl).await? {
                 tracing::debug!("took the refresh lease");
-                let outcome = self.renew_holding(lease, state).await;
-                // While a new pair is unsaved, nobody else may refresh: the lease runs out instead.
-                if state.unsaved.is_none()
-                    && let Err(error) = lease.release(&held).await
-                {
-                    tracing::warn!(error = %error, "releasing the refresh lease failed; it will expire");
+                let outcome = {
+                    let work = self.renew_holding(lease, state);
+                    self.keeping(lease, &held, work).await
+                };
+                if state.unsaved.is_some() {
+                    // Nobody else may refresh while the new pair is unsaved: keep the lease and
+                    // retry the save in the background.
+                    self.keep_saving(held);
+                } else {
+                    release(lease, &held).await;
                 }
                 return outcome;
             }
@@ -84,6 +95,53 @@ impl TokenManager {
                 return Ok(token);
             }
         }
+    }
+
+    /// Runs `work`, extending `held` every third of its time to live until `work` is done.
+    async fn keeping<T>(
+        &self,
+        lease: &dyn RefreshLease,
+        held: &Lease,
+        work: impl Future<Output = T>,
+    ) -> T {
+        let ttl = self.inner.lease_ttl;
+        let mut work = std::pin::pin!(work);
+        loop {
+            tokio::select! {
+                biased;
+                outcome = &mut work => return outcome,
+                () = tokio::time::sleep(ttl / 3) => {
+                    extend(lease, held, ttl).await;
+                }
+            }
+        }
+    }
+
+    /// Holds the lease while a new pair is unsaved, retrying the save every third of the lease's
+    /// time to live, and gives the lease back once the pair is saved (here or by a later call).
+    fn keep_saving(&self, held: Lease) {
+        let manager = self.clone();
+        tokio::spawn(async move {
+            let ttl = manager.inner.lease_ttl;
+            let Some(lease) = manager.inner.store.lease() else {
+                return;
+            };
+            loop {
+                tokio::time::sleep(ttl / 3).await;
+                let mut state = manager.inner.refresh.lock().await;
+                if let Some(pending) = state.unsaved.take() {
+                    // On failure the pair goes back to `state.unsaved`; the error was logged.
+                    let _ = manager.save(pending, &mut state).await;
+                }
+                if state.unsaved.is_none() {
+                    release(lease, &held).await;
+                    return;
+                }
+                if !extend(lease, &held, ttl).await {
+                    return;
+                }
+            }
+        });
     }
 
     /// Renews while holding the lease.
@@ -234,5 +292,29 @@ impl TokenManager {
             expires_at_ms: now.saturating_add(expires_in.saturating_mul(1000)),
             version,
         })
+    }
+}
+
+/// Extends `held`; false (with a warning) if it was lost or could not be extended.
+async fn extend(lease: &dyn RefreshLease, held: &Lease, ttl: Duration) -> bool {
+    match lease.extend(held, ttl).await {
+        Ok(true) => true,
+        Ok(false) => {
+            tracing::warn!(
+                "the refresh lease ran out while this process held it; another process may renew too"
+            );
+            false
+        }
+        Err(error) => {
+            tracing::warn!(error = %error, "extending the refresh lease failed");
+            false
+        }
+    }
+}
+
+/// Gives `held` back; if that fails, it runs out by itself.
+async fn release(lease: &dyn RefreshLease, held: &Lease) {
+    if let Err(error) = lease.release(held).await {
+        tracing::warn!(error = %error, "releasing the refresh lease failed; it will expire");
     }
 }

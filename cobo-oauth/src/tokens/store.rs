@@ -139,6 +139,9 @@ pub struct Lease {
 pub trait RefreshLease: Send + Sync {
     /// Takes the lease for `ttl`, unless someone else holds it (`Ok(None)`).
     fn try_acquire(&self, ttl: Duration) -> StoreFuture<'_, Option<Lease>>;
+    /// Keeps the lease for another `ttl` from now, if `lease` still holds it; `Ok(false)` if it
+    /// was lost (it ran out and someone else may have taken it).
+    fn extend<'a>(&'a self, lease: &'a Lease, ttl: Duration) -> StoreFuture<'a, bool>;
     /// Gives the lease back, if `lease` still holds it.
     fn release<'a>(&'a self, lease: &'a Lease) -> StoreFuture<'a, ()>;
     /// Records that the refresh token of the pair with `version` is about to be sent, and returns

@@ -137,6 +137,7 @@ impl RedisStoreBuilder {
             endpoint,
             save: scripts::save(),
             release: scripts::release(),
+            extend: scripts::extend(),
         })
     }
 }
@@ -166,6 +167,7 @@ pub struct RedisStore {
     endpoint: String,
     save: redis::Script,
     release: redis::Script,
+    extend: redis::Script,
 }
 
 impl fmt::Debug for RedisStore {
@@ -176,6 +178,11 @@ impl fmt::Debug for RedisStore {
             .field("format", &self.sealing.format())
             .finish()
     }
+}
+
+/// A lease's time to live in whole milliseconds (at least 1: Redis refuses 0).
+fn ttl_millis(ttl: Duration) -> u64 {
+    u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1)
 }
 
 /// A Redis failure as a store error: where, and what (never the URL's credentials).
@@ -263,7 +270,7 @@ impl RedisStore {
         let mut id = [0_u8; 16];
         rand::rngs::OsRng.fill_bytes(&mut id);
         let holder = hex::encode(id);
-        let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        let ttl_ms = ttl_millis(ttl);
         let mut connection = self.connection.clone();
         let taken: Option<String> = redis::cmd("SET")
             .arg(&self.keys.lease)
@@ -275,6 +282,19 @@ impl RedisStore {
             .await
             .map_err(|e| self.io(&e))?;
         Ok(taken.map(|_| Lease { holder }))
+    }
+
+    async fn prolong(&self, lease: &Lease, ttl: Duration) -> Result<bool, StoreError> {
+        let mut connection = self.connection.clone();
+        let extended: i64 = self
+            .extend
+            .key(&self.keys.lease)
+            .arg(&lease.holder)
+            .arg(ttl_millis(ttl))
+            .invoke_async(&mut connection)
+            .await
+            .map_err(|e| self.io(&e))?;
+        Ok(extended == 1)
     }
 
     async fn give_back(&self, lease: &Lease) -> Result<(), StoreError> {
@@ -319,6 +339,10 @@ impl TokenStore for RedisStore {
 impl RefreshLease for RedisStore {
     fn try_acquire(&self, ttl: Duration) -> StoreFuture<'_, Option<Lease>> {
         Box::pin(self.acquire(ttl))
+    }
+
+    fn extend<'a>(&'a self, lease: &'a Lease, ttl: Duration) -> StoreFuture<'a, bool> {
+        Box::pin(self.prolong(lease, ttl))
     }
 
     fn release<'a>(&'a self, lease: &'a Lease) -> StoreFuture<'a, ()> {

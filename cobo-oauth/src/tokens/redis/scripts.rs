@@ -19,6 +19,19 @@ return -1
     )
 }
 
+/// Extends the lease `KEYS[1]` to `ARGV[2]` milliseconds only if `ARGV[1]` still holds it.
+/// Returns 1 if extended.
+pub(super) fn extend() -> Script {
+    Script::new(
+        r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+",
+    )
+}
+
 /// Deletes the lease `KEYS[1]` only if `ARGV[1]` still holds it. Returns 1 if deleted.
 pub(super) fn release() -> Script {
     Script::new(
