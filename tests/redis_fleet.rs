@@ -15,7 +15,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use cobo_oauth::mock::{Fault, MockConfig, MockServer, RecordedRequest};
-use cobo_oauth::tokens::{EncryptionKey, RedisStore, StoreError, StoredToken};
+use cobo_oauth::tokens::{
+    EncryptionKey, RedisStore, RefreshLease as _, StoreError, StoredToken, TokenManagerBuilder,
+};
 use cobo_oauth::{CoboClient, Error, ExposeSecret as _, TokenManager, TokenStore as _};
 use cobo_oauth_tests::{API_SECRET, RedisServer};
 use sha2::{Digest as _, Sha256};
@@ -85,6 +87,14 @@ impl Fleet {
             .connect()
             .await
             .unwrap()
+    }
+
+    /// An in-process replica: a manager with its own connection to Redis.
+    async fn manager(&self, lease_ttl: Duration, lease_wait: Duration) -> TokenManagerBuilder {
+        TokenManager::builder(self.client.clone(), CLIENT_ID, ORG_ID)
+            .store(Arc::new(self.store().await))
+            .lease_ttl(lease_ttl)
+            .lease_wait(lease_wait)
     }
 
     /// Gets a pair from the mock and stores it as version 1, already expired.
@@ -299,11 +309,10 @@ async fn a_redis_restart_mid_run_gives_errors_or_valid_tokens_never_stale_ones()
     let stop = Arc::new(AtomicBool::new(false));
     let mut callers = Vec::new();
     for _replica in 0..3 {
-        let manager = TokenManager::builder(fleet.client.clone(), CLIENT_ID, ORG_ID)
-            .store(Arc::new(fleet.store().await))
+        let manager = fleet
+            .manager(Duration::from_secs(2), Duration::from_secs(3))
+            .await
             .refresh_margin(Duration::from_secs(2))
-            .lease_ttl(Duration::from_secs(2))
-            .lease_wait(Duration::from_secs(3))
             .build();
         for _caller in 0..4 {
             let (manager, server, stop) = (
@@ -389,5 +398,87 @@ async fn a_redis_restart_mid_run_gives_errors_or_valid_tokens_never_stale_ones()
         usize::try_from(stored.version).unwrap(),
         sent.len() + 1,
         "every refresh was saved, none lost in the restart"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_holder_slower_than_its_lease_keeps_it_and_nobody_resends() {
+    let fleet = Fleet::start(MockConfig::default()).await;
+    let seeded = fleet.seed_expired().await;
+    // The refresh takes four times the lease's time to live.
+    fleet.server.inject(Fault::Delay(Duration::from_secs(2)), 1);
+    let (ttl, wait) = (Duration::from_millis(500), Duration::from_secs(10));
+    let slow = fleet.manager(ttl, wait).await.build();
+    let other = fleet.manager(ttl, wait).await.build();
+    let holder = tokio::spawn(async move { slow.access_token().await });
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while !fleet.token_requests().iter().any(|r| r.method == "POST") {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("the holder sent its refresh");
+    tokio::time::sleep(ttl * 2).await; // Past the lease's first time to live.
+    let waiter = other.access_token().await.unwrap();
+    let held = holder.await.unwrap().unwrap();
+
+    assert_eq!(waiter.expose_secret(), held.expose_secret());
+    let requests = fleet.token_requests();
+    let refreshes: Vec<_> = requests.iter().filter(|r| r.method == "POST").collect();
+    assert_eq!(
+        refreshes.len(),
+        1,
+        "the waiter did not send the refresh token again"
+    );
+    assert_eq!(
+        refresh_token_sent(refreshes[0]).as_deref(),
+        Some(seeded.refresh_token.expose_secret())
+    );
+    assert_eq!(requests.iter().filter(|r| r.method == "GET").count(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wait_for_another_holder_is_bounded_per_call() {
+    let fleet = Fleet::start(MockConfig::default()).await;
+    fleet.seed_expired().await;
+    // Another process holds the lease and never finishes.
+    let _held = fleet
+        .store()
+        .await
+        .try_acquire(Duration::from_secs(60))
+        .await
+        .unwrap()
+        .unwrap();
+    let lease_wait = Duration::from_secs(1);
+    let manager = fleet
+        .manager(Duration::from_secs(60), lease_wait)
+        .await
+        .build();
+    let calls: Vec<_> = (0..5)
+        .map(|_| {
+            let manager = manager.clone();
+            tokio::spawn(async move {
+                let started = std::time::Instant::now();
+                (manager.access_token().await, started.elapsed())
+            })
+        })
+        .collect();
+    for call in calls {
+        // Five callers queue for one refresh: each gives up after about lease_wait, not the
+        // last after five times it.
+        let (outcome, took) = call.await.unwrap();
+        assert!(took < lease_wait * 2, "a call took {took:?}");
+        match outcome {
+            Err(Error::RefreshBusy { waited }) => assert!(
+                waited >= lease_wait && waited <= took,
+                "the error says how long the call waited: {waited:?} of {took:?}"
+            ),
+            other => panic!("expected RefreshBusy, got {other:?}"),
+        }
+    }
+    let requests = fleet.token_requests();
+    assert!(
+        requests.iter().all(|r| r.method == "GET") && requests.len() == 1,
+        "nobody but the holder may renew"
     );
 }
