@@ -37,11 +37,20 @@ impl fmt::Debug for StoredToken {
     }
 }
 
-/// The JSON form of a [`StoredToken`].
-#[derive(Serialize, Deserialize)]
-struct Persisted {
-    access_token: String,
-    refresh_token: String,
+/// The JSON form of a [`StoredToken`], as written: borrowed, so no unzeroized copy is made.
+#[derive(Serialize)]
+struct Written<'a> {
+    access_token: &'a str,
+    refresh_token: &'a str,
+    expires_at_ms: u64,
+    version: u64,
+}
+
+/// The JSON form of a [`StoredToken`], as read: the tokens go straight into secrets.
+#[derive(Deserialize)]
+struct Read {
+    access_token: SecretString,
+    refresh_token: SecretString,
     expires_at_ms: u64,
     #[serde(default)]
     version: u64,
@@ -51,9 +60,9 @@ impl StoredToken {
     /// The JSON a store writes (it contains both tokens, so it is zeroized when dropped).
     pub fn to_json(&self) -> zeroize::Zeroizing<String> {
         zeroize::Zeroizing::new(
-            serde_json::to_string(&Persisted {
-                access_token: self.access_token.expose_secret().to_owned(),
-                refresh_token: self.refresh_token.expose_secret().to_owned(),
+            serde_json::to_string(&Written {
+                access_token: self.access_token.expose_secret(),
+                refresh_token: self.refresh_token.expose_secret(),
                 expires_at_ms: self.expires_at_ms,
                 version: self.version,
             })
@@ -63,12 +72,12 @@ impl StoredToken {
 
     /// Reads the JSON a store wrote.
     pub fn from_json(json: &[u8]) -> Result<Self, serde_json::Error> {
-        let persisted: Persisted = serde_json::from_slice(json)?;
+        let read: Read = serde_json::from_slice(json)?;
         Ok(Self {
-            access_token: SecretString::from(persisted.access_token),
-            refresh_token: SecretString::from(persisted.refresh_token),
-            expires_at_ms: persisted.expires_at_ms,
-            version: persisted.version,
+            access_token: read.access_token,
+            refresh_token: read.refresh_token,
+            expires_at_ms: read.expires_at_ms,
+            version: read.version,
         })
     }
 }

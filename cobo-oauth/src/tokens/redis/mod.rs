@@ -75,7 +75,7 @@ impl RedisStoreBuilder {
             reason: format!("{} is not set", vars::REDIS_URL),
         })?;
         let mut builder = RedisStore::builder(url, client_id, org_id);
-        if let Some(key) = var(vars::ENCRYPTION_KEY) {
+        if let Some(key) = var(vars::ENCRYPTION_KEY).map(zeroize::Zeroizing::new) {
             builder = builder.encryption_key(EncryptionKey::from_hex(&key)?);
         } else if var(vars::PLAINTEXT).as_deref() == Some("1") {
             builder = builder.plaintext();
@@ -232,10 +232,13 @@ impl RedisStore {
                 .map_err(|e| self.io(&e))?;
         match (version, format, payload) {
             (None, None, None) => Ok(None),
-            (Some(version), Some(format), Some(payload)) => self
-                .sealing
-                .open(&format, &payload, &self.keys.pair, version)
-                .map(Some),
+            (Some(version), Some(format), Some(payload)) => {
+                // Plaintext JSON in the plaintext format: zeroized once read.
+                let payload = zeroize::Zeroizing::new(payload);
+                self.sealing
+                    .open(&format, &payload, &self.keys.pair, version)
+                    .map(Some)
+            }
             _ => Err(StoreError::Corrupt {
                 path: self.keys.pair.clone(),
                 reason: "the pair hash lacks version, format or payload".to_owned(),
