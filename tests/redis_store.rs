@@ -41,6 +41,15 @@ async fn raw(redis: &RedisServer) -> redis::aio::MultiplexedConnection {
         .unwrap()
 }
 
+/// Whether `store` can take a 30 s lease now (it then holds it).
+async fn takes_lease(store: &RedisStore) -> bool {
+    store
+        .try_acquire(Duration::from_secs(30))
+        .await
+        .unwrap()
+        .is_some()
+}
+
 #[tokio::test]
 async fn saves_are_compare_and_set_on_the_version() {
     let redis = RedisServer::start();
@@ -74,19 +83,10 @@ async fn one_holder_at_a_time_and_the_lease_expires() {
         .await
         .unwrap()
         .unwrap();
-    assert!(
-        two.try_acquire(Duration::from_secs(30))
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(!takes_lease(&two).await);
     let other_org = sealed(&redis, &key, "other-org").await;
     assert!(
-        other_org
-            .try_acquire(Duration::from_secs(30))
-            .await
-            .unwrap()
-            .is_some(),
+        takes_lease(&other_org).await,
         "leases are per (client_id, org_id)"
     );
     // Only the holder can release.
@@ -94,12 +94,7 @@ async fn one_holder_at_a_time_and_the_lease_expires() {
         holder: "not-the-holder".to_owned(),
     };
     two.release(&impostor).await.unwrap();
-    assert!(
-        two.try_acquire(Duration::from_secs(30))
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(!takes_lease(&two).await);
     one.release(&held).await.unwrap();
     let next = two
         .try_acquire(Duration::from_secs(1))
@@ -120,10 +115,7 @@ async fn one_holder_at_a_time_and_the_lease_expires() {
     );
     tokio::time::sleep(Duration::from_millis(1_300)).await;
     assert!(
-        one.try_acquire(Duration::from_secs(30))
-            .await
-            .unwrap()
-            .is_none(),
+        !takes_lease(&one).await,
         "an extended lease is still held after its first time to live"
     );
     tokio::time::sleep(Duration::from_millis(1_700)).await;
@@ -131,13 +123,7 @@ async fn one_holder_at_a_time_and_the_lease_expires() {
         !two.extend(&next, Duration::from_secs(30)).await.unwrap(),
         "a lease that ran out cannot be extended"
     );
-    assert!(
-        one.try_acquire(Duration::from_secs(30))
-            .await
-            .unwrap()
-            .is_some(),
-        "an expired lease can be taken"
-    );
+    assert!(takes_lease(&one).await, "an expired lease can be taken");
 }
 
 #[tokio::test]

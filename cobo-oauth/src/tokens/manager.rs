@@ -27,8 +27,8 @@ pub struct TokenManagerBuilder {
     lease_wait: Option<Duration>,
 }
 
-/// How long a refresh lease lasts by default: longer than a refresh request may take
-/// ([`crate::DEFAULT_TIMEOUT`]) plus the save.
+/// How long a refresh lease lasts by default without being extended: how long the fleet waits
+/// before another process takes over from a holder that stopped.
 pub const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(45);
 
 impl TokenManagerBuilder {
@@ -152,15 +152,7 @@ impl TokenManager {
 
     /// The published token, if fresh.
     pub(super) fn fresh(&self) -> Option<Arc<StoredToken>> {
-        let published = self
-            .inner
-            .published
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        published
-            .as_ref()
-            .filter(|token| self.is_fresh(token))
-            .cloned()
+        self.published().filter(|token| self.is_fresh(token))
     }
 
     /// Whether `token` is valid for longer than the margin.
