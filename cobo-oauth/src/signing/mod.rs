@@ -23,7 +23,7 @@ pub use cobo_auth::{CoboAuth, SignRequestError, SignedParts};
 pub use digest::Digest;
 pub use ed25519::Ed25519Signer;
 pub use headers::{API_KEY, API_NONCE, API_SIGNATURE, AuthHeaders};
-pub use nonce::{Clock, NonceSource, SystemClock, TokioClock};
+pub use nonce::{Clock, MAX_NONCE_LEAD_MS, NonceSource, SystemClock, TokioClock};
 pub use query::{encode_component, encode_query, reencode_query};
 #[cfg(feature = "secp256k1")]
 pub use secp256k1::Secp256k1Signer;

@@ -61,8 +61,17 @@ impl Clock for TokioClock {
     }
 }
 
-/// Hands out `Biz-Api-Nonce` values: the clock's milliseconds, but always greater than the last
-/// one handed out, even when many requests start in the same millisecond or the clock steps back.
+/// How far nonces may run ahead of the clock before they follow it back: at most 1,000 requests a
+/// second per key keep strictly increasing nonces; a clock that stepped back further than this is
+/// followed on the next request.
+pub const MAX_NONCE_LEAD_MS: u64 = 1_000;
+
+/// Hands out `Biz-Api-Nonce` values: the clock's milliseconds, and strictly greater than the last
+/// one handed out while that stays within [`MAX_NONCE_LEAD_MS`] of the clock (many requests in
+/// the same millisecond, a small step back). When the clock steps back further (NTP correcting a
+/// clock that ran ahead), the next nonce is the clock's time again, with one `warn`: nonces kept
+/// ahead of a clock that stepped back would be refused by Cobo as too far in the future until the
+/// clock caught up.
 #[derive(Debug)]
 pub struct NonceSource {
     clock: Arc<dyn Clock>,
@@ -81,13 +90,26 @@ impl NonceSource {
     /// The next nonce.
     pub fn next(&self) -> u64 {
         let now = self.clock.now_millis();
+        let step = |last: u64| {
+            let next = now.max(last.saturating_add(1));
+            if next > now.saturating_add(MAX_NONCE_LEAD_MS) {
+                now
+            } else {
+                next
+            }
+        };
         let previous = self
             .last
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |last| {
-                Some(now.max(last.saturating_add(1)))
-            })
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |last| Some(step(last)))
             .unwrap_or_else(|last| last);
-        now.max(previous.saturating_add(1))
+        let next = step(previous);
+        if next <= previous {
+            tracing::warn!(
+                stepped_back_ms = previous - next,
+                "the clock stepped back; nonces follow it again"
+            );
+        }
+        next
     }
 }
 
@@ -124,7 +146,7 @@ mod tests {
         let handles: Vec<_> = (0..4)
             .map(|_| {
                 let nonces = Arc::clone(&nonces);
-                std::thread::spawn(move || (0..1000).map(|_| nonces.next()).collect::<Vec<_>>())
+                std::thread::spawn(move || (0..250).map(|_| nonces.next()).collect::<Vec<_>>())
             })
             .collect();
         let mut all: Vec<u64> = handles
@@ -133,6 +155,43 @@ mod tests {
             .collect();
         all.sort_unstable();
         all.dedup();
-        assert_eq!(all.len(), 4000, "every nonce is unique");
+        assert_eq!(all.len(), 1000, "every nonce is unique");
+    }
+
+    /// A clock the test sets.
+    #[derive(Debug, Default)]
+    struct Manual(AtomicU64);
+    impl Clock for Manual {
+        fn now_millis(&self) -> u64 {
+            self.0.load(Ordering::SeqCst)
+        }
+    }
+
+    #[test]
+    fn follows_the_clock_back_after_a_step_of_more_than_a_second() {
+        let clock = Arc::new(Manual(AtomicU64::new(1_000_000)));
+        let nonces = NonceSource::new(clock.clone());
+        assert_eq!(nonces.next(), 1_000_000);
+        clock.0.store(1_000_000 + 3_600_000, Ordering::SeqCst);
+        assert_eq!(nonces.next(), 4_600_000);
+        clock.0.store(1_000_010, Ordering::SeqCst);
+        assert_eq!(nonces.next(), 1_000_010, "back with the clock at once");
+        assert_eq!(nonces.next(), 1_000_011, "and increasing again");
+    }
+
+    #[test]
+    fn a_small_step_back_keeps_nonces_increasing() {
+        let clock = Arc::new(Manual(AtomicU64::new(50_000)));
+        let nonces = NonceSource::new(clock.clone());
+        assert_eq!(nonces.next(), 50_000);
+        clock.0.store(49_500, Ordering::SeqCst);
+        assert_eq!(nonces.next(), 50_001);
+    }
+
+    #[test]
+    fn a_burst_under_a_thousand_a_second_stays_strictly_increasing() {
+        let nonces = NonceSource::new(Arc::new(Fixed(7_000)));
+        let burst: Vec<u64> = (0..=MAX_NONCE_LEAD_MS).map(|_| nonces.next()).collect();
+        assert!(burst.windows(2).all(|w| w[0] < w[1]));
     }
 }
