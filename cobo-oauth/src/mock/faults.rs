@@ -29,6 +29,9 @@ pub enum Fault {
     BadSignature,
     /// Answer 200 with a body that is not JSON (signed).
     MalformedJson,
+    /// Handle the request (tokens are issued or rotated), then leave these top-level fields out
+    /// of the JSON answer (signed): e.g. `expires_in`, which the spec makes optional.
+    OmitFields(Vec<String>),
 }
 
 /// Faults waiting for requests.

@@ -7,7 +7,8 @@
 //! - `GET` with `grant_type=org_implicit` issues an access token and a refresh token for
 //!   `(client_id, org_id)`; `POST` with `grant_type=refresh_token` rotates them: a new pair, and
 //!   the old refresh token stops working;
-//! - tokens expire after configurable times;
+//! - tokens expire after configurable times; a request carrying `Authorization: Bearer` with an
+//!   access token that is not valid gets Cobo's signed HTTP 500 with `error_code` 1000;
 //! - errors come in Cobo's shapes: 4XX `{error, error_description}`, 5XX `ErrorResponse`;
 //! - every response is signed with the server's own ed25519 key ([`MockServer::response_key_hex`]);
 //! - faults can be injected ([`Fault`]) for testing clients.
@@ -204,6 +205,30 @@ impl MockServer {
     /// Every request received so far.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.state().requests.clone()
+    }
+
+    /// How often each refresh token was presented to `POST /oauth/token`, valid or not. A client
+    /// that never presents a refresh token twice has every count at 1.
+    pub fn refresh_token_presentations(&self) -> std::collections::HashMap<String, usize> {
+        self.state().tokens.presentations().clone()
+    }
+
+    /// The most often any refresh token was presented (0 before any refresh).
+    pub fn max_refresh_token_presentations(&self) -> usize {
+        self.state()
+            .tokens
+            .presentations()
+            .values()
+            .copied()
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Makes every access token issued so far expire now: requests that carry one get Cobo's
+    /// signed HTTP 500 with `error_code` 1000.
+    pub fn expire_access_tokens(&self) {
+        let now = self.shared.config.clock.now_millis();
+        self.state().tokens.expire_access_tokens(now);
     }
 
     /// Whether `access_token` is currently valid.

@@ -33,4 +33,21 @@ impl Reply {
             body: serde_json::json!({ "error_code": code, "error_message": message, "error_id": error_id }).to_string(),
         }
     }
+
+    /// The same reply with these top-level fields left out of its JSON object (unchanged when
+    /// the body is not a JSON object).
+    pub fn without_fields(self, fields: &[String]) -> Self {
+        match serde_json::from_str::<serde_json::Value>(&self.body) {
+            Ok(serde_json::Value::Object(mut object)) => {
+                for field in fields {
+                    object.remove(field);
+                }
+                Self {
+                    status: self.status,
+                    body: serde_json::Value::Object(object).to_string(),
+                }
+            }
+            _ => self,
+        }
+    }
 }

@@ -98,6 +98,10 @@ async fn handle(
     if let Some(Fault::DelayAnswer(delay)) = &fault {
         tokio::time::sleep(*delay).await;
     }
+    let reply = match &fault {
+        Some(Fault::OmitFields(fields)) => reply.without_fields(fields),
+        _ => reply,
+    };
     Ok(respond(&shared, reply, fault.as_ref()))
 }
 
@@ -184,6 +188,11 @@ fn route(shared: &Shared, parts: &http::request::Parts, body: &[u8]) -> Reply {
         window,
     ) {
         return reply;
+    }
+    if let Some(bearer) = header(parts, "authorization").and_then(|v| v.strip_prefix("Bearer "))
+        && !state.tokens.access_valid(bearer, now)
+    {
+        return Reply::cobo(500, 1000, "the access token is invalid or has expired");
     }
     if parts.uri.path() != "/v2/oauth/token" {
         return Reply::cobo(404, 404, "not found");

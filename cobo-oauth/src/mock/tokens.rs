@@ -34,6 +34,8 @@ pub(crate) enum RefreshRefused {
 pub(crate) struct Tokens {
     access: HashMap<String, Grant>,
     refresh: HashMap<String, Grant>,
+    /// How often each refresh token was presented, valid or not.
+    presented: HashMap<String, usize>,
 }
 
 fn random_token() -> String {
@@ -80,6 +82,7 @@ impl Tokens {
         access_ttl_ms: u64,
         refresh_ttl_ms: u64,
     ) -> Result<Pair, RefreshRefused> {
+        *self.presented.entry(refresh_token.to_owned()).or_default() += 1;
         let grant = match self.refresh.get(refresh_token) {
             Some(grant) if grant.expires_at > now => grant.clone(),
             _ => return Err(RefreshRefused::Unknown),
@@ -95,6 +98,18 @@ impl Tokens {
             access_ttl_ms,
             refresh_ttl_ms,
         ))
+    }
+
+    /// How often each refresh token was presented for a refresh, valid or not.
+    pub fn presentations(&self) -> &HashMap<String, usize> {
+        &self.presented
+    }
+
+    /// Makes every access token issued so far expire at `now`.
+    pub fn expire_access_tokens(&mut self, now: u64) {
+        for grant in self.access.values_mut() {
+            grant.expires_at = grant.expires_at.min(now);
+        }
     }
 
     /// Whether an access token is valid at `now`.
@@ -134,6 +149,8 @@ mod tests {
                 .rotate("c", &second.refresh_token, 2, 10, 100)
                 .is_ok()
         );
+        assert_eq!(tokens.presentations()[&first.refresh_token], 2);
+        assert_eq!(tokens.presentations()[&second.refresh_token], 2);
     }
 
     #[test]
@@ -142,6 +159,9 @@ mod tests {
         let pair = tokens.issue("c", "o", 0, 10, 100);
         assert!(tokens.access_valid(&pair.access_token, 9));
         assert!(!tokens.access_valid(&pair.access_token, 10));
+        let other = tokens.issue("c", "o", 0, 10, 100);
+        tokens.expire_access_tokens(5);
+        assert!(!tokens.access_valid(&other.access_token, 5));
         assert_eq!(
             tokens
                 .rotate("c", &pair.refresh_token, 100, 10, 100)
