@@ -15,6 +15,7 @@ fn pair(n: u64) -> StoredToken {
         refresh_token: SecretString::from(format!("refresh-{n}-{}", "r".repeat(20_000))),
         expires_at_ms: n,
         version: n,
+        owner: None,
     }
 }
 

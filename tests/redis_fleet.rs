@@ -17,6 +17,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use cobo_oauth::mock::{Fault, MockConfig, MockServer, RecordedRequest};
 use cobo_oauth::tokens::{
     EncryptionKey, RedisStore, RefreshLease as _, StoreError, StoredToken, TokenManagerBuilder,
+    TokenOwner,
 };
 use cobo_oauth::{CoboClient, Error, ExposeSecret as _, TokenManager, TokenStore as _};
 use cobo_oauth_tests::{API_SECRET, RedisServer};
@@ -105,6 +106,7 @@ impl Fleet {
             refresh_token: token.refresh_token.unwrap(),
             expires_at_ms: 0,
             version: 1,
+            owner: Some(TokenOwner::new(CLIENT_ID, ORG_ID)),
         };
         self.store().await.save(&stored).await.unwrap();
         stored

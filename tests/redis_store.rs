@@ -18,6 +18,7 @@ fn pair(version: u64) -> StoredToken {
         refresh_token: SecretString::from(format!("refresh-token-{version}")),
         expires_at_ms: 1_000 + version,
         version,
+        owner: None,
     }
 }
 

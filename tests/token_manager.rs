@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use cobo_oauth::mock::{Fault, MockConfig, MockServer};
-use cobo_oauth::signing::TokioClock;
+use cobo_oauth::signing::{Clock as _, TokioClock};
 use cobo_oauth::tokens::{StoreError, StoreFuture, StoredToken};
 use cobo_oauth::{CoboClient, Error, ExposeSecret as _, MemoryStore, TokenManager, TokenStore};
 use cobo_oauth_tests::API_SECRET;
@@ -296,6 +296,66 @@ async fn a_rejected_refresh_token_falls_back_once_to_a_new_grant() {
         2,
         "one refresh, one grant, no loop"
     );
+}
+
+/// Lets the runtime run until `done` holds, a millisecond of paused time at a time.
+async fn wait_until(done: impl Fn() -> bool) {
+    for _ in 0..10_000 {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    panic!("timed out waiting");
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_refresher_renews_ahead_of_expiry_so_callers_never_wait_and_stops_when_dropped() {
+    let setup = setup().await;
+    let tokens = manager(&setup, Arc::new(MemoryStore::default()));
+    let started = setup.clock.now_millis();
+    let refresher = tokens.spawn_refresher();
+    wait_until(|| count(&setup.server, "GET") == 1).await;
+    let first = tokens.access_token().await.unwrap();
+    assert_eq!(
+        count(&setup.server, "GET"),
+        1,
+        "the refresher got the first token"
+    );
+
+    tokio::time::advance(TTL - MARGIN).await;
+    wait_until(|| count(&setup.server, "POST") == 1).await;
+    let refreshed_at = setup.server.requests().last().unwrap().received_at_ms;
+    assert!(
+        refreshed_at >= started + u64::try_from((TTL - MARGIN - MARGIN / 2).as_millis()).unwrap(),
+        "not earlier than the margin plus its largest jitter"
+    );
+    let second = tokens.access_token().await.unwrap();
+    assert_ne!(second.expose_secret(), first.expose_secret());
+    assert_eq!(
+        count(&setup.server, "POST"),
+        1,
+        "the caller did not wait on Cobo"
+    );
+    assert!(!refresher.is_finished());
+
+    drop(refresher);
+    tokio::time::advance(TTL).await;
+    let asked_at = setup.clock.now_millis();
+    tokens.access_token().await.unwrap();
+    let posts: Vec<u64> = setup
+        .server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST")
+        .map(|r| r.received_at_ms)
+        .collect();
+    assert_eq!(posts.len(), 2);
+    assert!(
+        posts[1] >= asked_at,
+        "the dropped refresher refreshed nothing"
+    );
+    assert_eq!(setup.server.max_refresh_token_presentations(), 1);
 }
 
 #[tokio::test(start_paused = true)]

@@ -4,7 +4,9 @@
 //! `cobo_oauth_gen::OAUTH2_OPERATIONS`) is sent with `Authorization: Bearer <token>` when the
 //! client has a [`BearerSource`] ([`CoboClient::with_bearer`](crate::CoboClient::with_bearer)),
 //! still CoboAuth-signed with the app key. When Cobo answers HTTP 500 with `error_code` 1000 (the
-//! token expired), the source is told, and the request is sent once more with a new token.
+//! token expired) in a response it signed, the source is told which token was refused, and the
+//! request is sent once more with a new token. An unsigned answer (a gateway's) never renews a
+//! token, whatever its body says.
 
 use std::fmt;
 use std::future::Future;
@@ -22,8 +24,9 @@ pub type BearerFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub trait BearerSource: Send + Sync + fmt::Debug {
     /// A valid access token.
     fn token(&self) -> BearerFuture<'_, Result<SecretString, Error>>;
-    /// Cobo said the token expired: the next [`Self::token`] must be a new one.
-    fn expired(&self) -> BearerFuture<'_, ()>;
+    /// Cobo said `rejected` expired (a signed error 1000): the next [`Self::token`] must not
+    /// return it. A source that has already replaced it keeps its newer token.
+    fn expired(&self, rejected: &SecretString);
 }
 
 impl BearerSource for TokenManager {
@@ -31,8 +34,8 @@ impl BearerSource for TokenManager {
         Box::pin(self.access_token())
     }
 
-    fn expired(&self) -> BearerFuture<'_, ()> {
-        Box::pin(self.invalidate())
+    fn expired(&self, rejected: &SecretString) {
+        self.invalidate(rejected);
     }
 }
 

@@ -90,6 +90,10 @@ pub enum Error {
         /// How long this call waited.
         waited: std::time::Duration,
     },
+    /// The task renewing the token pair was stopped before it finished: the tokio runtime is
+    /// shutting down. Nothing else stops it (see [`TokenManager`](crate::TokenManager)).
+    #[error("the token renewal was stopped before it finished (the runtime is shutting down)")]
+    RenewalInterrupted,
     /// The request could not be built from the given arguments.
     #[error("invalid request: {0}")]
     InvalidRequest(String),
@@ -119,6 +123,7 @@ impl Error {
             | Self::InvalidRequest(_)
             | Self::Config(_)
             | Self::Store(_)
+            | Self::RenewalInterrupted
             | Self::RefreshBusy { .. } => None,
         }
     }
@@ -140,13 +145,17 @@ impl Error {
     }
 
     /// Whether only a person can fix it (authorize the app again, fix the configuration, repair
-    /// or remove a corrupt or undecryptable token store).
+    /// or remove a corrupt or undecryptable token store, give each organization its own store).
     pub fn is_permanent(&self) -> bool {
         matches!(
             self,
             Self::ReauthorizationRequired { .. }
                 | Self::Config(_)
-                | Self::Store(StoreError::Corrupt { .. } | StoreError::Config { .. })
+                | Self::Store(
+                    StoreError::Corrupt { .. }
+                        | StoreError::Config { .. }
+                        | StoreError::WrongOwner { .. }
+                )
         )
     }
 

@@ -71,7 +71,12 @@ impl SigningExecutor {
     ) -> Result<reqwest::Response, ExecError> {
         let bearer = match &self.bearer {
             Some(bearer) if self.oauth2_operations.iter().any(|op| op == operation) => bearer,
-            _ => return self.run(client, request).await,
+            _ => {
+                return self
+                    .run(client, request)
+                    .await
+                    .map(|(response, _)| response);
+            }
         };
         let mut request = request;
         let mut renewed = false;
@@ -90,9 +95,10 @@ impl SigningExecutor {
                 .headers_mut()
                 .insert(http::header::AUTHORIZATION, value);
             let spare = if renewed { None } else { request.try_clone() };
-            let response = self.run(client, request).await?;
+            let (response, verdict) = self.run(client, request).await?;
             match spare {
-                Some(next) if response.status().as_u16() == 500 => {
+                // Only Cobo's own (signed) word renews a token: an unsigned body proves nothing.
+                Some(next) if response.status().as_u16() == 500 && verdict == Verdict::Verified => {
                     let status = response.status();
                     let version = response.version();
                     let headers = response.headers().clone();
@@ -103,7 +109,7 @@ impl SigningExecutor {
                     tracing::info!(
                         "Cobo says the access token expired (error 1000); renewing it and resending once"
                     );
-                    bearer.expired().await;
+                    bearer.expired(&token);
                     request = next;
                     renewed = true;
                 }
@@ -113,12 +119,12 @@ impl SigningExecutor {
     }
 
     /// Sends `request`, and again (signed again) while the failure is transient and the policy
-    /// allows it.
+    /// allows it. The last response, and whether Cobo signed it.
     async fn run(
         &self,
         client: &reqwest::Client,
         mut request: reqwest::Request,
-    ) -> Result<reqwest::Response, ExecError> {
+    ) -> Result<(reqwest::Response, Verdict), ExecError> {
         let started = tokio::time::Instant::now();
         let idempotent = RetryPolicy::idempotent(request.method());
         let mut attempt = 1;
@@ -131,7 +137,9 @@ impl SigningExecutor {
                 Err(ExecError::Transport(error)) if error.is_connect() || idempotent => {
                     Some(self.retry.delay(attempt, None))
                 }
-                Ok(response) if idempotent && RetryPolicy::transient_status(response.status()) => {
+                Ok((response, _))
+                    if idempotent && RetryPolicy::transient_status(response.status()) =>
+                {
                     Some(self.retry.delay(attempt, Some(response.headers())))
                 }
                 _ => None,
@@ -160,7 +168,7 @@ impl SigningExecutor {
         &self,
         client: &reqwest::Client,
         mut request: reqwest::Request,
-    ) -> Result<reqwest::Response, ExecError> {
+    ) -> Result<(reqwest::Response, Verdict), ExecError> {
         self.auth
             .sign_request(&mut request)
             .map_err(|e| self.reject(Error::Signing(e)))?;
@@ -193,7 +201,7 @@ impl SigningExecutor {
         });
         tracing::debug!(status = status.as_u16(), "response received");
 
-        Ok(rebuild(status, version, headers, body))
+        Ok((rebuild(status, version, headers, body), verdict))
     }
 }
 

@@ -232,5 +232,24 @@ impl CoboDouble {
     }
 }
 
+/// The system clock shifted by an offset the test sets: jumps a client's or a manager's wall
+/// clock while the mock server keeps the real time.
+#[derive(Debug, Default)]
+pub struct ShiftedClock(std::sync::atomic::AtomicI64);
+
+impl ShiftedClock {
+    /// Sets the offset from the system clock, in milliseconds (negative: behind it).
+    pub fn set_offset_ms(&self, offset_ms: i64) {
+        self.0.store(offset_ms, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl cobo_oauth::signing::Clock for ShiftedClock {
+    fn now_millis(&self) -> u64 {
+        let now = cobo_oauth::signing::SystemClock.now_millis();
+        now.saturating_add_signed(self.0.load(std::sync::atomic::Ordering::SeqCst))
+    }
+}
+
 /// A token response body.
 pub const TOKEN_BODY: &str = r#"{"access_token":"AT-1","token_type":"Bearer","scope":"","expires_in":43199,"refresh_token":"RT-1"}"#;

@@ -109,4 +109,8 @@ impl TokenStore for FileStore {
                 })?
         })
     }
+
+    fn location(&self) -> String {
+        self.path.display().to_string()
+    }
 }

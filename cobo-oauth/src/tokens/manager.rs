@@ -4,9 +4,9 @@ use std::future::Future;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret as _, SecretString};
 
-use super::store::{MemoryStore, StoredToken, TokenStore};
+use super::store::{MemoryStore, StoredToken, TokenOwner, TokenStore};
 use crate::client::CoboClient;
 use crate::error::Error;
 use crate::signing::{Clock, SystemClock};
@@ -18,8 +18,7 @@ pub const TOKEN_EXPIRED_CODE: i64 = 1000;
 #[derive(Debug)]
 pub struct TokenManagerBuilder {
     client: CoboClient,
-    client_id: String,
-    org_id: String,
+    owner: TokenOwner,
     store: Arc<dyn TokenStore>,
     margin: Duration,
     clock: Arc<dyn Clock>,
@@ -72,20 +71,24 @@ impl TokenManagerBuilder {
         TokenManager {
             inner: Arc::new(Inner {
                 client: self.client,
-                client_id: self.client_id,
-                org_id: self.org_id,
+                owner: self.owner,
                 store: self.store,
-                margin_ms: u64::try_from(self.margin.as_millis()).unwrap_or(u64::MAX),
+                margin_ms: millis(self.margin),
                 clock: self.clock,
                 lease_ttl: self.lease_ttl,
                 lease_wait: self
                     .lease_wait
                     .unwrap_or(self.lease_ttl + Duration::from_secs(15)),
                 published: RwLock::new(None),
-                refresh: tokio::sync::Mutex::new(State::default()),
+                refresh: Arc::new(tokio::sync::Mutex::new(State::default())),
             }),
         }
     }
+}
+
+/// `duration` in whole milliseconds, saturating.
+pub(super) fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Hands out a valid Org Access Token for one `(client_id, org_id)`.
@@ -100,6 +103,26 @@ impl TokenManagerBuilder {
 ///   [`Error::RefreshOutcomeUnknown`].
 /// - A refresh token Cobo rejects (`invalid_grant`) falls back once to a new `org_implicit` grant;
 ///   if that is refused too, [`Error::ReauthorizationRequired`].
+/// - A signed answer that carries a new refresh token but no usable access token (no
+///   `expires_in`, say) still has its refresh token saved; the call reports
+///   [`Error::InvalidBody`] and the next call refreshes with the saved refresh token.
+///
+/// # Cancellation
+///
+/// Every method may be dropped at any `.await` (a timeout, `tokio::select!`, a web handler whose
+/// client left) without losing a token pair. Waiting for another caller's renewal starts nothing;
+/// a renewal itself (the request to Cobo, reading and verifying its answer, saving the new pair
+/// and publishing it, and with a shared store taking, extending and giving back the refresh
+/// lease) runs in a task of its own that no caller can cancel. A caller that gives up loses
+/// nothing: the renewal finishes, and the next caller gets the new token without a new request.
+/// Only the shutdown of the tokio runtime stops that task ([`Error::RenewalInterrupted`]).
+///
+/// # Owners
+///
+/// A manager uses only pairs recorded for its own `(client_id, org_id)`: a store that holds
+/// another app's or organization's pair, or was built for one (a `RedisStore`), is refused with
+/// [`StoreError::WrongOwner`](super::StoreError::WrongOwner), never handed out. Pairs written
+/// before owners were recorded are used and written with the owner at their next save.
 ///
 /// Cheap to clone; clones share the token.
 #[derive(Debug, Clone)]
@@ -110,10 +133,9 @@ pub struct TokenManager {
 #[derive(Debug)]
 pub(super) struct Inner {
     pub(super) client: CoboClient,
-    pub(super) client_id: String,
-    pub(super) org_id: String,
+    pub(super) owner: TokenOwner,
     pub(super) store: Arc<dyn TokenStore>,
-    margin_ms: u64,
+    pub(super) margin_ms: u64,
     pub(super) clock: Arc<dyn Clock>,
     /// How long a refresh lease lasts (stores with a lease).
     pub(super) lease_ttl: Duration,
@@ -121,8 +143,8 @@ pub(super) struct Inner {
     pub(super) lease_wait: Duration,
     /// The token handed out: saved, and read without waiting.
     published: RwLock<Option<Arc<StoredToken>>>,
-    /// Held by the one task that refreshes.
-    pub(super) refresh: tokio::sync::Mutex<State>,
+    /// Held by the one task that renews; owned by that task, so no caller can cancel it.
+    pub(super) refresh: Arc<tokio::sync::Mutex<State>>,
 }
 
 #[derive(Debug, Default)]
@@ -140,8 +162,7 @@ impl TokenManager {
     ) -> TokenManagerBuilder {
         TokenManagerBuilder {
             client,
-            client_id: client_id.into(),
-            org_id: org_id.into(),
+            owner: TokenOwner::new(client_id, org_id),
             store: Arc::new(MemoryStore::default()),
             margin: Duration::from_secs(300),
             clock: Arc::new(SystemClock),
@@ -150,18 +171,20 @@ impl TokenManager {
         }
     }
 
-    /// The published token, if fresh.
-    pub(super) fn fresh(&self) -> Option<Arc<StoredToken>> {
-        self.published().filter(|token| self.is_fresh(token))
+    /// Whose tokens this manager hands out.
+    pub fn owner(&self) -> &TokenOwner {
+        &self.inner.owner
     }
 
-    /// Whether `token` is valid for longer than the margin.
-    pub(super) fn is_fresh(&self, token: &StoredToken) -> bool {
-        self.inner
-            .clock
-            .now_millis()
-            .saturating_add(self.inner.margin_ms)
-            < token.expires_at_ms
+    /// The published token, if valid for longer than `margin_ms`.
+    pub(super) fn fresh_for(&self, margin_ms: u64) -> Option<Arc<StoredToken>> {
+        self.published()
+            .filter(|token| self.is_fresh_for(token, margin_ms))
+    }
+
+    /// Whether `token` is valid for longer than `margin_ms`.
+    pub(super) fn is_fresh_for(&self, token: &StoredToken, margin_ms: u64) -> bool {
+        self.inner.clock.now_millis().saturating_add(margin_ms) < token.expires_at_ms
     }
 
     /// The published token, fresh or not.
@@ -173,23 +196,19 @@ impl TokenManager {
             .clone()
     }
 
-    /// Publishes `token` unless the published one is at least as new; returns the fresh
-    /// published token, if any.
-    pub(super) fn adopt(&self, token: StoredToken) -> Option<Arc<StoredToken>> {
+    /// Publishes `token` unless the published one is at least as new.
+    pub(super) fn adopt(&self, token: StoredToken) {
+        let mut published = self
+            .inner
+            .published
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if published
+            .as_ref()
+            .is_none_or(|current| token.version > current.version)
         {
-            let mut published = self
-                .inner
-                .published
-                .write()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            if published
-                .as_ref()
-                .is_none_or(|current| token.version > current.version)
-            {
-                *published = Some(Arc::new(token));
-            }
+            *published = Some(Arc::new(token));
         }
-        self.fresh()
     }
 
     /// Publishes `token`.
@@ -203,48 +222,82 @@ impl TokenManager {
         token
     }
 
-    /// A valid access token.
+    /// A valid access token: cached while fresh, otherwise renewed (see the cancellation
+    /// guarantee on [`TokenManager`]).
     pub async fn access_token(&self) -> Result<SecretString, Error> {
-        if let Some(token) = self.fresh() {
+        if let Some(token) = self.fresh_for(self.inner.margin_ms) {
             return Ok(token.access_token.clone());
         }
-        // The wait for another process's refresh counts from here, queueing included.
-        let started = tokio::time::Instant::now();
-        let mut state = self.inner.refresh.lock().await;
-        Ok(self.renew(&mut state, started).await?.access_token.clone())
+        Ok(self
+            .renewed(self.inner.margin_ms)
+            .await?
+            .access_token
+            .clone())
     }
 
-    /// Marks the current token as expired: the next [`Self::access_token`] refreshes it.
-    pub async fn invalidate(&self) {
-        let _state = self.inner.refresh.lock().await;
+    /// A token valid for longer than `margin_ms`, renewed if needed by a task of its own, which
+    /// finishes whether or not this caller still waits.
+    pub(super) async fn renewed(&self, margin_ms: u64) -> Result<Arc<StoredToken>, Error> {
+        // The wait for another process's refresh counts from here, queueing included.
+        let started = tokio::time::Instant::now();
+        // Waiting for the lock starts nothing: a caller dropped here leaves nothing behind.
+        let mut state = Arc::clone(&self.inner.refresh).lock_owned().await;
+        if state.unsaved.is_none()
+            && let Some(token) = self.fresh_for(margin_ms)
+        {
+            return Ok(token);
+        }
+        let manager = self.clone();
+        let work = tokio::spawn(async move { manager.renew(&mut state, started, margin_ms).await });
+        match work.await {
+            Ok(outcome) => outcome,
+            Err(stopped) if stopped.is_panic() => std::panic::resume_unwind(stopped.into_panic()),
+            Err(_) => Err(Error::RenewalInterrupted),
+        }
+    }
+
+    /// Cobo refused `rejected` (error 1000): if it is still the published access token, it is
+    /// marked expired, so the next [`Self::access_token`] renews it. If a newer token is already
+    /// published (another request saw the same error and renewed), nothing changes: one
+    /// rejected token causes one renewal however many requests it failed. Returns whether the
+    /// published token was marked.
+    pub fn invalidate(&self, rejected: &SecretString) -> bool {
         let mut published = self
             .inner
             .published
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(token) = published.as_ref() {
-            let mut expired = StoredToken::clone(token);
-            expired.expires_at_ms = 0;
-            *published = Some(Arc::new(expired));
+        match published.as_ref() {
+            Some(token)
+                if token.expires_at_ms > 0
+                    && token.access_token.expose_secret() == rejected.expose_secret() =>
+            {
+                let mut expired = StoredToken::clone(token);
+                expired.expires_at_ms = 0;
+                *published = Some(Arc::new(expired));
+                true
+            }
+            _ => false,
         }
     }
 
     /// Runs `call` with a valid access token. When Cobo answers HTTP 500 with `error_code` 1000
-    /// (the token expired), refreshes and runs it once more.
+    /// (the token expired), invalidates that token, and runs `call` once more with a valid one.
     pub async fn with_token<T, F, Fut>(&self, call: F) -> Result<T, Error>
     where
         F: Fn(SecretString) -> Fut,
         Fut: Future<Output = Result<T, Error>>,
     {
-        match call(self.access_token().await?).await {
+        let token = self.access_token().await?;
+        match call(token.clone()).await {
             Err(Error::Api {
                 code: TOKEN_EXPIRED_CODE,
                 ..
             }) => {
                 tracing::info!(
-                    "access token expired early (error 1000); refreshing and retrying once"
+                    "access token expired early (error 1000); renewing it and retrying once"
                 );
-                self.invalidate().await;
+                self.invalidate(&token);
                 call(self.access_token().await?).await
             }
             outcome => outcome,

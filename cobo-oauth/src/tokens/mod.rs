@@ -9,6 +9,7 @@ mod file_store;
 mod manager;
 #[cfg(feature = "redis")]
 mod redis;
+mod refresher;
 mod renew;
 mod store;
 
@@ -18,6 +19,7 @@ pub use manager::{DEFAULT_LEASE_TTL, TOKEN_EXPIRED_CODE, TokenManager, TokenMana
 pub use redis::{
     DEFAULT_REDIS_TIMEOUT, EncryptionKey, RedisStore, RedisStoreBuilder, vars as redis_vars,
 };
+pub use refresher::Refresher;
 pub use store::{
-    Lease, MemoryStore, RefreshLease, StoreError, StoreFuture, StoredToken, TokenStore,
+    Lease, MemoryStore, RefreshLease, StoreError, StoreFuture, StoredToken, TokenOwner, TokenStore,
 };

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use secrecy::SecretString;
+
 use super::manager::{State, TokenManager};
 use super::store::{Lease, RefreshLease, StoreError, StoredToken};
 use crate::error::Error;
@@ -22,39 +24,65 @@ const MAX_UNSAVED_SENDS: u64 = 1;
 const MAX_POLL_PAUSE: Duration = Duration::from_millis(200);
 
 impl TokenManager {
-    /// A fresh token, renewed if needed. Called with the in-process refresh lock held.
-    /// `started` is when the caller began waiting: it bounds the wait for another process.
+    /// A token valid for longer than `margin_ms`, renewed if needed. Runs in the renewal task,
+    /// with the in-process refresh lock held. `started` is when the caller began waiting: it
+    /// bounds the wait for another process.
     pub(super) async fn renew(
         &self,
         state: &mut State,
         started: Instant,
+        margin_ms: u64,
     ) -> Result<Arc<StoredToken>, Error> {
+        self.check_store_owner()?;
         if state.unsaved.is_none()
-            && let Some(token) = self.fresh()
+            && let Some(token) = self.fresh_for(margin_ms)
         {
             return Ok(token);
         }
         if let Some(pending) = state.unsaved.take() {
             let token = self.save(pending, state).await?;
-            if self.is_fresh(&token) {
+            if self.is_fresh_for(&token, margin_ms) {
                 return Ok(token);
             }
         }
-        if let Some(token) = self.reload().await? {
+        if let Some(token) = self.reload(margin_ms).await? {
             return Ok(token);
         }
         match self.inner.store.lease() {
             None => self.renew_here(state, 0).await,
-            Some(lease) => self.renew_with_lease(lease, state, started).await,
+            Some(lease) => {
+                self.renew_with_lease(lease, state, started, margin_ms)
+                    .await
+            }
         }
     }
 
-    /// Re-reads the store and adopts its pair if it is newer; the fresh token, if any.
-    async fn reload(&self) -> Result<Option<Arc<StoredToken>>, Error> {
-        Ok(match self.inner.store.load().await? {
-            Some(stored) => self.adopt(stored),
-            None => self.fresh(),
-        })
+    /// Refuses a store built for another `(client_id, org_id)`.
+    fn check_store_owner(&self) -> Result<(), StoreError> {
+        match self.inner.store.bound_to() {
+            Some(bound) if *bound != self.inner.owner => Err(StoreError::WrongOwner {
+                path: self.inner.store.location(),
+                expected: self.inner.owner.clone(),
+                found: bound.clone(),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Re-reads the store and adopts its pair if it is newer; the token valid for longer than
+    /// `margin_ms`, if any. A pair of another owner is an error, never adopted.
+    async fn reload(&self, margin_ms: u64) -> Result<Option<Arc<StoredToken>>, Error> {
+        if let Some(stored) = self.inner.store.load().await? {
+            if !stored.belongs_to(&self.inner.owner) {
+                return Err(Error::Store(StoreError::WrongOwner {
+                    path: self.inner.store.location(),
+                    expected: self.inner.owner.clone(),
+                    found: stored.owner.unwrap_or_else(|| self.inner.owner.clone()),
+                }));
+            }
+            self.adopt(stored);
+        }
+        Ok(self.fresh_for(margin_ms))
     }
 
     /// Takes the fleet's refresh lease and renews, or waits for the holder's new pair.
@@ -63,13 +91,14 @@ impl TokenManager {
         lease: &dyn RefreshLease,
         state: &mut State,
         started: Instant,
+        margin_ms: u64,
     ) -> Result<Arc<StoredToken>, Error> {
         let mut pause = Duration::from_millis(10);
         loop {
             if let Some(held) = lease.try_acquire(self.inner.lease_ttl).await? {
                 tracing::debug!("took the refresh lease");
                 let outcome = {
-                    let work = self.renew_holding(lease, state);
+                    let work = self.renew_holding(lease, state, margin_ms);
                     self.keeping(lease, &held, work).await
                 };
                 if state.unsaved.is_some() {
@@ -91,7 +120,7 @@ impl TokenManager {
             }
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(MAX_POLL_PAUSE);
-            if let Some(token) = self.reload().await? {
+            if let Some(token) = self.reload(margin_ms).await? {
                 return Ok(token);
             }
         }
@@ -149,9 +178,10 @@ impl TokenManager {
         &self,
         lease: &dyn RefreshLease,
         state: &mut State,
+        margin_ms: u64,
     ) -> Result<Arc<StoredToken>, Error> {
         // The previous holder may have saved a new pair just before its lease ended.
-        if let Some(token) = self.reload().await? {
+        if let Some(token) = self.reload(margin_ms).await? {
             return Ok(token);
         }
         let unsaved_sends = match self.published() {
@@ -159,8 +189,8 @@ impl TokenManager {
                 let sends = lease.record_refresh(current.version).await?;
                 if sends > 0 {
                     tracing::warn!(
-                        client_id = %self.inner.client_id,
-                        org_id = %self.inner.org_id,
+                        client_id = %self.inner.owner.client_id,
+                        org_id = %self.inner.owner.org_id,
                         version = current.version,
                         sends,
                         "an earlier lease holder sent this refresh token and never saved the result (it probably stopped mid-refresh)"
@@ -181,7 +211,7 @@ impl TokenManager {
     ) -> Result<Arc<StoredToken>, Error> {
         let current = self.published();
         let version = current.as_ref().map_or(0, |c| c.version) + 1;
-        let next = match &current {
+        let issued = match &current {
             Some(current) if unsaved_sends <= MAX_UNSAVED_SENDS => {
                 self.refresh(current, version).await?
             }
@@ -194,7 +224,12 @@ impl TokenManager {
             }
             None => self.grant(version).await?,
         };
-        self.save(next, state).await
+        let saved = self.save(issued.pair, state).await?;
+        match issued.unusable {
+            // The new refresh token is saved; the next call refreshes with it.
+            Some(error) => Err(error),
+            None => Ok(saved),
+        }
     }
 
     /// Saves a new pair, retrying; publishes it once saved. On failure the pair is kept as
@@ -211,7 +246,7 @@ impl TokenManager {
                         attempted,
                         "another process saved a newer token pair meanwhile; using it"
                     );
-                    return self.reload().await?.ok_or(Error::Store(conflict));
+                    return self.reload(0).await?.ok_or(Error::Store(conflict));
                 }
                 Err(error) => {
                     tracing::warn!(attempt, error = %error, "saving the new token pair failed");
@@ -226,18 +261,18 @@ impl TokenManager {
         })))
     }
 
-    async fn refresh(&self, current: &StoredToken, version: u64) -> Result<StoredToken, Error> {
+    async fn refresh(&self, current: &StoredToken, version: u64) -> Result<Issued, Error> {
         let inner = &self.inner;
         match inner
             .client
-            .refresh_token(&inner.client_id, &current.refresh_token)
+            .refresh_token(&inner.owner.client_id, &current.refresh_token)
             .await
         {
             Ok(token) => self.stored(token, version),
             Err(Error::OAuth { error, .. }) if error == "invalid_grant" => {
                 tracing::warn!(
-                    client_id = %inner.client_id,
-                    org_id = %inner.org_id,
+                    client_id = %inner.owner.client_id,
+                    org_id = %inner.owner.org_id,
                     "Cobo rejected the refresh token (invalid_grant); falling back once to a new org_implicit grant"
                 );
                 self.grant(version).await
@@ -252,11 +287,11 @@ impl TokenManager {
         }
     }
 
-    async fn grant(&self, version: u64) -> Result<StoredToken, Error> {
+    async fn grant(&self, version: u64) -> Result<Issued, Error> {
         let inner = &self.inner;
         match inner
             .client
-            .get_token(&inner.client_id, &inner.org_id)
+            .get_token(&inner.owner.client_id, &inner.owner.org_id)
             .await
         {
             Ok(token) => self.stored(token, version),
@@ -276,23 +311,59 @@ impl TokenManager {
         }
     }
 
-    fn stored(&self, token: Token, version: u64) -> Result<StoredToken, Error> {
-        let now = self.inner.clock.now_millis();
-        let missing = |what: &str| Error::InvalidBody {
+    /// The pair to store from a signed token answer. An answer with a new refresh token is
+    /// always kept, even when the rest is unusable: Cobo has already killed the old one.
+    fn stored(&self, token: Token, version: u64) -> Result<Issued, Error> {
+        let missing = |what: &str, kept: bool| Error::InvalidBody {
             status: 200,
-            reason: format!("the token response has no {what}"),
+            reason: if kept {
+                format!(
+                    "the token response has no {what}; its new refresh token was saved and the next call refreshes with it"
+                )
+            } else {
+                format!("the token response has no {what}")
+            },
         };
-        let expires_in =
-            u64::try_from(token.expires_in.ok_or_else(|| missing("expires_in"))?).unwrap_or(0);
-        Ok(StoredToken {
-            access_token: token.access_token.ok_or_else(|| missing("access_token"))?,
-            refresh_token: token
-                .refresh_token
-                .ok_or_else(|| missing("refresh_token"))?,
-            expires_at_ms: now.saturating_add(expires_in.saturating_mul(1000)),
-            version,
+        let refresh_token = token
+            .refresh_token
+            .ok_or_else(|| missing("refresh_token", false))?;
+        let unusable = match (&token.access_token, token.expires_in) {
+            (None, _) => Some(missing("access_token", true)),
+            (Some(_), None) => Some(missing("expires_in", true)),
+            (Some(_), Some(_)) => None,
+        };
+        if let Some(error) = &unusable {
+            tracing::warn!(error = %error, "keeping the refresh token of an unusable token answer");
+        }
+        let expires_at_ms = match (&unusable, token.expires_in) {
+            (None, Some(expires_in)) => {
+                let expires_in = u64::try_from(expires_in).unwrap_or(0);
+                self.inner
+                    .clock
+                    .now_millis()
+                    .saturating_add(expires_in.saturating_mul(1000))
+            }
+            _ => 0,
+        };
+        Ok(Issued {
+            pair: StoredToken {
+                access_token: token
+                    .access_token
+                    .unwrap_or_else(|| SecretString::from(String::new())),
+                refresh_token,
+                expires_at_ms,
+                version,
+                owner: Some(self.inner.owner.clone()),
+            },
+            unusable,
         })
     }
+}
+
+/// A pair Cobo issued, to be saved, and why its access token cannot be used, if it cannot.
+struct Issued {
+    pair: StoredToken,
+    unusable: Option<Error>,
 }
 
 /// Extends `held`; false (with a warning) if it was lost or could not be extended.

@@ -9,14 +9,47 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
-/// A token pair as stored: both tokens, when the access token expires, and a version.
+/// Whose token pair it is: the app (`client_id`) and the organization (`org_id`). Not secret.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TokenOwner {
+    /// The app's client ID.
+    pub client_id: String,
+    /// The organization's ID.
+    pub org_id: String,
+}
+
+impl TokenOwner {
+    /// `(client_id, org_id)`.
+    pub fn new(client_id: impl Into<String>, org_id: impl Into<String>) -> Self {
+        Self {
+            client_id: client_id.into(),
+            org_id: org_id.into(),
+        }
+    }
+}
+
+impl fmt::Display for TokenOwner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "client {:?}, organization {:?}",
+            self.client_id, self.org_id
+        )
+    }
+}
+
+/// A token pair as stored: both tokens, when the access token expires, a version, and whose
+/// pair it is.
 ///
 /// The version grows by one with every new pair: stores refuse to replace a pair with one whose
 /// version is not higher ([`StoreError::Conflict`]), so a slow writer can never put an older
-/// refresh token back.
+/// refresh token back. A [`TokenManager`](super::TokenManager) refuses a pair whose owner is not
+/// its own ([`StoreError::WrongOwner`]); a pair written before owners were recorded (`owner`
+/// `None`) is taken as its own and written with the owner at its next save.
 #[derive(Clone)]
 pub struct StoredToken {
-    /// The Org Access Token.
+    /// The Org Access Token. Empty (with `expires_at_ms` 0) when Cobo sent a refresh token
+    /// without a usable access token: the next call refreshes with the refresh token.
     pub access_token: SecretString,
     /// The newest Refresh Token.
     pub refresh_token: SecretString,
@@ -24,6 +57,8 @@ pub struct StoredToken {
     pub expires_at_ms: u64,
     /// 1 for the first pair, one more for each pair after it (0: written without a version).
     pub version: u64,
+    /// Whose pair it is (`None`: written before owners were recorded).
+    pub owner: Option<TokenOwner>,
 }
 
 impl fmt::Debug for StoredToken {
@@ -33,6 +68,7 @@ impl fmt::Debug for StoredToken {
             .field("refresh_token", &"<redacted>")
             .field("expires_at_ms", &self.expires_at_ms)
             .field("version", &self.version)
+            .field("owner", &self.owner)
             .finish()
     }
 }
@@ -44,9 +80,14 @@ struct Written<'a> {
     refresh_token: &'a str,
     expires_at_ms: u64,
     version: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    org_id: Option<&'a str>,
 }
 
-/// The JSON form of a [`StoredToken`], as read: the tokens go straight into secrets.
+/// The JSON form of a [`StoredToken`], as read: the tokens go straight into secrets. Pairs
+/// written by earlier versions lack `version`, `client_id` and `org_id`.
 #[derive(Deserialize)]
 struct Read {
     access_token: SecretString,
@@ -54,6 +95,10 @@ struct Read {
     expires_at_ms: u64,
     #[serde(default)]
     version: u64,
+    #[serde(default)]
+    client_id: Option<String>,
+    #[serde(default)]
+    org_id: Option<String>,
 }
 
 impl StoredToken {
@@ -65,6 +110,8 @@ impl StoredToken {
                 refresh_token: self.refresh_token.expose_secret(),
                 expires_at_ms: self.expires_at_ms,
                 version: self.version,
+                client_id: self.owner.as_ref().map(|o| o.client_id.as_str()),
+                org_id: self.owner.as_ref().map(|o| o.org_id.as_str()),
             })
             .unwrap_or_default(),
         )
@@ -73,12 +120,27 @@ impl StoredToken {
     /// Reads the JSON a store wrote.
     pub fn from_json(json: &[u8]) -> Result<Self, serde_json::Error> {
         let read: Read = serde_json::from_slice(json)?;
+        let owner = match (read.client_id, read.org_id) {
+            (Some(client_id), Some(org_id)) => Some(TokenOwner { client_id, org_id }),
+            (None, None) => None,
+            _ => {
+                return Err(serde::de::Error::custom(
+                    "the pair has only one of client_id and org_id",
+                ));
+            }
+        };
         Ok(Self {
             access_token: read.access_token,
             refresh_token: read.refresh_token,
             expires_at_ms: read.expires_at_ms,
             version: read.version,
+            owner,
         })
+    }
+
+    /// Whether this pair may be used by `owner`: it is `owner`'s, or it predates owners.
+    pub fn belongs_to(&self, owner: &TokenOwner) -> bool {
+        self.owner.as_ref().is_none_or(|mine| mine == owner)
     }
 }
 
@@ -108,6 +170,17 @@ pub enum StoreError {
         /// What is wrong.
         reason: String,
     },
+    /// The store holds, or is bound to, another app's or organization's pair: it was not used.
+    /// Permanent: give each `(client_id, org_id)` a store of its own.
+    #[error("token store {path} belongs to {found}, not to {expected}")]
+    WrongOwner {
+        /// The file or resource.
+        path: String,
+        /// Who asked.
+        expected: TokenOwner,
+        /// Whose pair it holds, or whom it was built for.
+        found: TokenOwner,
+    },
     /// A pair with this version or a newer one is already stored; the save was refused.
     #[error("token store refused version {attempted}: version {stored} is already stored")]
     Conflict {
@@ -133,6 +206,15 @@ pub trait TokenStore: Send + Sync + fmt::Debug {
     /// only its holder refreshes; everyone else waits for the new pair to appear in the store.
     fn lease(&self) -> Option<&dyn RefreshLease> {
         None
+    }
+    /// The `(client_id, org_id)` this store was built for, if it is bound to one (such as
+    /// `RedisStore`, whose keys name them); a manager for another owner refuses it.
+    fn bound_to(&self) -> Option<&TokenOwner> {
+        None
+    }
+    /// Where the pair lives, for error messages (a path, a key; never a secret).
+    fn location(&self) -> String {
+        String::new()
     }
 }
 

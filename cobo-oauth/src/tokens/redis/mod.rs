@@ -26,7 +26,9 @@ pub use sealing::EncryptionKey;
 
 use self::keys::Keys;
 use self::sealing::Sealing;
-use super::store::{Lease, RefreshLease, StoreError, StoreFuture, StoredToken, TokenStore};
+use super::store::{
+    Lease, RefreshLease, StoreError, StoreFuture, StoredToken, TokenOwner, TokenStore,
+};
 
 /// The environment variables [`RedisStoreBuilder::from_env`] reads.
 pub mod vars {
@@ -133,6 +135,7 @@ impl RedisStoreBuilder {
         Ok(RedisStore {
             connection,
             keys: Keys::new(&self.prefix, &self.client_id, &self.org_id),
+            owner: TokenOwner::new(self.client_id, self.org_id),
             sealing,
             endpoint,
             save: scripts::save(),
@@ -162,6 +165,8 @@ impl RedisStoreBuilder {
 pub struct RedisStore {
     connection: ConnectionManager,
     keys: Keys,
+    /// The `(client_id, org_id)` its keys name.
+    owner: TokenOwner,
     sealing: Sealing,
     /// `redis://host:port/db`, without credentials.
     endpoint: String,
@@ -336,6 +341,14 @@ impl TokenStore for RedisStore {
 
     fn lease(&self) -> Option<&dyn RefreshLease> {
         Some(self)
+    }
+
+    fn bound_to(&self) -> Option<&TokenOwner> {
+        Some(&self.owner)
+    }
+
+    fn location(&self) -> String {
+        self.keys.pair.clone()
     }
 }
 

@@ -183,6 +183,7 @@ mod tests {
             refresh_token: SecretString::from("refresh-secret"),
             expires_at_ms: 42,
             version,
+            owner: Some(crate::tokens::TokenOwner::new("app", "org")),
         }
     }
 
@@ -195,6 +196,7 @@ mod tests {
         let opened = sealing.open(SEALED, &sealed, "a", 3).unwrap();
         assert_eq!(opened.refresh_token.expose_secret(), "refresh-secret");
         assert_eq!(opened.expires_at_ms, 42);
+        assert_eq!(opened.owner, pair(3).owner);
         assert!(sealing.open(SEALED, &sealed, "b", 3).is_err(), "moved");
         assert!(sealing.open(SEALED, &sealed, "a", 4).is_err(), "replayed");
         let other = Sealing::Encrypted(EncryptionKey::generate());

@@ -1,0 +1,349 @@
+//! The token lifecycle under real async code: a caller dropped mid-refresh loses nothing, one
+//! rejected token causes one refresh, a store never hands out another organization's pair, a
+//! refresh token Cobo issued is never thrown away, and nonces follow a clock that steps back.
+//! Every test also checks, through the mock, that no refresh token was presented twice.
+
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use cobo_oauth::mock::{Fault, MockConfig, MockServer};
+use cobo_oauth::tokens::{EncryptionKey, RedisStore, StoreError, StoredToken};
+use cobo_oauth::{
+    CoboClient, Error, ExposeSecret as _, FileStore, MemoryStore, TokenManager, TokenStore,
+};
+use cobo_oauth_tests::{API_SECRET, RedisServer, ShiftedClock};
+
+/// The mock's access token lifetime (Cobo's).
+const TTL_MS: i64 = 43_199_000;
+
+/// A mock server and a client of it, both on the real clock.
+async fn mock() -> (MockServer, CoboClient) {
+    let server = MockServer::start(MockConfig::default()).await.unwrap();
+    let client = CoboClient::builder()
+        .env(server.env())
+        .api_secret(API_SECRET)
+        .build()
+        .unwrap();
+    (server, client)
+}
+
+/// A manager for `org` whose own clock the test can jump.
+fn manager(
+    client: &CoboClient,
+    org: &str,
+    store: Arc<dyn TokenStore>,
+    clock: &Arc<ShiftedClock>,
+) -> TokenManager {
+    TokenManager::builder(client.clone(), "app", org)
+        .store(store)
+        .clock(clock.clone())
+        .build()
+}
+
+fn count(server: &MockServer, method: &str) -> usize {
+    server
+        .requests()
+        .iter()
+        .filter(|r| r.method == method)
+        .count()
+}
+
+async fn stored(store: &dyn TokenStore) -> StoredToken {
+    store.load().await.unwrap().unwrap()
+}
+
+/// A caller gives up 100 ms into a refresh whose answer takes 2 s; 3 s later the rotated pair is
+/// in `store` and handed out, after exactly one refresh and no new grant.
+async fn a_caller_that_gives_up_loses_nothing(store: Arc<dyn TokenStore>) -> MockServer {
+    let (server, client) = mock().await;
+    let clock = Arc::new(ShiftedClock::default());
+    let tokens = manager(&client, "org", store.clone(), &clock);
+    let first = tokens.access_token().await.unwrap();
+    let old_refresh = stored(store.as_ref())
+        .await
+        .refresh_token
+        .expose_secret()
+        .to_owned();
+
+    clock.set_offset_ms(TTL_MS); // the token is stale for the manager
+    server.inject(Fault::DelayAnswer(Duration::from_secs(2)), 1);
+    let gave_up = tokio::time::timeout(Duration::from_millis(100), tokens.access_token()).await;
+    assert!(gave_up.is_err(), "the caller timed out");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+
+    let second = tokens.access_token().await.unwrap();
+    assert_ne!(second.expose_secret(), first.expose_secret());
+    assert!(server.access_token_valid(second.expose_secret()));
+    assert_eq!(count(&server, "POST"), 1, "exactly one refresh");
+    assert_eq!(count(&server, "GET"), 1, "no new grant");
+    let saved = stored(store.as_ref()).await;
+    assert_eq!(saved.access_token.expose_secret(), second.expose_secret());
+    assert_ne!(saved.refresh_token.expose_secret(), old_refresh);
+    assert_eq!(server.max_refresh_token_presentations(), 1);
+    server
+}
+
+#[tokio::test]
+async fn a_caller_that_gives_up_mid_refresh_loses_nothing_memory_store() {
+    a_caller_that_gives_up_loses_nothing(Arc::new(MemoryStore::default())).await;
+}
+
+#[tokio::test]
+async fn a_caller_that_gives_up_mid_refresh_loses_nothing_file_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FileStore::new(dir.path().join("tokens.json"));
+    a_caller_that_gives_up_loses_nothing(Arc::new(store)).await;
+}
+
+#[tokio::test]
+async fn a_caller_that_gives_up_mid_refresh_loses_nothing_redis_store_and_frees_the_lease() {
+    let redis = RedisServer::start();
+    let store = RedisStore::builder(redis.url(), "app", "org")
+        .encryption_key(EncryptionKey::generate())
+        .connect()
+        .await
+        .unwrap();
+    a_caller_that_gives_up_loses_nothing(Arc::new(store)).await;
+    let mut raw = redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let lease: bool = redis::cmd("EXISTS")
+        .arg("cobo-oauth:{app:org}:lease")
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    assert!(!lease, "the lease was given back when the refresh ended");
+}
+
+/// A manager, and a client sharing its nonces that sends the manager's Bearer token with
+/// `get_token` (standing in for an operation that accepts OAuth2, as `list_wallets` does).
+fn bearer_client(server: &MockServer) -> (TokenManager, CoboClient) {
+    let plain = CoboClient::builder()
+        .env(server.env())
+        .api_secret(API_SECRET)
+        .oauth2_operations(["get_token"])
+        .build()
+        .unwrap();
+    let tokens = TokenManager::builder(plain.clone(), "app", "org").build();
+    let api = plain.with_bearer(Arc::new(tokens.clone()));
+    (tokens, api)
+}
+
+/// Sends 50 bearer requests at once; their outcomes.
+async fn fifty_at_once(api: &CoboClient) -> Vec<Result<cobo_oauth::Token, Error>> {
+    let calls: Vec<_> = (0..50)
+        .map(|_| {
+            let api = api.clone();
+            tokio::spawn(async move { api.get_token("other-app", "org").await })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for call in calls {
+        outcomes.push(call.await.unwrap());
+    }
+    outcomes
+}
+
+#[tokio::test]
+async fn fifty_requests_refused_with_a_signed_error_1000_cause_one_refresh_and_unsigned_none() {
+    let (server, _) = mock().await;
+    let (_tokens, api) = bearer_client(&server);
+    api.get_token("other-app", "org").await.unwrap();
+    assert_eq!(count(&server, "POST"), 0);
+
+    server.expire_access_tokens();
+    // Half of the refusals arrive after the new token is out, as they do under load.
+    server.inject(Fault::DelayAnswer(Duration::from_secs(1)), 25);
+    let outcomes = fifty_at_once(&api).await;
+    assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+    assert_eq!(
+        count(&server, "POST"),
+        1,
+        "one refresh for one rejected token"
+    );
+
+    // The same body, unsigned (a gateway's): no token decision is made on it.
+    server.expire_access_tokens();
+    server.inject(Fault::Unsigned, 50);
+    let outcomes = fifty_at_once(&api).await;
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| matches!(o, Err(Error::Http { status: 500, .. }))),
+        "{outcomes:?}"
+    );
+    assert_eq!(
+        count(&server, "POST"),
+        1,
+        "no refresh on an unsigned answer"
+    );
+    assert_eq!(server.max_refresh_token_presentations(), 1);
+}
+
+#[tokio::test]
+async fn a_file_holding_another_organizations_pair_is_refused() {
+    let (server, client) = mock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tokens.json");
+    let clock = Arc::new(ShiftedClock::default());
+    let org_a = manager(&client, "org-a", Arc::new(FileStore::new(&path)), &clock);
+    let token_a = org_a.access_token().await.unwrap();
+
+    let org_b = manager(&client, "org-b", Arc::new(FileStore::new(&path)), &clock);
+    let error = org_b.access_token().await.unwrap_err();
+    assert!(
+        matches!(&error, Error::Store(StoreError::WrongOwner { expected, found, .. })
+            if expected.org_id == "org-b" && found.org_id == "org-a"),
+        "{error:?}"
+    );
+    assert!(error.is_permanent() && !error.is_transient());
+    let message = error.to_string();
+    assert!(
+        message.contains("org-a") && message.contains("org-b"),
+        "{message}"
+    );
+    assert!(!message.contains(token_a.expose_secret()));
+    assert_eq!(count(&server, "GET"), 1, "organization B sent nothing");
+    assert_eq!(
+        org_a.access_token().await.unwrap().expose_secret(),
+        token_a.expose_secret()
+    );
+}
+
+#[tokio::test]
+async fn a_redis_store_built_for_another_organization_is_refused() {
+    let (server, client) = mock().await;
+    let redis = RedisServer::start();
+    let key = EncryptionKey::generate();
+    let store_a = RedisStore::builder(redis.url(), "app", "org-a")
+        .encryption_key(key.clone())
+        .connect()
+        .await
+        .unwrap();
+    let clock = Arc::new(ShiftedClock::default());
+    let org_b = manager(&client, "org-b", Arc::new(store_a), &clock);
+    let error = org_b.access_token().await.unwrap_err();
+    assert!(
+        matches!(&error, Error::Store(StoreError::WrongOwner { found, .. }) if found.org_id == "org-a"),
+        "{error:?}"
+    );
+    assert!(error.is_permanent());
+    assert!(server.requests().is_empty(), "nothing was sent");
+}
+
+#[tokio::test]
+async fn a_token_file_without_owner_is_used_and_gets_its_owner_at_the_next_save() {
+    let (server, client) = mock().await;
+    let issued = client.get_token("app", "org").await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tokens.json");
+    let legacy = serde_json::json!({
+        "access_token": issued.access_token.as_ref().unwrap().expose_secret(),
+        "refresh_token": issued.refresh_token.as_ref().unwrap().expose_secret(),
+        "expires_at_ms": cobo_oauth::signing::Clock::now_millis(&cobo_oauth::signing::SystemClock) + 3_600_000,
+        "version": 4,
+    });
+    std::fs::write(&path, legacy.to_string()).unwrap();
+
+    let clock = Arc::new(ShiftedClock::default());
+    let tokens = manager(&client, "org", Arc::new(FileStore::new(&path)), &clock);
+    let token = tokens.access_token().await.unwrap();
+    assert_eq!(
+        token.expose_secret(),
+        issued.access_token.unwrap().expose_secret()
+    );
+    assert_eq!(count(&server, "POST"), 0);
+
+    clock.set_offset_ms(3_600_000);
+    tokens.access_token().await.unwrap();
+    let upgraded: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(upgraded["client_id"], "app");
+    assert_eq!(upgraded["org_id"], "org");
+    assert_eq!(upgraded["version"], 5);
+    assert_eq!(
+        count(&server, "POST"),
+        1,
+        "refreshed with the legacy refresh token"
+    );
+    assert_eq!(server.max_refresh_token_presentations(), 1);
+}
+
+#[tokio::test]
+async fn a_signed_answer_without_expires_in_keeps_its_refresh_token() {
+    let (server, client) = mock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn TokenStore> = Arc::new(FileStore::new(dir.path().join("tokens.json")));
+    let clock = Arc::new(ShiftedClock::default());
+    let tokens = manager(&client, "org", store.clone(), &clock);
+    tokens.access_token().await.unwrap();
+    let old_refresh = stored(store.as_ref())
+        .await
+        .refresh_token
+        .expose_secret()
+        .to_owned();
+
+    clock.set_offset_ms(TTL_MS);
+    server.inject(Fault::OmitFields(vec!["expires_in".to_owned()]), 1);
+    let error = tokens.access_token().await.unwrap_err();
+    assert!(
+        matches!(&error, Error::InvalidBody { reason, .. } if reason.contains("expires_in")),
+        "{error:?}"
+    );
+    let kept = stored(store.as_ref()).await;
+    let kept_refresh = kept.refresh_token.expose_secret().to_owned();
+    assert_ne!(
+        kept_refresh, old_refresh,
+        "the new refresh token is in the store"
+    );
+
+    let token = tokens.access_token().await.unwrap();
+    assert!(server.access_token_valid(token.expose_secret()));
+    let posts: Vec<String> = server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST")
+        .map(|r| String::from_utf8_lossy(&r.body).into_owned())
+        .collect();
+    assert_eq!(posts.len(), 2);
+    assert!(
+        posts[1].contains(&kept_refresh),
+        "refreshed with the kept token"
+    );
+    assert_eq!(count(&server, "GET"), 1, "no new grant");
+    assert_eq!(server.max_refresh_token_presentations(), 1);
+}
+
+#[tokio::test]
+async fn nonces_follow_the_clock_back_after_it_jumped_ahead() {
+    let server = MockServer::start(MockConfig::default()).await.unwrap();
+    let clock = Arc::new(ShiftedClock::default());
+    let client = CoboClient::builder()
+        .env(server.env())
+        .api_secret(API_SECRET)
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    client.get_token("app", "org").await.unwrap();
+
+    clock.set_offset_ms(3_600_000);
+    let ahead = client.get_token("app", "org").await.unwrap_err();
+    assert!(
+        matches!(ahead, Error::OAuth { status: 401, .. }),
+        "{ahead:?}"
+    );
+
+    clock.set_offset_ms(0);
+    client.get_token("app", "org").await.unwrap();
+    let last = server.requests().pop().unwrap();
+    let nonce: u64 = last.nonce.unwrap().parse().unwrap();
+    assert!(
+        nonce.abs_diff(last.received_at_ms) < 1_000,
+        "nonce {nonce} is within 1 s of the clock ({})",
+        last.received_at_ms
+    );
+}
