@@ -74,6 +74,73 @@ async fn an_older_pair_never_replaces_a_newer_one() {
     assert!(kept.refresh_token.expose_secret().starts_with("refresh-5-"));
 }
 
+/// The temporary name earlier versions wrote through: `.tokens.json.<pid>.tmp`.
+#[cfg(unix)]
+fn old_temporary(dir: &std::path::Path) -> std::path::PathBuf {
+    dir.join(format!(".tokens.json.{}.tmp", std::process::id()))
+}
+
+#[cfg(unix)]
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_0644_file_at_the_old_temporary_name_does_not_make_the_pair_readable() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let decoy = old_temporary(dir.path());
+    std::fs::write(&decoy, "decoy").unwrap();
+    std::fs::set_permissions(&decoy, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let path = dir.path().join("tokens.json");
+    FileStore::new(&path).save(&pair(1)).await.unwrap();
+    assert_eq!(mode(&path), 0o600);
+    assert_eq!(std::fs::read_to_string(&decoy).unwrap(), "decoy");
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_symlink_at_the_old_temporary_name_is_not_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let precious = elsewhere.path().join("precious");
+    std::fs::write(&precious, "precious").unwrap();
+    std::os::unix::fs::symlink(&precious, old_temporary(dir.path())).unwrap();
+    let path = dir.path().join("tokens.json");
+    let store = FileStore::new(&path);
+    store.save(&pair(1)).await.unwrap();
+    assert_eq!(std::fs::read_to_string(&precious).unwrap(), "precious");
+    assert_eq!(mode(&path), 0o600);
+    assert_eq!(store.load().await.unwrap().unwrap().version, 1);
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_stale_temporary_file_from_a_killed_save_is_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let stale = dir.path().join(".tokens.json.0123456789abcdef.tmp");
+    let fresh = dir.path().join(".tokens.json.fedcba9876543210.tmp");
+    std::fs::write(&stale, "a pair").unwrap();
+    std::fs::write(&fresh, "a save in progress").unwrap();
+    let an_hour_ago = std::time::SystemTime::now() - Duration::from_secs(3_600);
+    std::fs::File::options()
+        .write(true)
+        .open(&stale)
+        .unwrap()
+        .set_modified(an_hour_ago)
+        .unwrap();
+    FileStore::new(dir.path().join("tokens.json"))
+        .save(&pair(1))
+        .await
+        .unwrap();
+    assert!(!stale.exists(), "left by a killed save: removed");
+    assert!(fresh.exists(), "possibly in progress: kept");
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(left.len(), 2, "tokens.json and the recent temporary file");
+}
+
 /// Not a test on its own: the writer process of `a_kill_during_a_save_never_tears_the_file`.
 #[tokio::test]
 async fn writer_child() {

@@ -1,16 +1,20 @@
 //! [`FileStore`]: the pair in a JSON file, replaced atomically.
 
 use std::io::Write as _;
+
+use rand::RngCore as _;
 use std::path::{Path, PathBuf};
 
 use super::store::{StoreError, StoreFuture, StoredToken, TokenStore};
 
 /// Keeps the pair in a JSON file with permissions 0600, for one process (processes sharing a
 /// token pair need a store with a lease, such as `RedisStore`). A save refuses a pair that is not
-/// newer than the one in the file, then writes a temporary file in the same
-/// directory, fsyncs it, renames it over the old one and fsyncs the directory, so a crash leaves
-/// either the old or the new pair, never a torn file. A corrupt or unreadable file is an error,
-/// never treated as empty.
+/// newer than the one in the file, then writes a new temporary file in the same directory (a
+/// random name, created exclusively with mode 0600, never through a symlink), fsyncs it, renames
+/// it over the old one and fsyncs the directory, so a crash leaves either the old or the new
+/// pair, never a torn file. Temporary files left by a process killed mid-save are removed by a
+/// later save once they are ten minutes old. A corrupt or unreadable file is an error, never
+/// treated as empty.
 #[derive(Debug, Clone)]
 pub struct FileStore {
     path: PathBuf,
@@ -66,21 +70,69 @@ impl FileStore {
             .file_name()
             .and_then(|n| n.to_str())
             .unwrap_or("tokens");
-        let temporary = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options.open(&temporary).map_err(|e| self.io(e))?;
-        file.write_all(json.as_bytes())
-            .and_then(|()| file.sync_all())
-            .map_err(|e| self.io(e))?;
+        let mut suffix = [0_u8; 8];
+        rand::rngs::OsRng.fill_bytes(&mut suffix);
+        let temporary = dir.join(format!(".{name}.{}.tmp", hex::encode(suffix)));
+        let mut file = create_private(&temporary).map_err(|e| self.io(e))?;
+        let written = file
+            .write_all(json.as_bytes())
+            .and_then(|()| file.sync_all());
         drop(file);
-        std::fs::rename(&temporary, &self.path).map_err(|e| self.io(e))?;
+        if let Err(error) = written.and_then(|()| std::fs::rename(&temporary, &self.path)) {
+            let _ = std::fs::remove_file(&temporary);
+            return Err(self.io(error));
+        }
         if let Ok(directory) = std::fs::File::open(dir) {
             let _ = directory.sync_all();
         }
+        remove_stale_temporaries(dir, name);
         Ok(())
+    }
+}
+
+/// Creates `path` for writing: a new file (never an existing file, never through a symlink) with
+/// mode 0600 from its first byte.
+fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    // `create_new` is O_CREAT | O_EXCL: it fails on any existing entry, a symlink included.
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600).custom_flags(libc::O_NOFOLLOW);
+    }
+    options.open(path)
+}
+
+/// How old a temporary file of this store must be before a save removes it: older than any save
+/// in progress, so it was left by a process killed mid-save.
+const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Removes temporary files of the store `name` in `dir` left by killed processes (they hold a
+/// token pair, readable only by the owner, but no longer needed).
+fn remove_stale_temporaries(dir: &Path, name: &str) {
+    let prefix = format!(".{name}.");
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(file_name) = file_name.to_str() else {
+            continue;
+        };
+        let stale = file_name.starts_with(&prefix)
+            && file_name.ends_with(".tmp")
+            && entry.metadata().is_ok_and(|meta| {
+                meta.file_type().is_file()
+                    && meta
+                        .modified()
+                        .ok()
+                        .and_then(|at| at.elapsed().ok())
+                        .is_some_and(|age| age > STALE_AFTER)
+            });
+        if stale {
+            let _ = std::fs::remove_file(entry.path());
+        }
     }
 }
 
