@@ -26,8 +26,9 @@ pub const REFRESH_TOKEN: &str = "refresh_token";
 
 /// A Cobo WaaS 2.0 client: every request is CoboAuth-signed, every response verified.
 ///
-/// Cheap to clone; clones share the connection pool and the nonce source.
-#[derive(Debug, Clone)]
+/// Cheap to clone; clones share the connection pool and the nonce source. `Debug` shows the
+/// environment (credentials in its URL redacted) and the API key, nothing secret.
+#[derive(Clone)]
 pub struct CoboClient {
     env: Env,
     auth: CoboAuth,
@@ -43,6 +44,18 @@ pub(crate) struct Parts {
     pub retry: RetryPolicy,
     pub oauth2_operations: Arc<[String]>,
     pub bearer: Option<Arc<dyn BearerSource>>,
+    pub max_response_bytes: u64,
+}
+
+impl std::fmt::Debug for CoboClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Not the generated client: its base URL would show credentials.
+        f.debug_struct("CoboClient")
+            .field("env", &self.env)
+            .field("auth", &self.auth)
+            .field("bearer", &self.parts.bearer.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl CoboClient {
@@ -77,6 +90,7 @@ impl CoboClient {
             retry: parts.retry.clone(),
             bearer: parts.bearer.clone(),
             oauth2_operations: Arc::clone(&parts.oauth2_operations),
+            max_response_bytes: parts.max_response_bytes,
         };
         let raw = cobo_oauth_gen::Client::new_with_client(
             env.base_url(),

@@ -17,6 +17,12 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// The default total timeout of one request.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The default limit of a response body: 4 MiB. A token answer is about 200 bytes, and a page of
+/// Cobo's largest list answers (at most 50 transactions of a few KiB each) a few hundred KiB, so
+/// this leaves ten times the room of anything Cobo sends while bounding what a broken or hostile
+/// server can make the client buffer.
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 4 * 1024 * 1024;
+
 /// The environment variables [`CoboClientBuilder::from_env`] reads.
 pub mod vars {
     /// `dev`, `sandbox` or `prod`.
@@ -25,7 +31,8 @@ pub mod vars {
     pub const BASE_URL: &str = "COBO_BASE_URL";
     /// The ed25519 API secret, 64 hex characters.
     pub const API_SECRET: &str = "COBO_API_SECRET";
-    /// The response-signing public key of a custom base URL, hex; `off` turns verification off.
+    /// The response-signing public key, hex, of a custom base URL (or, with `COBO_ENV` alone,
+    /// instead of that environment's key); `off` turns verification off.
     pub const RESPONSE_PUBKEY: &str = "COBO_RESPONSE_PUBKEY";
 }
 
@@ -51,6 +58,7 @@ pub struct CoboClientBuilder {
     http_client: Option<reqwest::Client>,
     retry: Option<RetryPolicy>,
     oauth2_operations: Option<Vec<String>>,
+    max_response_bytes: Option<u64>,
 }
 
 impl CoboClientBuilder {
@@ -72,19 +80,17 @@ impl CoboClientBuilder {
         let env = match (var(vars::BASE_URL), named) {
             (Some(base_url), named) => {
                 let response_key = match (var(vars::RESPONSE_PUBKEY), named) {
-                    (Some(key), _) if key.trim().eq_ignore_ascii_case("off") => {
-                        ResponseKey::Unverified
-                    }
-                    (Some(key), _) => ResponseKey::Verify(
-                        ResponseVerifier::from_hex(&key)
-                            .map_err(ConfigError::InvalidResponseKey)?,
-                    ),
+                    (Some(key), _) => parse_response_key(&key)?,
                     (None, Some(named)) => named.response_key()?,
                     (None, None) => return Err(ConfigError::MissingResponseKey),
                 };
                 Env::custom_with(&base_url, response_key)?
             }
-            (None, Some(named)) => named,
+            (None, Some(named)) => match var(vars::RESPONSE_PUBKEY) {
+                // Another key (or `off`) for a named environment's URL.
+                Some(key) => Env::custom_with(named.base_url(), parse_response_key(&key)?)?,
+                None => named,
+            },
             (None, None) => return Err(ConfigError::MissingEnv),
         };
         let mut builder = Self::new().env(env);
@@ -131,6 +137,13 @@ impl CoboClientBuilder {
     }
 
     /// Sends with this `reqwest::Client` (its own timeouts then apply).
+    ///
+    /// Its settings are yours to get right: the client this crate builds follows no redirects
+    /// (a redirect would carry the signed headers, the Bearer token and a refresh token to
+    /// another server) and has timeouts; build yours with
+    /// `.redirect(reqwest::redirect::Policy::none())` and timeouts too. A redirect that reaches
+    /// this crate is still refused ([`Error::Redirect`](crate::Error::Redirect)), but a client
+    /// that follows redirects has already sent the request to the target by then.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http_client = Some(client);
         self
@@ -152,7 +165,16 @@ impl CoboClientBuilder {
         self
     }
 
-    /// Checks the configuration and builds the client. Sends nothing.
+    /// The largest response body the client reads (default [`DEFAULT_MAX_RESPONSE_BYTES`]); a
+    /// larger one is [`Error::ResponseTooLarge`](crate::Error::ResponseTooLarge).
+    pub fn max_response_bytes(mut self, limit: u64) -> Self {
+        self.max_response_bytes = Some(limit);
+        self
+    }
+
+    /// Checks the configuration and builds the client. Sends nothing. Logs one `warn` for each
+    /// unsafe setting: response verification turned off, or plain `http://` to a host that is
+    /// not loopback.
     pub fn build(self) -> Result<CoboClient, ConfigError> {
         let env = self.env.ok_or(ConfigError::MissingEnv)?;
         let signer: Arc<dyn Signer> = match (self.signer, self.api_secret) {
@@ -164,9 +186,11 @@ impl CoboClientBuilder {
             (None, None) => return Err(ConfigError::MissingApiSecret),
         };
         let verifier = env.response_verifier()?;
+        warn_if_unsafe(&env, verifier.is_some());
         let http = match self.http_client {
             Some(client) => client,
             None => reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
                 .connect_timeout(self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
                 .timeout(self.timeout.unwrap_or(DEFAULT_TIMEOUT))
                 .user_agent(concat!("cobo-oauth-rust/", env!("CARGO_PKG_VERSION")))
@@ -186,7 +210,50 @@ impl CoboClientBuilder {
             retry: self.retry.unwrap_or_default(),
             oauth2_operations: oauth2_operations.into(),
             bearer: None,
+            max_response_bytes: self
+                .max_response_bytes
+                .unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
         };
         Ok(CoboClient::assemble(env, signer, clock, parts))
+    }
+}
+
+/// A response key as [`vars::RESPONSE_PUBKEY`] gives it: hex, or `off` (case-insensitive) to turn
+/// verification off.
+pub(crate) fn parse_response_key(value: &str) -> Result<ResponseKey, ConfigError> {
+    if value.trim().eq_ignore_ascii_case("off") {
+        return Ok(ResponseKey::Unverified);
+    }
+    ResponseVerifier::from_hex(value)
+        .map(ResponseKey::Verify)
+        .map_err(ConfigError::InvalidResponseKey)
+}
+
+/// Logs a `warn` for each unsafe setting of a client being built.
+fn warn_if_unsafe(env: &Env, verified: bool) {
+    if !verified {
+        tracing::warn!(
+            env = %env,
+            "response verification is off: answers are trusted without Cobo's signature"
+        );
+    }
+    if let Env::Custom { base_url, .. } = env
+        && base_url.scheme() == "http"
+        && !is_loopback(base_url)
+    {
+        tracing::warn!(
+            env = %env,
+            "plain http:// to a host that is not loopback: requests, tokens and answers cross the network unencrypted"
+        );
+    }
+}
+
+/// Whether `url`'s host is a loopback address or `localhost`.
+fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        None => false,
     }
 }

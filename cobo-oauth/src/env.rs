@@ -29,9 +29,12 @@ pub enum ResponseKey {
 }
 
 /// Where requests go, and which key signs the responses.
+///
+/// A custom base URL may carry credentials for a proxy (`https://user:password@host/v2`); they
+/// are sent, but `Debug`, `Display` and errors show them as `***`.
 // A configuration value, built once per client: the size of `Custom` does not matter.
 #[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum Env {
     /// `https://api.dev.cobo.com/v2`.
     Dev,
@@ -134,14 +137,46 @@ impl FromStr for Env {
 
 impl fmt::Display for Env {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({})", self.name(), self.base_url())
+        write!(f, "{} ({})", self.name(), redact_userinfo(self.base_url()))
+    }
+}
+
+impl fmt::Debug for Env {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Custom { response_key, .. } => f
+                .debug_struct("Custom")
+                .field("base_url", &redact_userinfo(self.base_url()))
+                .field("response_key", response_key)
+                .finish(),
+            _ => f.write_str(match self {
+                Self::Dev => "Dev",
+                Self::Sandbox => "Sandbox",
+                _ => "Prod",
+            }),
+        }
+    }
+}
+
+/// `url` with any `user:password@` before its host replaced by `***@`, for display. Works on
+/// text that does not parse as a URL too (it is used in the error about such text).
+pub(crate) fn redact_userinfo(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return url.to_owned();
+    };
+    let authority_end = url[scheme_end..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| scheme_end + i);
+    match url[scheme_end..authority_end].rfind('@') {
+        Some(at) => format!("{}***{}", &url[..scheme_end], &url[scheme_end + at..]),
+        None => url.to_owned(),
     }
 }
 
 /// Parses a base URL: absolute, `http` or `https`, no query or fragment.
 pub(crate) fn parse_base_url(base_url: &str) -> Result<Url, ConfigError> {
     let invalid = |reason: &str| ConfigError::InvalidBaseUrl {
-        url: base_url.to_owned(),
+        url: redact_userinfo(base_url),
         reason: reason.to_owned(),
     };
     let url = Url::parse(base_url.trim()).map_err(|e| invalid(&e.to_string()))?;
@@ -155,4 +190,30 @@ pub(crate) fn parse_base_url(base_url: &str) -> Result<Url, ConfigError> {
         return Err(invalid("a base URL has no query or fragment"));
     }
     Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_in_a_base_url_are_sent_but_never_shown() {
+        let env = Env::custom_unverified("https://user:s3cret@proxy.example/v2").unwrap();
+        assert_eq!(env.base_url(), "https://user:s3cret@proxy.example/v2");
+        for shown in [env.to_string(), format!("{env:?}")] {
+            assert!(
+                !shown.contains("s3cret") && !shown.contains("user"),
+                "{shown}"
+            );
+            assert!(shown.contains("***@proxy.example"), "{shown}");
+        }
+        let error = Env::custom_unverified("ftp://user:s3cret@proxy.example/v2").unwrap_err();
+        let shown = format!("{error} {error:?}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert_eq!(
+            redact_userinfo("http://a@b:c@host/x?u=v@w"),
+            "http://***@host/x?u=v@w"
+        );
+        assert_eq!(redact_userinfo("not a url"), "not a url");
+    }
 }

@@ -94,6 +94,25 @@ pub enum Error {
     /// shutting down. Nothing else stops it (see [`TokenManager`](crate::TokenManager)).
     #[error("the token renewal was stopped before it finished (the runtime is shutting down)")]
     RenewalInterrupted,
+    /// The server answered with a redirect. Cobo never redirects, and following one would carry
+    /// the signed headers, the Bearer token and the body (a refresh token) to another server:
+    /// nothing was sent to the target. Names the target host, never its path or query.
+    #[error("HTTP {status}: the server redirected to {target_host:?}; redirects are not followed")]
+    Redirect {
+        /// HTTP status (3XX).
+        status: u16,
+        /// The host of the `Location` header, if there is one.
+        target_host: Option<String>,
+    },
+    /// The response body (or its `Content-Length`) is larger than the client's
+    /// `max_response_bytes`: it was not read further.
+    #[error("the response body is larger than the limit of {limit} bytes; it was not read")]
+    ResponseTooLarge {
+        /// HTTP status.
+        status: u16,
+        /// The limit, in bytes.
+        limit: u64,
+    },
     /// The request could not be built from the given arguments.
     #[error("invalid request: {0}")]
     InvalidRequest(String),
@@ -110,6 +129,8 @@ impl Error {
             | Self::Api { status, .. }
             | Self::Http { status, .. }
             | Self::InvalidBody { status, .. }
+            | Self::Redirect { status, .. }
+            | Self::ResponseTooLarge { status, .. }
             | Self::ReauthorizationRequired { status, .. } => Some(*status),
             Self::ResponseSignature(
                 VerifyError::Missing { status }

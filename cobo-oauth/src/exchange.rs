@@ -51,6 +51,8 @@ pub(crate) struct SigningExecutor {
     pub bearer: Option<Arc<dyn BearerSource>>,
     /// Those operations.
     pub oauth2_operations: Arc<[String]>,
+    /// The largest response body read.
+    pub max_response_bytes: u64,
 }
 
 impl SigningExecutor {
@@ -163,6 +165,31 @@ impl SigningExecutor {
         }
     }
 
+    /// Reads the body, refusing one larger than `max_response_bytes`: by its `Content-Length`
+    /// before reading, and while reading (a body may come without one, or lie).
+    async fn read_body(&self, mut response: reqwest::Response) -> Result<bytes::Bytes, ExecError> {
+        let limit = self.max_response_bytes;
+        let too_large = |status: http::StatusCode| Error::ResponseTooLarge {
+            status: status.as_u16(),
+            limit,
+        };
+        let status = response.status();
+        if response
+            .content_length()
+            .is_some_and(|length| length > limit)
+        {
+            return Err(self.reject(too_large(status)));
+        }
+        let mut body = bytes::BytesMut::new();
+        while let Some(chunk) = response.chunk().await.map_err(ExecError::Transport)? {
+            if (body.len() + chunk.len()) as u64 > limit {
+                return Err(self.reject(too_large(status)));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body.freeze())
+    }
+
     /// One attempt: sign, send, read, verify.
     async fn attempt(
         &self,
@@ -178,9 +205,15 @@ impl SigningExecutor {
             .await
             .map_err(ExecError::Transport)?;
         let status = response.status();
+        if status.is_redirection() {
+            return Err(self.reject(Error::Redirect {
+                status: status.as_u16(),
+                target_host: redirect_host(&response),
+            }));
+        }
         let version = response.version();
         let headers = response.headers().clone();
-        let body = response.bytes().await.map_err(ExecError::Transport)?;
+        let body = self.read_body(response).await?;
         let span = tracing::Span::current();
         span.record("status", status.as_u16());
         span.record("latency_ms", started.elapsed().as_millis() as u64);
@@ -197,12 +230,28 @@ impl SigningExecutor {
         record(|call| {
             call.status = Some(status.as_u16());
             call.unsigned_error = verdict == Verdict::UnsignedError;
-            call.body_start = String::from_utf8_lossy(&body[..body.len().min(512)]).into_owned();
+            // Kept for mapping errors only: a success body may hold tokens.
+            call.body_start = if status.is_success() {
+                String::new()
+            } else {
+                String::from_utf8_lossy(&body[..body.len().min(512)]).into_owned()
+            };
         });
         tracing::debug!(status = status.as_u16(), "response received");
 
         Ok((rebuild(status, version, headers, body), verdict))
     }
+}
+
+/// The host a redirect points to (never its path or query), resolved against the request URL.
+fn redirect_host(response: &reqwest::Response) -> Option<String> {
+    let location = response
+        .headers()
+        .get(http::header::LOCATION)?
+        .to_str()
+        .ok()?;
+    let target = response.url().join(location).ok()?;
+    target.host_str().map(str::to_owned)
 }
 
 /// A response from parts already read.

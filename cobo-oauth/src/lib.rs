@@ -33,7 +33,9 @@ pub mod verify;
 
 pub use client::{CoboClient, ORG_IMPLICIT, REFRESH_TOKEN};
 pub use cobo_oauth_gen as generated;
-pub use config::{CoboClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, vars};
+pub use config::{
+    CoboClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, vars,
+};
 pub use env::{DEV_RESPONSE_KEY, Env, PROD_RESPONSE_KEY, ResponseKey, SANDBOX_RESPONSE_KEY};
 pub use error::{ConfigError, Error};
 pub use retry::RetryPolicy;

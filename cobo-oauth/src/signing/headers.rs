@@ -40,7 +40,9 @@ impl AuthHeaders {
     pub fn apply(&self, headers: &mut HeaderMap) {
         for (name, value) in self.pairs() {
             // Hex digits and decimal digits are always valid header values.
-            if let Ok(value) = HeaderValue::from_str(&value) {
+            if let Ok(mut value) = HeaderValue::from_str(&value) {
+                // Kept out of HTTP/2 header compression tables and of `Debug` output.
+                value.set_sensitive(name == API_SIGNATURE);
                 headers.insert(name, value);
             }
         }
