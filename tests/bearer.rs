@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use cobo_oauth::mock::{Fault, MockConfig, MockServer};
+use cobo_oauth::mock::{Fault, MockServer};
 use cobo_oauth::{CoboClient, TokenManager};
 use cobo_oauth_tests::API_SECRET;
 
@@ -20,7 +20,9 @@ fn client(server: &MockServer, oauth2: &[&str]) -> CoboClient {
 
 #[tokio::test]
 async fn oauth2_operations_send_the_managers_token_and_renew_it_on_error_1000() {
-    let server = MockServer::start(MockConfig::default()).await.unwrap();
+    let server = MockServer::start(cobo_oauth_tests::mock_config())
+        .await
+        .unwrap();
     // Pretend get_token is an endpoint that takes an Org Access Token (as GET /wallets does).
     let plain = client(&server, &["get_token"]);
     let manager = TokenManager::builder(plain.clone(), "app", "org").build();
@@ -69,7 +71,9 @@ async fn oauth2_operations_send_the_managers_token_and_renew_it_on_error_1000() 
 
 #[tokio::test]
 async fn other_operations_carry_no_bearer() {
-    let server = MockServer::start(MockConfig::default()).await.unwrap();
+    let server = MockServer::start(cobo_oauth_tests::mock_config())
+        .await
+        .unwrap();
     let plain = client(&server, &[]);
     let manager = TokenManager::builder(plain.clone(), "app", "org").build();
     plain

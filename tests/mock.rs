@@ -65,7 +65,7 @@ async fn server_at_vector_time(v: &serde_json::Value) -> MockServer {
     let nonce: u64 = v["nonce"].as_str().unwrap().parse().unwrap();
     MockServer::start(MockConfig {
         clock: Arc::new(At(nonce + 1_000)),
-        ..MockConfig::default()
+        ..cobo_oauth_tests::mock_config()
     })
     .await
     .unwrap()
@@ -121,18 +121,34 @@ async fn rejects_unknown_keys_stale_nonces_and_unsigned_requests() {
     let v = python_get_token();
     let target = v["wire_request_target"].as_str().unwrap();
 
-    let server = server_at_vector_time(&v).await;
-    server.register_api_key(&"ab".repeat(32));
-    let (status, body) = replay(&server, target, &headers(&v)).await;
-    assert_eq!(
-        (status, body["error_description"].as_str()),
-        (401, Some("unknown API key"))
-    );
-
     let nonce: u64 = v["nonce"].as_str().unwrap().parse().unwrap();
+    let at_vector_time = |config: MockConfig| MockConfig {
+        clock: Arc::new(At(nonce + 1_000)),
+        ..config
+    };
+    // Only the keys it was given; by default none.
+    for config in [
+        MockConfig::accepting(&"ab".repeat(32)),
+        MockConfig::default(),
+    ] {
+        let server = MockServer::start(at_vector_time(config)).await.unwrap();
+        let (status, body) = replay(&server, target, &headers(&v)).await;
+        assert_eq!(
+            (status, body["error_description"].as_str()),
+            (401, Some("unknown API key"))
+        );
+    }
+    let any = MockConfig {
+        accept_any_key: true,
+        ..MockConfig::default()
+    };
+    let server = MockServer::start(at_vector_time(any)).await.unwrap();
+    let (status, body) = replay(&server, target, &headers(&v)).await;
+    assert_eq!(status, 200, "accept_any_key: {body}");
+
     let later = MockServer::start(MockConfig {
         clock: Arc::new(At(nonce + 301_000)),
-        ..MockConfig::default()
+        ..cobo_oauth_tests::mock_config()
     })
     .await
     .unwrap();
@@ -153,7 +169,7 @@ async fn rejects_unknown_keys_stale_nonces_and_unsigned_requests() {
 async fn refresh_tokens_expire_and_errors_have_cobo_shapes() {
     let server = MockServer::start(MockConfig {
         refresh_token_ttl: Duration::from_millis(300),
-        ..MockConfig::default()
+        ..cobo_oauth_tests::mock_config()
     })
     .await
     .unwrap();
@@ -190,5 +206,78 @@ async fn refresh_tokens_expire_and_errors_have_cobo_shapes() {
     assert!(
         matches!(&error, Error::OAuth { error, .. } if error == "unauthorized_client"),
         "{error:?}"
+    );
+}
+
+/// Sends a `GET /v2/oauth/token` signed with the vectors' key and `nonce`, and `body`.
+async fn signed_request(server: &MockServer, nonce: &str, body: &[u8]) -> (u16, serde_json::Value) {
+    let auth = cobo_oauth::signing::CoboAuth::new(
+        Arc::new(
+            cobo_oauth::signing::Ed25519Signer::from_hex(cobo_oauth_tests::API_SECRET).unwrap(),
+        ),
+        Arc::new(cobo_oauth::signing::NonceSource::default()),
+    );
+    let query = "client_id=app&grant_type=org_implicit&org_id=org";
+    let parts = auth
+        .sign_parts("GET", "/v2/oauth/token", nonce, query, body)
+        .unwrap();
+    let mut request = reqwest::Client::new()
+        .get(format!("http://{}/v2/oauth/token?{query}", server.addr()))
+        .body(body.to_vec());
+    for (name, value) in parts.headers.pairs() {
+        request = request.header(name, value);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn nonces_are_strings_and_only_numeric_ones_are_held_to_the_clock() {
+    let server = MockServer::start(cobo_oauth_tests::mock_config())
+        .await
+        .unwrap();
+    let (status, body) = signed_request(&server, "3f9c0a7e-nonce", b"").await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = signed_request(&server, "3f9c0a7e-nonce", b"").await;
+    assert_eq!(
+        (status, body["error_description"].as_str()),
+        (401, Some("nonce already used"))
+    );
+    let (status, body) = signed_request(&server, "1000", b"").await;
+    assert_eq!(
+        (status, body["error_description"].as_str()),
+        (401, Some("nonce too far from the server's clock"))
+    );
+}
+
+#[tokio::test]
+async fn request_bodies_are_capped_and_the_request_log_is_bounded() {
+    let server = MockServer::start(MockConfig {
+        max_request_bytes: 1_024,
+        max_recorded_requests: 3,
+        ..cobo_oauth_tests::mock_config()
+    })
+    .await
+    .unwrap();
+    let (status, body) = signed_request(&server, "big-body", &[b'x'; 2_048]).await;
+    assert_eq!(
+        (status, body["error_code"].as_i64()),
+        (413, Some(2006)),
+        "{body}"
+    );
+    for n in 0..5 {
+        let (status, _) = signed_request(&server, &format!("nonce-{n}"), b"").await;
+        assert_eq!(status, 200);
+    }
+    let nonces: Vec<_> = server
+        .requests()
+        .into_iter()
+        .map(|r| r.nonce.unwrap())
+        .collect();
+    assert_eq!(
+        nonces,
+        ["nonce-2", "nonce-3", "nonce-4"],
+        "the newest three"
     );
 }

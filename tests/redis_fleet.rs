@@ -194,7 +194,7 @@ fn refresh_token_sent(request: &RecordedRequest) -> Option<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn eight_processes_on_an_expired_token_refresh_exactly_once() {
-    let fleet = Fleet::start(MockConfig::default()).await;
+    let fleet = Fleet::start(cobo_oauth_tests::mock_config()).await;
     let seeded = fleet.seed_expired().await;
     // The refresh takes a while, so the other replicas really wait for it.
     fleet
@@ -235,7 +235,7 @@ async fn eight_processes_on_an_expired_token_refresh_exactly_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lease_holder_killed_mid_refresh_costs_one_new_grant() {
-    let fleet = Fleet::start(MockConfig::default()).await;
+    let fleet = Fleet::start(cobo_oauth_tests::mock_config()).await;
     let seeded = fleet.seed_expired().await;
     let replica = |callers| Replica {
         callers,
@@ -305,7 +305,7 @@ async fn a_redis_restart_mid_run_gives_errors_or_valid_tokens_never_stale_ones()
     // Tokens live 3 s and are renewed 2 s early: a refresh about every second.
     let mut fleet = Fleet::start(MockConfig {
         access_token_ttl: Duration::from_secs(3),
-        ..MockConfig::default()
+        ..cobo_oauth_tests::mock_config()
     })
     .await;
     let stop = Arc::new(AtomicBool::new(false));
@@ -405,7 +405,7 @@ async fn a_redis_restart_mid_run_gives_errors_or_valid_tokens_never_stale_ones()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_holder_slower_than_its_lease_keeps_it_and_nobody_resends() {
-    let fleet = Fleet::start(MockConfig::default()).await;
+    let fleet = Fleet::start(cobo_oauth_tests::mock_config()).await;
     let seeded = fleet.seed_expired().await;
     // The refresh takes four times the lease's time to live.
     fleet.server.inject(Fault::Delay(Duration::from_secs(2)), 1);
@@ -441,7 +441,7 @@ async fn a_holder_slower_than_its_lease_keeps_it_and_nobody_resends() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_wait_for_another_holder_is_bounded_per_call() {
-    let fleet = Fleet::start(MockConfig::default()).await;
+    let fleet = Fleet::start(cobo_oauth_tests::mock_config()).await;
     fleet.seed_expired().await;
     // Another process holds the lease and never finishes.
     let _held = fleet

@@ -49,7 +49,7 @@ async fn a_429_with_retry_after_waits_that_long() {
     let clock = Arc::new(TokioClock::new());
     let server = MockServer::start(MockConfig {
         clock: clock.clone(),
-        ..MockConfig::default()
+        ..cobo_oauth_tests::mock_config()
     })
     .await
     .unwrap();
@@ -79,7 +79,7 @@ async fn a_429_with_retry_after_waits_that_long() {
 async fn retries_stop_at_max_attempts_and_surface_the_last_error() {
     let server = MockServer::start(MockConfig {
         clock: Arc::new(TokioClock::new()),
-        ..MockConfig::default()
+        ..cobo_oauth_tests::mock_config()
     })
     .await
     .unwrap();
@@ -116,7 +116,9 @@ async fn retries_stop_at_max_attempts_and_surface_the_last_error() {
 
 #[tokio::test]
 async fn a_post_is_not_resent_after_it_may_have_arrived() {
-    let server = MockServer::start(MockConfig::default()).await.unwrap();
+    let server = MockServer::start(cobo_oauth_tests::mock_config())
+        .await
+        .unwrap();
     let client = CoboClient::builder()
         .env(server.env())
         .api_secret(API_SECRET)

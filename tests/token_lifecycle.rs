@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use cobo_oauth::mock::{Fault, MockConfig, MockServer};
+use cobo_oauth::mock::{Fault, MockServer};
 use cobo_oauth::tokens::{EncryptionKey, RedisStore, StoreError, StoredToken};
 use cobo_oauth::{
     CoboClient, Error, ExposeSecret as _, FileStore, MemoryStore, TokenManager, TokenStore,
@@ -20,7 +20,9 @@ const TTL_MS: i64 = 43_199_000;
 
 /// A mock server and a client of it, both on the real clock.
 async fn mock() -> (MockServer, CoboClient) {
-    let server = MockServer::start(MockConfig::default()).await.unwrap();
+    let server = MockServer::start(cobo_oauth_tests::mock_config())
+        .await
+        .unwrap();
     let client = CoboClient::builder()
         .env(server.env())
         .api_secret(API_SECRET)
@@ -320,7 +322,9 @@ async fn a_signed_answer_without_expires_in_keeps_its_refresh_token() {
 
 #[tokio::test]
 async fn nonces_follow_the_clock_back_after_it_jumped_ahead() {
-    let server = MockServer::start(MockConfig::default()).await.unwrap();
+    let server = MockServer::start(cobo_oauth_tests::mock_config())
+        .await
+        .unwrap();
     let clock = Arc::new(ShiftedClock::default());
     let client = CoboClient::builder()
         .env(server.env())

@@ -27,7 +27,7 @@ async fn setup() -> Setup {
     let server = MockServer::start(MockConfig {
         access_token_ttl: TTL,
         clock: clock.clone(),
-        ..MockConfig::default()
+        ..cobo_oauth_tests::mock_config()
     })
     .await
     .unwrap();

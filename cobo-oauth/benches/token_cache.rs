@@ -14,7 +14,12 @@ fn token_cache(c: &mut Criterion) {
         .build()
         .unwrap();
     let (_server, tokens) = runtime.block_on(async {
-        let server = MockServer::start(MockConfig::default()).await.unwrap();
+        let server = MockServer::start(MockConfig {
+            accept_any_key: true,
+            ..MockConfig::default()
+        })
+        .await
+        .unwrap();
         let client = CoboClient::builder()
             .env(server.env())
             .api_secret(SECRET)

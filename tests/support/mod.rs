@@ -26,6 +26,21 @@ pub const API_SECRET: &str = "a84fa52a55b98b9bcfd79fb55e019b002b4bb23a6654708cfe
 /// The response-signing secret of the vectors' response cases (test key).
 pub const SERVER_SECRET: &str = "e45a5fba42034c8d07d40d9d37a84c35943221b15e613a88fa567b5700df6ed4";
 
+/// The API key (hex) of [`API_SECRET`].
+pub fn api_key() -> String {
+    use cobo_oauth::signing::Signer as _;
+    cobo_oauth::signing::Ed25519Signer::from_hex(API_SECRET)
+        .unwrap()
+        .api_key()
+        .as_str()
+        .to_owned()
+}
+
+/// The mock server's default configuration, accepting requests signed with [`API_SECRET`].
+pub fn mock_config() -> cobo_oauth::mock::MockConfig {
+    cobo_oauth::mock::MockConfig::accepting(&api_key())
+}
+
 /// `SHA-256(SHA-256(bytes))`.
 pub fn sha256d(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(Sha256::digest(bytes)).into()

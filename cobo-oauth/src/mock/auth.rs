@@ -23,32 +23,41 @@ pub(crate) struct Received<'a> {
 /// Nonces seen within the window, per API key.
 #[derive(Debug, Default)]
 pub(crate) struct SeenNonces {
-    seen: HashSet<(String, u64)>,
-    order: VecDeque<(u64, String, u64)>,
+    seen: HashSet<(String, String)>,
+    order: VecDeque<(u64, String, String)>,
 }
 
 impl SeenNonces {
-    /// Records a nonce; false when it was already used. Forgets nonces older than `oldest`.
-    fn record(&mut self, api_key: &str, nonce: u64, now: u64, oldest: u64) -> bool {
-        while let Some((at, key, old)) = self.order.front() {
-            if *at >= oldest {
-                break;
+    /// Records a nonce; false when it was already used. Forgets nonces recorded before `oldest`.
+    fn record(&mut self, api_key: &str, nonce: &str, now: u64, oldest: u64) -> bool {
+        while self.order.front().is_some_and(|(at, ..)| *at < oldest) {
+            if let Some((_, key, old)) = self.order.pop_front() {
+                self.seen.remove(&(key, old));
             }
-            self.seen.remove(&(key.clone(), *old));
-            self.order.pop_front();
         }
-        let fresh = self.seen.insert((api_key.to_owned(), nonce));
+        let fresh = self.seen.insert((api_key.to_owned(), nonce.to_owned()));
         if fresh {
-            self.order.push_back((now, api_key.to_owned(), nonce));
+            self.order
+                .push_back((now, api_key.to_owned(), nonce.to_owned()));
         }
         fresh
     }
 }
 
-/// Checks a request; `Err` is the 401 to send.
+/// The API keys a server accepts.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum KnownKeys<'a> {
+    /// Only these (lower-case hex).
+    Only(&'a [String]),
+    /// Any key whose signature verifies.
+    Any,
+}
+
+/// Checks a request; `Err` is the 401 to send. A nonce is a string, as Cobo allows; a numeric
+/// one must also be within the window of the server's clock.
 pub(crate) fn check(
     request: &Received<'_>,
-    allowed_keys: Option<&[String]>,
+    known: KnownKeys<'_>,
     nonces: &mut SeenNonces,
     now: u64,
     window_ms: u64,
@@ -64,7 +73,9 @@ pub(crate) fn check(
         ));
     };
     let api_key = api_key.to_ascii_lowercase();
-    if allowed_keys.is_some_and(|keys| !keys.contains(&api_key)) {
+    if let KnownKeys::Only(keys) = known
+        && !keys.contains(&api_key)
+    {
         return Err(refuse("unknown API key"));
     }
     let mut key = [0u8; 32];
@@ -85,10 +96,12 @@ pub(crate) fn check(
     let digest = Digest::sha256d(string_to_sign.as_bytes());
     key.verify_strict(digest.as_bytes(), &Signature::from_bytes(&signature_bytes))
         .map_err(|_| refuse("signature verification failed"))?;
-    let nonce: u64 = nonce
-        .parse()
-        .map_err(|_| Reply::oauth(401, "invalid_request", "nonce is not a timestamp"))?;
-    if nonce.abs_diff(now) > window_ms {
+    if nonce.is_empty() {
+        return Err(Reply::oauth(401, "invalid_request", "the nonce is empty"));
+    }
+    if let Ok(timestamp) = nonce.parse::<u64>()
+        && timestamp.abs_diff(now) > window_ms
+    {
         return Err(Reply::oauth(
             401,
             "invalid_request",

@@ -2,8 +2,10 @@
 //!
 //! It behaves like `/v2/oauth/token`:
 //! - it checks `Biz-Api-*` signatures from the request it received (method, path, query as
-//!   received, raw body), and rejects a bad signature, an unknown API key (when keys are
-//!   registered), a nonce too far from its clock and a replayed nonce;
+//!   received, raw body), and rejects a bad signature, an API key it was not given
+//!   ([`MockConfig::api_keys`], [`MockServer::register_api_key`]; or any key with
+//!   [`MockConfig::accept_any_key`]), a numeric nonce too far from its clock and a replayed nonce;
+//! - its request log and token tables are bounded, and request bodies are capped;
 //! - `GET` with `grant_type=org_implicit` issues an access token and a refresh token for
 //!   `(client_id, org_id)`; `POST` with `grant_type=refresh_token` rotates them: a new pair, and
 //!   the old refresh token stops working;
@@ -50,10 +52,21 @@ pub struct MockConfig {
     pub access_token_ttl: Duration,
     /// Lifetime of refresh tokens (Cobo: 30 days).
     pub refresh_token_ttl: Duration,
-    /// How far a nonce may be from the server's clock.
+    /// How far a numeric nonce may be from the server's clock.
     pub nonce_window: Duration,
-    /// When set, only these API keys (hex) are accepted.
-    pub api_keys: Option<Vec<String>>,
+    /// The API keys (hex) whose signatures are accepted; more can be registered with
+    /// [`MockServer::register_api_key`]. A request signed with any other key is refused (401),
+    /// as Cobo refuses a key it does not know, unless `accept_any_key` is set.
+    pub api_keys: Vec<String>,
+    /// Accept a valid signature by any key (the signature itself is still checked).
+    pub accept_any_key: bool,
+    /// The largest request body read; a larger one is refused with 413.
+    pub max_request_bytes: u64,
+    /// How many requests [`MockServer::requests`] keeps (the oldest are dropped).
+    pub max_recorded_requests: usize,
+    /// How many issued tokens of each kind are remembered (the oldest are forgotten, and then
+    /// refused like expired ones).
+    pub max_tokens: usize,
     /// The response-signing seed; random when `None`.
     pub response_seed: Option<[u8; 32]>,
     /// The server's clock.
@@ -65,13 +78,27 @@ pub struct MockConfig {
     pub record_requests: bool,
 }
 
+impl MockConfig {
+    /// The default configuration, accepting requests signed with `api_key_hex`.
+    pub fn accepting(api_key_hex: &str) -> Self {
+        Self {
+            api_keys: vec![api_key_hex.to_ascii_lowercase()],
+            ..Self::default()
+        }
+    }
+}
+
 impl Default for MockConfig {
     fn default() -> Self {
         Self {
             access_token_ttl: Duration::from_secs(43_199),
             refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
             nonce_window: Duration::from_secs(300),
-            api_keys: None,
+            api_keys: Vec::new(),
+            accept_any_key: false,
+            max_request_bytes: crate::DEFAULT_MAX_RESPONSE_BYTES,
+            max_recorded_requests: 10_000,
+            max_tokens: 100_000,
             response_seed: None,
             clock: Arc::new(SystemClock),
             fixed_token: false,
@@ -117,8 +144,8 @@ pub(crate) struct State {
     pub tokens: tokens::Tokens,
     pub nonces: auth::SeenNonces,
     pub faults: faults::FaultQueue,
-    pub requests: Vec<RecordedRequest>,
-    pub api_keys: Option<Vec<String>>,
+    pub requests: std::collections::VecDeque<RecordedRequest>,
+    pub api_keys: Vec<String>,
 }
 
 /// A running mock server. Stops when dropped.
@@ -144,7 +171,12 @@ impl MockServer {
             None => SigningKey::generate(&mut rand::rngs::OsRng),
         };
         let state = State {
-            api_keys: config.api_keys.clone(),
+            api_keys: config
+                .api_keys
+                .iter()
+                .map(|key| key.to_ascii_lowercase())
+                .collect(),
+            tokens: tokens::Tokens::bounded(config.max_tokens),
             ..State::default()
         };
         let shared = Arc::new(Shared {
@@ -189,12 +221,9 @@ impl MockServer {
         }
     }
 
-    /// Accepts `api_key_hex` (and, once any key is registered, only registered keys).
+    /// Accepts requests signed with `api_key_hex` from now on.
     pub fn register_api_key(&self, api_key_hex: &str) {
-        self.state()
-            .api_keys
-            .get_or_insert_with(Vec::new)
-            .push(api_key_hex.to_ascii_lowercase());
+        self.state().api_keys.push(api_key_hex.to_ascii_lowercase());
     }
 
     /// Applies `fault` to the next `times` requests (after they are recorded).
@@ -202,9 +231,9 @@ impl MockServer {
         self.state().faults.push(fault, times);
     }
 
-    /// Every request received so far.
+    /// The requests received so far (the newest [`MockConfig::max_recorded_requests`]).
     pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.state().requests.clone()
+        self.state().requests.iter().cloned().collect()
     }
 
     /// How often each refresh token was presented to `POST /oauth/token`, valid or not. A client

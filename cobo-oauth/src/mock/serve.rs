@@ -54,18 +54,22 @@ async fn handle(
     request: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Dropped> {
     let (parts, body) = request.into_parts();
-    let body = body
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
+    let limit = usize::try_from(shared.config.max_request_bytes).unwrap_or(usize::MAX);
+    let Ok(body) = http_body_util::Limited::new(body, limit).collect().await else {
+        let reply = Reply::cobo(413, 2006, "the request body is too large");
+        return Ok(respond(&shared, reply, None));
+    };
+    let body = body.to_bytes();
     let fault = {
         let mut state = shared
             .state
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if shared.config.record_requests {
-            state.requests.push(RecordedRequest {
+            if state.requests.len() >= shared.config.max_recorded_requests.max(1) {
+                state.requests.pop_front();
+            }
+            state.requests.push_back(RecordedRequest {
                 method: parts.method.to_string(),
                 path: parts.uri.path().to_owned(),
                 query: parts.uri.query().unwrap_or("").to_owned(),
@@ -180,13 +184,12 @@ fn route(shared: &Shared, parts: &http::request::Parts, body: &[u8]) -> Reply {
     };
     let window = u64::try_from(config.nonce_window.as_millis()).unwrap_or(u64::MAX);
     let state = &mut *state;
-    if let Err(reply) = auth::check(
-        &received,
-        state.api_keys.as_deref(),
-        &mut state.nonces,
-        now,
-        window,
-    ) {
+    let known = if config.accept_any_key {
+        auth::KnownKeys::Any
+    } else {
+        auth::KnownKeys::Only(&state.api_keys)
+    };
+    if let Err(reply) = auth::check(&received, known, &mut state.nonces, now, window) {
         return reply;
     }
     if let Some(bearer) = header(parts, "authorization").and_then(|v| v.strip_prefix("Bearer "))

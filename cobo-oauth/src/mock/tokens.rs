@@ -1,6 +1,6 @@
 //! Issued tokens: issue, rotate, expire.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use rand::Rng as _;
 use rand::distributions::Alphanumeric;
@@ -29,13 +29,23 @@ pub(crate) enum RefreshRefused {
     WrongClient,
 }
 
-/// The tokens the server has issued.
-#[derive(Debug, Default)]
+/// The tokens the server has issued, at most `capacity` of each kind (the oldest forgotten).
+#[derive(Debug)]
 pub(crate) struct Tokens {
     access: HashMap<String, Grant>,
     refresh: HashMap<String, Grant>,
     /// How often each refresh token was presented, valid or not.
     presented: HashMap<String, usize>,
+    /// Issue order of the tokens in `access` and `refresh`, and of first presentations.
+    issued: VecDeque<String>,
+    presented_order: VecDeque<String>,
+    capacity: usize,
+}
+
+impl Default for Tokens {
+    fn default() -> Self {
+        Self::bounded(100_000)
+    }
 }
 
 fn random_token() -> String {
@@ -47,6 +57,33 @@ fn random_token() -> String {
 }
 
 impl Tokens {
+    /// An empty table keeping at most `capacity` pairs and presentation counts.
+    pub fn bounded(capacity: usize) -> Self {
+        Self {
+            access: HashMap::new(),
+            refresh: HashMap::new(),
+            presented: HashMap::new(),
+            issued: VecDeque::new(),
+            presented_order: VecDeque::new(),
+            capacity: capacity.max(1),
+        }
+    }
+
+    /// Forgets the oldest pairs and counts beyond the capacity.
+    fn trim(&mut self) {
+        while self.issued.len() > 2 * self.capacity {
+            if let Some(token) = self.issued.pop_front() {
+                self.access.remove(&token);
+                self.refresh.remove(&token);
+            }
+        }
+        while self.presented_order.len() > self.capacity {
+            if let Some(token) = self.presented_order.pop_front() {
+                self.presented.remove(&token);
+            }
+        }
+    }
+
     /// Issues a new pair for `(client_id, org_id)`.
     pub fn issue(
         &mut self,
@@ -69,6 +106,9 @@ impl Tokens {
             .insert(pair.access_token.clone(), grant(access_ttl_ms));
         self.refresh
             .insert(pair.refresh_token.clone(), grant(refresh_ttl_ms));
+        self.issued.push_back(pair.access_token.clone());
+        self.issued.push_back(pair.refresh_token.clone());
+        self.trim();
         pair
     }
 
@@ -82,7 +122,12 @@ impl Tokens {
         access_ttl_ms: u64,
         refresh_ttl_ms: u64,
     ) -> Result<Pair, RefreshRefused> {
-        *self.presented.entry(refresh_token.to_owned()).or_default() += 1;
+        let count = self.presented.entry(refresh_token.to_owned()).or_default();
+        if *count == 0 {
+            self.presented_order.push_back(refresh_token.to_owned());
+        }
+        *count += 1;
+        self.trim();
         let grant = match self.refresh.get(refresh_token) {
             Some(grant) if grant.expires_at > now => grant.clone(),
             _ => return Err(RefreshRefused::Unknown),
@@ -151,6 +196,21 @@ mod tests {
         );
         assert_eq!(tokens.presentations()[&first.refresh_token], 2);
         assert_eq!(tokens.presentations()[&second.refresh_token], 2);
+    }
+
+    #[test]
+    fn the_tables_are_bounded() {
+        let mut tokens = Tokens::bounded(2);
+        let first = tokens.issue("c", "o", 0, 10, 100);
+        for _ in 0..2 {
+            tokens.issue("c", "o", 0, 10, 100);
+        }
+        assert!(!tokens.access_valid(&first.access_token, 1), "forgotten");
+        assert_eq!(tokens.access.len(), 2);
+        for n in 0..5 {
+            let _ = tokens.rotate("c", &format!("unknown-{n}"), 0, 10, 100);
+        }
+        assert_eq!(tokens.presentations().len(), 2);
     }
 
     #[test]
