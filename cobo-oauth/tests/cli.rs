@@ -7,6 +7,13 @@ use std::process::Output;
 
 const SECRET: &str = "a84fa52a55b98b9bcfd79fb55e019b002b4bb23a6654708cfe7dd1d46c55e950";
 
+/// The mock's configuration, accepting the key of [`SECRET`].
+fn mock_config() -> MockConfig {
+    use cobo_oauth::signing::Signer as _;
+    let signer = cobo_oauth::signing::Ed25519Signer::from_hex(SECRET).unwrap();
+    MockConfig::accepting(signer.api_key().as_str())
+}
+
 async fn cli(args: &[&str]) -> Output {
     tokio::process::Command::new(env!("CARGO_BIN_EXE_cobo-oauth"))
         .args(args)
@@ -72,7 +79,7 @@ fn json(output: &Output) -> serde_json::Value {
 
 #[tokio::test]
 async fn get_refresh_and_rotation() {
-    let server = MockServer::start(MockConfig::default()).await.unwrap();
+    let server = MockServer::start(mock_config()).await.unwrap();
     let got = against(
         &server,
         &["token", "get", "--client-id", "app", "--org-id", "org"],
@@ -105,7 +112,7 @@ async fn get_refresh_and_rotation() {
 
 #[tokio::test]
 async fn configuration_errors_exit_2_without_echoing_secrets() {
-    let server = MockServer::start(MockConfig::default()).await.unwrap();
+    let server = MockServer::start(mock_config()).await.unwrap();
     let base = server.base_url();
     let bad_secret = "zz".repeat(32);
     let cases: Vec<(Vec<&str>, &str)> = vec![
@@ -205,7 +212,7 @@ async fn every_failure_path_exits_1_with_a_clear_message() {
         (Fault::DropConnection, "transport error"),
     ];
     for (fault, expected) in cases {
-        let server = MockServer::start(MockConfig::default()).await.unwrap();
+        let server = MockServer::start(mock_config()).await.unwrap();
         // GET is idempotent: the client retries transport failures, up to 3 attempts.
         server.inject(fault.clone(), 3);
         let output = against(
@@ -227,7 +234,7 @@ async fn every_failure_path_exits_1_with_a_clear_message() {
         );
     }
 
-    let server = MockServer::start(MockConfig::default()).await.unwrap();
+    let server = MockServer::start(mock_config()).await.unwrap();
     server.inject(Fault::Delay(std::time::Duration::from_secs(3)), 3);
     let output = against(
         &server,
@@ -347,6 +354,7 @@ async fn mock_server_command_serves_tokens() {
     use tokio::io::AsyncBufReadExt as _;
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_cobo-oauth"))
         .args(["mock-server", "--port", "0"])
+        .env("COBO_API_SECRET", SECRET)
         .stdout(std::process::Stdio::piped())
         .kill_on_drop(true)
         .spawn()
@@ -376,4 +384,263 @@ async fn mock_server_command_serves_tokens() {
             .is_some_and(|t| t.len() == 64)
     );
     child.kill().await.unwrap();
+}
+
+/// Runs the CLI with `envs` set and `input` on standard input, its standard output going to
+/// `stdout_to` (captured when `None`).
+async fn cli_with(
+    args: &[&str],
+    envs: &[(&str, &str)],
+    input: &str,
+    stdout_to: Option<std::fs::File>,
+) -> Output {
+    use tokio::io::AsyncWriteExt as _;
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_cobo-oauth"));
+    command
+        .args(args)
+        .env_remove("COBO_ENV")
+        .env_remove("COBO_BASE_URL")
+        .env_remove("COBO_API_SECRET")
+        .env_remove("COBO_RESPONSE_PUBKEY")
+        .env_remove("COBO_REFRESH_TOKEN")
+        .envs(envs.iter().copied())
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .stdout(match stdout_to {
+            Some(file) => std::process::Stdio::from(file),
+            None => std::process::Stdio::piped(),
+        });
+    let mut child = command.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(input.as_bytes()).await.unwrap();
+    drop(stdin);
+    child.wait_with_output().await.unwrap()
+}
+
+/// The global options for `server`, without the API secret.
+fn server_options(server: &MockServer) -> Vec<String> {
+    vec![
+        "--base-url".to_owned(),
+        server.base_url(),
+        "--response-pubkey".to_owned(),
+        server.response_key_hex(),
+    ]
+}
+
+fn strs(owned: &[String]) -> Vec<&str> {
+    owned.iter().map(String::as_str).collect()
+}
+
+#[tokio::test]
+async fn secrets_come_from_the_environment_or_standard_input_never_argv() {
+    let server = MockServer::start(mock_config()).await.unwrap();
+    let mut args = server_options(&server);
+    args.extend(["token", "get", "--client-id", "app", "--org-id", "org"].map(String::from));
+    let from_env = cli_with(&strs(&args), &[("COBO_API_SECRET", SECRET)], "", None).await;
+    assert_eq!(from_env.status.code(), Some(0), "{}", stderr(&from_env));
+
+    let mut args = server_options(&server);
+    args.extend(
+        [
+            "--api-secret",
+            "-",
+            "token",
+            "get",
+            "--client-id",
+            "app",
+            "--org-id",
+            "org",
+        ]
+        .map(String::from),
+    );
+    let from_stdin = cli_with(&strs(&args), &[], &format!("{SECRET}\n"), None).await;
+    assert_eq!(from_stdin.status.code(), Some(0), "{}", stderr(&from_stdin));
+    let refresh_token = json(&from_stdin)["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let mut args = server_options(&server);
+    args.extend(
+        [
+            "token",
+            "refresh",
+            "--client-id",
+            "app",
+            "--refresh-token",
+            "-",
+        ]
+        .map(String::from),
+    );
+    let refreshed = cli_with(
+        &strs(&args),
+        &[("COBO_API_SECRET", SECRET)],
+        &format!("{refresh_token}\n"),
+        None,
+    )
+    .await;
+    assert_eq!(refreshed.status.code(), Some(0), "{}", stderr(&refreshed));
+    let by_env = cli_with(
+        &strs(&args[..args.len() - 2]),
+        &[
+            ("COBO_API_SECRET", SECRET),
+            (
+                "COBO_REFRESH_TOKEN",
+                json(&refreshed)["refresh_token"].as_str().unwrap(),
+            ),
+        ],
+        "",
+        None,
+    )
+    .await;
+    assert_eq!(by_env.status.code(), Some(0), "{}", stderr(&by_env));
+
+    let mut args = server_options(&server);
+    args.extend(
+        [
+            "--api-secret",
+            "-",
+            "token",
+            "refresh",
+            "--client-id",
+            "app",
+            "--refresh-token",
+            "-",
+        ]
+        .map(String::from),
+    );
+    let twice = cli_with(&strs(&args), &[], &format!("{SECRET}\n"), None).await;
+    assert_eq!(twice.status.code(), Some(2), "{}", stderr(&twice));
+    assert!(
+        stderr(&twice).contains("already reads standard input"),
+        "{}",
+        stderr(&twice)
+    );
+}
+
+#[tokio::test]
+async fn the_store_holds_the_new_pair_before_anything_is_printed() {
+    let server = MockServer::start(mock_config()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tokens.json");
+    let env = [("COBO_API_SECRET", SECRET)];
+    let store = path.to_str().unwrap();
+    let mut args = server_options(&server);
+    args.extend(
+        [
+            "token",
+            "get",
+            "--client-id",
+            "app",
+            "--org-id",
+            "org",
+            "--store",
+            store,
+        ]
+        .map(String::from),
+    );
+    let got = cli_with(&strs(&args), &env, "", None).await;
+    assert_eq!(got.status.code(), Some(0), "{}", stderr(&got));
+    let saved: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(saved["refresh_token"], json(&got)["refresh_token"]);
+    assert_eq!(saved["org_id"], "org");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+
+    // Refresh the pair in the file, with standard output going nowhere: the pair is saved
+    // first, and the failed write is an error, not a silent success.
+    let mut args = server_options(&server);
+    args.extend(["token", "refresh", "--client-id", "app", "--store", store].map(String::from));
+    let full = std::fs::File::options()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let refreshed = cli_with(&strs(&args), &env, "", Some(full)).await;
+    assert_eq!(refreshed.status.code(), Some(1), "{}", stderr(&refreshed));
+    assert!(
+        stderr(&refreshed).contains("standard output"),
+        "{}",
+        stderr(&refreshed)
+    );
+    let after: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    assert_ne!(
+        after["refresh_token"], saved["refresh_token"],
+        "the rotated pair was saved"
+    );
+    assert_eq!(after["version"], 2);
+    assert!(server.access_token_valid(after["access_token"].as_str().unwrap()));
+    assert!(!stderr(&refreshed).contains(after["refresh_token"].as_str().unwrap()));
+
+    // Without --store, the same failure still exits non-zero.
+    let mut args = server_options(&server);
+    args.extend(["token", "get", "--client-id", "app", "--org-id", "org"].map(String::from));
+    let full = std::fs::File::options()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let lost = cli_with(&strs(&args), &env, "", Some(full)).await;
+    assert_eq!(lost.status.code(), Some(1), "{}", stderr(&lost));
+}
+
+#[tokio::test]
+async fn a_signed_answer_without_tokens_exits_1() {
+    let server = MockServer::start(mock_config()).await.unwrap();
+    server.inject(
+        Fault::Status {
+            status: 200,
+            body: "{}".to_owned(),
+            headers: vec![],
+        },
+        1,
+    );
+    let output = against(
+        &server,
+        &["token", "get", "--client-id", "a", "--org-id", "o"],
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(stdout(&output).is_empty());
+    assert!(
+        stderr(&output).contains("no access token"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[tokio::test]
+async fn response_pubkey_off_is_accepted_like_the_library_accepts_it() {
+    let server = MockServer::start(mock_config()).await.unwrap();
+    let base = server.base_url();
+    let output = cli(&get_with(&[
+        "--base-url",
+        &base,
+        "--response-pubkey",
+        "off",
+        "--api-secret",
+        SECRET,
+    ]))
+    .await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("verification is off"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[tokio::test]
+async fn a_mock_server_that_knows_no_key_refuses_to_start() {
+    let output = cli(&["mock-server", "--port", "0"]).await;
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("--accept-any-key"),
+        "{}",
+        stderr(&output)
+    );
 }

@@ -228,11 +228,9 @@ impl TokenManager {
         if let Some(token) = self.fresh_for(self.inner.margin_ms) {
             return Ok(token.access_token.clone());
         }
-        Ok(self
-            .renewed(self.inner.margin_ms)
-            .await?
-            .access_token
-            .clone())
+        // Boxed: the cached path above stays a small future.
+        let renewed = Box::pin(self.renewed(self.inner.margin_ms)).await?;
+        Ok(renewed.access_token.clone())
     }
 
     /// A token valid for longer than `margin_ms`, renewed if needed by a task of its own, which

@@ -1,8 +1,8 @@
 //! The command line.
 
-use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
 
-use cobo_oauth::Env;
+use clap::{Args, Parser, Subcommand};
 
 /// Cobo WaaS 2.0 OAuth: get and refresh Org Access Tokens, sign requests, run a local mock.
 #[derive(Debug, Parser)]
@@ -18,12 +18,13 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct Global {
     /// Cobo environment: dev, sandbox or prod.
-    #[arg(long, global = true, env = "COBO_ENV", value_parser = parse_env)]
-    pub env: Option<Env>,
+    #[arg(long, global = true, env = "COBO_ENV")]
+    pub env: Option<String>,
     /// A custom base URL (e.g. the mock server's), including the /v2 prefix.
     #[arg(long, global = true, env = "COBO_BASE_URL", value_name = "URL")]
     pub base_url: Option<String>,
-    /// The ed25519 API secret (64 hex characters).
+    /// The ed25519 API secret (64 hex characters), or `-` to read it from standard input.
+    /// Prefer COBO_API_SECRET or `-`: arguments are visible to other users of the machine.
     #[arg(
         long,
         global = true,
@@ -32,7 +33,8 @@ pub struct Global {
         value_name = "HEX"
     )]
     pub api_secret: Option<String>,
-    /// The response-signing public key of a custom base URL (hex).
+    /// The response-signing public key of a custom base URL (hex), or `off` to turn response
+    /// verification off (the same values as the library's COBO_RESPONSE_PUBKEY).
     #[arg(long, global = true, env = "COBO_RESPONSE_PUBKEY", value_name = "HEX")]
     pub response_pubkey: Option<String>,
     /// Do not verify response signatures (only for servers that do not sign).
@@ -41,10 +43,6 @@ pub struct Global {
     /// Total timeout of one request, in seconds.
     #[arg(long, global = true, value_name = "SECS", default_value_t = 30)]
     pub timeout: u64,
-}
-
-fn parse_env(name: &str) -> Result<Env, String> {
-    name.parse::<Env>().map_err(|e| e.to_string())
 }
 
 /// What to do.
@@ -75,15 +73,25 @@ pub enum TokenCommand {
         /// The grant type.
         #[arg(long, default_value = cobo_oauth::ORG_IMPLICIT)]
         grant_type: String,
+        /// Save the new pair to this token file (as `FileStore` writes it: atomically, mode
+        /// 0600) before printing anything.
+        #[arg(long, value_name = "PATH")]
+        store: Option<PathBuf>,
     },
     /// POST /oauth/token: a new token pair for a Refresh Token (which then stops working).
     Refresh {
         /// The app's client ID.
         #[arg(long)]
         client_id: String,
-        /// The current Refresh Token.
-        #[arg(long)]
-        refresh_token: String,
+        /// The current Refresh Token, or `-` to read it from standard input (default: the one
+        /// in the --store file). Prefer COBO_REFRESH_TOKEN, `-` or --store: arguments are
+        /// visible to other users of the machine.
+        #[arg(long, env = "COBO_REFRESH_TOKEN", hide_env_values = true)]
+        refresh_token: Option<String>,
+        /// Save the new pair to this token file (atomically, mode 0600) before printing
+        /// anything; without --refresh-token, refresh the pair it holds.
+        #[arg(long, value_name = "PATH")]
+        store: Option<PathBuf>,
     },
 }
 
@@ -126,7 +134,20 @@ pub struct MockArgs {
     /// response, without checking requests or keeping state.
     #[arg(long)]
     pub fixed_token: bool,
-    /// The response-signing seed, 64 hex characters (default: random), for a stable response key.
-    #[arg(long, value_name = "HEX")]
+    /// The response-signing seed, 64 hex characters (default: random), for a stable response
+    /// key, or `-` to read it from standard input.
+    #[arg(
+        long,
+        value_name = "HEX",
+        env = "COBO_MOCK_RESPONSE_SEED",
+        hide_env_values = true
+    )]
     pub response_seed: Option<String>,
+    /// An API key (hex) whose signed requests are accepted; repeat for more. The key of
+    /// --api-secret / COBO_API_SECRET is accepted too.
+    #[arg(long = "api-key", value_name = "HEX")]
+    pub api_keys: Vec<String>,
+    /// Accept a valid signature by any API key.
+    #[arg(long)]
+    pub accept_any_key: bool,
 }

@@ -1,10 +1,16 @@
 //! The commands.
 
+use std::io::{BufRead as _, Write as _};
+use std::path::Path;
 use std::sync::Arc;
 
 use cobo_oauth::mock::{MockConfig, MockServer};
 use cobo_oauth::signing::{Ed25519Signer, NonceSource, Signer as _, encode_query};
-use cobo_oauth::{CoboClient, ConfigError, Env, ExposeSecret as _, SecretString};
+use cobo_oauth::tokens::{StoredToken, TokenOwner};
+use cobo_oauth::{
+    CoboClient, CoboClientBuilder, ConfigError, ExposeSecret as _, FileStore, SecretString, Token,
+    TokenStore as _, vars,
+};
 
 use crate::args::{Cli, Command, Global, MockArgs, SignArgs, TokenCommand};
 
@@ -41,76 +47,173 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Token(command) => token(&cli.global, command).await,
         Command::Sign(args) => sign(&cli.global, &args),
         Command::Keygen => keygen(),
-        Command::MockServer(args) => mock_server(&args).await,
+        Command::MockServer(args) => mock_server(&cli.global, args).await,
     }
 }
 
+/// Writes `value` to standard output; a failure to write (a closed pipe, a full disk) is an
+/// error, never a panic or a silent success.
 fn print_json(value: &serde_json::Value) -> Result<(), CliError> {
     let text = serde_json::to_string_pretty(value).map_err(|e| CliError::Other(e.to_string()))?;
-    println!("{text}");
-    Ok(())
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{text}")
+        .and_then(|()| stdout.flush())
+        .map_err(|e| CliError::Other(format!("cannot write the result to standard output: {e}")))
 }
 
-/// The environment the global options describe.
-fn env(global: &Global) -> Result<Env, ConfigError> {
-    let named = global.env.clone();
-    let Some(base_url) = &global.base_url else {
-        let named = named.ok_or(ConfigError::MissingEnv)?;
-        return if global.no_verify_response {
-            Env::custom_unverified(named.base_url())
-        } else {
-            Ok(named)
-        };
+/// The client the global options describe, read like the library reads its variables
+/// ([`CoboClientBuilder::from_vars`]), so both accept the same values.
+fn client(global: &Global, stdin: &mut StdinOnce) -> Result<CoboClient, CliError> {
+    let response_pubkey = if global.no_verify_response {
+        Some("off".to_owned())
+    } else {
+        global.response_pubkey.clone()
     };
-    if global.no_verify_response {
-        return Env::custom_unverified(base_url);
-    }
-    match (&global.response_pubkey, named) {
-        (Some(key), _) => Env::custom(base_url, key),
-        (None, Some(named)) => Env::custom_with(base_url, named.response_key()?),
-        (None, None) => Err(ConfigError::MissingResponseKey),
+    let builder = CoboClientBuilder::from_vars(|name| match name {
+        vars::ENV => global.env.clone(),
+        vars::BASE_URL => global.base_url.clone(),
+        vars::RESPONSE_PUBKEY => response_pubkey.clone(),
+        _ => None,
+    })?;
+    Ok(builder
+        .api_secret(api_secret(global, stdin)?.expose_secret())
+        .timeout(std::time::Duration::from_secs(global.timeout))
+        .build()?)
+}
+
+/// Standard input, read at most once: for the one secret given as `-`.
+#[derive(Debug, Default)]
+pub struct StdinOnce {
+    taken: Option<&'static str>,
+}
+
+impl StdinOnce {
+    /// `value`, or, when it is `-`, the first line of standard input (for `option`).
+    fn resolve(&mut self, value: String, option: &'static str) -> Result<SecretString, CliError> {
+        if value != "-" {
+            return Ok(SecretString::from(value));
+        }
+        if let Some(earlier) = self.taken {
+            return Err(CliError::Usage(format!(
+                "{earlier} already reads standard input; give {option} another way"
+            )));
+        }
+        self.taken = Some(option);
+        let mut line = zeroize::Zeroizing::new(String::new());
+        std::io::stdin().lock().read_line(&mut line).map_err(|e| {
+            CliError::Other(format!("cannot read {option} from standard input: {e}"))
+        })?;
+        let value = line.trim();
+        if value.is_empty() {
+            return Err(CliError::Usage(format!(
+                "{option} is -, but standard input is empty"
+            )));
+        }
+        Ok(SecretString::from(value.to_owned()))
     }
 }
 
-fn api_secret(global: &Global) -> Result<SecretString, ConfigError> {
-    global
+fn api_secret(global: &Global, stdin: &mut StdinOnce) -> Result<SecretString, CliError> {
+    let secret = global
         .api_secret
         .clone()
-        .map(SecretString::from)
-        .ok_or(ConfigError::MissingApiSecret)
+        .ok_or(ConfigError::MissingApiSecret)?;
+    stdin.resolve(secret, "--api-secret")
 }
 
 async fn token(global: &Global, command: TokenCommand) -> Result<(), CliError> {
-    let client = CoboClient::builder()
-        .env(env(global)?)
-        .api_secret(api_secret(global)?.expose_secret())
-        .timeout(std::time::Duration::from_secs(global.timeout))
-        .build()?;
-    let token = match command {
+    let mut stdin = StdinOnce::default();
+    let client = client(global, &mut stdin)?;
+    let (token, store, owner, stored) = match command {
         TokenCommand::Get {
             client_id,
             org_id,
             grant_type,
+            store,
         } => {
-            client
+            let stored = load(store.as_deref()).await?;
+            let token = client
                 .get_token_with_grant(&client_id, &org_id, &grant_type)
-                .await?
+                .await?;
+            let owner = TokenOwner::new(client_id, org_id);
+            (token, store, Some(owner), stored)
         }
         TokenCommand::Refresh {
             client_id,
             refresh_token,
+            store,
         } => {
-            client
-                .refresh_token(&client_id, &SecretString::from(refresh_token))
-                .await?
+            let stored = load(store.as_deref()).await?;
+            let refresh_token = match (refresh_token, &stored) {
+                (Some(token), _) => stdin.resolve(token, "--refresh-token")?,
+                (None, Some(stored)) => stored.refresh_token.clone(),
+                (None, None) => {
+                    return Err(CliError::Usage(
+                        "give --refresh-token (or COBO_REFRESH_TOKEN, or - for standard input), or a --store file that holds one".to_owned(),
+                    ));
+                }
+            };
+            let token = client.refresh_token(&client_id, &refresh_token).await?;
+            let owner = stored.as_ref().and_then(|s| s.owner.clone());
+            (token, store, owner, stored)
         }
     };
+    if let Some(path) = &store {
+        save(path, &token, owner, stored.as_ref()).await?;
+    }
+    if token.access_token.is_none() || token.refresh_token.is_none() {
+        return Err(CliError::Other(
+            "Cobo's signed answer carries no access token or no refresh token".to_owned(),
+        ));
+    }
     print_json(&token.to_json_exposing_secrets())
 }
 
+/// The pair in the token file at `path`, if a path is given and the file exists.
+async fn load(path: Option<&Path>) -> Result<Option<StoredToken>, CliError> {
+    match path {
+        Some(path) => FileStore::new(path)
+            .load()
+            .await
+            .map_err(|e| CliError::Other(e.to_string())),
+        None => Ok(None),
+    }
+}
+
+/// Saves the new pair to the token file at `path` (version one above the pair it replaces),
+/// before anything is printed: the refresh token Cobo just rotated is then safe on disk.
+async fn save(
+    path: &Path,
+    token: &Token,
+    owner: Option<TokenOwner>,
+    replaced: Option<&StoredToken>,
+) -> Result<(), CliError> {
+    let Some(refresh_token) = token.refresh_token.clone() else {
+        return Ok(());
+    };
+    let now = cobo_oauth::signing::Clock::now_millis(&cobo_oauth::signing::SystemClock);
+    let expires_in = token.expires_in.and_then(|s| u64::try_from(s).ok());
+    let pair = StoredToken {
+        access_token: token
+            .access_token
+            .clone()
+            .unwrap_or_else(|| SecretString::from(String::new())),
+        refresh_token,
+        expires_at_ms: expires_in.map_or(0, |s| now.saturating_add(s.saturating_mul(1000))),
+        version: replaced.map_or(0, |p| p.version) + 1,
+        owner,
+    };
+    FileStore::new(path).save(&pair).await.map_err(|e| {
+        CliError::Other(format!(
+            "Cobo rotated the refresh token but the new pair could not be saved: {e}"
+        ))
+    })
+}
+
 fn sign(global: &Global, args: &SignArgs) -> Result<(), CliError> {
-    let signer = Ed25519Signer::from_hex(api_secret(global)?.expose_secret())
-        .map_err(ConfigError::InvalidApiSecret)?;
+    let signer =
+        Ed25519Signer::from_hex(api_secret(global, &mut StdinOnce::default())?.expose_secret())
+            .map_err(ConfigError::InvalidApiSecret)?;
     let api_key = signer.api_key().as_str().to_owned();
     let auth =
         cobo_oauth::signing::CoboAuth::new(Arc::new(signer), Arc::new(NonceSource::default()));
@@ -140,22 +243,37 @@ fn keygen() -> Result<(), CliError> {
     }))
 }
 
-async fn mock_server(args: &MockArgs) -> Result<(), CliError> {
-    let response_seed = match &args.response_seed {
+async fn mock_server(global: &Global, args: MockArgs) -> Result<(), CliError> {
+    let mut stdin = StdinOnce::default();
+    let response_seed = match args.response_seed {
         Some(seed) => {
+            let seed = stdin.resolve(seed, "--response-seed")?;
             let mut bytes = [0u8; 32];
-            hex::decode_to_slice(seed.trim(), &mut bytes).map_err(|_| {
+            hex::decode_to_slice(seed.expose_secret().trim(), &mut bytes).map_err(|_| {
                 CliError::Usage("--response-seed must be 64 hex characters".to_owned())
             })?;
             Some(bytes)
         }
         None => None,
     };
+    let mut api_keys = args.api_keys;
+    if global.api_secret.is_some() {
+        let signer = Ed25519Signer::from_hex(api_secret(global, &mut stdin)?.expose_secret())
+            .map_err(ConfigError::InvalidApiSecret)?;
+        api_keys.push(signer.api_key().as_str().to_owned());
+    }
+    if api_keys.is_empty() && !args.accept_any_key && !args.fixed_token {
+        return Err(CliError::Usage(
+            "the mock accepts no API key: give --api-secret (or COBO_API_SECRET), --api-key HEX, or --accept-any-key".to_owned(),
+        ));
+    }
     let config = MockConfig {
         access_token_ttl: std::time::Duration::from_secs(args.access_ttl),
         fixed_token: args.fixed_token,
         record_requests: !args.fixed_token,
         response_seed,
+        api_keys,
+        accept_any_key: args.accept_any_key,
         ..MockConfig::default()
     };
     let server = MockServer::start_on(
