@@ -83,3 +83,28 @@ async fn secrets_never_show_in_debug_display_or_logs() {
         assert!(!shown.contains(&secret), "{secret} leaked in: {shown}");
     }
 }
+
+#[test]
+fn the_generated_token_types_hold_tokens_as_zeroizing_redacted_secrets() {
+    use cobo_oauth_gen::types::{RefreshTokenBody, RefreshTokenResponse};
+    let body = RefreshTokenBody {
+        client_id: Some("app".to_owned()),
+        grant_type: Some("refresh_token".to_owned()),
+        refresh_token: Some("RT-very-secret".into()),
+    };
+    assert!(!format!("{body:?}").contains("RT-very-secret"));
+    assert!(
+        serde_json::to_string(&body)
+            .unwrap()
+            .contains(r#""refresh_token":"RT-very-secret""#),
+        "sent as a plain JSON string"
+    );
+    let response: RefreshTokenResponse =
+        serde_json::from_str(r#"{"access_token":"AT-very-secret","refresh_token":"RT-2"}"#)
+            .unwrap();
+    let shown = format!("{response:?}");
+    assert!(
+        !shown.contains("AT-very-secret") && !shown.contains("RT-2"),
+        "{shown}"
+    );
+}

@@ -19,6 +19,25 @@ pub const GENERATED_COPY: &str = "generated/client.rs";
 /// request (see `src/hooks.rs`).
 pub const INNER_TYPE: &str = "crate::hooks::Hooks";
 
+/// The extension the normalization step puts on secret strings (`access_token`,
+/// `refresh_token`); such strings are generated as [`SECRET_TYPE`].
+pub const SECRET_EXTENSION: &str = "x-cobo-secret";
+
+/// The type of secret strings: zeroized on drop, redacted in `Debug` (see `src/secret.rs`).
+pub const SECRET_TYPE: &str = "crate::secret::SecretText";
+
+/// The schema progenitor hands typify for a string marked with [`SECRET_EXTENSION`] (typify
+/// compares schemas without their description and examples).
+fn secret_string_schema() -> schemars::schema::SchemaObject {
+    let mut extensions = schemars::Map::new();
+    extensions.insert(SECRET_EXTENSION.to_owned(), serde_json::Value::Bool(true));
+    schemars::schema::SchemaObject {
+        instance_type: Some(schemars::schema::InstanceType::String.into()),
+        extensions,
+        ..Default::default()
+    }
+}
+
 /// Why the client could not be generated.
 #[derive(Debug)]
 pub enum CodegenError {
@@ -48,8 +67,9 @@ impl fmt::Display for CodegenError {
 
 impl std::error::Error for CodegenError {}
 
-/// progenitor's settings: builder-style methods, one `Client`, and hooks that the crate must
-/// implement (`HooksMode::Expected`), so no request can leave unsigned.
+/// progenitor's settings: builder-style methods, one `Client`, hooks that the crate must
+/// implement (`HooksMode::Expected`), so no request can leave unsigned, and secret strings as
+/// [`SECRET_TYPE`].
 pub fn settings() -> GenerationSettings {
     let inner: proc_macro2::TokenStream = INNER_TYPE.parse().unwrap_or_default();
     let mut settings = GenerationSettings::new();
@@ -57,7 +77,8 @@ pub fn settings() -> GenerationSettings {
         .with_interface(InterfaceStyle::Builder)
         .with_tag(TagStyle::Merged)
         .with_inner_type(inner)
-        .with_hooks(HooksMode::Expected);
+        .with_hooks(HooksMode::Expected)
+        .with_conversion(secret_string_schema(), SECRET_TYPE, std::iter::empty());
     settings
 }
 

@@ -45,13 +45,13 @@ pub mod types {
     pub struct GetTokenResponse {
         ///The Org Access Token.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub access_token: ::std::option::Option<::std::string::String>,
+        pub access_token: ::std::option::Option<crate::secret::SecretText>,
         ///The time in seconds in which the Org Access Token expires.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub expires_in: ::std::option::Option<i64>,
         ///The Refresh Token, used to obtain a new Org Access Token when the current Org Access Token expires. The expiration time for Refresh Tokens is currently set to 30 days and is subject to change.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub refresh_token: ::std::option::Option<::std::string::String>,
+        pub refresh_token: ::std::option::Option<crate::secret::SecretText>,
         /**The scope of the Org Access Token to limit the app's access to the organization's resources.
 **Note**: Currently this property value is empty. The scope of the Org Access Token is based on the permissions granted when the app user installs the app.
 */
@@ -90,7 +90,7 @@ pub mod types {
         pub grant_type: ::std::option::Option<::std::string::String>,
         ///The Refresh Token of the current Org Access Token.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub refresh_token: ::std::option::Option<::std::string::String>,
+        pub refresh_token: ::std::option::Option<crate::secret::SecretText>,
     }
     impl RefreshTokenBody {
         pub fn builder() -> builder::RefreshTokenBody {
@@ -119,13 +119,13 @@ pub mod types {
     pub struct RefreshTokenResponse {
         ///The new Org Access Token.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub access_token: ::std::option::Option<::std::string::String>,
+        pub access_token: ::std::option::Option<crate::secret::SecretText>,
         ///The time in seconds in which the new Org Access Token expires.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub expires_in: ::std::option::Option<i64>,
         ///The Refresh Token, used to obtain another Org Access Token when the new Org Access Token expires. The expiration time for Refresh Tokens is currently set to 30 days and is subject to change.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub refresh_token: ::std::option::Option<::std::string::String>,
+        pub refresh_token: ::std::option::Option<crate::secret::SecretText>,
         /**The scope of the Org Access Token to limit the app's access to the organization's resources.
 **Note**: Currently this property value is empty. The scope of the Org Access Token is based on the permissions granted when the app user installs the app.
 */
@@ -225,7 +225,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct GetTokenResponse {
             access_token: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<crate::secret::SecretText>,
                 ::std::string::String,
             >,
             expires_in: ::std::result::Result<
@@ -233,7 +233,7 @@ pub mod types {
                 ::std::string::String,
             >,
             refresh_token: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<crate::secret::SecretText>,
                 ::std::string::String,
             >,
             scope: ::std::result::Result<
@@ -259,7 +259,9 @@ pub mod types {
         impl GetTokenResponse {
             pub fn access_token<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<crate::secret::SecretText>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.access_token = value
@@ -283,7 +285,9 @@ pub mod types {
             }
             pub fn refresh_token<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<crate::secret::SecretText>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.refresh_token = value
@@ -419,7 +423,7 @@ pub mod types {
                 ::std::string::String,
             >,
             refresh_token: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<crate::secret::SecretText>,
                 ::std::string::String,
             >,
         }
@@ -459,7 +463,9 @@ pub mod types {
             }
             pub fn refresh_token<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<crate::secret::SecretText>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.refresh_token = value
@@ -494,7 +500,7 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct RefreshTokenResponse {
             access_token: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<crate::secret::SecretText>,
                 ::std::string::String,
             >,
             expires_in: ::std::result::Result<
@@ -502,7 +508,7 @@ pub mod types {
                 ::std::string::String,
             >,
             refresh_token: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<crate::secret::SecretText>,
                 ::std::string::String,
             >,
             scope: ::std::result::Result<
@@ -528,7 +534,9 @@ pub mod types {
         impl RefreshTokenResponse {
             pub fn access_token<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<crate::secret::SecretText>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.access_token = value
@@ -552,7 +560,9 @@ pub mod types {
             }
             pub fn refresh_token<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<crate::secret::SecretText>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.refresh_token = value

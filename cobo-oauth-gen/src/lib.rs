@@ -19,6 +19,7 @@ mod generated {
 }
 
 pub mod hooks;
+pub mod secret;
 
 pub use generated::*;
 pub use hooks::{ExecError, ExecFuture, Executor, Hooks};

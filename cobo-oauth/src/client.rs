@@ -170,7 +170,8 @@ impl CoboClient {
         let body = types::RefreshTokenBody {
             client_id: Some(client_id.to_owned()),
             grant_type: Some(REFRESH_TOKEN.to_owned()),
-            refresh_token: Some(refresh_token.expose_secret().to_owned()),
+            // A zeroizing copy: wiped when the generated request drops it after sending.
+            refresh_token: Some(refresh_token.expose_secret().into()),
         };
         Ok(self
             .call(self.raw.refresh_token().body(body).send())

@@ -47,14 +47,19 @@ impl fmt::Debug for Token {
     }
 }
 
+/// A secret of the generated types as a `SecretString` (the generated copy is wiped on drop).
+fn exposed(text: &cobo_oauth_gen::secret::SecretText) -> SecretString {
+    SecretString::from(text.expose_secret().to_owned())
+}
+
 /// The fields both generated token responses have.
 macro_rules! from_generated {
     ($($generated:ty),*) => {$(
         impl From<$generated> for Token {
             fn from(response: $generated) -> Self {
                 Self {
-                    access_token: response.access_token.map(SecretString::from),
-                    refresh_token: response.refresh_token.map(SecretString::from),
+                    access_token: response.access_token.as_ref().map(exposed),
+                    refresh_token: response.refresh_token.as_ref().map(exposed),
                     token_type: response.token_type,
                     scope: response.scope,
                     expires_in: response.expires_in,

@@ -9,7 +9,9 @@
 //! - [`body_media_types`]: request bodies with several media types;
 //! - [`raw_body`]: request bodies progenitor cannot encode (multipart);
 //! - [`success_schemas`]: different success-response schemas;
-//! - [`error_schemas`]: different error-response schemas.
+//! - [`error_schemas`]: different error-response schemas;
+//! - [`secret_tokens`]: marks `access_token` / `refresh_token` strings secret (not a shape
+//!   progenitor cannot take: a type it should not give them).
 //!
 //! [`generate_checked`] runs progenitor without letting it panic and, on
 //! failure, names the operation and JSON pointer responsible.
@@ -29,6 +31,7 @@ pub mod raw_body;
 mod report;
 pub mod responses;
 pub mod schemas;
+pub mod secret_tokens;
 pub mod subset;
 
 #[cfg(test)]
@@ -135,6 +138,7 @@ pub fn normalize(mut spec: Value) -> Result<Normalized, NormalizeError> {
     raw_body::apply(&mut spec, &mut changes)?;
     success_schemas::apply(&mut spec, &mut changes, &mut skipped)?;
     error_schemas::apply(&mut spec, &mut changes, &mut skipped)?;
+    secret_tokens::apply(&mut spec, &mut changes);
     validate(&spec)?;
     Ok(Normalized {
         spec,
