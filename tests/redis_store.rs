@@ -1,6 +1,6 @@
 //! The Redis store against a real `redis-server`: compare-and-set saves, the lease, keys per
-//! `(client_id, org_id)`, encryption at rest, and clear errors for bad configuration and a dead
-//! server.
+//! `(client_id, org_id)`, encryption at rest, ACL users, and clear errors for bad configuration,
+//! refused credentials or permissions (permanent) and a dead server (transient).
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
@@ -9,8 +9,8 @@ use std::time::Duration;
 use cobo_oauth::tokens::{
     EncryptionKey, RedisStore, RedisStoreBuilder, RefreshLease as _, StoreError, StoredToken,
 };
-use cobo_oauth::{ExposeSecret as _, SecretString, TokenStore as _};
-use cobo_oauth_tests::RedisServer;
+use cobo_oauth::{Error, ExposeSecret as _, SecretString, TokenStore as _};
+use cobo_oauth_tests::{RedisServer, redis_acl};
 
 fn pair(version: u64) -> StoredToken {
     StoredToken {
@@ -250,8 +250,159 @@ async fn bad_urls_and_dead_servers_are_clear_errors_without_credentials() {
     let shown = format!("{error} {error:?}");
     assert!(shown.contains("127.0.0.1"), "{shown}");
     assert!(!shown.contains("hunter2"), "{shown}");
+    assert!(Error::Store(error).is_transient());
+
+    // A server that dies after the connection was made: transient too.
+    redis.restart();
+    let store = sealed(&redis, &EncryptionKey::generate(), "o").await;
+    redis.kill();
+    let error = store.load().await.unwrap_err();
+    assert!(matches!(error, StoreError::Io { .. }), "{error:?}");
+    assert!(Error::Store(error).is_transient());
     let malformed = EncryptionKey::from_hex("00ff").unwrap_err();
     assert!(malformed.to_string().contains("64 hex characters"));
+}
+
+/// `redis://<user>:<password>@127.0.0.1:<port>/0`.
+fn url_as(redis: &RedisServer, user: &str, password: &str) -> String {
+    redis
+        .url()
+        .replace("redis://", &format!("redis://{user}:{password}@"))
+}
+
+/// Asserts that `error` is a refusal only a person can fix, saying `what`, without `secret`.
+fn assert_refused(error: StoreError, what: &str, secret: &str) {
+    let shown = format!("{error} {error:?}");
+    assert!(matches!(error, StoreError::Refused { .. }), "{shown}");
+    assert!(shown.contains(what), "{shown}");
+    assert!(!shown.contains(secret), "{shown}");
+    let error = Error::Store(error);
+    assert!(error.is_permanent() && !error.is_transient(), "{shown}");
+}
+
+#[tokio::test]
+async fn an_acl_user_limited_to_the_prefix_and_the_stores_commands_can_use_the_store() {
+    let redis = RedisServer::start();
+    let _: () = redis_acl::set_user("cobo", "s3cret-pw", redis_acl::STORE_COMMANDS)
+        .query_async(&mut raw(&redis).await)
+        .await
+        .unwrap();
+    let key = EncryptionKey::generate();
+    let store = RedisStore::builder(url_as(&redis, "cobo", "s3cret-pw"), "client", "org")
+        .encryption_key(key.clone())
+        .connect()
+        .await
+        .unwrap();
+    store.save(&pair(1)).await.unwrap();
+    assert_eq!(store.load().await.unwrap().unwrap().version, 1);
+    assert_eq!(store.record_refresh(1).await.unwrap(), 0);
+    let lease = store
+        .try_acquire(Duration::from_secs(30))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(store.extend(&lease, Duration::from_secs(30)).await.unwrap());
+    store.release(&lease).await.unwrap();
+    store.save(&pair(2)).await.unwrap();
+    assert!(matches!(
+        store.save(&pair(2)).await.unwrap_err(),
+        StoreError::Conflict { .. }
+    ));
+
+    // Keys outside the user's prefix are refused, permanently.
+    let elsewhere = RedisStore::builder(url_as(&redis, "cobo", "s3cret-pw"), "client", "org")
+        .encryption_key(key)
+        .key_prefix("other-app")
+        .connect()
+        .await
+        .unwrap();
+    assert_refused(elsewhere.load().await.unwrap_err(), "ACL", "s3cret-pw");
+}
+
+#[tokio::test]
+async fn wrong_or_missing_passwords_are_permanent_errors_that_hide_the_password() {
+    let redis = RedisServer::start();
+    let mut admin = raw(&redis).await;
+    let _: () = redis_acl::set_user("cobo", "right-password", redis_acl::STORE_COMMANDS)
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    for (user, password) in [("cobo", "hunter2-wrong"), ("nobody", "hunter2-wrong")] {
+        let error = builder_at(url_as(&redis, user, password))
+            .connect()
+            .await
+            .unwrap_err();
+        assert_refused(error, "authentication failed", password);
+    }
+    // The default user needs a password now; a client without one is refused at its first
+    // command (NOAUTH).
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("requirepass")
+        .arg("admin-password")
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    let error = match builder_at(redis.url()).connect().await {
+        Ok(store) => store.load().await.unwrap_err(),
+        Err(error) => error,
+    };
+    assert_refused(error, "authentication", "admin-password");
+}
+
+#[tokio::test]
+async fn commands_or_script_calls_the_user_may_not_run_are_permanent_errors() {
+    let redis = RedisServer::start();
+    let mut admin = raw(&redis).await;
+    // No EVALSHA or EVAL: saving is refused.
+    let no_scripts: Vec<&str> = redis_acl::STORE_COMMANDS
+        .iter()
+        .copied()
+        .filter(|c| !c.starts_with("eval"))
+        .collect();
+    let _: () = redis_acl::set_user("no-scripts", "pw-1", &no_scripts)
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    // Scripts, but not HSET, which the save script calls: refused inside the script.
+    let no_hset: Vec<&str> = redis_acl::STORE_COMMANDS
+        .iter()
+        .copied()
+        .filter(|c| *c != "hset")
+        .collect();
+    let _: () = redis_acl::set_user("no-hset", "pw-2", &no_hset)
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    for (user, password, what) in [
+        ("no-scripts", "pw-1", "ACL permission"),
+        ("no-hset", "pw-2", "can't run this command"),
+    ] {
+        let store = builder_at(url_as(&redis, user, password))
+            .connect()
+            .await
+            .unwrap();
+        assert!(store.load().await.unwrap().is_none(), "{user} may read");
+        let error = store.save(&pair(1)).await.unwrap_err();
+        assert_refused(error, what, password);
+    }
+
+    // A script error (the pair key holds a string, so the save script's HGET fails): refused.
+    let _: () = redis::cmd("SET")
+        .arg("cobo-oauth:{client:org}:pair")
+        .arg("not a hash")
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    let store = builder_at(url_as(&redis, "no-hset", "pw-2"))
+        .connect()
+        .await
+        .unwrap();
+    assert_refused(store.save(&pair(1)).await.unwrap_err(), "WRONGTYPE", "pw-2");
+}
+
+fn builder_at(url: String) -> RedisStoreBuilder {
+    RedisStore::builder(url, "client", "org").encryption_key(EncryptionKey::generate())
 }
 
 #[tokio::test]

@@ -166,7 +166,8 @@ impl Error {
     }
 
     /// Whether only a person can fix it (authorize the app again, fix the configuration, repair
-    /// or remove a corrupt or undecryptable token store, give each organization its own store).
+    /// or remove a corrupt or undecryptable token store, give each organization its own store,
+    /// fix a token store's credentials, permissions or TLS certificates).
     pub fn is_permanent(&self) -> bool {
         matches!(
             self,
@@ -175,6 +176,8 @@ impl Error {
                 | Self::Store(
                     StoreError::Corrupt { .. }
                         | StoreError::Config { .. }
+                        | StoreError::Refused { .. }
+                        | StoreError::Tls { .. }
                         | StoreError::WrongOwner { .. }
                 )
         )
@@ -283,5 +286,15 @@ mod tests {
             reason: "does not decrypt with this key".into(),
         });
         assert!(corrupt.is_permanent() && !corrupt.is_transient());
+        let refused = Error::Store(StoreError::Refused {
+            path: "redis://127.0.0.1:6379/0".into(),
+            reason: "authentication failed".into(),
+        });
+        assert!(refused.is_permanent() && !refused.is_transient());
+        let untrusted = Error::Store(StoreError::Tls {
+            path: "rediss://127.0.0.1:6379/0".into(),
+            reason: "TLS certificate verification failed".into(),
+        });
+        assert!(untrusted.is_permanent() && !untrusted.is_transient());
     }
 }

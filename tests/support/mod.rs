@@ -4,7 +4,9 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
+pub mod redis_acl;
 mod redis_server;
+mod test_pki;
 
 use std::sync::{Arc, Mutex};
 
@@ -13,7 +15,8 @@ use sha2::{Digest as _, Sha256};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-pub use redis_server::RedisServer;
+pub use redis_server::{ClientCerts, RedisServer};
+pub use test_pki::TestPki;
 
 /// The official Python SDK's vectors (copied from the reference material; see tests/vectors).
 pub fn vectors() -> serde_json::Value {

@@ -1,6 +1,7 @@
 //! A real `redis-server` on loopback for the Redis store tests: started in a temporary
 //! directory with an fsync-always append-only file, killed with SIGKILL and restarted on the
-//! same port and data.
+//! same port and data. Plain TCP, or TLS only (`--port 0 --tls-port`) with a [`TestPki`]'s
+//! certificates.
 
 use std::io::{Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
@@ -8,9 +9,20 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::TestPki;
+
 /// The binary: `$REDIS_SERVER`, or `redis-server` on the `PATH`.
 fn binary() -> String {
     std::env::var("REDIS_SERVER").unwrap_or_else(|_| "redis-server".to_owned())
+}
+
+/// Whether a TLS server asks its clients for a certificate (`--tls-auth-clients`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientCerts {
+    /// `no`: any client may connect.
+    NotAsked,
+    /// `yes`: only clients with a certificate signed by the server's CA.
+    Required,
 }
 
 /// A running `redis-server`. Killed when dropped.
@@ -19,28 +31,56 @@ pub struct RedisServer {
     child: Option<Child>,
     port: u16,
     dir: tempfile::TempDir,
+    /// `Some` for a TLS-only server: whether it asks for client certificates.
+    tls: Option<ClientCerts>,
 }
 
 impl RedisServer {
     /// Starts one on a free loopback port. Panics, saying how to install it, when there is no
     /// `redis-server`.
     pub fn start() -> Self {
+        Self::start_with(None, None)
+    }
+
+    /// Starts one that speaks only TLS, with `pki`'s server certificate, trusting `pki`'s CA for
+    /// client certificates.
+    pub fn start_tls(pki: &TestPki, clients: ClientCerts) -> Self {
+        Self::start_with(Some(pki), Some(clients))
+    }
+
+    fn start_with(pki: Option<&TestPki>, tls: Option<ClientCerts>) -> Self {
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
             .expect("a free loopback port");
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        if let Some(pki) = pki {
+            for (name, pem) in [
+                ("ca.crt", &pki.ca_pem),
+                ("server.crt", &pki.server_cert_pem),
+                ("server.key", &pki.server_key_pem),
+            ] {
+                std::fs::write(dir.path().join(name), pem).expect("a certificate file");
+            }
+        }
         let mut server = Self {
             child: None,
             port,
-            dir: tempfile::tempdir().expect("a temporary directory"),
+            dir,
+            tls,
         };
         server.spawn();
         server
     }
 
-    /// `redis://127.0.0.1:<port>/0`.
+    /// `redis://127.0.0.1:<port>/0`, or `rediss://…` for a TLS server.
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/0", self.port)
+        let scheme = if self.tls.is_some() {
+            "rediss"
+        } else {
+            "redis"
+        };
+        format!("{scheme}://127.0.0.1:{}/0", self.port)
     }
 
     /// Its data directory.
@@ -71,8 +111,28 @@ impl RedisServer {
             .to_str()
             .expect("a UTF-8 temporary path")
             .to_owned();
-        let child = Command::new(binary())
-            .args(["--port", &port, "--bind", "127.0.0.1", "--dir", &dir])
+        let mut command = Command::new(binary());
+        match self.tls {
+            None => command.args(["--port", &port]),
+            Some(clients) => command
+                .args(["--port", "0", "--tls-port", &port])
+                .args([
+                    "--tls-cert-file",
+                    "server.crt",
+                    "--tls-key-file",
+                    "server.key",
+                ])
+                .args(["--tls-ca-cert-file", "ca.crt", "--tls-auth-clients"])
+                .arg(match clients {
+                    ClientCerts::NotAsked => "no",
+                    ClientCerts::Required => "yes",
+                }),
+        };
+        let log = self.dir.path().join("redis.log");
+        let log_start = std::fs::metadata(&log).map_or(0, |m| m.len());
+        let child = command
+            .current_dir(&dir)
+            .args(["--bind", "127.0.0.1", "--dir", &dir])
             .args([
                 "--appendonly",
                 "yes",
@@ -94,13 +154,14 @@ impl RedisServer {
                 )
             });
         self.child = Some(child);
-        self.wait_ready();
+        self.wait_ready(log_start);
     }
 
-    fn wait_ready(&mut self) {
+    /// Waits until it answers `PING` (plain) or logs that it is ready since `log_start` (TLS).
+    fn wait_ready(&mut self, log_start: u64) {
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
-            if self.ping() {
+            if self.ready(log_start) {
                 return;
             }
             if let Some(child) = self.child.as_mut()
@@ -113,6 +174,17 @@ impl RedisServer {
             std::thread::sleep(Duration::from_millis(20));
         }
         panic!("redis-server did not answer PING on port {}", self.port);
+    }
+
+    fn ready(&self, log_start: u64) -> bool {
+        if self.tls.is_none() {
+            return self.ping();
+        }
+        let log = std::fs::read(self.dir.path().join("redis.log")).unwrap_or_default();
+        let new = log
+            .get(usize::try_from(log_start).unwrap_or(usize::MAX)..)
+            .unwrap_or_default();
+        String::from_utf8_lossy(new).contains("Ready to accept connections")
     }
 
     fn ping(&self) -> bool {

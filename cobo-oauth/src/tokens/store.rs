@@ -170,6 +170,26 @@ pub enum StoreError {
         /// What is wrong.
         reason: String,
     },
+    /// The store refused the request and will refuse it again: wrong credentials (`WRONGPASS`,
+    /// `NOAUTH`), a missing ACL permission (`NOPERM`), a script or command error. Permanent:
+    /// fix the credentials, the permissions or the server. Never contains a secret.
+    #[error("token store {path} refused the request: {reason}")]
+    Refused {
+        /// The resource (`redis://host:port/db`, without credentials).
+        path: String,
+        /// What was refused, and why.
+        reason: String,
+    },
+    /// The TLS handshake failed: the server's certificate is not signed by a trusted CA, or the
+    /// server refused the client certificate (or its absence). Permanent: fix the CA or the
+    /// client certificate. Never contains a secret.
+    #[error("token store {path}: {reason}")]
+    Tls {
+        /// The resource (`rediss://host:port/db`, without credentials).
+        path: String,
+        /// What failed, and what to do about it.
+        reason: String,
+    },
     /// The store holds, or is bound to, another app's or organization's pair: it was not used.
     /// Permanent: give each `(client_id, org_id)` a store of its own.
     #[error("token store {path} belongs to {found}, not to {expected}")]

@@ -10,140 +10,35 @@
 //!   deletes it only for its holder.
 //! - `…:refresh-sends`, how often each version's refresh token was sent; cleared by every save,
 //!   so a count left over means a holder died between sending and saving.
+//!
+//! The connection: `redis://` or `rediss://` (rustls; the system's CA roots, or a CA and a client
+//! certificate given to the [`RedisStoreBuilder`]), optionally as an ACL user. What Redis refuses
+//! (credentials, permissions, scripts, TLS certificates) is a permanent error; an outage is
+//! [`StoreError::Io`], transient.
 
+mod builder;
+mod errors;
 mod keys;
 mod scripts;
 mod sealing;
+mod tls;
 
 use std::fmt;
 use std::time::Duration;
 
 use rand::RngCore as _;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::ConnectionManager;
 use secrecy::{ExposeSecret as _, SecretString};
 
+pub use builder::{DEFAULT_REDIS_TIMEOUT, RedisStoreBuilder, vars};
 pub use sealing::EncryptionKey;
 
 use self::keys::Keys;
 use self::sealing::Sealing;
+use self::tls::TlsOptions;
 use super::store::{
     Lease, RefreshLease, StoreError, StoreFuture, StoredToken, TokenOwner, TokenStore,
 };
-
-/// The environment variables [`RedisStoreBuilder::from_env`] reads.
-pub mod vars {
-    /// The Redis URL, e.g. `redis://:password@redis.internal:6379/0` (`rediss://` for TLS is
-    /// not compiled in).
-    pub const REDIS_URL: &str = "COBO_REDIS_URL";
-    /// 64 hex characters: the key that encrypts the pair at rest.
-    pub const ENCRYPTION_KEY: &str = "COBO_TOKEN_ENCRYPTION_KEY";
-    /// `1` to store the pair as plaintext instead (when no encryption key is set).
-    pub const PLAINTEXT: &str = "COBO_TOKEN_PLAINTEXT";
-}
-
-/// The default timeout of connecting to Redis and of one Redis command.
-pub const DEFAULT_REDIS_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// Builds a [`RedisStore`].
-pub struct RedisStoreBuilder {
-    url: SecretString,
-    client_id: String,
-    org_id: String,
-    prefix: String,
-    sealing: Option<Sealing>,
-    timeout: Duration,
-}
-
-impl fmt::Debug for RedisStoreBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RedisStoreBuilder")
-            .field("url", &"<redacted>")
-            .field("client_id", &self.client_id)
-            .field("org_id", &self.org_id)
-            .field("prefix", &self.prefix)
-            .field("format", &self.sealing.as_ref().map(Sealing::format))
-            .finish()
-    }
-}
-
-impl RedisStoreBuilder {
-    /// Reads [`vars::REDIS_URL`], and [`vars::ENCRYPTION_KEY`] or [`vars::PLAINTEXT`].
-    pub fn from_env(
-        client_id: impl Into<String>,
-        org_id: impl Into<String>,
-    ) -> Result<Self, StoreError> {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-        let url = var(vars::REDIS_URL).ok_or_else(|| StoreError::Config {
-            reason: format!("{} is not set", vars::REDIS_URL),
-        })?;
-        let mut builder = RedisStore::builder(url, client_id, org_id);
-        if let Some(key) = var(vars::ENCRYPTION_KEY).map(zeroize::Zeroizing::new) {
-            builder = builder.encryption_key(EncryptionKey::from_hex(&key)?);
-        } else if var(vars::PLAINTEXT).as_deref() == Some("1") {
-            builder = builder.plaintext();
-        }
-        Ok(builder)
-    }
-
-    /// Encrypts the pair at rest with `key` (every process of the fleet needs the same key).
-    pub fn encryption_key(mut self, key: EncryptionKey) -> Self {
-        self.sealing = Some(Sealing::Encrypted(key));
-        self
-    }
-
-    /// Stores the pair as plaintext JSON: anyone who can read the Redis keys can then use the
-    /// tokens. Choose it only when Redis itself is trusted with secrets.
-    pub fn plaintext(mut self) -> Self {
-        self.sealing = Some(Sealing::Plaintext);
-        self
-    }
-
-    /// The prefix of the keys (default `cobo-oauth`).
-    pub fn key_prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.prefix = prefix.into();
-        self
-    }
-
-    /// The timeout of connecting and of each command (default [`DEFAULT_REDIS_TIMEOUT`]).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-
-    /// Connects. Fails if no encryption key was given and plaintext was not chosen, if the URL
-    /// is malformed, or if Redis cannot be reached.
-    pub async fn connect(self) -> Result<RedisStore, StoreError> {
-        let sealing = self.sealing.ok_or_else(|| StoreError::Config {
-            reason: "choose .encryption_key(...) or, knowingly, .plaintext() for the Redis store"
-                .to_owned(),
-        })?;
-        let client =
-            redis::Client::open(self.url.expose_secret()).map_err(|_| StoreError::Config {
-                reason:
-                    "the Redis URL is malformed (expected redis://[user:password@]host[:port][/db])"
-                        .to_owned(),
-            })?;
-        let info = client.get_connection_info();
-        let endpoint = format!("redis://{}/{}", info.addr(), info.redis_settings().db());
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(self.timeout))
-            .set_response_timeout(Some(self.timeout))
-            .set_max_delay(Duration::from_millis(500));
-        let connection = ConnectionManager::new_with_config(client, config)
-            .await
-            .map_err(|e| io(&endpoint, &e))?;
-        Ok(RedisStore {
-            connection,
-            keys: Keys::new(&self.prefix, &self.client_id, &self.org_id),
-            owner: TokenOwner::new(self.client_id, self.org_id),
-            sealing,
-            endpoint,
-            save: scripts::save(),
-            release: scripts::release(),
-            extend: scripts::extend(),
-        })
-    }
-}
 
 /// A [`TokenStore`] in Redis, shared by every process of a fleet that uses one Org Access Token,
 /// with a [`RefreshLease`] so that only one of them refreshes.
@@ -168,8 +63,10 @@ pub struct RedisStore {
     /// The `(client_id, org_id)` its keys name.
     owner: TokenOwner,
     sealing: Sealing,
-    /// `redis://host:port/db`, without credentials.
+    /// `redis://host:port/db` (`rediss://` for TLS), without credentials.
     endpoint: String,
+    /// The URL's password, cut out of error messages. Never shown.
+    password: Option<SecretString>,
     save: redis::Script,
     release: redis::Script,
     extend: redis::Script,
@@ -190,14 +87,6 @@ fn ttl_millis(ttl: Duration) -> u64 {
     u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1)
 }
 
-/// A Redis failure as a store error: where, and what (never the URL's credentials).
-fn io(endpoint: &str, error: &redis::RedisError) -> StoreError {
-    StoreError::Io {
-        path: endpoint.to_owned(),
-        reason: error.to_string(),
-    }
-}
-
 impl RedisStore {
     /// A builder for the pair of `(client_id, org_id)` in the Redis at `url`.
     pub fn builder(
@@ -212,6 +101,7 @@ impl RedisStore {
             prefix: "cobo-oauth".to_owned(),
             sealing: None,
             timeout: DEFAULT_REDIS_TIMEOUT,
+            tls: TlsOptions::default(),
         }
     }
 
@@ -220,8 +110,11 @@ impl RedisStore {
         &self.keys.pair
     }
 
+    /// A failed command as a store error: permanent when Redis refused it, [`StoreError::Io`]
+    /// when it may pass.
     fn io(&self, error: &redis::RedisError) -> StoreError {
-        io(&self.endpoint, error)
+        let password = self.password.as_ref().map(|p| p.expose_secret());
+        errors::store_error(&self.endpoint, password, error)
     }
 
     async fn load_pair(&self) -> Result<Option<StoredToken>, StoreError> {
