@@ -295,3 +295,55 @@ impl Executor for SigningExecutor {
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 struct Rejected(String);
+
+#[cfg(all(test, feature = "mock"))]
+mod tests {
+    use std::cell::RefCell;
+
+    use super::{CALL, CallRecord};
+    use crate::mock::{Fault, MockConfig, MockServer};
+    use crate::signing::{Ed25519Signer, Signer as _};
+
+    /// What the executor recorded for one `get_token` call to `server`.
+    async fn record_of(server: &MockServer, signer: &Ed25519Signer) -> CallRecord {
+        let client = crate::CoboClient::builder()
+            .env(server.env())
+            .signer(std::sync::Arc::new(signer.clone()))
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let call = client
+            .raw()
+            .get_token()
+            .client_id("app")
+            .org_id("org")
+            .grant_type("org_implicit")
+            .send();
+        CALL.scope(RefCell::new(CallRecord::default()), async {
+            let _ = call.await;
+            CALL.with(|record| record.take())
+        })
+        .await
+    }
+
+    #[tokio::test]
+    async fn the_body_of_a_success_is_not_kept_but_an_errors_start_is() {
+        let signer = Ed25519Signer::generate();
+        let server = MockServer::start(MockConfig::accepting(signer.api_key().as_str()))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let success = record_of(&server, &signer).await;
+        assert_eq!(success.status, Some(200));
+        assert!(success.body_start.is_empty(), "a token answer is not kept");
+
+        server.inject(
+            Fault::Status {
+                status: 500,
+                body: r#"{"error_code":2000,"error_message":"busy","error_id":"e"}"#.to_owned(),
+                headers: vec![],
+            },
+            1,
+        );
+        let failure = record_of(&server, &signer).await;
+        assert!(failure.body_start.contains("busy"), "{failure:?}");
+    }
+}
