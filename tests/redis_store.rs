@@ -9,17 +9,11 @@ use std::time::Duration;
 use cobo_oauth::tokens::{
     EncryptionKey, RedisStore, RedisStoreBuilder, RefreshLease as _, StoreError, StoredToken,
 };
-use cobo_oauth::{Error, ExposeSecret as _, SecretString, TokenStore as _};
+use cobo_oauth::{Error, ExposeSecret as _, TokenStore as _};
 use cobo_oauth_tests::{RedisServer, redis_acl};
 
 fn pair(version: u64) -> StoredToken {
-    StoredToken {
-        access_token: SecretString::from(format!("access-token-{version}")),
-        refresh_token: SecretString::from(format!("refresh-token-{version}")),
-        expires_at_ms: 1_000 + version,
-        version,
-        owner: None,
-    }
+    cobo_oauth_tests::numbered_pair(version)
 }
 
 fn builder(redis: &RedisServer, org: &str) -> RedisStoreBuilder {

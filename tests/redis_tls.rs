@@ -7,21 +7,15 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use cobo_oauth::mock::{MockConfig, MockServer};
+use cobo_oauth::mock::MockServer;
 use cobo_oauth::tokens::{
     EncryptionKey, RedisStore, RedisStoreBuilder, RefreshLease as _, StoreError, StoredToken,
 };
-use cobo_oauth::{Error, ExposeSecret as _, SecretString, TokenStore as _};
+use cobo_oauth::{Error, ExposeSecret as _, TokenStore as _};
 use cobo_oauth_tests::{API_SECRET, ClientCerts, RedisServer, TestPki, redis_acl};
 
 fn pair(version: u64) -> StoredToken {
-    StoredToken {
-        access_token: SecretString::from(format!("access-token-{version}")),
-        refresh_token: SecretString::from(format!("refresh-token-{version}")),
-        expires_at_ms: 1_000 + version,
-        version,
-        owner: None,
-    }
+    cobo_oauth_tests::numbered_pair(version)
 }
 
 fn builder(url: String) -> RedisStoreBuilder {
@@ -204,7 +198,9 @@ async fn a_replica_configured_by_the_environment_uses_mutual_tls_and_an_acl_user
         .await
         .unwrap();
 
-    let server = MockServer::start(MockConfig::default()).await.unwrap();
+    let server = MockServer::start(cobo_oauth_tests::mock_config())
+        .await
+        .unwrap();
     let key = EncryptionKey::generate();
     let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_fleet-replica"))
         .env("COBO_BASE_URL", server.base_url())

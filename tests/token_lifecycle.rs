@@ -45,11 +45,7 @@ fn manager(
 }
 
 fn count(server: &MockServer, method: &str) -> usize {
-    server
-        .requests()
-        .iter()
-        .filter(|r| r.method == method)
-        .count()
+    cobo_oauth_tests::count_requests(server, method)
 }
 
 async fn stored(store: &dyn TokenStore) -> StoredToken {

@@ -71,11 +71,7 @@ async fn stored_refresh_token(store: &dyn TokenStore) -> String {
 }
 
 fn count(server: &MockServer, method: &str) -> usize {
-    server
-        .requests()
-        .iter()
-        .filter(|r| r.method == method)
-        .count()
+    cobo_oauth_tests::count_requests(server, method)
 }
 
 #[tokio::test(start_paused = true)]

@@ -73,6 +73,13 @@ async fn refresh(server: &MockServer, refresh_token: &str) -> Output {
     .await
 }
 
+/// Asserts that the CLI exited with `code` and said `message` on stderr.
+fn expect_exit(output: &Output, code: i32, message: &str) {
+    let said = stderr(output);
+    assert_eq!(output.status.code(), Some(code), "{said}");
+    assert!(said.contains(message), "{said}");
+}
+
 fn json(output: &Output) -> serde_json::Value {
     serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}: {}", stdout(output)))
 }
@@ -510,12 +517,7 @@ async fn secrets_come_from_the_environment_or_standard_input_never_argv() {
         .map(String::from),
     );
     let twice = cli_with(&strs(&args), &[], &format!("{SECRET}\n"), None).await;
-    assert_eq!(twice.status.code(), Some(2), "{}", stderr(&twice));
-    assert!(
-        stderr(&twice).contains("already reads standard input"),
-        "{}",
-        stderr(&twice)
-    );
+    expect_exit(&twice, 2, "already reads standard input");
 }
 
 #[tokio::test]
@@ -562,12 +564,7 @@ async fn the_store_holds_the_new_pair_before_anything_is_printed() {
         .open("/dev/full")
         .unwrap();
     let refreshed = cli_with(&strs(&args), &env, "", Some(full)).await;
-    assert_eq!(refreshed.status.code(), Some(1), "{}", stderr(&refreshed));
-    assert!(
-        stderr(&refreshed).contains("standard output"),
-        "{}",
-        stderr(&refreshed)
-    );
+    expect_exit(&refreshed, 1, "standard output");
     let after: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     assert_ne!(
         after["refresh_token"], saved["refresh_token"],
@@ -626,21 +623,11 @@ async fn response_pubkey_off_is_accepted_like_the_library_accepts_it() {
         SECRET,
     ]))
     .await;
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    assert!(
-        stderr(&output).contains("verification is off"),
-        "{}",
-        stderr(&output)
-    );
+    expect_exit(&output, 0, "verification is off");
 }
 
 #[tokio::test]
 async fn a_mock_server_that_knows_no_key_refuses_to_start() {
     let output = cli(&["mock-server", "--port", "0"]).await;
-    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
-    assert!(
-        stderr(&output).contains("--accept-any-key"),
-        "{}",
-        stderr(&output)
-    );
+    expect_exit(&output, 2, "--accept-any-key");
 }

@@ -29,6 +29,26 @@ pub const API_SECRET: &str = "a84fa52a55b98b9bcfd79fb55e019b002b4bb23a6654708cfe
 /// The response-signing secret of the vectors' response cases (test key).
 pub const SERVER_SECRET: &str = "e45a5fba42034c8d07d40d9d37a84c35943221b15e613a88fa567b5700df6ed4";
 
+/// How many requests with `method` the mock server has received.
+pub fn count_requests(server: &cobo_oauth::mock::MockServer, method: &str) -> usize {
+    server
+        .requests()
+        .iter()
+        .filter(|r| r.method == method)
+        .count()
+}
+
+/// A token pair of `version` with tokens named after it, and no owner: for store tests.
+pub fn numbered_pair(version: u64) -> cobo_oauth::tokens::StoredToken {
+    cobo_oauth::tokens::StoredToken {
+        access_token: cobo_oauth::SecretString::from(format!("access-token-{version}")),
+        refresh_token: cobo_oauth::SecretString::from(format!("refresh-token-{version}")),
+        expires_at_ms: 1_000 + version,
+        version,
+        owner: None,
+    }
+}
+
 /// The API key (hex) of [`API_SECRET`].
 pub fn api_key() -> String {
     use cobo_oauth::signing::Signer as _;
