@@ -8,6 +8,8 @@
 //!   spec into DIR.
 //! - `cargo xtask add-endpoint GET /wallets`: copy an operation and the components it references
 //!   from Cobo's official spec (`openapi/cobo-waas2-openapi.yaml`) into `openapi/cobo-oauth.yaml`.
+//! - `cargo xtask test`: install what the tests need when it is missing (`redis-server`), then
+//!   run `cargo test --workspace`.
 
 mod add_endpoint;
 mod codegen;
@@ -16,6 +18,7 @@ mod paths;
 #[path = "../../cobo-oauth-gen/codegen/mod.rs"]
 mod shared;
 mod standalone;
+mod test_services;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -54,18 +57,28 @@ enum Command {
         #[arg(long, value_name = "PATH")]
         from: Option<PathBuf>,
     },
+    /// Install what the tests need when it is missing (redis-server), then run
+    /// `cargo test --workspace` with the given arguments.
+    Test {
+        /// Passed on to `cargo test --workspace`, e.g. `-- --nocapture`.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
+    let result: Result<ExitCode, Box<dyn std::error::Error>> = match cli.command {
         Command::Codegen { check, spec, out } => {
-            codegen::run(codegen::Options { check, spec, out })
+            codegen::run(codegen::Options { check, spec, out }).map_err(Into::into)
         }
         Command::AddEndpoint { method, path, from } => {
             let from = from.unwrap_or_else(paths::official_spec);
-            add_endpoint::run(&method, &path, &from, &paths::spec()).map(|()| ExitCode::SUCCESS)
+            add_endpoint::run(&method, &path, &from, &paths::spec())
+                .map(|()| ExitCode::SUCCESS)
+                .map_err(Into::into)
         }
+        Command::Test { args } => test_services::run(&args).map_err(Into::into),
     };
     match result {
         Ok(code) => code,
