@@ -39,10 +39,8 @@ def step(message):
 
 def setup():
     step("building the Rust client and the mock server (release)")
-    subprocess.run(
-        ["cargo", "build", "--quiet", "--release", "-p", "cobo-oauth", "--example", "bench_client", "--bin", "cobo-oauth"],
-        cwd=ROOT, check=True,
-    )
+    for target in (["-p", "cobo-oauth", "--example", "bench_client"], ["-p", "cobo-oauth-cli", "--bin", "cobo-oauth"]):
+        subprocess.run(["cargo", "build", "--quiet", "--release", *target], cwd=ROOT, check=True)
     venv = WORK / "venv"
     if not (venv / "bin" / "python").exists():
         step(f"installing {PYTHON_SDK} in {venv}")
