@@ -13,10 +13,10 @@ use crate::bearer::BearerSource;
 use crate::config::CoboClientBuilder;
 use crate::env::Env;
 use crate::error::{ConfigError, Error};
-use crate::exchange::{CALL, CallRecord, SigningExecutor};
+use crate::executor::{CALL, CallRecord, SigningExecutor};
 use crate::retry::RetryPolicy;
 use crate::signing::{ApiKey, Clock, CoboAuth, NonceSource, Signer};
-use crate::token::Token;
+use crate::tokens::Token;
 use crate::verify::ResponseVerifier;
 
 /// The grant type of `GET /oauth/token`.

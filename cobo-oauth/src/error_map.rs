@@ -4,7 +4,7 @@ use progenitor_client::Error as GenError;
 use serde::Serialize;
 
 use crate::error::Error;
-use crate::exchange::CallRecord;
+use crate::executor::CallRecord;
 
 /// Maps the outcome of one generated call, with what its executor recorded.
 pub(crate) fn map_error<E: Serialize>(error: GenError<E>, mut record: CallRecord) -> Error {

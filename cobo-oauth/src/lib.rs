@@ -22,12 +22,11 @@ mod config;
 mod env;
 mod error;
 mod error_map;
-mod exchange;
+mod executor;
 #[cfg(feature = "mock")]
 pub mod mock;
 mod retry;
 pub mod signing;
-mod token;
 pub mod tokens;
 pub mod verify;
 
@@ -40,7 +39,7 @@ pub use env::{DEV_RESPONSE_KEY, Env, PROD_RESPONSE_KEY, ResponseKey, SANDBOX_RES
 pub use error::{ConfigError, Error};
 pub use retry::RetryPolicy;
 pub use secrecy::{ExposeSecret, SecretString};
-pub use token::Token;
+pub use tokens::Token;
 #[cfg(feature = "redis")]
 pub use tokens::{EncryptionKey, RedisStore, RedisStoreBuilder};
 pub use tokens::{FileStore, MemoryStore, TokenManager, TokenStore};

@@ -1,5 +1,6 @@
 //! Token lifecycle: never an expired token, never a lost refresh token.
 //!
+//! - [`Token`]: what `GET` and `POST /oauth/token` answer.
 //! - [`TokenManager`] hands out a valid Org Access Token for one `(client_id, org_id)`: from
 //!   cache while fresh, otherwise refreshed (single-flight) or newly granted.
 //! - [`TokenStore`] keeps the newest refresh token: [`MemoryStore`] or [`FileStore`] for one
@@ -12,6 +13,7 @@ mod redis;
 mod refresher;
 mod renew;
 mod store;
+mod token;
 
 pub use file_store::FileStore;
 pub use manager::{DEFAULT_LEASE_TTL, TOKEN_EXPIRED_CODE, TokenManager, TokenManagerBuilder};
@@ -23,3 +25,4 @@ pub use refresher::Refresher;
 pub use store::{
     Lease, MemoryStore, RefreshLease, StoreError, StoreFuture, StoredToken, TokenOwner, TokenStore,
 };
+pub use token::Token;

@@ -11,7 +11,7 @@ use secrecy::SecretString;
 use super::manager::{State, TokenManager};
 use super::store::{Lease, RefreshLease, StoreError, StoredToken};
 use crate::error::Error;
-use crate::token::Token;
+use crate::tokens::Token;
 
 /// How many times a save is tried before the refresh reports the store's error.
 const SAVE_ATTEMPTS: usize = 3;
