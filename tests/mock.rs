@@ -10,6 +10,7 @@ use cobo_oauth::mock::{MockConfig, MockServer};
 use cobo_oauth::signing::Clock;
 use cobo_oauth::{CoboClient, Error};
 use cobo_oauth_tests::vectors;
+use cobo_oauth_tests::vectors::PipelineVector;
 
 #[derive(Debug)]
 struct At(u64);
@@ -19,14 +20,12 @@ impl Clock for At {
     }
 }
 
-fn python_get_token() -> serde_json::Value {
-    vectors()["pipeline_vectors"]
-        .as_array()
+fn python_get_token() -> PipelineVector {
+    vectors()
+        .pipeline_vectors
+        .into_iter()
+        .find(|v| v.id == "pipeline/oauth_get_token")
         .unwrap()
-        .iter()
-        .find(|v| v["id"] == "pipeline/oauth_get_token")
-        .unwrap()
-        .clone()
 }
 
 /// Sends the vector's request as the Python SDK sent it, with `target` and `headers` possibly
@@ -47,22 +46,12 @@ async fn replay(
     (status, response.json().await.unwrap())
 }
 
-fn headers(v: &serde_json::Value) -> Vec<(String, String)> {
-    v["wire_headers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| {
-            (
-                h[0].as_str().unwrap().to_owned(),
-                h[1].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
+fn headers(v: &PipelineVector) -> Vec<(String, String)> {
+    v.wire_headers.clone()
 }
 
-async fn server_at_vector_time(v: &serde_json::Value) -> MockServer {
-    let nonce: u64 = v["nonce"].as_str().unwrap().parse().unwrap();
+async fn server_at_vector_time(v: &PipelineVector) -> MockServer {
+    let nonce: u64 = v.nonce.parse().unwrap();
     MockServer::start(MockConfig {
         clock: Arc::new(At(nonce + 1_000)),
         ..cobo_oauth_tests::mock_config()
@@ -74,7 +63,7 @@ async fn server_at_vector_time(v: &serde_json::Value) -> MockServer {
 #[tokio::test]
 async fn accepts_the_python_sdk_request_and_rejects_any_tampered_byte() {
     let v = python_get_token();
-    let target = v["wire_request_target"].as_str().unwrap();
+    let target = v.wire_request_target.as_str();
 
     let server = server_at_vector_time(&v).await;
     let (status, body) = replay(&server, target, &headers(&v)).await;
@@ -119,9 +108,9 @@ async fn accepts_the_python_sdk_request_and_rejects_any_tampered_byte() {
 #[tokio::test]
 async fn rejects_unknown_keys_stale_nonces_and_unsigned_requests() {
     let v = python_get_token();
-    let target = v["wire_request_target"].as_str().unwrap();
+    let target = v.wire_request_target.as_str();
 
-    let nonce: u64 = v["nonce"].as_str().unwrap().parse().unwrap();
+    let nonce: u64 = v.nonce.parse().unwrap();
     let at_vector_time = |config: MockConfig| MockConfig {
         clock: Arc::new(At(nonce + 1_000)),
         ..config

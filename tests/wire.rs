@@ -22,49 +22,36 @@ impl Clock for FixedClock {
 #[tokio::test]
 async fn get_token_matches_the_python_sdk_on_the_wire() {
     let all = vectors();
-    let v = &all["pipeline_vectors"][0];
-    assert_eq!(v["id"], "pipeline/oauth_get_token");
+    let v = &all.pipeline_vectors[0];
+    assert_eq!(v.id, "pipeline/oauth_get_token");
     let double = CoboDouble::start().await;
     double.answer("GET", "/oauth/token", 200, TOKEN_BODY).await;
     let client = cobo_oauth::CoboClient::builder()
         .env(cobo_oauth::Env::custom(&double.base_url(), &double.response_key_hex()).unwrap())
         .api_secret(API_SECRET)
-        .clock(Arc::new(FixedClock(
-            v["nonce"].as_str().unwrap().parse().unwrap(),
-        )))
+        .clock(Arc::new(FixedClock(v.nonce.parse().unwrap())))
         .build()
         .unwrap();
-    let inputs = &v["inputs"];
     let token = client
-        .get_token(
-            inputs["client_id"].as_str().unwrap(),
-            inputs["org_id"].as_str().unwrap(),
-        )
+        .get_token(v.input("client_id"), v.input("org_id"))
         .await
         .unwrap();
     assert_eq!(token.expires_in, Some(43199));
 
     let requests = double.server.received_requests().await.unwrap();
     let request = &requests[0];
-    assert_eq!(request.url.path(), v["wire_path"].as_str().unwrap());
+    assert_eq!(request.url.path(), v.wire_path);
     // progenitor sends the parameters in its own (sorted) order, which the service accepts as
     // long as the signed string is the query sent; the pairs are the SDK's, byte for byte.
     let mut sent: Vec<&str> = request.url.query().unwrap_or("").split('&').collect();
-    let mut python: Vec<&str> = v["wire_query"].as_str().unwrap().split('&').collect();
+    let mut python: Vec<&str> = v.wire_query.split('&').collect();
     sent.sort_unstable();
     python.sort_unstable();
     assert_eq!(sent, python);
     for name in ["Biz-Api-Key", "Biz-Api-Nonce"] {
-        let expected = v["wire_headers"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|h| h[0] == name)
-            .unwrap()[1]
-            .as_str();
         assert_eq!(
             cobo_oauth_tests::header(request, name).as_deref(),
-            expected,
+            Some(v.wire_header(name)),
             "{name}"
         );
     }

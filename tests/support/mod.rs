@@ -7,6 +7,7 @@
 pub mod redis_acl;
 mod redis_server;
 mod test_pki;
+pub mod vectors;
 
 use std::sync::{Arc, Mutex};
 
@@ -19,9 +20,8 @@ pub use redis_server::{ClientCerts, RedisServer};
 pub use test_pki::TestPki;
 
 /// The official Python SDK's vectors (copied from the reference material; see tests/vectors).
-pub fn vectors() -> serde_json::Value {
-    let text = include_str!("../vectors/cobo-python-sdk-vectors.json");
-    serde_json::from_str(text).unwrap()
+pub fn vectors() -> vectors::Vectors {
+    vectors::load()
 }
 
 /// The API secret of the vectors' ed25519 cases.
