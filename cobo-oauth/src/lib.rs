@@ -43,3 +43,10 @@ pub use tokens::Token;
 #[cfg(feature = "redis")]
 pub use tokens::{EncryptionKey, RedisStore, RedisStoreBuilder};
 pub use tokens::{FileStore, MemoryStore, TokenManager, TokenStore};
+
+/// The README's examples, compiled as doctests so that they cannot drift from the API (they use
+/// the Redis store, so they are built when the `redis` feature is on, as in
+/// `cargo test --workspace`).
+#[cfg(all(doctest, feature = "redis"))]
+#[doc = include_str!("../../README.md")]
+struct ReadmeExamples;
