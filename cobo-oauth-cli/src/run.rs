@@ -132,10 +132,11 @@ async fn token(global: &Global, command: TokenCommand) -> Result<(), CliError> {
             store,
         } => {
             let stored = load(store.as_deref()).await?;
-            let token = client
-                .get_token_with_grant(&client_id, &org_id, &grant_type)
-                .await?;
             let owner = TokenOwner::new(client_id, org_id);
+            check_owner(stored.as_ref(), &owner)?;
+            let token = client
+                .get_token_with_grant(&owner.client_id, &owner.org_id, &grant_type)
+                .await?;
             (token, store, Some(owner), stored)
         }
         TokenCommand::Refresh {
@@ -144,6 +145,13 @@ async fn token(global: &Global, command: TokenCommand) -> Result<(), CliError> {
             store,
         } => {
             let stored = load(store.as_deref()).await?;
+            if let Some(other) = stored.as_ref().and_then(|p| p.owner.as_ref())
+                && other.client_id != client_id
+            {
+                return Err(CliError::Usage(format!(
+                    "the --store file holds the pair of {other}, not of client {client_id:?}"
+                )));
+            }
             let refresh_token = match (refresh_token, &stored) {
                 (Some(token), _) => stdin.resolve(token, "--refresh-token")?,
                 (None, Some(stored)) => stored.refresh_token.clone(),
@@ -158,15 +166,35 @@ async fn token(global: &Global, command: TokenCommand) -> Result<(), CliError> {
             (token, store, owner, stored)
         }
     };
-    if let Some(path) = &store {
-        save(path, &token, owner, stored.as_ref()).await?;
+    // Cobo has issued (and, for a refresh, rotated) the pair: from here on it is printed
+    // whatever else fails, so that a refresh token is never lost; the failure is the exit code.
+    let saved = match &store {
+        Some(path) => save(path, &token, owner, stored.as_ref()).await,
+        None => Ok(()),
+    };
+    if token.refresh_token.is_some() || token.access_token.is_some() {
+        print_json(&token.to_json_exposing_secrets())?;
     }
+    saved?;
     if token.access_token.is_none() || token.refresh_token.is_none() {
         return Err(CliError::Other(
-            "Cobo's signed answer carries no access token or no refresh token".to_owned(),
+            "Cobo's signed answer carries no access token or no refresh token (what it carries is printed)".to_owned(),
         ));
     }
-    print_json(&token.to_json_exposing_secrets())
+    Ok(())
+}
+
+/// Refuses a token file that holds another app's or organization's pair (it would be replaced).
+fn check_owner(stored: Option<&StoredToken>, owner: &TokenOwner) -> Result<(), CliError> {
+    match stored {
+        Some(pair) if !pair.belongs_to(owner) => Err(CliError::Usage(format!(
+            "the --store file holds the pair of {}, not of {owner}; use another file",
+            pair.owner
+                .as_ref()
+                .map_or_else(String::new, ToString::to_string)
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// The pair in the token file at `path`, if a path is given and the file exists.
@@ -205,7 +233,7 @@ async fn save(
     };
     FileStore::new(path).save(&pair).await.map_err(|e| {
         CliError::Other(format!(
-            "Cobo rotated the refresh token but the new pair could not be saved: {e}"
+            "the new pair could not be saved ({e}); it is printed on standard output: keep it, Cobo has rotated the refresh token"
         ))
     })
 }

@@ -631,3 +631,100 @@ async fn a_mock_server_that_knows_no_key_refuses_to_start() {
     let output = cli(&["mock-server", "--port", "0"]).await;
     expect_exit(&output, 2, "--accept-any-key");
 }
+
+#[tokio::test]
+async fn a_pair_that_cannot_be_saved_is_still_printed_and_the_exit_is_1() {
+    let server = MockServer::start(mock_config()).await.unwrap();
+    let issued = against(
+        &server,
+        &["token", "get", "--client-id", "app", "--org-id", "org"],
+    )
+    .await;
+    let old = json(&issued)["refresh_token"].as_str().unwrap().to_owned();
+    let output = against(
+        &server,
+        &[
+            "token",
+            "refresh",
+            "--client-id",
+            "app",
+            "--refresh-token",
+            &old,
+            "--store",
+            "/nonexistent-directory/tokens.json",
+        ],
+    )
+    .await;
+    expect_exit(&output, 1, "could not be saved");
+    let printed = json(&output);
+    let new = printed["refresh_token"].as_str().unwrap();
+    assert_ne!(new, old);
+    let again = refresh(&server, new).await;
+    assert_eq!(
+        again.status.code(),
+        Some(0),
+        "the printed refresh token works: {}",
+        stderr(&again)
+    );
+}
+
+#[tokio::test]
+async fn a_signed_answer_without_an_access_token_still_prints_its_refresh_token() {
+    let server = MockServer::start(mock_config()).await.unwrap();
+    server.inject(Fault::OmitFields(vec!["access_token".to_owned()]), 1);
+    let output = against(
+        &server,
+        &["token", "get", "--client-id", "app", "--org-id", "org"],
+    )
+    .await;
+    expect_exit(&output, 1, "no access token");
+    let refresh_token = json(&output)["refresh_token"].as_str().unwrap().to_owned();
+    let refreshed = refresh(&server, &refresh_token).await;
+    assert_eq!(refreshed.status.code(), Some(0), "{}", stderr(&refreshed));
+}
+
+#[tokio::test]
+async fn a_store_file_of_another_organization_is_refused_before_anything_is_sent() {
+    let server = MockServer::start(mock_config()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("tokens.json");
+    let store = store.to_str().unwrap();
+    let first = against(
+        &server,
+        &[
+            "token",
+            "get",
+            "--client-id",
+            "app",
+            "--org-id",
+            "org-a",
+            "--store",
+            store,
+        ],
+    )
+    .await;
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    let before = std::fs::read(store).unwrap();
+    let requests = server.requests().len();
+    let other = against(
+        &server,
+        &[
+            "token",
+            "get",
+            "--client-id",
+            "app",
+            "--org-id",
+            "org-b",
+            "--store",
+            store,
+        ],
+    )
+    .await;
+    expect_exit(&other, 2, "org-a");
+    assert_eq!(server.requests().len(), requests, "nothing was sent");
+    assert_eq!(
+        std::fs::read(store).unwrap(),
+        before,
+        "the file is untouched"
+    );
+}
