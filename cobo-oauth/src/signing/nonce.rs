@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A source of wall-clock time in Unix milliseconds. Inject one in tests.
@@ -61,21 +61,27 @@ impl Clock for TokioClock {
     }
 }
 
-/// How far nonces may run ahead of the clock before they follow it back: at most 1,000 requests a
-/// second per key keep strictly increasing nonces; a clock that stepped back further than this is
-/// followed on the next request.
+/// How far the wall clock must step back (below the latest reading) before nonces follow it
+/// back instead of staying ahead of it.
 pub const MAX_NONCE_LEAD_MS: u64 = 1_000;
 
-/// Hands out `Biz-Api-Nonce` values: the clock's milliseconds, and strictly greater than the last
-/// one handed out while that stays within [`MAX_NONCE_LEAD_MS`] of the clock (many requests in
-/// the same millisecond, a small step back). When the clock steps back further (NTP correcting a
-/// clock that ran ahead), the next nonce is the clock's time again, with one `warn`: nonces kept
-/// ahead of a clock that stepped back would be refused by Cobo as too far in the future until the
-/// clock caught up.
+/// Hands out `Biz-Api-Nonce` values: the clock's milliseconds, and always greater than the last
+/// one handed out (many requests in the same millisecond, a small step back of the clock). When
+/// the clock itself steps back by more than [`MAX_NONCE_LEAD_MS`] below its latest reading (NTP
+/// correcting a clock that ran ahead), the next nonce is the clock's time again, with one
+/// `warn`: nonces kept ahead of such a clock would be refused by Cobo as too far in the future
+/// until the clock caught up. A burst of requests never makes nonces repeat, however large.
 #[derive(Debug)]
 pub struct NonceSource {
     clock: Arc<dyn Clock>,
-    last: AtomicU64,
+    state: Mutex<Issued>,
+}
+
+/// The last nonce handed out and the latest clock reading.
+#[derive(Debug, Default)]
+struct Issued {
+    last: u64,
+    latest_clock: u64,
 }
 
 impl NonceSource {
@@ -83,33 +89,26 @@ impl NonceSource {
     pub fn new(clock: Arc<dyn Clock>) -> Self {
         Self {
             clock,
-            last: AtomicU64::new(0),
+            state: Mutex::new(Issued::default()),
         }
     }
 
     /// The next nonce.
     pub fn next(&self) -> u64 {
         let now = self.clock.now_millis();
-        let step = |last: u64| {
-            let next = now.max(last.saturating_add(1));
-            if next > now.saturating_add(MAX_NONCE_LEAD_MS) {
-                now
-            } else {
-                next
-            }
-        };
-        let previous = self
-            .last
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |last| Some(step(last)))
-            .unwrap_or_else(|last| last);
-        let next = step(previous);
-        if next <= previous {
+        let mut issued = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        if now.saturating_add(MAX_NONCE_LEAD_MS) < issued.latest_clock {
             tracing::warn!(
-                stepped_back_ms = previous - next,
+                stepped_back_ms = issued.latest_clock - now,
                 "the clock stepped back; nonces follow it again"
             );
+            issued.latest_clock = now;
+            issued.last = now;
+            return now;
         }
-        next
+        issued.latest_clock = issued.latest_clock.max(now);
+        issued.last = now.max(issued.last.saturating_add(1));
+        issued.last
     }
 }
 
@@ -146,7 +145,7 @@ mod tests {
         let handles: Vec<_> = (0..4)
             .map(|_| {
                 let nonces = Arc::clone(&nonces);
-                std::thread::spawn(move || (0..250).map(|_| nonces.next()).collect::<Vec<_>>())
+                std::thread::spawn(move || (0..1000).map(|_| nonces.next()).collect::<Vec<_>>())
             })
             .collect();
         let mut all: Vec<u64> = handles
@@ -155,8 +154,14 @@ mod tests {
             .collect();
         all.sort_unstable();
         all.dedup();
-        assert_eq!(all.len(), 1000, "every nonce is unique");
+        assert_eq!(
+            all.len(),
+            4000,
+            "every nonce is unique, even 4,000 in one millisecond"
+        );
     }
+
+    use std::sync::atomic::{AtomicU64, Ordering};
 
     /// A clock the test sets.
     #[derive(Debug, Default)]
@@ -189,9 +194,9 @@ mod tests {
     }
 
     #[test]
-    fn a_burst_under_a_thousand_a_second_stays_strictly_increasing() {
+    fn a_burst_of_any_size_stays_strictly_increasing() {
         let nonces = NonceSource::new(Arc::new(Fixed(7_000)));
-        let burst: Vec<u64> = (0..=MAX_NONCE_LEAD_MS).map(|_| nonces.next()).collect();
+        let burst: Vec<u64> = (0..5_000).map(|_| nonces.next()).collect();
         assert!(burst.windows(2).all(|w| w[0] < w[1]));
     }
 }
