@@ -347,3 +347,30 @@ async fn nonces_follow_the_clock_back_after_it_jumped_ahead() {
         last.received_at_ms
     );
 }
+
+#[tokio::test]
+async fn an_unsigned_answer_to_a_refresh_cobo_handled_never_leads_to_a_second_presentation() {
+    let (server, client) = mock().await;
+    let clock = Arc::new(ShiftedClock::default());
+    let tokens = manager(&client, "org", Arc::new(MemoryStore::default()), &clock);
+    tokens.access_token().await.unwrap();
+
+    // Cobo rotates the refresh token, but the answer arrives without its signature (a proxy
+    // that strips headers, or not Cobo at all): it cannot be used, and Cobo may have rotated.
+    clock.set_offset_ms(TTL_MS);
+    server.inject(Fault::Unsigned, 1);
+    let error = tokens.access_token().await;
+    assert!(
+        matches!(&error, Err(Error::RefreshOutcomeUnknown(_))),
+        "{error:?}"
+    );
+    let token = tokens.access_token().await.unwrap();
+    assert!(server.access_token_valid(token.expose_secret()));
+    assert_eq!(
+        count(&server, "POST"),
+        1,
+        "the refresh token was presented once"
+    );
+    assert_eq!(count(&server, "GET"), 2, "one new grant instead");
+    assert_eq!(server.max_refresh_token_presentations(), 1);
+}

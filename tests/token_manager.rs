@@ -151,7 +151,7 @@ async fn refreshes_at_expiry_minus_margin_and_never_hands_out_the_old_token_agai
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_dropped_refresh_is_not_resent_and_its_outcome_is_unknown() {
+async fn a_dropped_refresh_is_never_resent_the_next_call_asks_for_a_new_grant() {
     let setup = setup().await;
     let store = Arc::new(MemoryStore::default());
     let tokens = manager(&setup, store.clone());
@@ -159,7 +159,7 @@ async fn a_dropped_refresh_is_not_resent_and_its_outcome_is_unknown() {
     let before = stored_refresh_token(store.as_ref()).await;
 
     tokio::time::advance(TTL).await;
-    setup.server.inject(Fault::DropConnection, 10);
+    setup.server.inject(Fault::DropConnection, 1);
     let error = tokens.access_token().await.unwrap_err();
     assert!(
         matches!(error, Error::RefreshOutcomeUnknown(_)),
@@ -178,6 +178,21 @@ async fn a_dropped_refresh_is_not_resent_and_its_outcome_is_unknown() {
         before,
         "stored refresh token unchanged"
     );
+
+    // The next call does not present that refresh token again: it asks for a new grant.
+    let token = tokens.access_token().await.unwrap();
+    assert!(setup.server.access_token_valid(token.expose_secret()));
+    assert_eq!(
+        count(&setup.server, "POST"),
+        1,
+        "the refresh token was sent once"
+    );
+    assert_eq!(
+        count(&setup.server, "GET"),
+        2,
+        "the first grant and one new grant"
+    );
+    assert_eq!(setup.server.max_refresh_token_presentations(), 1);
 }
 
 /// A store whose saves fail while `failures` is above zero.

@@ -59,12 +59,13 @@ pub enum Error {
     /// The request could not be signed.
     #[error(transparent)]
     Signing(#[from] SignRequestError),
-    /// A refresh request was sent but no answer arrived (the connection broke, or it timed
-    /// out): Cobo may have rotated the refresh token. It is not resent automatically.
+    /// A refresh request was sent but no usable answer arrived (the connection broke or timed
+    /// out, a gateway answered, the answer was not Cobo's): Cobo may have rotated the refresh
+    /// token. That refresh token is never sent again; the next renewal asks for a new grant.
     #[error(
-        "refresh outcome unknown: the request may have reached Cobo but no answer arrived ({0}); it was not resent"
+        "refresh outcome unknown: the request may have reached Cobo but no usable answer arrived ({0}); the refresh token is not sent again"
     )]
-    RefreshOutcomeUnknown(#[source] reqwest::Error),
+    RefreshOutcomeUnknown(#[source] Box<Error>),
     /// Cobo refused both the refresh token and a new `org_implicit` grant: the organization must
     /// authorize the app again. Permanent.
     #[error(
@@ -137,9 +138,8 @@ impl Error {
                 | VerifyError::Invalid { status }
                 | VerifyError::Malformed { status, .. },
             ) => Some(*status),
-            Self::Transport(e) | Self::Timeout(e) | Self::RefreshOutcomeUnknown(e) => {
-                e.status().map(|s| s.as_u16())
-            }
+            Self::Transport(e) | Self::Timeout(e) => e.status().map(|s| s.as_u16()),
+            Self::RefreshOutcomeUnknown(cause) => cause.status(),
             Self::Signing(_)
             | Self::InvalidRequest(_)
             | Self::Config(_)

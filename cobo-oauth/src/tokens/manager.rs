@@ -99,8 +99,10 @@ pub(super) fn millis(duration: Duration) -> u64 {
 /// - The new pair reaches the store before the new access token is handed out. If saving fails,
 ///   the pair stays in memory, saving is retried on the next call, and the old refresh token is
 ///   never used again.
-/// - A refresh whose outcome is unknown (sent, no answer) is not resent:
-///   [`Error::RefreshOutcomeUnknown`].
+/// - A refresh whose outcome is unknown (sent, and no usable answer: the connection broke, a
+///   gateway answered, the answer was not Cobo's) is [`Error::RefreshOutcomeUnknown`], and that
+///   refresh token is never sent again: the next renewal asks for a new `org_implicit` grant. No
+///   refresh token is ever presented twice, by this process or (with a shared store) the fleet.
 /// - A refresh token Cobo rejects (`invalid_grant`) falls back once to a new `org_implicit` grant;
 ///   if that is refused too, [`Error::ReauthorizationRequired`].
 /// - A signed answer that carries a new refresh token but no usable access token (no
@@ -151,6 +153,9 @@ pub(super) struct Inner {
 pub(super) struct State {
     /// A new pair that is not saved yet; it replaces the published one once saved.
     pub(super) unsaved: Option<StoredToken>,
+    /// The version of the pair whose refresh token was sent with an unknown outcome: it is
+    /// never sent again (a new grant replaces it).
+    pub(super) outcome_unknown: Option<u64>,
 }
 
 impl TokenManager {

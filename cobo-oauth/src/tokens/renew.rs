@@ -16,10 +16,6 @@ use crate::tokens::Token;
 /// How many times a save is tried before the refresh reports the store's error.
 const SAVE_ATTEMPTS: usize = 3;
 
-/// A refresh token that earlier lease holders sent this many times without saving the result is
-/// not sent again: a new `org_implicit` grant is asked for instead.
-const MAX_UNSAVED_SENDS: u64 = 1;
-
 /// The longest pause between two looks at the store while another process refreshes.
 const MAX_POLL_PAUSE: Duration = Duration::from_millis(200);
 
@@ -211,10 +207,22 @@ impl TokenManager {
     ) -> Result<Arc<StoredToken>, Error> {
         let current = self.published();
         let version = current.as_ref().map_or(0, |c| c.version) + 1;
+        let sent_here = current
+            .as_ref()
+            .is_some_and(|c| state.outcome_unknown == Some(c.version));
+        let unsaved_sends = unsaved_sends + u64::from(sent_here);
         let issued = match &current {
-            Some(current) if unsaved_sends <= MAX_UNSAVED_SENDS => {
-                self.refresh(current, version).await?
-            }
+            // A refresh token already sent with an unknown outcome (by this process, or by an
+            // earlier lease holder that never saved the result) is never sent again: Cobo may
+            // have rotated it, and presenting it twice can only fail or race. A new
+            // `org_implicit` grant is asked for instead.
+            Some(current) if unsaved_sends == 0 => match self.refresh(current, version).await {
+                Err(unknown @ Error::RefreshOutcomeUnknown(_)) => {
+                    state.outcome_unknown = Some(current.version);
+                    return Err(unknown);
+                }
+                outcome => outcome?,
+            },
             Some(_) => {
                 tracing::warn!(
                     unsaved_sends,
@@ -277,11 +285,12 @@ impl TokenManager {
                 );
                 self.grant(version).await
             }
-            Err(Error::Transport(error) | Error::Timeout(error)) if !error.is_connect() => {
+            Err(error) if may_have_rotated(&error) => {
                 tracing::error!(
-                    "the refresh request may have reached Cobo but no answer arrived; not resending it"
+                    error = %error,
+                    "the refresh request may have reached Cobo but no usable answer arrived; this refresh token is not sent again (the next renewal asks for a new grant)"
                 );
-                Err(Error::RefreshOutcomeUnknown(error))
+                Err(Error::RefreshOutcomeUnknown(Box::new(error)))
             }
             Err(error) => Err(error),
         }
@@ -364,6 +373,21 @@ impl TokenManager {
 struct Issued {
     pair: StoredToken,
     unusable: Option<Error>,
+}
+
+/// Whether a refresh that failed with `error` may have reached Cobo, which then rotated the
+/// refresh token: the connection broke or timed out after sending, a gateway answered 5XX or 408
+/// (unsigned: it may have forwarded the request), or an answer came that cannot be used (a bad
+/// signature, too large, not a token answer). A refused connection never reached it.
+fn may_have_rotated(error: &Error) -> bool {
+    match error {
+        Error::Transport(error) | Error::Timeout(error) => !error.is_connect(),
+        Error::Http { status, .. } => *status >= 500 || *status == 408,
+        Error::ResponseSignature(_)
+        | Error::ResponseTooLarge { .. }
+        | Error::InvalidBody { .. } => true,
+        _ => false,
+    }
 }
 
 /// Extends `held`; false (with a warning) if it was lost or could not be extended.
