@@ -158,16 +158,15 @@ impl fmt::Debug for Env {
     }
 }
 
-/// `url` with any `user:password@` before its host replaced by `***@`, for display. Works on
-/// text that does not parse as a URL too (it is used in the error about such text).
+/// `url` with everything between `://` and the last `@` replaced by `***`, for display: that
+/// covers credentials even when a raw password holds `/`, `?` or `#` (text that does not parse
+/// as a URL is shown in errors too). A URL with `@` in its path or query is over-redacted, which
+/// is the safe side.
 pub(crate) fn redact_userinfo(url: &str) -> String {
     let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
         return url.to_owned();
     };
-    let authority_end = url[scheme_end..]
-        .find(['/', '?', '#'])
-        .map_or(url.len(), |i| scheme_end + i);
-    match url[scheme_end..authority_end].rfind('@') {
+    match url[scheme_end..].rfind('@') {
         Some(at) => format!("{}***{}", &url[..scheme_end], &url[scheme_end + at..]),
         None => url.to_owned(),
     }
@@ -210,9 +209,12 @@ mod tests {
         let error = Env::custom_unverified("ftp://user:s3cret@proxy.example/v2").unwrap_err();
         let shown = format!("{error} {error:?}");
         assert!(!shown.contains("s3cret"), "{shown}");
-        assert_eq!(
-            redact_userinfo("http://a@b:c@host/x?u=v@w"),
-            "http://***@host/x?u=v@w"
+        assert_eq!(redact_userinfo("http://a@b:c@host/x"), "http://***@host/x");
+        let raw = Env::custom_unverified("https://user:pa/ss@host/v2").map(|_| ());
+        let shown = format!("{raw:?}");
+        assert!(
+            !shown.contains("pa/ss") && !shown.contains("user"),
+            "{shown}"
         );
         assert_eq!(redact_userinfo("not a url"), "not a url");
     }

@@ -166,3 +166,58 @@ impl TokenStore for FileStore {
         self.path.display().to_string()
     }
 }
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    use super::create_private;
+
+    #[test]
+    fn a_temporary_file_is_new_and_private_from_its_first_byte() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join(".tokens.json.0123.tmp");
+        let file = create_private(&path).unwrap_or_else(|e| panic!("{e}"));
+        let mode = file
+            .metadata()
+            .unwrap_or_else(|e| panic!("{e}"))
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn an_existing_file_or_symlink_at_the_name_is_refused_and_left_alone() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let existing = dir.path().join("existing");
+        std::fs::write(&existing, "decoy").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            create_private(&existing).map(|_| ()).unwrap_err().kind(),
+            std::io::ErrorKind::AlreadyExists
+        );
+        let target = dir.path().join("precious");
+        std::fs::write(&target, "precious").unwrap_or_else(|e| panic!("{e}"));
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&target, &link).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            create_private(&link).is_err(),
+            "a symlink is never followed"
+        );
+        let dangling = dir.path().join("dangling");
+        std::os::unix::fs::symlink(dir.path().join("nowhere"), &dangling)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(create_private(&dangling).is_err());
+        assert!(
+            !dir.path().join("nowhere").exists(),
+            "nothing created through it"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&target).unwrap_or_default(),
+            "precious"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&existing).unwrap_or_default(),
+            "decoy"
+        );
+    }
+}
