@@ -33,6 +33,11 @@ pub(super) fn store_error(
     let path = endpoint.to_owned();
     let shown = redact(&error.to_string(), password);
     if let Some(tls) = find::<rustls::Error>(error) {
+        if !is_certificate_problem(tls) {
+            // A handshake that failed for another reason (a reset, a decryption error, an
+            // internal alert) may pass: retried.
+            return io(path, redact(&tls_reason(tls), password));
+        }
         return StoreError::Tls {
             path,
             reason: redact(&tls_reason(tls), password),
@@ -57,7 +62,10 @@ pub(super) fn store_error(
                  HGET, HSET, DEL, GET and PEXPIRE"
             ),
         ),
-        _ if PASSING_CODES.contains(&code) || shown.contains("max number of clients") => {
+        _ if PASSING_CODES.contains(&code)
+            || names_a_passing_code(&shown)
+            || shown.contains("max number of clients") =>
+        {
             io(path, shown)
         }
         // Any other server error: a script error, an unknown command, a wrong database index,
@@ -69,6 +77,35 @@ pub(super) fn store_error(
         // Connection failures, timeouts, a dropped connection, a garbled reply.
         _ => io(path, shown),
     }
+}
+
+/// Whether a message names one of [`PASSING_CODES`] as a word: Redis before 7 reports an
+/// error inside a script as `ERR Error running script ... -READONLY ...`, with code `ERR`.
+fn names_a_passing_code(message: &str) -> bool {
+    message
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .any(|word| PASSING_CODES.contains(&word))
+}
+
+/// Whether a TLS failure is about certificates (only a person can fix it), not a passing fault.
+fn is_certificate_problem(error: &rustls::Error) -> bool {
+    use rustls::AlertDescription as Alert;
+    matches!(
+        error,
+        rustls::Error::InvalidCertificate(_)
+            | rustls::Error::NoCertificatesPresented
+            | rustls::Error::AlertReceived(
+                Alert::CertificateRequired
+                    | Alert::BadCertificate
+                    | Alert::UnknownCA
+                    | Alert::CertificateUnknown
+                    | Alert::CertificateExpired
+                    | Alert::CertificateRevoked
+                    | Alert::UnsupportedCertificate
+                    | Alert::AccessDenied
+                    | Alert::HandshakeFailure,
+            )
+    )
 }
 
 fn io(path: String, reason: String) -> StoreError {
@@ -189,6 +226,30 @@ mod tests {
                 .contains("certificate verification failed"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn passing_faults_reported_inside_a_script_error_or_a_handshake_stay_transient() {
+        let script = RedisError::from((
+            ErrorKind::Server(ServerErrorKind::ResponseError),
+            "An error was signalled by the server",
+            "Error running script (call to f_1): @user_script:2: -READONLY You can't write against a read only replica.".to_owned(),
+        ));
+        let error = classify(script);
+        assert!(matches!(error, StoreError::Io { .. }), "{error:?}");
+        let real_script_error = RedisError::from((
+            ErrorKind::Server(ServerErrorKind::ResponseError),
+            "An error was signalled by the server",
+            "Error running script: @user_script:1: attempt to compare nil with number".to_owned(),
+        ));
+        assert!(matches!(
+            classify(real_script_error),
+            StoreError::Refused { .. }
+        ));
+        let internal = rustls::Error::AlertReceived(rustls::AlertDescription::InternalError);
+        let wrapped = std::io::Error::new(std::io::ErrorKind::InvalidData, internal);
+        let error = classify(RedisError::from(wrapped));
+        assert!(matches!(error, StoreError::Io { .. }), "{error:?}");
     }
 
     #[test]
