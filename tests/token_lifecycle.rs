@@ -374,3 +374,78 @@ async fn an_unsigned_answer_to_a_refresh_cobo_handled_never_leads_to_a_second_pr
     assert_eq!(count(&server, "GET"), 2, "one new grant instead");
     assert_eq!(server.max_refresh_token_presentations(), 1);
 }
+
+/// A store whose first `failures` saves fail, delegating everything else (the lease included).
+#[derive(Debug)]
+struct FailingSaves<S> {
+    inner: S,
+    failures: std::sync::atomic::AtomicUsize,
+}
+
+impl<S: TokenStore> TokenStore for FailingSaves<S> {
+    fn load(&self) -> cobo_oauth::tokens::StoreFuture<'_, Option<StoredToken>> {
+        self.inner.load()
+    }
+
+    fn save<'a>(&'a self, token: &'a StoredToken) -> cobo_oauth::tokens::StoreFuture<'a, ()> {
+        use std::sync::atomic::Ordering;
+        if self
+            .failures
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            return Box::pin(async {
+                Err(StoreError::Io {
+                    path: "test".to_owned(),
+                    reason: "disk full".to_owned(),
+                })
+            });
+        }
+        self.inner.save(token)
+    }
+
+    fn lease(&self) -> Option<&dyn cobo_oauth::tokens::RefreshLease> {
+        self.inner.lease()
+    }
+
+    fn bound_to(&self) -> Option<&cobo_oauth::tokens::TokenOwner> {
+        self.inner.bound_to()
+    }
+}
+
+#[tokio::test]
+async fn a_kept_lease_is_given_back_by_the_next_renewal_that_saves_the_pair() {
+    let (server, client) = mock().await;
+    let redis = RedisServer::start();
+    let store = RedisStore::builder(redis.url(), "app", "org")
+        .encryption_key(EncryptionKey::generate())
+        .connect()
+        .await
+        .unwrap();
+    let store = Arc::new(FailingSaves {
+        inner: store,
+        failures: std::sync::atomic::AtomicUsize::new(0),
+    });
+    let clock = Arc::new(ShiftedClock::default());
+    let tokens = TokenManager::builder(client, "app", "org")
+        .store(store.clone())
+        .clock(clock.clone())
+        .lease_ttl(Duration::from_secs(30))
+        .lease_wait(Duration::from_secs(3))
+        .build();
+    tokens.access_token().await.unwrap();
+
+    // A partial answer whose save fails: the pair is kept unsaved, and so is the lease.
+    clock.set_offset_ms(TTL_MS);
+    server.inject(Fault::OmitFields(vec!["expires_in".to_owned()]), 1);
+    store.failures.store(3, std::sync::atomic::Ordering::SeqCst);
+    let error = tokens.access_token().await.unwrap_err();
+    assert!(matches!(error, Error::Store(_)), "{error:?}");
+
+    // The next call saves the kept pair, gives the lease back and refreshes with its token,
+    // instead of waiting on this process's own lease.
+    let token = tokens.access_token().await.unwrap();
+    assert!(server.access_token_valid(token.expose_secret()));
+    assert_eq!(count(&server, "POST"), 2);
+    assert_eq!(server.max_refresh_token_presentations(), 1);
+}

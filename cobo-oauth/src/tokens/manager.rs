@@ -156,6 +156,8 @@ pub(super) struct State {
     /// The version of the pair whose refresh token was sent with an unknown outcome: it is
     /// never sent again (a new grant replaces it).
     pub(super) outcome_unknown: Option<u64>,
+    /// The fleet's refresh lease, kept by this process while `unsaved` waits to be saved.
+    pub(super) held: Option<super::store::Lease>,
 }
 
 impl TokenManager {

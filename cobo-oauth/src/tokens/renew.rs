@@ -37,6 +37,10 @@ impl TokenManager {
         }
         if let Some(pending) = state.unsaved.take() {
             let token = self.save(pending, state).await?;
+            // Saved: the lease kept for it (by this process) is given back here, not waited on.
+            if let (Some(held), Some(lease)) = (state.held.take(), self.inner.store.lease()) {
+                release(lease, &held).await;
+            }
             if self.is_fresh_for(&token, margin_ms) {
                 return Ok(token);
             }
@@ -98,9 +102,11 @@ impl TokenManager {
                     self.keeping(lease, &held, work).await
                 };
                 if state.unsaved.is_some() {
-                    // Nobody else may refresh while the new pair is unsaved: keep the lease and
-                    // retry the save in the background.
-                    self.keep_saving(held);
+                    // Nobody else may refresh while the new pair is unsaved: keep the lease (in
+                    // the state, so the next renewal here can save and give it back) and retry
+                    // the save in the background.
+                    state.held = Some(held);
+                    self.keep_saving();
                 } else {
                     release(lease, &held).await;
                 }
@@ -142,9 +148,10 @@ impl TokenManager {
         }
     }
 
-    /// Holds the lease while a new pair is unsaved, retrying the save every third of the lease's
-    /// time to live, and gives the lease back once the pair is saved (here or by a later call).
-    fn keep_saving(&self, held: Lease) {
+    /// Keeps the lease in `State::held` while a new pair is unsaved, retrying the save every
+    /// third of the lease's time to live, and gives the lease back once the pair is saved. A
+    /// later renewal in this process that saves the pair first gives the lease back itself.
+    fn keep_saving(&self) {
         let manager = self.clone();
         tokio::spawn(async move {
             let ttl = manager.inner.lease_ttl;
@@ -154,6 +161,9 @@ impl TokenManager {
             loop {
                 tokio::time::sleep(ttl / 3).await;
                 let mut state = manager.inner.refresh.lock().await;
+                let Some(held) = state.held.take() else {
+                    return; // Saved and given back by a renewal.
+                };
                 if let Some(pending) = state.unsaved.take() {
                     // On failure the pair goes back to `state.unsaved`; the error was logged.
                     let _ = manager.save(pending, &mut state).await;
@@ -165,6 +175,7 @@ impl TokenManager {
                 if !extend(lease, &held, ttl).await {
                     return;
                 }
+                state.held = Some(held);
             }
         });
     }
