@@ -247,3 +247,54 @@ fn from_env_reads_the_cobo_variables_and_never_falls_back() {
         Err(ConfigError::MissingApiSecret)
     ));
 }
+
+#[tokio::test]
+async fn any_generated_operation_made_through_call_gets_the_typed_error() {
+    let double = CoboDouble::start().await;
+    let forged = "00".repeat(64);
+    double
+        .answer_raw(
+            "GET",
+            "/oauth/token",
+            wiremock::ResponseTemplate::new(200)
+                .insert_header("Biz-Timestamp", "1718587017123")
+                .insert_header("Biz-Resp-Signature", forged.as_str())
+                .set_body_string(TOKEN_BODY),
+        )
+        .await;
+    let client = double.client();
+    let typed = client
+        .call(|api| async move {
+            api.get_token()
+                .client_id("app")
+                .org_id("org")
+                .grant_type("org_implicit")
+                .send()
+                .await
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            typed,
+            cobo_oauth::Error::ResponseSignature(cobo_oauth::verify::VerifyError::Invalid {
+                status: 200
+            })
+        ),
+        "{typed:?}"
+    );
+    // The shared raw() client gives progenitor's error: the message only.
+    let raw = client
+        .raw()
+        .get_token()
+        .client_id("app")
+        .org_id("org")
+        .grant_type("org_implicit")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&raw, progenitor_client::Error::Custom(message) if message.contains("signature")),
+        "{raw:?}"
+    );
+}

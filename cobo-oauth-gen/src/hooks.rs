@@ -78,6 +78,11 @@ impl Executor for Unsigned {
 
 /// Carried by the placeholder response that stands for a rejected exchange, so that `post` can
 /// turn it into an error before any code reads it as data.
+///
+/// Why a placeholder: progenitor's `exec` hook must return `reqwest::Result<Response>`, and a
+/// `reqwest::Error` cannot be made outside reqwest, so a refusal of ours (a bad signature, a
+/// signing failure) can only travel as a response that `post` recognizes. It lives here alone;
+/// the typed error itself reaches `CoboClient::call` through the call's own record.
 #[derive(Clone)]
 struct Rejection(Arc<dyn StdError + Send + Sync>);
 

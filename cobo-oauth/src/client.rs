@@ -1,6 +1,5 @@
 //! [`CoboClient`]: the signed, verified client.
 
-use std::cell::RefCell;
 use std::future::Future;
 use std::sync::Arc;
 
@@ -13,7 +12,7 @@ use crate::bearer::BearerSource;
 use crate::config::CoboClientBuilder;
 use crate::env::Env;
 use crate::error::{ConfigError, Error};
-use crate::executor::{CALL, CallRecord, SigningExecutor};
+use crate::executor::{RecordSlot, SigningExecutor};
 use crate::retry::RetryPolicy;
 use crate::signing::{ApiKey, Clock, CoboAuth, NonceSource, Signer};
 use crate::tokens::Token;
@@ -33,6 +32,8 @@ pub struct CoboClient {
     env: Env,
     auth: CoboAuth,
     raw: cobo_oauth_gen::Client,
+    /// The executor of `raw`, which [`Self::call`] clones with a record of its own.
+    pub(crate) executor: Arc<SigningExecutor>,
     parts: Arc<Parts>,
 }
 
@@ -91,13 +92,16 @@ impl CoboClient {
             bearer: parts.bearer.clone(),
             oauth2_operations: Arc::clone(&parts.oauth2_operations),
             max_response_bytes: parts.max_response_bytes,
+            record: None,
         };
+        let executor = Arc::new(executor);
         let raw = cobo_oauth_gen::Client::new_with_client(
             env.base_url(),
             parts.http.clone(),
-            Hooks::new(Arc::new(executor)),
+            Hooks::new(Arc::clone(&executor) as Arc<dyn cobo_oauth_gen::Executor>),
         );
         Self {
+            executor,
             env,
             auth,
             raw,
@@ -132,7 +136,8 @@ impl CoboClient {
     }
 
     /// The generated client, with signing and verification in place: every operation in the
-    /// spec, including ones added later, is reachable here. Pass its futures to
+    /// spec, including ones added later, is reachable here. Its errors are progenitor's (a
+    /// rejected response is `Error::Custom` with a message); make the call through
     /// [`Self::call`] to get this crate's typed [`Error`].
     pub fn raw(&self) -> &cobo_oauth_gen::Client {
         &self.raw
@@ -151,13 +156,17 @@ impl CoboClient {
         org_id: &str,
         grant_type: &str,
     ) -> Result<Token, Error> {
-        let request = self
-            .raw
-            .get_token()
-            .client_id(client_id)
-            .org_id(org_id)
-            .grant_type(grant_type);
-        Ok(self.call(request.send()).await?.into())
+        let token = self
+            .call(|api| async move {
+                api.get_token()
+                    .client_id(client_id)
+                    .org_id(org_id)
+                    .grant_type(grant_type)
+                    .send()
+                    .await
+            })
+            .await?;
+        Ok(token.into())
     }
 
     /// Exchanges a Refresh Token for a new Org Access Token and a new Refresh Token. The old
@@ -173,32 +182,45 @@ impl CoboClient {
             // A zeroizing copy: wiped when the generated request drops it after sending.
             refresh_token: Some(refresh_token.expose_secret().into()),
         };
-        Ok(self
-            .call(self.raw.refresh_token().body(body).send())
-            .await?
-            .into())
+        let token = self
+            .call(|api| async move { api.refresh_token().body(body).send().await })
+            .await?;
+        Ok(token.into())
     }
 
-    /// Awaits a call of the generated client and turns its outcome into this crate's types.
+    /// Makes one call of the generated client with this crate's typed [`Error`]: `operation`
+    /// gets a generated client (signed, verified, retried, with the Bearer token, like
+    /// [`Self::raw`]) whose executor records what this call observed, and the outcome is
+    /// turned into this crate's types with that record. Any operation of the spec works here,
+    /// including ones added later.
     ///
     /// ```no_run
     /// # async fn f(client: cobo_oauth::CoboClient) -> Result<(), cobo_oauth::Error> {
     /// let token = client
-    ///     .call(client.raw().get_token().client_id("id").org_id("org").grant_type("org_implicit").send())
+    ///     .call(|api| async move {
+    ///         api.get_token().client_id("id").org_id("org").grant_type("org_implicit").send().await
+    ///     })
     ///     .await?;
     /// # Ok(()) }
     /// ```
-    pub async fn call<T, E, F>(&self, call: F) -> Result<T, Error>
+    pub async fn call<T, E, F, Fut>(&self, operation: F) -> Result<T, Error>
     where
-        F: Future<Output = Result<ResponseValue<T>, progenitor_client::Error<E>>>,
+        F: FnOnce(cobo_oauth_gen::Client) -> Fut,
+        Fut: Future<Output = Result<ResponseValue<T>, progenitor_client::Error<E>>>,
         E: Serialize,
     {
-        let (outcome, record) = CALL
-            .scope(RefCell::new(CallRecord::default()), async {
-                let outcome = call.await;
-                (outcome, CALL.with(|record| record.take()))
-            })
-            .await;
+        let record = RecordSlot::default();
+        let api = cobo_oauth_gen::Client::new_with_client(
+            self.env.base_url(),
+            self.parts.http.clone(),
+            Hooks::new(Arc::new(self.executor.for_call(Arc::clone(&record)))),
+        );
+        let outcome = operation(api).await;
+        let record = std::mem::take(
+            &mut *record
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
         outcome
             .map(ResponseValue::into_inner)
             .map_err(|error| crate::error_map::map_error(error, record))

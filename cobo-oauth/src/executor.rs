@@ -2,11 +2,13 @@
 //!
 //! It runs inside the generated client's `exec` hook. A failure that is not a transport error
 //! (signing, an invalid response signature) reaches the generated method as
-//! `progenitor_client::Error::Custom(message)`; [`CoboClient`](crate::CoboClient)'s own methods
-//! also get the typed [`Error`] back through a task-local [`CallRecord`].
+//! `progenitor_client::Error::Custom(message)`. A call made with
+//! [`CoboClient::call`](crate::CoboClient::call) has an executor of its own that writes what it
+//! observed (status, signed or not, the start of an error body, the typed rejection) into that
+//! call's [`CallRecord`], which the call turns into the typed [`Error`]: the record is a value
+//! owned by the call and passed to its executor, never ambient state.
 
-use std::cell::RefCell;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use cobo_oauth_gen::{ExecError, ExecFuture, Executor};
@@ -33,16 +35,12 @@ pub(crate) struct CallRecord {
     pub rejection: Option<Error>,
 }
 
-tokio::task_local! {
-    pub(crate) static CALL: RefCell<CallRecord>;
-}
-
-fn record(update: impl FnOnce(&mut CallRecord)) {
-    let _ = CALL.try_with(|call| update(&mut call.borrow_mut()));
-}
+/// One call's record, shared by the call and its executor.
+pub(crate) type RecordSlot = Arc<Mutex<CallRecord>>;
 
 /// Signs every request with CoboAuth, verifies every response, retries transient failures.
-#[derive(Debug)]
+/// Cheap to clone: a call clones it with a record slot of its own.
+#[derive(Debug, Clone)]
 pub(crate) struct SigningExecutor {
     pub auth: CoboAuth,
     pub verifier: Option<ResponseVerifier>,
@@ -53,13 +51,30 @@ pub(crate) struct SigningExecutor {
     pub oauth2_operations: Arc<[String]>,
     /// The largest response body read.
     pub max_response_bytes: u64,
+    /// The record of the call this executor serves (`None`: the shared client of
+    /// [`CoboClient::raw`](crate::CoboClient::raw), whose calls keep no record).
+    pub record: Option<RecordSlot>,
 }
 
 impl SigningExecutor {
+    /// The same executor, writing into `record`.
+    pub fn for_call(&self, record: RecordSlot) -> Self {
+        Self {
+            record: Some(record),
+            ..self.clone()
+        }
+    }
+
+    fn record(&self, update: impl FnOnce(&mut CallRecord)) {
+        if let Some(slot) = &self.record {
+            update(&mut slot.lock().unwrap_or_else(PoisonError::into_inner));
+        }
+    }
+
     fn reject(&self, error: Error) -> ExecError {
         let message: Arc<dyn std::error::Error + Send + Sync> =
             Arc::new(Rejected(error.to_string()));
-        record(|call| call.rejection = Some(error));
+        self.record(|call| call.rejection = Some(error));
         ExecError::Rejected(message)
     }
 
@@ -227,7 +242,7 @@ impl SigningExecutor {
                 })?,
             None => Verdict::Verified,
         };
-        record(|call| {
+        self.record(|call| {
             call.status = Some(status.as_u16());
             call.unsigned_error = verdict == Verdict::UnsignedError;
             // Kept for mapping errors only: a success body may hold tokens.
@@ -298,9 +313,9 @@ struct Rejected(String);
 
 #[cfg(all(test, feature = "mock"))]
 mod tests {
-    use std::cell::RefCell;
+    use std::sync::Arc;
 
-    use super::{CALL, CallRecord};
+    use super::{CallRecord, RecordSlot};
     use crate::mock::{Fault, MockConfig, MockServer};
     use crate::signing::{Ed25519Signer, Signer as _};
 
@@ -308,21 +323,23 @@ mod tests {
     async fn record_of(server: &MockServer, signer: &Ed25519Signer) -> CallRecord {
         let client = crate::CoboClient::builder()
             .env(server.env())
-            .signer(std::sync::Arc::new(signer.clone()))
+            .signer(Arc::new(signer.clone()))
             .build()
             .unwrap_or_else(|e| panic!("{e}"));
-        let call = client
-            .raw()
+        let record = RecordSlot::default();
+        let api = cobo_oauth_gen::Client::new_with_client(
+            client.env().base_url(),
+            reqwest::Client::new(),
+            cobo_oauth_gen::Hooks::new(Arc::new(client.executor.for_call(Arc::clone(&record)))),
+        );
+        let _ = api
             .get_token()
             .client_id("app")
             .org_id("org")
             .grant_type("org_implicit")
-            .send();
-        CALL.scope(RefCell::new(CallRecord::default()), async {
-            let _ = call.await;
-            CALL.with(|record| record.take())
-        })
-        .await
+            .send()
+            .await;
+        std::mem::take(&mut *record.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     #[tokio::test]
