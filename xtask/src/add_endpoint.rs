@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::codegen::{TaskError, load_spec, read, write};
+use crate::task::{TaskError, load_spec, read, write};
 
 /// Collects the `#/components/...` references reachable from `value`, following them through
 /// `source`.

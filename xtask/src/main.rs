@@ -18,6 +18,7 @@ mod paths;
 #[path = "../../cobo-oauth-gen/codegen/mod.rs"]
 mod shared;
 mod standalone;
+mod task;
 mod test_services;
 
 use std::path::PathBuf;

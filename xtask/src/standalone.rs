@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
-use crate::codegen::{Generated, TaskError, read, write};
 use crate::paths;
+use crate::task::{TaskError, read, write};
 
 /// The hand-written hooks of `cobo-oauth-gen`, shared verbatim.
 const HOOKS: &str = include_str!("../../cobo-oauth-gen/src/hooks.rs");
@@ -26,14 +26,14 @@ pub use generated::*;
 pub use hooks::{ExecError, ExecFuture, Executor, Hooks};
 "#;
 
-/// Writes the crate.
-pub fn write_crate(dir: &Path, generated: &Generated) -> Result<(), TaskError> {
+/// Writes the crate: `code` is the generated client, `normalized_json` the spec it came from.
+pub fn write_crate(dir: &Path, code: &str, normalized_json: &str) -> Result<(), TaskError> {
     write(&dir.join("Cargo.toml"), &manifest(dir)?)?;
     write(&dir.join("src/lib.rs"), LIB)?;
     write(&dir.join("src/hooks.rs"), HOOKS)?;
     write(&dir.join("src/secret.rs"), SECRET)?;
-    write(&dir.join("src/generated.rs"), &generated.code)?;
-    write(&dir.join("openapi.json"), &generated.normalized_json)?;
+    write(&dir.join("src/generated.rs"), code)?;
+    write(&dir.join("openapi.json"), normalized_json)?;
     // Same dependency versions as the workspace, so a shared target directory is reused.
     let lock = paths::workspace_root().join("Cargo.lock");
     if let Ok(lockfile) = std::fs::read_to_string(lock) {
