@@ -7,7 +7,8 @@
 
 use serde_json::{Map, Value};
 
-use super::{Change, operations};
+use super::model::Change;
+use super::operations;
 
 /// Rule name reported in [`Change::rule`].
 pub const RULE: &str = "multiple-body-media-types";
@@ -31,7 +32,10 @@ pub fn essence(content_type: &str) -> &str {
 }
 
 /// Applies the rule to every operation.
-pub fn apply(spec: &mut Value, changes: &mut Vec<Change>) -> Result<(), super::NormalizeError> {
+pub fn apply(
+    spec: &mut Value,
+    changes: &mut Vec<Change>,
+) -> Result<(), super::model::NormalizeError> {
     for request in operations::request_bodies(spec)? {
         let Some(content) = request.content() else {
             continue;

@@ -9,7 +9,8 @@
 use serde_json::{Value, json};
 use unicode_ident::is_xid_continue;
 
-use super::{Change, naming::pascal, schemas};
+use super::model::Change;
+use super::{naming::pascal, schemas};
 
 /// Rule name reported in [`Change::rule`].
 pub const RULE: &str = "enum-non-identifier-values";

@@ -33,7 +33,7 @@ pub fn apply(
         let members: Vec<responses::Resp> = err.iter().map(|r| (*r).clone()).collect();
         let base = format!("{}-error-response", op.label());
         if let Err(reason) = responses::merge(spec, &op, &members, &base, RULE, changes) {
-            super::skip(
+            super::operations::skip(
                 spec,
                 &op,
                 &super::pointer::join(&op.pointer, "responses"),

@@ -8,7 +8,8 @@
 
 use serde_json::{Value, json};
 
-use super::{Change, body_media_types::essence, operations, pointer};
+use super::model::Change;
+use super::{body_media_types::essence, operations, pointer};
 
 /// Rule name reported in [`Change::rule`].
 pub const RULE: &str = "add-missing-schema";
@@ -52,7 +53,10 @@ fn patch(object: &Value, select: Select) -> Option<(Value, Vec<String>)> {
 }
 
 /// Applies the rule to every operation.
-pub fn apply(spec: &mut Value, changes: &mut Vec<Change>) -> Result<(), super::NormalizeError> {
+pub fn apply(
+    spec: &mut Value,
+    changes: &mut Vec<Change>,
+) -> Result<(), super::model::NormalizeError> {
     for op in operations::list(spec) {
         let mut targets: Vec<(String, Select)> =
             vec![(pointer::join(&op.pointer, "requestBody"), |_| true)];
@@ -71,7 +75,7 @@ pub fn apply(spec: &mut Value, changes: &mut Vec<Change>) -> Result<(), super::N
             let Some(raw) = spec.pointer(&ptr) else {
                 continue;
             };
-            let object = super::resolve(spec, raw, &op, &ptr)?;
+            let object = super::operations::resolve(spec, raw, &op, &ptr)?;
             let Some((new, missing)) = patch(object, select) else {
                 continue;
             };

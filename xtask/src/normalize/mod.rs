@@ -23,6 +23,7 @@ pub mod enum_idents;
 pub mod error_schemas;
 pub mod generate;
 pub mod missing_schemas;
+pub mod model;
 pub mod naming;
 pub mod operation_ids;
 pub mod operations;
@@ -39,71 +40,7 @@ mod official_spec_tests;
 pub mod success_schemas;
 
 pub use generate::generate_checked;
-
-/// Result of [`normalize`].
-#[derive(Clone, Debug)]
-pub struct Normalized {
-    /// The rewritten document.
-    pub spec: Value,
-    /// Every rewrite made, in order.
-    pub changes: Vec<Change>,
-    /// Operations removed because no equivalent rewrite exists.
-    pub skipped: Vec<Skipped>,
-}
-
-/// One rewrite.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Change {
-    /// JSON pointer of the rewritten (or added) object, e.g.
-    /// `/paths/~1oauth~1token/get/responses`.
-    pub pointer: String,
-    /// `operationId` of the operation concerned; `None` for a shared component.
-    pub operation: Option<String>,
-    /// Name of the rule that made it (each rule module's `RULE`).
-    pub rule: &'static str,
-    /// What was changed and why.
-    pub detail: String,
-}
-
-/// An operation removed from the output.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Skipped {
-    /// `operationId` (or `METHOD path` if it has none).
-    pub operation: String,
-    /// JSON pointer of the part that could not be rewritten.
-    pub pointer: String,
-    /// Why no equivalent exists.
-    pub reason: String,
-}
-
-/// Why a document could not be normalized; always names an operation (or
-/// `(document)`) and a JSON pointer.
-#[derive(Debug, thiserror::Error)]
-pub enum NormalizeError {
-    /// A local `$ref` does not resolve.
-    #[error("operation {operation} at {pointer}: unresolvable $ref {reference}")]
-    UnresolvedRef {
-        /// Operation id, or `(document)`.
-        operation: String,
-        /// JSON pointer of the reference.
-        pointer: String,
-        /// The reference string.
-        reference: String,
-    },
-    /// The input or output is not an OpenAPI 3.0 document openapiv3 accepts.
-    #[error("operation {operation} at {pointer}: not a valid OpenAPI 3.0 document: {message}")]
-    Invalid {
-        /// Operation id, or `(document)`.
-        operation: String,
-        /// JSON pointer of the offending object.
-        pointer: String,
-        /// The deserializer's message.
-        message: String,
-    },
-}
-
-/// Label used in errors that concern the document rather than an operation.
-pub const DOCUMENT: &str = "(document)";
+pub use model::{Change, DOCUMENT, NormalizeError, Normalized, Skipped};
 
 /// Rewrites `spec` into an equivalent document progenitor 0.15.1 accepts.
 pub fn normalize(mut spec: Value) -> Result<Normalized, NormalizeError> {
@@ -184,43 +121,6 @@ fn validate(spec: &Value) -> Result<(), NormalizeError> {
             pointer: String::new(),
             message: e.to_string(),
         })
-}
-
-/// Resolves `value` (found at `at`, inside `op`) through local `$ref`s.
-pub(crate) fn resolve<'a>(
-    spec: &'a Value,
-    value: &'a Value,
-    op: &operations::OpRef,
-    at: &str,
-) -> Result<&'a Value, NormalizeError> {
-    pointer::deref(spec, value)
-        .map(|(v, _)| v)
-        .map_err(|reference| NormalizeError::UnresolvedRef {
-            operation: op.label(),
-            pointer: at.into(),
-            reference,
-        })
-}
-
-/// Removes `op` from the document and records why.
-pub(crate) fn skip(
-    spec: &mut Value,
-    op: &operations::OpRef,
-    at: &str,
-    reason: String,
-    skipped: &mut Vec<Skipped>,
-) {
-    if let Some(item) = spec
-        .pointer_mut(&pointer::join("/paths", &op.path))
-        .and_then(Value::as_object_mut)
-    {
-        item.remove(&op.method);
-    }
-    skipped.push(Skipped {
-        operation: op.label(),
-        pointer: at.into(),
-        reason,
-    });
 }
 
 #[cfg(test)]

@@ -8,7 +8,8 @@ use std::collections::HashSet;
 use heck::ToSnakeCase;
 use serde_json::{Value, json};
 
-use super::{Change, operations};
+use super::model::Change;
+use super::operations;
 
 /// Rule name reported in [`Change::rule`].
 pub const RULE: &str = "operation-ids";

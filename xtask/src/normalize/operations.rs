@@ -2,6 +2,7 @@
 
 use serde_json::Value;
 
+use super::model::{NormalizeError, Skipped};
 use super::pointer;
 
 /// HTTP methods that may key an operation inside a path item.
@@ -68,14 +69,14 @@ impl RequestBody {
 }
 
 /// Every operation's request body, in document order.
-pub fn request_bodies(spec: &Value) -> Result<Vec<RequestBody>, super::NormalizeError> {
+pub fn request_bodies(spec: &Value) -> Result<Vec<RequestBody>, NormalizeError> {
     let mut out = Vec::new();
     for op in list(spec) {
         let at = pointer::join(&op.pointer, "requestBody");
         let Some(raw) = spec.pointer(&at) else {
             continue;
         };
-        let body = super::resolve(spec, raw, &op, &at)?.clone();
+        let body = resolve(spec, raw, &op, &at)?.clone();
         out.push(RequestBody {
             op,
             pointer: at,
@@ -92,6 +93,37 @@ impl OpRef {
             .clone()
             .unwrap_or_else(|| format!("{} {}", self.method.to_uppercase(), self.path))
     }
+}
+
+/// Resolves `value` (found at `at`, inside `op`) through local `$ref`s.
+pub fn resolve<'a>(
+    spec: &'a Value,
+    value: &'a Value,
+    op: &OpRef,
+    at: &str,
+) -> Result<&'a Value, NormalizeError> {
+    pointer::deref(spec, value)
+        .map(|(v, _)| v)
+        .map_err(|reference| NormalizeError::UnresolvedRef {
+            operation: op.label(),
+            pointer: at.into(),
+            reference,
+        })
+}
+
+/// Removes `op` from the document and records why.
+pub fn skip(spec: &mut Value, op: &OpRef, at: &str, reason: String, skipped: &mut Vec<Skipped>) {
+    if let Some(item) = spec
+        .pointer_mut(&pointer::join("/paths", &op.path))
+        .and_then(Value::as_object_mut)
+    {
+        item.remove(&op.method);
+    }
+    skipped.push(Skipped {
+        operation: op.label(),
+        pointer: at.into(),
+        reason,
+    });
 }
 
 #[cfg(test)]

@@ -20,7 +20,10 @@ use super::{
 pub const RULE: &str = "unsupported-body-media-type";
 
 /// Applies the rule to every operation with a single-media-type body.
-pub fn apply(spec: &mut Value, changes: &mut Vec<Change>) -> Result<(), super::NormalizeError> {
+pub fn apply(
+    spec: &mut Value,
+    changes: &mut Vec<Change>,
+) -> Result<(), super::model::NormalizeError> {
     for request in operations::request_bodies(spec)? {
         let Some(content) = request.content() else {
             continue;

@@ -2,7 +2,8 @@
 
 use std::fmt::Write as _;
 
-use super::{Normalized, operations};
+use super::model::Normalized;
+use super::operations;
 
 impl Normalized {
     /// How many operations the normalized spec has.

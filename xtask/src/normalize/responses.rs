@@ -4,7 +4,8 @@
 
 use serde_json::{Value, json};
 
-use super::{Change, NormalizeError, naming, operations::OpRef, pointer};
+use super::model::{Change, NormalizeError};
+use super::{naming, operations::OpRef, pointer};
 
 /// A response key as progenitor orders it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -98,7 +99,7 @@ pub fn classify(spec: &Value, op: &OpRef) -> Result<Vec<Resp>, NormalizeError> {
     for key in keys {
         let r_ptr = pointer::join(&rs_ptr, key);
         let raw = &rs[key.as_str()];
-        let object = super::resolve(spec, raw, op, &r_ptr)?;
+        let object = super::operations::resolve(spec, raw, op, &r_ptr)?;
         let via = pointer::as_ref(raw).map(|r| pointer::ref_name(r).to_string());
         let Some(status) = Status::parse(key) else {
             continue;

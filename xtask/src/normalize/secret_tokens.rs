@@ -8,7 +8,8 @@
 
 use serde_json::{Map, Value};
 
-use super::{Change, pointer};
+use super::model::Change;
+use super::pointer;
 
 /// Rule name reported in [`Change::rule`].
 pub const RULE: &str = "secret-token-strings";

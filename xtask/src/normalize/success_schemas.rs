@@ -49,7 +49,7 @@ pub fn apply(
             continue;
         };
         if let Err(reason) = responses::merge(spec, &op, &members, &base, RULE, changes) {
-            super::skip(
+            super::operations::skip(
                 spec,
                 &op,
                 &super::pointer::join(&op.pointer, "responses"),
