@@ -15,7 +15,9 @@ use std::pin::Pin;
 use secrecy::SecretString;
 
 use crate::error::Error;
-use crate::tokens::TokenManager;
+
+/// Cobo's error code for an expired access token (sent with HTTP 500).
+pub const TOKEN_EXPIRED_CODE: i64 = 1000;
 
 /// The future a [`BearerSource`] returns.
 pub type BearerFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -29,21 +31,11 @@ pub trait BearerSource: Send + Sync + fmt::Debug {
     fn expired(&self, rejected: &SecretString);
 }
 
-impl BearerSource for TokenManager {
-    fn token(&self) -> BearerFuture<'_, Result<SecretString, Error>> {
-        Box::pin(self.access_token())
-    }
-
-    fn expired(&self, rejected: &SecretString) {
-        self.invalidate(rejected);
-    }
-}
-
 /// Whether a response body is Cobo's "token expired" error (`error_code` 1000).
 pub(crate) fn is_token_expired(status: u16, body: &[u8]) -> bool {
     status == 500
         && serde_json::from_slice::<serde_json::Value>(body)
             .ok()
             .and_then(|v| v.get("error_code").and_then(serde_json::Value::as_i64))
-            == Some(crate::tokens::TOKEN_EXPIRED_CODE)
+            == Some(TOKEN_EXPIRED_CODE)
 }

@@ -9,14 +9,12 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 
 use crate::bearer::BearerSource;
-use crate::config::CoboClientBuilder;
+use crate::config::{ClientConfig, CoboClientBuilder, Parts};
 use crate::env::Env;
 use crate::error::{ConfigError, Error};
 use crate::executor::{RecordSlot, SigningExecutor};
-use crate::retry::RetryPolicy;
-use crate::signing::{ApiKey, Clock, CoboAuth, NonceSource, Signer};
-use crate::tokens::Token;
-use crate::verify::ResponseVerifier;
+use crate::signing::{ApiKey, CoboAuth, NonceSource};
+use crate::tokens::token::Token;
 
 /// The grant type of `GET /oauth/token`.
 pub const ORG_IMPLICIT: &str = "org_implicit";
@@ -37,15 +35,13 @@ pub struct CoboClient {
     parts: Arc<Parts>,
 }
 
-/// What a client is assembled from, kept to assemble a variant ([`CoboClient::with_bearer`]).
-#[derive(Debug, Clone)]
-pub(crate) struct Parts {
-    pub verifier: Option<ResponseVerifier>,
-    pub http: reqwest::Client,
-    pub retry: RetryPolicy,
-    pub oauth2_operations: Arc<[String]>,
-    pub bearer: Option<Arc<dyn BearerSource>>,
-    pub max_response_bytes: u64,
+impl CoboClientBuilder {
+    /// Checks the configuration and builds the client. Sends nothing. Logs one `warn` for each
+    /// unsafe setting: response verification turned off, or plain `http://` to a host that is
+    /// not loopback.
+    pub fn build(self) -> Result<CoboClient, ConfigError> {
+        Ok(CoboClient::assemble(self.check()?))
+    }
 }
 
 impl std::fmt::Debug for CoboClient {
@@ -71,12 +67,14 @@ impl CoboClient {
         CoboClientBuilder::from_env()?.build()
     }
 
-    pub(crate) fn assemble(
-        env: Env,
-        signer: Arc<dyn Signer>,
-        clock: Arc<dyn Clock>,
-        parts: Parts,
-    ) -> Self {
+    /// The client of a checked configuration.
+    fn assemble(config: ClientConfig) -> Self {
+        let ClientConfig {
+            env,
+            signer,
+            clock,
+            parts,
+        } = config;
         Self::with_auth(
             env,
             CoboAuth::new(signer, Arc::new(NonceSource::new(clock))),

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::client::{CoboClient, Parts};
+use crate::bearer::BearerSource;
 use crate::env::{Env, ResponseKey};
 use crate::error::ConfigError;
 use crate::retry::RetryPolicy;
@@ -172,10 +172,9 @@ impl CoboClientBuilder {
         self
     }
 
-    /// Checks the configuration and builds the client. Sends nothing. Logs one `warn` for each
-    /// unsafe setting: response verification turned off, or plain `http://` to a host that is
-    /// not loopback.
-    pub fn build(self) -> Result<CoboClient, ConfigError> {
+    /// The checked configuration a [`CoboClient`](crate::CoboClient) is built from (see
+    /// `CoboClientBuilder::build`, next to the client). Logs one `warn` for each unsafe setting.
+    pub(crate) fn check(self) -> Result<ClientConfig, ConfigError> {
         let env = self.env.ok_or(ConfigError::MissingEnv)?;
         let signer: Arc<dyn Signer> = match (self.signer, self.api_secret) {
             (Some(signer), _) => signer,
@@ -214,8 +213,33 @@ impl CoboClientBuilder {
                 .max_response_bytes
                 .unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
         };
-        Ok(CoboClient::assemble(env, signer, clock, parts))
+        Ok(ClientConfig {
+            env,
+            signer,
+            clock,
+            parts,
+        })
     }
+}
+
+/// A checked configuration: everything a client is made of.
+#[derive(Debug)]
+pub(crate) struct ClientConfig {
+    pub env: Env,
+    pub signer: Arc<dyn Signer>,
+    pub clock: Arc<dyn Clock>,
+    pub parts: Parts,
+}
+
+/// What a client is assembled from, kept to assemble a variant ([`CoboClient::with_bearer`](crate::CoboClient::with_bearer)).
+#[derive(Debug, Clone)]
+pub(crate) struct Parts {
+    pub verifier: Option<ResponseVerifier>,
+    pub http: reqwest::Client,
+    pub retry: RetryPolicy,
+    pub oauth2_operations: Arc<[String]>,
+    pub bearer: Option<Arc<dyn BearerSource>>,
+    pub max_response_bytes: u64,
 }
 
 /// A response key as [`vars::RESPONSE_PUBKEY`] gives it: hex, or `off` (case-insensitive) to turn

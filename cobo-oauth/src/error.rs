@@ -1,7 +1,7 @@
 //! The crate's errors. None of them ever contains an API secret, a token or a signature.
 
+use crate::owner::TokenOwner;
 use crate::signing::{KeyError, SignRequestError};
-use crate::tokens::StoreError;
 use crate::verify::VerifyError;
 
 /// Everything that can go wrong in a call to Cobo.
@@ -191,6 +191,73 @@ impl Error {
             Self::Transport(error)
         }
     }
+}
+
+/// Why a store failed. Never contains a token.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Reading or writing failed.
+    #[error("token store I/O error on {path}: {reason}")]
+    Io {
+        /// The file or resource.
+        path: String,
+        /// What failed.
+        reason: String,
+    },
+    /// The stored data is not a token pair. It is not treated as empty: fix or remove it.
+    #[error("token store {path} is corrupt: {reason}")]
+    Corrupt {
+        /// The file or resource.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The store is configured wrongly (a bad URL, a malformed encryption key, no choice between
+    /// encryption and plaintext). Never contains a secret.
+    #[error("token store configuration: {reason}")]
+    Config {
+        /// What is wrong.
+        reason: String,
+    },
+    /// The store refused the request and will refuse it again: wrong credentials (`WRONGPASS`,
+    /// `NOAUTH`), a missing ACL permission (`NOPERM`), a script or command error. Permanent:
+    /// fix the credentials, the permissions or the server. Never contains a secret.
+    #[error("token store {path} refused the request: {reason}")]
+    Refused {
+        /// The resource (`redis://host:port/db`, without credentials).
+        path: String,
+        /// What was refused, and why.
+        reason: String,
+    },
+    /// The TLS handshake failed: the server's certificate is not signed by a trusted CA, or the
+    /// server refused the client certificate (or its absence). Permanent: fix the CA or the
+    /// client certificate. Never contains a secret.
+    #[error("token store {path}: {reason}")]
+    Tls {
+        /// The resource (`rediss://host:port/db`, without credentials).
+        path: String,
+        /// What failed, and what to do about it.
+        reason: String,
+    },
+    /// The store holds, or is bound to, another app's or organization's pair: it was not used.
+    /// Permanent: give each `(client_id, org_id)` a store of its own.
+    #[error("token store {path} belongs to {found}, not to {expected}")]
+    WrongOwner {
+        /// The file or resource.
+        path: String,
+        /// Who asked.
+        expected: TokenOwner,
+        /// Whose pair it holds, or whom it was built for.
+        found: TokenOwner,
+    },
+    /// A pair with this version or a newer one is already stored; the save was refused.
+    #[error("token store refused version {attempted}: version {stored} is already stored")]
+    Conflict {
+        /// The version already stored.
+        stored: u64,
+        /// The version that was refused.
+        attempted: u64,
+    },
 }
 
 /// A configuration problem, found before any request is sent.

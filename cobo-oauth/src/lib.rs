@@ -25,6 +25,7 @@ mod error_map;
 mod executor;
 #[cfg(feature = "mock")]
 pub mod mock;
+mod owner;
 mod retry;
 pub mod signing;
 pub mod tokens;

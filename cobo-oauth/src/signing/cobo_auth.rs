@@ -3,9 +3,12 @@
 use std::fmt;
 use std::sync::Arc;
 
-use super::{
-    AuthHeaders, Digest, NonceSource, SignError, Signature, Signer, StringToSign, reencode_query,
-};
+use super::digest::Digest;
+use super::headers::AuthHeaders;
+use super::nonce::NonceSource;
+use super::query::reencode_query;
+use super::signer::{SignError, Signature, Signer};
+use super::string_to_sign::StringToSign;
 
 /// Every stage of signing one request, as plain values.
 #[derive(Debug, Clone)]

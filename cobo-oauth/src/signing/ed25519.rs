@@ -4,7 +4,8 @@ use std::fmt;
 
 use ed25519_dalek::{Signer as _, SigningKey};
 
-use super::{ApiKey, Digest, KeyError, SignError, Signature, Signer, signer::decode_secret32};
+use super::digest::Digest;
+use super::signer::{ApiKey, KeyError, SignError, Signature, Signer, decode_secret32};
 
 /// Signs with an ed25519 API secret (the 32-byte seed, 64 hex characters). The key is zeroized on
 /// drop and never printed.

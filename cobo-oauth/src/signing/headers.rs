@@ -4,7 +4,7 @@ use std::fmt;
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 
-use super::{ApiKey, Signature};
+use super::signer::{ApiKey, Signature};
 
 /// `Biz-Api-Key`.
 pub const API_KEY: HeaderName = HeaderName::from_static("biz-api-key");

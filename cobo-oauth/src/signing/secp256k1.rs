@@ -4,7 +4,8 @@ use std::fmt;
 
 use k256::ecdsa::{Signature as EcdsaSignature, SigningKey, signature::hazmat::PrehashSigner};
 
-use super::{ApiKey, Digest, KeyError, SignError, Signature, Signer, signer::decode_secret32};
+use super::digest::Digest;
+use super::signer::{ApiKey, KeyError, SignError, Signature, Signer, decode_secret32};
 
 /// Signs with a secp256k1 API secret (a 32-byte scalar, 64 hex characters): ECDSA with an RFC 6979
 /// deterministic nonce, low S, DER-encoded. The API key is the 33-byte compressed public key. The

@@ -7,12 +7,10 @@ use std::time::Duration;
 use secrecy::{ExposeSecret as _, SecretString};
 
 use super::store::{MemoryStore, StoredToken, TokenOwner, TokenStore};
+use crate::bearer::{BearerFuture, BearerSource, TOKEN_EXPIRED_CODE};
 use crate::client::CoboClient;
 use crate::error::Error;
 use crate::signing::{Clock, SystemClock};
-
-/// Cobo's error code for an expired access token (sent with HTTP 500).
-pub const TOKEN_EXPIRED_CODE: i64 = 1000;
 
 /// Builds a [`TokenManager`].
 #[derive(Debug)]
@@ -307,5 +305,17 @@ impl TokenManager {
             }
             outcome => outcome,
         }
+    }
+}
+
+/// A manager is the usual source of the Bearer token of a client
+/// ([`CoboClient::with_bearer`](crate::CoboClient::with_bearer)).
+impl BearerSource for TokenManager {
+    fn token(&self) -> BearerFuture<'_, Result<SecretString, Error>> {
+        Box::pin(self.access_token())
+    }
+
+    fn expired(&self, rejected: &SecretString) {
+        self.invalidate(rejected);
     }
 }

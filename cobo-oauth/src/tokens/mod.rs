@@ -13,10 +13,11 @@ mod redis;
 mod refresher;
 mod renew;
 mod store;
-mod token;
+pub(crate) mod token;
 
+pub use crate::bearer::TOKEN_EXPIRED_CODE;
 pub use file_store::FileStore;
-pub use manager::{DEFAULT_LEASE_TTL, TOKEN_EXPIRED_CODE, TokenManager, TokenManagerBuilder};
+pub use manager::{DEFAULT_LEASE_TTL, TokenManager, TokenManagerBuilder};
 #[cfg(feature = "redis")]
 pub use redis::{
     DEFAULT_REDIS_TIMEOUT, EncryptionKey, RedisStore, RedisStoreBuilder, vars as redis_vars,

@@ -10,8 +10,8 @@ use secrecy::SecretString;
 
 use super::manager::{State, TokenManager};
 use super::store::{Lease, RefreshLease, StoreError, StoredToken};
+use super::token::Token;
 use crate::error::Error;
-use crate::tokens::Token;
 
 /// How many times a save is tried before the refresh reports the store's error.
 const SAVE_ATTEMPTS: usize = 3;

@@ -7,36 +7,10 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
+
+pub use crate::error::StoreError;
+pub use crate::owner::TokenOwner;
 use serde::{Deserialize, Serialize};
-
-/// Whose token pair it is: the app (`client_id`) and the organization (`org_id`). Not secret.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct TokenOwner {
-    /// The app's client ID.
-    pub client_id: String,
-    /// The organization's ID.
-    pub org_id: String,
-}
-
-impl TokenOwner {
-    /// `(client_id, org_id)`.
-    pub fn new(client_id: impl Into<String>, org_id: impl Into<String>) -> Self {
-        Self {
-            client_id: client_id.into(),
-            org_id: org_id.into(),
-        }
-    }
-}
-
-impl fmt::Display for TokenOwner {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "client {:?}, organization {:?}",
-            self.client_id, self.org_id
-        )
-    }
-}
 
 /// A token pair as stored: both tokens, when the access token expires, a version, and whose
 /// pair it is.
@@ -142,73 +116,6 @@ impl StoredToken {
     pub fn belongs_to(&self, owner: &TokenOwner) -> bool {
         self.owner.as_ref().is_none_or(|mine| mine == owner)
     }
-}
-
-/// Why a store failed. Never contains a token.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// Reading or writing failed.
-    #[error("token store I/O error on {path}: {reason}")]
-    Io {
-        /// The file or resource.
-        path: String,
-        /// What failed.
-        reason: String,
-    },
-    /// The stored data is not a token pair. It is not treated as empty: fix or remove it.
-    #[error("token store {path} is corrupt: {reason}")]
-    Corrupt {
-        /// The file or resource.
-        path: String,
-        /// What is wrong.
-        reason: String,
-    },
-    /// The store is configured wrongly (a bad URL, a malformed encryption key, no choice between
-    /// encryption and plaintext). Never contains a secret.
-    #[error("token store configuration: {reason}")]
-    Config {
-        /// What is wrong.
-        reason: String,
-    },
-    /// The store refused the request and will refuse it again: wrong credentials (`WRONGPASS`,
-    /// `NOAUTH`), a missing ACL permission (`NOPERM`), a script or command error. Permanent:
-    /// fix the credentials, the permissions or the server. Never contains a secret.
-    #[error("token store {path} refused the request: {reason}")]
-    Refused {
-        /// The resource (`redis://host:port/db`, without credentials).
-        path: String,
-        /// What was refused, and why.
-        reason: String,
-    },
-    /// The TLS handshake failed: the server's certificate is not signed by a trusted CA, or the
-    /// server refused the client certificate (or its absence). Permanent: fix the CA or the
-    /// client certificate. Never contains a secret.
-    #[error("token store {path}: {reason}")]
-    Tls {
-        /// The resource (`rediss://host:port/db`, without credentials).
-        path: String,
-        /// What failed, and what to do about it.
-        reason: String,
-    },
-    /// The store holds, or is bound to, another app's or organization's pair: it was not used.
-    /// Permanent: give each `(client_id, org_id)` a store of its own.
-    #[error("token store {path} belongs to {found}, not to {expected}")]
-    WrongOwner {
-        /// The file or resource.
-        path: String,
-        /// Who asked.
-        expected: TokenOwner,
-        /// Whose pair it holds, or whom it was built for.
-        found: TokenOwner,
-    },
-    /// A pair with this version or a newer one is already stored; the save was refused.
-    #[error("token store refused version {attempted}: version {stored} is already stored")]
-    Conflict {
-        /// The version already stored.
-        stored: u64,
-        /// The version that was refused.
-        attempted: u64,
-    },
 }
 
 /// The future a [`TokenStore`] returns.

@@ -12,8 +12,9 @@ use zeroize::Zeroizing;
 
 use super::keys::Keys;
 use super::sealing::{EncryptionKey, Sealing};
+use super::store::RedisStore;
 use super::tls::{ClientIdentity, Pem, TlsOptions};
-use super::{RedisStore, errors, scripts};
+use super::{errors, scripts};
 use crate::tokens::store::{StoreError, TokenOwner};
 
 /// The environment variables [`RedisStoreBuilder::from_env`] reads.
@@ -234,5 +235,24 @@ impl RedisStoreBuilder {
             release: scripts::release(),
             extend: scripts::extend(),
         })
+    }
+}
+
+impl RedisStore {
+    /// A builder for the pair of `(client_id, org_id)` in the Redis at `url`.
+    pub fn builder(
+        url: impl Into<String>,
+        client_id: impl Into<String>,
+        org_id: impl Into<String>,
+    ) -> RedisStoreBuilder {
+        RedisStoreBuilder {
+            url: SecretString::from(url.into()),
+            client_id: client_id.into(),
+            org_id: org_id.into(),
+            prefix: "cobo-oauth".to_owned(),
+            sealing: None,
+            timeout: DEFAULT_REDIS_TIMEOUT,
+            tls: TlsOptions::default(),
+        }
     }
 }
