@@ -219,8 +219,8 @@ fn response_pubkey_off_means_the_same_with_a_base_url_or_a_named_environment() {
     }
 }
 
-#[test]
-fn the_signature_header_is_marked_sensitive() {
+#[tokio::test]
+async fn the_signature_header_is_marked_sensitive() {
     let auth = CoboAuth::new(
         Arc::new(Ed25519Signer::from_hex(API_SECRET).unwrap()),
         Arc::new(NonceSource::default()),
@@ -229,7 +229,7 @@ fn the_signature_header_is_marked_sensitive() {
         reqwest::Method::GET,
         "https://api.dev.cobo.com/v2/oauth/token".parse().unwrap(),
     );
-    auth.sign_request(&mut request).unwrap();
+    auth.sign_request(&mut request).await.unwrap();
     let headers = request.headers();
     assert!(headers["biz-api-signature"].is_sensitive());
     assert!(!headers["biz-api-nonce"].is_sensitive());

@@ -9,7 +9,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 
 use crate::bearer::BearerSource;
-use crate::config::{ClientConfig, CoboClientBuilder, Parts};
+use crate::config::{ClientConfig, CoboClientBuilder, Parts, SignerChoice};
 use crate::env::Env;
 use crate::error::{ConfigError, Error};
 use crate::executor::{RecordSlot, SigningExecutor};
@@ -75,11 +75,12 @@ impl CoboClient {
             clock,
             parts,
         } = config;
-        Self::with_auth(
-            env,
-            CoboAuth::new(signer, Arc::new(NonceSource::new(clock))),
-            parts,
-        )
+        let nonces = Arc::new(NonceSource::new(clock));
+        let auth = match signer {
+            SignerChoice::Local(signer) => CoboAuth::new(signer, nonces),
+            SignerChoice::Remote(signer) => CoboAuth::new_async(signer, nonces),
+        };
+        Self::with_auth(env, auth, parts)
     }
 
     fn with_auth(env: Env, auth: CoboAuth, parts: Parts) -> Self {
@@ -125,7 +126,7 @@ impl CoboClient {
 
     /// The API key requests are signed with.
     pub fn api_key(&self) -> &ApiKey {
-        self.auth.signer().api_key()
+        self.auth.api_key()
     }
 
     /// The CoboAuth signer, for signing by hand (see the `sign` CLI command).

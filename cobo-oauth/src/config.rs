@@ -9,7 +9,7 @@ use crate::bearer::BearerSource;
 use crate::env::{Env, ResponseKey};
 use crate::error::ConfigError;
 use crate::retry::RetryPolicy;
-use crate::signing::{Clock, Ed25519Signer, Signer, SystemClock};
+use crate::signing::{AsyncSigner, Clock, Ed25519Signer, Signer, SystemClock};
 use crate::verify::ResponseVerifier;
 
 /// The default connect timeout.
@@ -36,7 +36,7 @@ pub mod vars {
     pub const RESPONSE_PUBKEY: &str = "COBO_RESPONSE_PUBKEY";
 }
 
-/// Builds a [`CoboClient`].
+/// Builds a [`CoboClient`](crate::CoboClient).
 ///
 /// ```no_run
 /// # fn main() -> Result<(), cobo_oauth::Error> {
@@ -52,6 +52,7 @@ pub struct CoboClientBuilder {
     env: Option<Env>,
     api_secret: Option<SecretString>,
     signer: Option<Arc<dyn Signer>>,
+    async_signer: Option<Arc<dyn AsyncSigner>>,
     clock: Option<Arc<dyn Clock>>,
     connect_timeout: Option<Duration>,
     timeout: Option<Duration>,
@@ -118,6 +119,13 @@ impl CoboClientBuilder {
         self
     }
 
+    /// Signs with an [`AsyncSigner`] (a key in a KMS or an HSM): each request awaits its
+    /// signature without blocking a runtime thread. Takes precedence over `api_secret`/`signer`.
+    pub fn async_signer(mut self, signer: Arc<dyn AsyncSigner>) -> Self {
+        self.async_signer = Some(signer);
+        self
+    }
+
     /// The clock nonces are read from (default: the system clock).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = Some(clock);
@@ -176,13 +184,14 @@ impl CoboClientBuilder {
     /// `CoboClientBuilder::build`, next to the client). Logs one `warn` for each unsafe setting.
     pub(crate) fn check(self) -> Result<ClientConfig, ConfigError> {
         let env = self.env.ok_or(ConfigError::MissingEnv)?;
-        let signer: Arc<dyn Signer> = match (self.signer, self.api_secret) {
-            (Some(signer), _) => signer,
-            (None, Some(secret)) => Arc::new(
+        let signer = match (self.async_signer, self.signer, self.api_secret) {
+            (Some(signer), _, _) => SignerChoice::Remote(signer),
+            (None, Some(signer), _) => SignerChoice::Local(signer),
+            (None, None, Some(secret)) => SignerChoice::Local(Arc::new(
                 Ed25519Signer::from_hex(secret.expose_secret())
                     .map_err(ConfigError::InvalidApiSecret)?,
-            ),
-            (None, None) => return Err(ConfigError::MissingApiSecret),
+            )),
+            (None, None, None) => return Err(ConfigError::MissingApiSecret),
         };
         let verifier = env.response_verifier()?;
         warn_if_unsafe(&env, verifier.is_some());
@@ -222,11 +231,20 @@ impl CoboClientBuilder {
     }
 }
 
+/// Where a client's signatures come from.
+#[derive(Debug)]
+pub(crate) enum SignerChoice {
+    /// A key in this process.
+    Local(Arc<dyn Signer>),
+    /// A key that answers asynchronously (a KMS, an HSM).
+    Remote(Arc<dyn AsyncSigner>),
+}
+
 /// A checked configuration: everything a client is made of.
 #[derive(Debug)]
 pub(crate) struct ClientConfig {
     pub env: Env,
-    pub signer: Arc<dyn Signer>,
+    pub signer: SignerChoice,
     pub clock: Arc<dyn Clock>,
     pub parts: Parts,
 }

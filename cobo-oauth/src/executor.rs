@@ -213,6 +213,7 @@ impl SigningExecutor {
     ) -> Result<(reqwest::Response, Verdict), ExecError> {
         self.auth
             .sign_request(&mut request)
+            .await
             .map_err(|e| self.reject(Error::Signing(e)))?;
         let started = Instant::now();
         let response = client

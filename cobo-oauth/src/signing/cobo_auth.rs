@@ -7,7 +7,7 @@ use super::digest::Digest;
 use super::headers::AuthHeaders;
 use super::nonce::NonceSource;
 use super::query::reencode_query;
-use super::signer::{SignError, Signature, Signer};
+use super::signer::{ApiKey, AsyncSigner, SignError, Signature, Signer};
 use super::string_to_sign::StringToSign;
 
 /// Every stage of signing one request, as plain values.
@@ -34,26 +34,68 @@ pub enum SignRequestError {
     Signer(#[from] SignError),
 }
 
-/// CoboAuth: a [`Signer`] and its [`NonceSource`].
+/// Where signatures come from: a key in this process, or one that answers asynchronously.
+#[derive(Clone, Debug)]
+enum Keys {
+    Local(Arc<dyn Signer>),
+    Remote(Arc<dyn AsyncSigner>),
+}
+
+/// CoboAuth: a [`Signer`] (or an [`AsyncSigner`]) and its [`NonceSource`].
 #[derive(Clone)]
 pub struct CoboAuth {
-    signer: Arc<dyn Signer>,
+    keys: Keys,
     nonces: Arc<NonceSource>,
 }
 
 impl CoboAuth {
     /// Signs with `signer`, taking nonces from `nonces`.
     pub fn new(signer: Arc<dyn Signer>, nonces: Arc<NonceSource>) -> Self {
-        Self { signer, nonces }
+        Self {
+            keys: Keys::Local(signer),
+            nonces,
+        }
     }
 
-    /// The signer.
-    pub fn signer(&self) -> &Arc<dyn Signer> {
-        &self.signer
+    /// Signs with an asynchronous `signer` (a KMS, an HSM), taking nonces from `nonces`.
+    pub fn new_async(signer: Arc<dyn AsyncSigner>, nonces: Arc<NonceSource>) -> Self {
+        Self {
+            keys: Keys::Remote(signer),
+            nonces,
+        }
     }
 
-    /// Signs the given parts with a fixed nonce. Pure: no clock, no I/O.
+    /// The API key requests are signed with.
+    pub fn api_key(&self) -> &ApiKey {
+        match &self.keys {
+            Keys::Local(signer) => signer.api_key(),
+            Keys::Remote(signer) => signer.api_key(),
+        }
+    }
+
+    /// Signs the given parts with a fixed nonce. Pure: no clock, no I/O. With an
+    /// [`AsyncSigner`], use [`Self::sign_parts_async`].
     pub fn sign_parts(
+        &self,
+        method: &str,
+        path: &str,
+        nonce: &str,
+        params: &str,
+        body: &[u8],
+    ) -> Result<SignedParts, SignError> {
+        let Keys::Local(signer) = &self.keys else {
+            return Err(SignError::new(
+                "this signer is asynchronous: use CoboAuth::sign_parts_async",
+            ));
+        };
+        let string_to_sign = StringToSign::new(method, path, nonce, params, body);
+        let digest = Digest::sha256d(string_to_sign.as_bytes());
+        let signature = signer.sign(&digest)?;
+        Ok(self.parts(string_to_sign, digest, signature, nonce))
+    }
+
+    /// Like [`Self::sign_parts`], with either kind of signer: awaits an [`AsyncSigner`].
+    pub async fn sign_parts_async(
         &self,
         method: &str,
         path: &str,
@@ -63,24 +105,38 @@ impl CoboAuth {
     ) -> Result<SignedParts, SignError> {
         let string_to_sign = StringToSign::new(method, path, nonce, params, body);
         let digest = Digest::sha256d(string_to_sign.as_bytes());
-        let signature = self.signer.sign(&digest)?;
+        let signature = match &self.keys {
+            Keys::Local(signer) => signer.sign(&digest)?,
+            Keys::Remote(signer) => signer.sign(&digest).await?,
+        };
+        Ok(self.parts(string_to_sign, digest, signature, nonce))
+    }
+
+    /// The stages as values, once signed.
+    fn parts(
+        &self,
+        string_to_sign: StringToSign,
+        digest: Digest,
+        signature: Signature,
+        nonce: &str,
+    ) -> SignedParts {
         let headers = AuthHeaders {
-            api_key: self.signer.api_key().clone(),
+            api_key: self.api_key().clone(),
             nonce: nonce.to_owned(),
             signature: signature.clone(),
         };
-        Ok(SignedParts {
+        SignedParts {
             string_to_sign,
             digest,
             signature,
             headers,
-        })
+        }
     }
 
     /// Signs a request as it will leave: re-encodes its query the way Cobo's Python SDK does,
-    /// takes a fresh nonce, signs the path, query and body bytes that will be sent, and sets the
-    /// three headers.
-    pub fn sign_request(
+    /// takes a fresh nonce, signs the path, query and body bytes that will be sent (awaiting an
+    /// [`AsyncSigner`]), and sets the three headers. Every attempt of a request is signed again.
+    pub async fn sign_request(
         &self,
         request: &mut reqwest::Request,
     ) -> Result<SignedParts, SignRequestError> {
@@ -91,13 +147,15 @@ impl CoboAuth {
             Some(body) => body.as_bytes().ok_or(SignRequestError::StreamingBody)?,
         };
         let nonce = self.nonces.next().to_string();
-        let parts = self.sign_parts(
-            request.method().as_str(),
-            request.url().path(),
-            &nonce,
-            request.url().query().unwrap_or(""),
-            body,
-        )?;
+        let parts = self
+            .sign_parts_async(
+                request.method().as_str(),
+                request.url().path(),
+                &nonce,
+                request.url().query().unwrap_or(""),
+                body,
+            )
+            .await?;
         parts.headers.apply(request.headers_mut());
         Ok(parts)
     }
@@ -106,7 +164,7 @@ impl CoboAuth {
 impl fmt::Debug for CoboAuth {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CoboAuth")
-            .field("signer", &self.signer)
+            .field("keys", &self.keys)
             .finish_non_exhaustive()
     }
 }

@@ -27,5 +27,5 @@ pub use nonce::{Clock, MAX_NONCE_LEAD_MS, NonceSource, SystemClock, TokioClock};
 pub use query::{encode_component, encode_query, reencode_query};
 #[cfg(feature = "secp256k1")]
 pub use secp256k1::Secp256k1Signer;
-pub use signer::{ApiKey, KeyError, SignError, Signature, Signer};
+pub use signer::{ApiKey, AsyncSigner, KeyError, SignError, SignFuture, Signature, Signer};
 pub use string_to_sign::StringToSign;

@@ -4,19 +4,53 @@ use std::fmt;
 
 use super::Digest;
 
-/// Signs CoboAuth digests with an API secret.
+/// Signs CoboAuth digests with an API secret held in this process.
 ///
 /// The crate ships [`Ed25519Signer`](super::Ed25519Signer) (and, with the `secp256k1` feature,
-/// `Secp256k1Signer`). Implement this trait to keep the secret elsewhere, for example in a KMS or
-/// HSM: `sign` is called once per request attempt with the 32-byte digest. It is synchronous; a
-/// signer that talks to a remote service can use its blocking API (inside
-/// `tokio::task::block_in_place` when called from a multi-threaded runtime).
+/// `Secp256k1Signer`). `sign` is called once per request attempt with the 32-byte digest, and
+/// must not block: a key held by a KMS or an HSM that answers over the network is an
+/// [`AsyncSigner`] instead.
 pub trait Signer: Send + Sync + fmt::Debug {
     /// The API key sent as `Biz-Api-Key`: the public key, lower-case hex.
     fn api_key(&self) -> &ApiKey;
 
     /// Signs a digest.
     fn sign(&self, digest: &Digest) -> Result<Signature, SignError>;
+}
+
+/// The future an [`AsyncSigner`] returns.
+pub type SignFuture<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<Signature, SignError>> + Send + 'a>>;
+
+/// Signs CoboAuth digests with a key held elsewhere, awaiting the answer: a KMS or an HSM (AWS
+/// KMS and Google Cloud KMS hold secp256k1 keys and sign a given digest, which is what
+/// CoboAuth's secp256k1 scheme needs). The request waits for the signature without blocking a
+/// runtime thread. Give it to the client with `CoboClientBuilder::async_signer`.
+///
+/// ```
+/// use cobo_oauth::signing::{ApiKey, AsyncSigner, Digest, Ed25519Signer, SignFuture, Signer};
+///
+/// /// Stands for a KMS client: signs after a network round trip.
+/// #[derive(Debug)]
+/// struct Kms(Ed25519Signer);
+///
+/// impl AsyncSigner for Kms {
+///     fn api_key(&self) -> &ApiKey {
+///         self.0.api_key()
+///     }
+///     fn sign<'a>(&'a self, digest: &'a Digest) -> SignFuture<'a> {
+///         Box::pin(async move {
+///             tokio::time::sleep(std::time::Duration::from_millis(5)).await; // the KMS call
+///             self.0.sign(digest)
+///         })
+///     }
+/// }
+/// ```
+pub trait AsyncSigner: Send + Sync + fmt::Debug {
+    /// The API key sent as `Biz-Api-Key`: the public key, lower-case hex.
+    fn api_key(&self) -> &ApiKey;
+    /// Signs a digest.
+    fn sign<'a>(&'a self, digest: &'a Digest) -> SignFuture<'a>;
 }
 
 /// An API key: the public half of an API secret, lower-case hex. Not a secret.
