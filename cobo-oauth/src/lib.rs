@@ -1,10 +1,27 @@
 //! Rust client for Cobo WaaS 2.0's OAuth token endpoints.
 //!
-//! - [`signing`]: CoboAuth request signing, as pure stages.
-//! - [`verify`]: verification of Cobo's response signatures.
-//! - [`Env`]: dev, sandbox, prod, or a custom server.
-//! - [`CoboClient`]: the generated client with signing and verification in place, and typed
-//!   [`get_token`](CoboClient::get_token) / [`refresh_token`](CoboClient::refresh_token).
+//! Read it top-down; every module imports only the ones above it in this list:
+//!
+//! - [`signing`]: CoboAuth request signing, as pure stages ([`signing::Signer`], and
+//!   [`signing::AsyncSigner`] for a key in a KMS or an HSM): a leaf. [`verify`]: Cobo's
+//!   response signatures (it uses the digest of `signing`).
+//! - `owner` ([`tokens::TokenOwner`]) and `error` ([`Error`], [`ConfigError`],
+//!   [`tokens::StoreError`]): what everything below may report.
+//! - `env` ([`Env`]: dev, sandbox, prod, or a custom server), `retry` ([`RetryPolicy`]),
+//!   [`bearer`] (the Bearer hook and [`bearer::TOKEN_EXPIRED_CODE`]).
+//! - `config` ([`CoboClientBuilder`]): checks a configuration into a value the client consumes.
+//! - `executor`: signs, sends, reads (bounded, no redirects) and verifies every request, writing
+//!   what it saw into the record of the call it serves; `error_map` turns that record and
+//!   progenitor's error into [`Error`].
+//! - `client` ([`CoboClient`]): the generated client with all of the above in place, typed
+//!   [`get_token`](CoboClient::get_token) / [`refresh_token`](CoboClient::refresh_token), and
+//!   [`call`](CoboClient::call) for any generated operation with the typed [`Error`].
+//! - [`tokens`]: the token lifecycle on top of the client ([`TokenManager`], the stores). Its
+//!   [`Token`] (what the token endpoints answer) is a leaf that `client` uses.
+//! - `mock` (feature `mock`): the embedded mock Cobo server.
+//!
+//! No feature is on by default. `mock` adds the mock server, `redis` the Redis store,
+//! `secp256k1` local secp256k1 keys. The `cobo-oauth` command is the `cobo-oauth-cli` crate.
 //!
 //! ```no_run
 //! # async fn f() -> Result<(), cobo_oauth::Error> {
