@@ -270,3 +270,102 @@ async fn request_bodies_are_capped_and_the_request_log_is_bounded() {
         "the newest three"
     );
 }
+
+/// Sends a signed `method` request to the API `path` of `server`, with `bearer` if given; the
+/// status, the JSON body, and whether the answer's signature verifies with the server's key.
+async fn call_added_operation(
+    server: &MockServer,
+    method: &str,
+    path: &str,
+    bearer: Option<&str>,
+) -> (u16, serde_json::Value, bool) {
+    let client = cobo_oauth::CoboClient::builder()
+        .env(server.env())
+        .api_secret(cobo_oauth_tests::API_SECRET)
+        .build()
+        .unwrap();
+    let mut request = reqwest::Request::new(
+        method.parse().unwrap(),
+        format!("{}{path}", server.base_url()).parse().unwrap(),
+    );
+    if let Some(token) = bearer {
+        request
+            .headers_mut()
+            .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    }
+    client.auth().sign_request(&mut request).await.unwrap();
+    let response = reqwest::Client::new().execute(request).await.unwrap();
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = response.bytes().await.unwrap();
+    let verifier =
+        cobo_oauth::verify::ResponseVerifier::from_hex(&server.response_key_hex()).unwrap();
+    let signed =
+        verifier.check(status, &headers, &body) == Ok(cobo_oauth::verify::Verdict::Verified);
+    (status, serde_json::from_slice(&body).unwrap(), signed)
+}
+
+#[tokio::test]
+async fn added_operations_answer_what_is_registered_signed_and_check_the_bearer_token() {
+    use cobo_oauth::ExposeSecret as _;
+    use cobo_oauth::mock::{Answer, Bearer};
+    let server = MockServer::start(cobo_oauth_tests::mock_config())
+        .await
+        .unwrap();
+    let wallets = serde_json::json!({"data": [{"wallet_id": "w1"}], "pagination": {}});
+    server.answer("GET", "/wallets", Answer::ok(wallets.clone()));
+    server.answer(
+        "GET",
+        "/wallets/{wallet_id}",
+        Answer {
+            status: 200,
+            body: serde_json::json!({"wallet_id": "w1"}),
+            bearer: Bearer::NotRequired,
+        },
+    );
+    let client = cobo_oauth::CoboClient::builder()
+        .env(server.env())
+        .api_secret(cobo_oauth_tests::API_SECRET)
+        .build()
+        .unwrap();
+    let token = client.get_token("app", "org").await.unwrap();
+    let access = token.access_token.unwrap().expose_secret().to_owned();
+
+    let (status, body, signed) =
+        call_added_operation(&server, "GET", "/wallets", Some(&access)).await;
+    assert_eq!((status, &body, signed), (200, &wallets, true));
+    let (status, body, signed) = call_added_operation(&server, "GET", "/wallets/w9", None).await;
+    assert_eq!(
+        (status, body["wallet_id"].as_str(), signed),
+        (200, Some("w1"), true)
+    );
+
+    let (status, body, _) = call_added_operation(&server, "GET", "/wallets", None).await;
+    assert_eq!(
+        (status, body["error_code"].as_i64()),
+        (401, Some(2024)),
+        "no Bearer token"
+    );
+    server.expire_access_tokens();
+    let (status, body, signed) =
+        call_added_operation(&server, "GET", "/wallets", Some(&access)).await;
+    assert_eq!(
+        (status, body["error_code"].as_i64(), signed),
+        (500, Some(1000), true),
+        "expired"
+    );
+
+    let (status, body, signed) = call_added_operation(&server, "GET", "/transactions", None).await;
+    assert_eq!(
+        (status, body["error_code"].as_i64(), signed),
+        (404, Some(2021), true)
+    );
+    assert!(body["error_id"].is_string(), "Cobo's ErrorResponse: {body}");
+    assert!(
+        server
+            .requests()
+            .iter()
+            .any(|r| r.path == "/v2/transactions"),
+        "an unregistered path shows up in the log"
+    );
+}

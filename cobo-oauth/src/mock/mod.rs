@@ -13,7 +13,9 @@
 //!   access token that is not valid gets Cobo's signed HTTP 500 with `error_code` 1000;
 //! - errors come in Cobo's shapes: 4XX `{error, error_description}`, 5XX `ErrorResponse`;
 //! - every response is signed with the server's own ed25519 key ([`MockServer::response_key_hex`]);
-//! - faults can be injected ([`Fault`]) for testing clients.
+//! - faults can be injected ([`Fault`]) for testing clients;
+//! - other operations answer what is registered for them ([`MockServer::answer`]); any other
+//!   path is a 404 with Cobo's `ErrorResponse`.
 //!
 //! ```no_run
 //! # async fn f() -> Result<(), Box<dyn std::error::Error>> {
@@ -27,6 +29,7 @@
 //! # Ok(()) }
 //! ```
 
+mod answers;
 mod auth;
 mod faults;
 mod reply;
@@ -39,6 +42,7 @@ use std::time::Duration;
 
 use ed25519_dalek::SigningKey;
 
+pub use answers::{Answer, Bearer};
 pub use faults::Fault;
 
 use crate::env::{Env, ResponseKey};
@@ -146,6 +150,7 @@ pub(crate) struct State {
     pub faults: faults::FaultQueue,
     pub requests: std::collections::VecDeque<RecordedRequest>,
     pub api_keys: Vec<String>,
+    pub answers: answers::Answers,
 }
 
 /// A running mock server. Stops when dropped.
@@ -224,6 +229,15 @@ impl MockServer {
     /// Accepts requests signed with `api_key_hex` from now on.
     pub fn register_api_key(&self, api_key_hex: &str) {
         self.state().api_keys.push(api_key_hex.to_ascii_lowercase());
+    }
+
+    /// Answers `method` `path` (an API path without `/v2`, such as `/wallets/{wallet_id}`:
+    /// `{name}` matches any one segment) with `answer`, after checking the request's CoboAuth
+    /// signature and, when the answer says so, its Bearer token. A later registration for the
+    /// same request wins. Requests to paths nobody registered get 404 with Cobo's
+    /// `ErrorResponse` (`error_code` 2021), and show up in [`Self::requests`] like every request.
+    pub fn answer(&self, method: &str, path: &str, answer: Answer) {
+        self.state().answers.register(method, path, answer);
     }
 
     /// Applies `fault` to the next `times` requests (after they are recorded).

@@ -12,6 +12,7 @@ use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 
+use super::answers::Bearer;
 use super::auth::{self, Received};
 use super::faults::Fault;
 use super::reply::Reply;
@@ -192,13 +193,26 @@ fn route(shared: &Shared, parts: &http::request::Parts, body: &[u8]) -> Reply {
     if let Err(reply) = auth::check(&received, known, &mut state.nonces, now, window) {
         return reply;
     }
-    if let Some(bearer) = header(parts, "authorization").and_then(|v| v.strip_prefix("Bearer "))
+    let bearer = header(parts, "authorization").and_then(|v| v.strip_prefix("Bearer "));
+    if let Some(bearer) = bearer
         && !state.tokens.access_valid(bearer, now)
     {
         return Reply::cobo(500, 1000, "the access token is invalid or has expired");
     }
     if parts.uri.path() != "/v2/oauth/token" {
-        return Reply::cobo(404, 404, "not found");
+        let path = parts.uri.path().strip_prefix("/v2").unwrap_or("");
+        return match state.answers.find(parts.method.as_str(), path) {
+            Some(answer) if answer.bearer == Bearer::Required && bearer.is_none() => Reply::cobo(
+                401,
+                2024,
+                "this operation needs Authorization: Bearer <Org Access Token>",
+            ),
+            Some(answer) => Reply {
+                status: answer.status,
+                body: answer.body.to_string(),
+            },
+            None => Reply::cobo(404, 2021, "no such path or method"),
+        };
     }
     let access_ttl = u64::try_from(config.access_token_ttl.as_millis()).unwrap_or(u64::MAX);
     let refresh_ttl = u64::try_from(config.refresh_token_ttl.as_millis()).unwrap_or(u64::MAX);
