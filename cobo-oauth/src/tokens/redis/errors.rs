@@ -89,22 +89,28 @@ fn names_a_passing_code(message: &str) -> bool {
 
 /// Whether a TLS failure is about certificates (only a person can fix it), not a passing fault.
 fn is_certificate_problem(error: &rustls::Error) -> bool {
+    matches!(
+        error,
+        rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented
+    ) || refused_our_certificate(error)
+}
+
+/// Whether the server ended the handshake because of our client certificate (or its absence).
+fn refused_our_certificate(error: &rustls::Error) -> bool {
     use rustls::AlertDescription as Alert;
     matches!(
         error,
-        rustls::Error::InvalidCertificate(_)
-            | rustls::Error::NoCertificatesPresented
-            | rustls::Error::AlertReceived(
-                Alert::CertificateRequired
-                    | Alert::BadCertificate
-                    | Alert::UnknownCA
-                    | Alert::CertificateUnknown
-                    | Alert::CertificateExpired
-                    | Alert::CertificateRevoked
-                    | Alert::UnsupportedCertificate
-                    | Alert::AccessDenied
-                    | Alert::HandshakeFailure,
-            )
+        rustls::Error::AlertReceived(
+            Alert::CertificateRequired
+                | Alert::BadCertificate
+                | Alert::UnknownCA
+                | Alert::CertificateUnknown
+                | Alert::CertificateExpired
+                | Alert::CertificateRevoked
+                | Alert::UnsupportedCertificate
+                | Alert::AccessDenied
+                | Alert::HandshakeFailure,
+        )
     )
 }
 
@@ -125,24 +131,13 @@ fn auth_reason(shown: &str) -> String {
 
 /// What went wrong in the TLS handshake, and what to do about it.
 fn tls_reason(error: &rustls::Error) -> String {
-    use rustls::AlertDescription as Alert;
     match error {
         rustls::Error::InvalidCertificate(_) => format!(
             "TLS certificate verification failed: the server's certificate is not trusted \
              ({error}); give the CA that signed it (RedisStoreBuilder::tls_ca_pem or \
              COBO_REDIS_CA_FILE)"
         ),
-        rustls::Error::AlertReceived(
-            Alert::CertificateRequired
-            | Alert::BadCertificate
-            | Alert::UnknownCA
-            | Alert::CertificateUnknown
-            | Alert::CertificateExpired
-            | Alert::CertificateRevoked
-            | Alert::UnsupportedCertificate
-            | Alert::AccessDenied
-            | Alert::HandshakeFailure,
-        ) => format!(
+        _ if refused_our_certificate(error) => format!(
             "the server refused the TLS handshake ({error}): it wants a client certificate \
              signed by a CA it trusts (RedisStoreBuilder::tls_client_cert_pem or \
              COBO_REDIS_CLIENT_CERT_FILE and COBO_REDIS_CLIENT_KEY_FILE)"
