@@ -449,3 +449,120 @@ async fn a_kept_lease_is_given_back_by_the_next_renewal_that_saves_the_pair() {
     assert_eq!(count(&server, "POST"), 2);
     assert_eq!(server.max_refresh_token_presentations(), 1);
 }
+
+#[tokio::test]
+async fn a_refresh_answer_without_a_refresh_token_never_leads_to_a_second_presentation() {
+    let (server, client) = mock().await;
+    let clock = Arc::new(ShiftedClock::default());
+    let tokens = manager(&client, "org", Arc::new(MemoryStore::default()), &clock);
+    tokens.access_token().await.unwrap();
+    clock.set_offset_ms(TTL_MS);
+    server.inject(Fault::OmitFields(vec!["refresh_token".to_owned()]), 1);
+    let error = tokens.access_token().await.unwrap_err();
+    assert!(
+        matches!(error, Error::RefreshOutcomeUnknown(_)),
+        "{error:?}"
+    );
+    let token = tokens.access_token().await.unwrap();
+    assert!(server.access_token_valid(token.expose_secret()));
+    assert_eq!(count(&server, "POST"), 1);
+    assert_eq!(
+        count(&server, "GET"),
+        2,
+        "a new grant, not the dead refresh token"
+    );
+    assert_eq!(server.max_refresh_token_presentations(), 1);
+}
+
+#[tokio::test]
+async fn a_server_error_on_the_grant_after_an_unknown_outcome_is_not_permanent() {
+    let (server, client) = mock().await;
+    let clock = Arc::new(ShiftedClock::default());
+    let tokens = manager(&client, "org", Arc::new(MemoryStore::default()), &clock);
+    tokens.access_token().await.unwrap();
+    clock.set_offset_ms(TTL_MS);
+    server.inject(Fault::Unsigned, 1);
+    assert!(matches!(
+        tokens.access_token().await,
+        Err(Error::RefreshOutcomeUnknown(_))
+    ));
+    let busy = r#"{"error":"server_error","error_description":"try later"}"#.to_owned();
+    server.inject(
+        Fault::Status {
+            status: 503,
+            body: busy,
+            headers: vec![],
+        },
+        3,
+    );
+    let error = tokens.access_token().await.unwrap_err();
+    assert!(!error.is_permanent(), "a 5XX passes: {error:?}");
+    let token = tokens.access_token().await.unwrap();
+    assert!(server.access_token_valid(token.expose_secret()));
+    assert_eq!(server.max_refresh_token_presentations(), 1);
+}
+
+/// Signs with the vectors' key, except that its second signature fails (a KMS hiccup).
+#[derive(Debug)]
+struct SecondSignatureFails {
+    key: cobo_oauth::signing::Ed25519Signer,
+    calls: std::sync::atomic::AtomicUsize,
+}
+
+impl cobo_oauth::signing::AsyncSigner for SecondSignatureFails {
+    fn api_key(&self) -> &cobo_oauth::signing::ApiKey {
+        cobo_oauth::signing::Signer::api_key(&self.key)
+    }
+
+    fn sign<'a>(
+        &'a self,
+        digest: &'a cobo_oauth::signing::Digest,
+    ) -> cobo_oauth::signing::SignFuture<'a> {
+        let call = self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Box::pin(async move {
+            if call == 1 {
+                return Err(cobo_oauth::signing::SignError::new(
+                    "the KMS is unavailable",
+                ));
+            }
+            cobo_oauth::signing::Signer::sign(&self.key, digest)
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_refresh_that_failed_before_leaving_costs_the_fleet_no_grant() {
+    let server = MockServer::start(cobo_oauth_tests::mock_config())
+        .await
+        .unwrap();
+    let client = CoboClient::builder()
+        .env(server.env())
+        .async_signer(Arc::new(SecondSignatureFails {
+            key: cobo_oauth::signing::Ed25519Signer::from_hex(API_SECRET).unwrap(),
+            calls: std::sync::atomic::AtomicUsize::new(0),
+        }))
+        .build()
+        .unwrap();
+    let redis = RedisServer::start();
+    let store = RedisStore::builder(redis.url(), "app", "org")
+        .encryption_key(EncryptionKey::generate())
+        .connect()
+        .await
+        .unwrap();
+    let clock = Arc::new(ShiftedClock::default());
+    let tokens = manager(&client, "org", Arc::new(store), &clock);
+    tokens.access_token().await.unwrap(); // signature 1: the grant
+
+    clock.set_offset_ms(TTL_MS);
+    let error = tokens.access_token().await.unwrap_err(); // signature 2 fails
+    assert!(matches!(error, Error::Signing(_)), "{error:?}");
+    let token = tokens.access_token().await.unwrap(); // signature 3: the refresh
+    assert!(server.access_token_valid(token.expose_secret()));
+    assert_eq!(
+        count(&server, "POST"),
+        1,
+        "refreshed with the unspent token"
+    );
+    assert_eq!(count(&server, "GET"), 1, "no grant was needed");
+    assert_eq!(server.max_refresh_token_presentations(), 1);
+}

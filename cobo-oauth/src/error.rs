@@ -66,8 +66,9 @@ pub enum Error {
         "refresh outcome unknown: the request may have reached Cobo but no usable answer arrived ({0}); the refresh token is not sent again"
     )]
     RefreshOutcomeUnknown(#[source] Box<Error>),
-    /// Cobo refused both the refresh token and a new `org_implicit` grant: the organization must
-    /// authorize the app again. Permanent.
+    /// Cobo refused a new `org_implicit` grant (a 4XX), asked for because the refresh token was
+    /// refused or could not be sent again: the organization must authorize the app again.
+    /// Permanent.
     #[error(
         "re-authorization required: Cobo refused a new grant (HTTP {status}): {error}: {description}"
     )]

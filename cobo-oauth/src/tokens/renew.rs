@@ -191,6 +191,7 @@ impl TokenManager {
         if let Some(token) = self.reload(margin_ms).await? {
             return Ok(token);
         }
+        let recorded = self.published().map(|current| current.version);
         let unsaved_sends = match self.published() {
             Some(current) => {
                 let sends = lease.record_refresh(current.version).await?;
@@ -207,7 +208,17 @@ impl TokenManager {
             }
             None => 0,
         };
-        self.renew_here(state, unsaved_sends).await
+        let outcome = self.renew_here(state, unsaved_sends).await;
+        if let (Err(error), Some(version)) = (&outcome, recorded)
+            && never_left(error)
+        {
+            // The refresh token was not spent: take the recorded send back, or the next holder
+            // would ask for a new grant it does not need.
+            if let Err(forget) = lease.forget_refresh(version).await {
+                tracing::warn!(error = %forget, "taking back a refresh send that never left failed");
+            }
+        }
+        outcome
     }
 
     /// Refreshes the published pair (or gets a first one) and saves the result.
@@ -287,6 +298,15 @@ impl TokenManager {
             .refresh_token(&inner.owner.client_id, &current.refresh_token)
             .await
         {
+            Ok(token) if token.refresh_token.is_none() => {
+                // Cobo handled the refresh (the old refresh token is dead) but sent no new one.
+                let error = Error::InvalidBody {
+                    status: 200,
+                    reason: "the refresh answer has no refresh_token".to_owned(),
+                };
+                tracing::error!(error = %error, "this refresh token is not sent again (the next renewal asks for a new grant)");
+                Err(Error::RefreshOutcomeUnknown(Box::new(error)))
+            }
             Ok(token) => self.stored(token, version),
             Err(Error::OAuth { error, .. }) if error == "invalid_grant" => {
                 tracing::warn!(
@@ -315,11 +335,12 @@ impl TokenManager {
             .await
         {
             Ok(token) => self.stored(token, version),
+            // Only a 4XX refusal means the app must be authorized again; a 5XX passes.
             Err(Error::OAuth {
                 status,
                 error,
                 description,
-            }) => {
+            }) if (400..500).contains(&status) => {
                 tracing::error!(status, error = %error, "Cobo refused a new org_implicit grant: the organization must authorize the app again");
                 Err(Error::ReauthorizationRequired {
                     status,
@@ -397,6 +418,15 @@ fn may_have_rotated(error: &Error) -> bool {
         Error::ResponseSignature(_)
         | Error::ResponseTooLarge { .. }
         | Error::InvalidBody { .. } => true,
+        _ => false,
+    }
+}
+
+/// Whether a failed renewal never sent anything: signing failed, or no connection was made.
+fn never_left(error: &Error) -> bool {
+    match error {
+        Error::Signing(_) | Error::InvalidRequest(_) | Error::Config(_) => true,
+        Error::Transport(error) | Error::Timeout(error) => error.is_connect(),
         _ => false,
     }
 }

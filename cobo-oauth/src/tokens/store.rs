@@ -166,6 +166,14 @@ pub trait RefreshLease: Send + Sync {
     /// how many sends were recorded before this one. Recorded sends are forgotten when a newer
     /// pair is saved, so a count above zero means an earlier holder sent it and never saved.
     fn record_refresh(&self, version: u64) -> StoreFuture<'_, u64>;
+    /// Takes back one send recorded for `version` by [`Self::record_refresh`]: the refresh
+    /// failed before anything left the process (signing failed, no connection was made), so
+    /// the refresh token was not spent. The default forgets nothing (the next holder then asks
+    /// for a new grant instead of refreshing, which is safe).
+    fn forget_refresh(&self, version: u64) -> StoreFuture<'_, ()> {
+        let _ = version;
+        Box::pin(async { Ok(()) })
+    }
 }
 
 /// Refuses to replace `stored` with a pair of version `attempted` that is not newer.

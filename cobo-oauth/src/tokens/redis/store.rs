@@ -178,6 +178,18 @@ impl RedisStore {
             .map_err(|e| self.io(&e))?;
         Ok(sends.saturating_sub(1))
     }
+
+    async fn uncount_send(&self, version: u64) -> Result<(), StoreError> {
+        let mut connection = self.connection.clone();
+        let _sends: i64 = redis::cmd("HINCRBY")
+            .arg(&self.keys.sends)
+            .arg(version)
+            .arg(-1)
+            .query_async(&mut connection)
+            .await
+            .map_err(|e| self.io(&e))?;
+        Ok(())
+    }
 }
 
 impl TokenStore for RedisStore {
@@ -217,5 +229,9 @@ impl RefreshLease for RedisStore {
 
     fn record_refresh(&self, version: u64) -> StoreFuture<'_, u64> {
         Box::pin(self.count_send(version))
+    }
+
+    fn forget_refresh(&self, version: u64) -> StoreFuture<'_, ()> {
+        Box::pin(self.uncount_send(version))
     }
 }
