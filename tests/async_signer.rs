@@ -129,3 +129,40 @@ async fn five_calls_through_a_kms_task() -> usize {
         .filter(|outcome| outcome.is_ok())
         .count()
 }
+
+/// Never answers.
+#[derive(Debug)]
+struct Hung(ApiKey);
+
+impl AsyncSigner for Hung {
+    fn api_key(&self) -> &ApiKey {
+        &self.0
+    }
+
+    fn sign<'a>(&'a self, _digest: &'a Digest) -> SignFuture<'a> {
+        Box::pin(std::future::pending())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_signer_that_never_answers_fails_the_attempt_instead_of_holding_it() {
+    let server = cobo_oauth::mock::MockServer::start(mock_config())
+        .await
+        .unwrap();
+    let key = Ed25519Signer::from_hex(API_SECRET)
+        .unwrap()
+        .api_key()
+        .clone();
+    let client = CoboClient::builder()
+        .env(server.env())
+        .async_signer(Arc::new(Hung(key)))
+        .build()
+        .unwrap();
+    let error = client.get_token("app", "org").await.unwrap_err();
+    assert!(
+        matches!(&error, cobo_oauth::Error::Signing(_))
+            && error.to_string().contains("did not answer"),
+        "{error:?}"
+    );
+    assert!(server.requests().is_empty(), "nothing unsigned was sent");
+}

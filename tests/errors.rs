@@ -298,3 +298,37 @@ async fn any_generated_operation_made_through_call_gets_the_typed_error() {
         "{raw:?}"
     );
 }
+
+#[tokio::test]
+async fn a_call_whose_closure_ignores_its_client_gets_a_clear_error_not_a_mistyped_one() {
+    let double = CoboDouble::start().await;
+    let forged = "00".repeat(64);
+    double
+        .answer_raw(
+            "GET",
+            "/oauth/token",
+            wiremock::ResponseTemplate::new(200)
+                .insert_header("Biz-Timestamp", "1718587017123")
+                .insert_header("Biz-Resp-Signature", forged.as_str())
+                .set_body_string(TOKEN_BODY),
+        )
+        .await;
+    let client = double.client();
+    let error = client
+        .call(|_ignored| async {
+            client
+                .raw()
+                .get_token()
+                .client_id("app")
+                .org_id("org")
+                .grant_type("org_implicit")
+                .send()
+                .await
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, Error::InvalidRequest(message) if message.contains("closure's argument")),
+        "{error:?}"
+    );
+}

@@ -11,6 +11,21 @@ pub(crate) fn map_error<E: Serialize>(error: GenError<E>, mut record: CallRecord
     if let Some(rejection) = record.rejection.take() {
         return rejection;
     }
+    if !record.sent
+        && matches!(
+            error,
+            GenError::Custom(_)
+                | GenError::ErrorResponse(_)
+                | GenError::UnexpectedResponse(_)
+                | GenError::InvalidResponsePayload(..)
+        )
+    {
+        // The answer came through another client (say `raw()`), whose executor kept no record
+        // for this call: its signature verdict and typed rejection are unknown here.
+        return Error::InvalidRequest(
+            "the operation did not use the client CoboClient::call passed to its closure, so its outcome cannot be typed: call the operation on the closure's argument".to_owned(),
+        );
+    }
     let status = record.status.unwrap_or_default();
     if record.unsigned_error {
         // Not signed by Cobo: the HTTP error it is, whatever its body claims.

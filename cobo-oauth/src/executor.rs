@@ -25,6 +25,8 @@ use secrecy::ExposeSecret as _;
 /// What one call observed, for turning progenitor's errors into typed ones.
 #[derive(Debug, Default)]
 pub(crate) struct CallRecord {
+    /// This executor ran for the call (false: the operation went through another client).
+    pub sent: bool,
     /// Status of the last response received.
     pub status: Option<u16>,
     /// The last response was an unsigned non-2xx (a gateway's).
@@ -300,6 +302,7 @@ impl Executor for SigningExecutor {
             latency_ms = tracing::field::Empty,
             attempts = tracing::field::Empty,
         );
+        self.record(|call| call.sent = true);
         Box::pin(
             self.run_with_bearer(client, request, info.operation_id)
                 .instrument(span),

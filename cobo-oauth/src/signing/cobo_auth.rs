@@ -34,6 +34,10 @@ pub enum SignRequestError {
     Signer(#[from] SignError),
 }
 
+/// How long an [`AsyncSigner`] may take to sign one request before the attempt fails: a signer
+/// that hangs must not hold a request (or a fleet's refresh lease) forever.
+pub const ASYNC_SIGN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Where signatures come from: a key in this process, or one that answers asynchronously.
 #[derive(Clone, Debug)]
 enum Keys {
@@ -107,7 +111,14 @@ impl CoboAuth {
         let digest = Digest::sha256d(string_to_sign.as_bytes());
         let signature = match &self.keys {
             Keys::Local(signer) => signer.sign(&digest)?,
-            Keys::Remote(signer) => signer.sign(&digest).await?,
+            Keys::Remote(signer) => tokio::time::timeout(ASYNC_SIGN_TIMEOUT, signer.sign(&digest))
+                .await
+                .map_err(|_| {
+                    SignError::new(format!(
+                        "the signer did not answer within {} s",
+                        ASYNC_SIGN_TIMEOUT.as_secs()
+                    ))
+                })??,
         };
         Ok(self.parts(string_to_sign, digest, signature, nonce))
     }

@@ -1,8 +1,10 @@
 //! Nonces: millisecond timestamps, strictly increasing per signer.
 
+use std::collections::{BTreeSet, VecDeque};
 use std::fmt;
 use std::sync::Arc;
 use std::sync::{Mutex, PoisonError};
+use std::time::Instant;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A source of wall-clock time in Unix milliseconds. Inject one in tests.
@@ -70,18 +72,53 @@ pub const MAX_NONCE_LEAD_MS: u64 = 1_000;
 /// the clock itself steps back by more than [`MAX_NONCE_LEAD_MS`] below its latest reading (NTP
 /// correcting a clock that ran ahead), the next nonce is the clock's time again, with one
 /// `warn`: nonces kept ahead of such a clock would be refused by Cobo as too far in the future
-/// until the clock caught up. A burst of requests never makes nonces repeat, however large.
+/// until the clock caught up. No nonce handed out in the last five minutes is handed out again
+/// (nonces already used ahead of the clock are skipped after it steps back), and a burst of
+/// requests never makes nonces repeat, however large.
 #[derive(Debug)]
 pub struct NonceSource {
     clock: Arc<dyn Clock>,
     state: Mutex<Issued>,
 }
 
-/// The last nonce handed out and the latest clock reading.
+/// How long a nonce is remembered, so that it is not handed out again after the clock steps back
+/// (Cobo refuses a nonce it has seen within its window).
+const REMEMBER_FOR: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// The most nonces remembered (100 s at 1,000 requests a second): a bound on memory.
+const MAX_REMEMBERED: usize = 100_000;
+
+/// The last nonce handed out, the latest clock reading, and the nonces handed out recently.
 #[derive(Debug, Default)]
 struct Issued {
     last: u64,
     latest_clock: u64,
+    recent: BTreeSet<u64>,
+    order: VecDeque<(Instant, u64)>,
+}
+
+impl Issued {
+    /// Forgets nonces older than [`REMEMBER_FOR`] and beyond [`MAX_REMEMBERED`].
+    fn forget_old(&mut self) {
+        while let Some((at, nonce)) = self.order.front().copied() {
+            if self.order.len() <= MAX_REMEMBERED && at.elapsed() < REMEMBER_FOR {
+                break;
+            }
+            self.order.pop_front();
+            self.recent.remove(&nonce);
+        }
+    }
+
+    /// Hands out `candidate`, or the first value above it not handed out recently.
+    fn hand_out(&mut self, mut candidate: u64) -> u64 {
+        while self.recent.contains(&candidate) {
+            candidate = candidate.saturating_add(1);
+        }
+        self.last = candidate;
+        self.recent.insert(candidate);
+        self.order.push_back((Instant::now(), candidate));
+        candidate
+    }
 }
 
 impl NonceSource {
@@ -97,18 +134,18 @@ impl NonceSource {
     pub fn next(&self) -> u64 {
         let now = self.clock.now_millis();
         let mut issued = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        issued.forget_old();
         if now.saturating_add(MAX_NONCE_LEAD_MS) < issued.latest_clock {
             tracing::warn!(
                 stepped_back_ms = issued.latest_clock - now,
                 "the clock stepped back; nonces follow it again"
             );
             issued.latest_clock = now;
-            issued.last = now;
-            return now;
+            return issued.hand_out(now);
         }
         issued.latest_clock = issued.latest_clock.max(now);
-        issued.last = now.max(issued.last.saturating_add(1));
-        issued.last
+        let candidate = now.max(issued.last.saturating_add(1));
+        issued.hand_out(candidate)
     }
 }
 
@@ -182,6 +219,24 @@ mod tests {
         clock.0.store(1_000_010, Ordering::SeqCst);
         assert_eq!(nonces.next(), 1_000_010, "back with the clock at once");
         assert_eq!(nonces.next(), 1_000_011, "and increasing again");
+    }
+
+    #[test]
+    fn after_a_step_back_no_nonce_handed_out_before_is_handed_out_again() {
+        let clock = Arc::new(Manual(AtomicU64::new(1_000_000)));
+        let nonces = NonceSource::new(clock.clone());
+        assert_eq!(nonces.next(), 1_000_000);
+        assert_eq!(nonces.next(), 1_000_001);
+        clock.0.store(1_002_000, Ordering::SeqCst);
+        assert_eq!(nonces.next(), 1_002_000);
+        clock.0.store(1_000_000, Ordering::SeqCst);
+        assert_eq!(nonces.next(), 1_000_002, "the used values are skipped");
+        clock.0.store(1_002_000, Ordering::SeqCst);
+        assert_eq!(
+            nonces.next(),
+            1_002_001,
+            "and once more when the clock gets there"
+        );
     }
 
     #[test]

@@ -27,6 +27,11 @@ pub type SignFuture<'a> =
 /// CoboAuth's secp256k1 scheme needs). The request waits for the signature without blocking a
 /// runtime thread. Give it to the client with `CoboClientBuilder::async_signer`.
 ///
+/// A signature that takes longer than [`ASYNC_SIGN_TIMEOUT`](super::ASYNC_SIGN_TIMEOUT) fails
+/// the attempt. The nonce is taken before the signer is called, so concurrent requests can
+/// reach Cobo out of nonce order by up to the signer's latency; each nonce is still unique and
+/// close to the clock.
+///
 /// ```
 /// use cobo_oauth::signing::{ApiKey, AsyncSigner, Digest, Ed25519Signer, SignFuture, Signer};
 ///
