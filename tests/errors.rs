@@ -248,8 +248,8 @@ fn from_env_reads_the_cobo_variables_and_never_falls_back() {
     ));
 }
 
-#[tokio::test]
-async fn any_generated_operation_made_through_call_gets_the_typed_error() {
+/// A double whose token answer carries a signature that does not verify.
+async fn double_answering_a_forged_signature() -> CoboDouble {
     let double = CoboDouble::start().await;
     let forged = "00".repeat(64);
     double
@@ -262,6 +262,12 @@ async fn any_generated_operation_made_through_call_gets_the_typed_error() {
                 .set_body_string(TOKEN_BODY),
         )
         .await;
+    double
+}
+
+#[tokio::test]
+async fn any_generated_operation_made_through_call_gets_the_typed_error() {
+    let double = double_answering_a_forged_signature().await;
     let client = double.client();
     let typed = client
         .call(|api| async move {
@@ -301,18 +307,7 @@ async fn any_generated_operation_made_through_call_gets_the_typed_error() {
 
 #[tokio::test]
 async fn a_call_whose_closure_ignores_its_client_gets_a_clear_error_not_a_mistyped_one() {
-    let double = CoboDouble::start().await;
-    let forged = "00".repeat(64);
-    double
-        .answer_raw(
-            "GET",
-            "/oauth/token",
-            wiremock::ResponseTemplate::new(200)
-                .insert_header("Biz-Timestamp", "1718587017123")
-                .insert_header("Biz-Resp-Signature", forged.as_str())
-                .set_body_string(TOKEN_BODY),
-        )
-        .await;
+    let double = double_answering_a_forged_signature().await;
     let client = double.client();
     let error = client
         .call(|_ignored| async {
