@@ -192,14 +192,14 @@ impl TokenManager {
             return Ok(token);
         }
         let recorded = self.published().map(|current| current.version);
-        let unsaved_sends = match self.published() {
-            Some(current) => {
-                let sends = lease.record_refresh(current.version).await?;
+        let unsaved_sends = match recorded {
+            Some(version) => {
+                let sends = lease.record_refresh(version).await?;
                 if sends > 0 {
                     tracing::warn!(
                         client_id = %self.inner.owner.client_id,
                         org_id = %self.inner.owner.org_id,
-                        version = current.version,
+                        version,
                         sends,
                         "an earlier lease holder sent this refresh token and never saved the result (it probably stopped mid-refresh)"
                     );
@@ -293,21 +293,12 @@ impl TokenManager {
 
     async fn refresh(&self, current: &StoredToken, version: u64) -> Result<Issued, Error> {
         let inner = &self.inner;
-        match inner
+        let answer = inner
             .client
             .refresh_token(&inner.owner.client_id, &current.refresh_token)
-            .await
-        {
-            Ok(token) if token.refresh_token.is_none() => {
-                // Cobo handled the refresh (the old refresh token is dead) but sent no new one.
-                let error = Error::InvalidBody {
-                    status: 200,
-                    reason: "the refresh answer has no refresh_token".to_owned(),
-                };
-                tracing::error!(error = %error, "this refresh token is not sent again (the next renewal asks for a new grant)");
-                Err(Error::RefreshOutcomeUnknown(Box::new(error)))
-            }
-            Ok(token) => self.stored(token, version),
+            .await;
+        // An answer without a refresh token is `InvalidBody` here: Cobo spent the old one.
+        match answer.and_then(|token| self.stored(token, version)) {
             Err(Error::OAuth { error, .. }) if error == "invalid_grant" => {
                 tracing::warn!(
                     client_id = %inner.owner.client_id,
@@ -323,7 +314,7 @@ impl TokenManager {
                 );
                 Err(Error::RefreshOutcomeUnknown(Box::new(error)))
             }
-            Err(error) => Err(error),
+            outcome => outcome,
         }
     }
 
