@@ -9,7 +9,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 
 use crate::bearer::BearerSource;
-use crate::config::{ClientConfig, CoboClientBuilder, Parts, SignerChoice};
+use crate::config::{ClientConfig, CoboClientBuilder, Parts};
 use crate::env::Env;
 use crate::error::{ConfigError, Error};
 use crate::executor::{RecordSlot, SigningExecutor};
@@ -71,15 +71,11 @@ impl CoboClient {
     fn assemble(config: ClientConfig) -> Self {
         let ClientConfig {
             env,
-            signer,
+            keys,
             clock,
             parts,
         } = config;
-        let nonces = Arc::new(NonceSource::new(clock));
-        let auth = match signer {
-            SignerChoice::Local(signer) => CoboAuth::new(signer, nonces),
-            SignerChoice::Remote(signer) => CoboAuth::new_async(signer, nonces),
-        };
+        let auth = CoboAuth::with_keys(keys, Arc::new(NonceSource::new(clock)));
         Self::with_auth(env, auth, parts)
     }
 

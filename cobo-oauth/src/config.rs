@@ -9,7 +9,7 @@ use crate::bearer::BearerSource;
 use crate::env::{Env, ResponseKey};
 use crate::error::ConfigError;
 use crate::retry::RetryPolicy;
-use crate::signing::{AsyncSigner, Clock, Ed25519Signer, Signer, SystemClock};
+use crate::signing::{AsyncSigner, Clock, Ed25519Signer, Keys, Signer, SystemClock};
 use crate::verify::ResponseVerifier;
 
 /// The default connect timeout.
@@ -184,10 +184,10 @@ impl CoboClientBuilder {
     /// `CoboClientBuilder::build`, next to the client). Logs one `warn` for each unsafe setting.
     pub(crate) fn check(self) -> Result<ClientConfig, ConfigError> {
         let env = self.env.ok_or(ConfigError::MissingEnv)?;
-        let signer = match (self.async_signer, self.signer, self.api_secret) {
-            (Some(signer), _, _) => SignerChoice::Remote(signer),
-            (None, Some(signer), _) => SignerChoice::Local(signer),
-            (None, None, Some(secret)) => SignerChoice::Local(Arc::new(
+        let keys = match (self.async_signer, self.signer, self.api_secret) {
+            (Some(signer), _, _) => Keys::Remote(signer),
+            (None, Some(signer), _) => Keys::Local(signer),
+            (None, None, Some(secret)) => Keys::Local(Arc::new(
                 Ed25519Signer::from_hex(secret.expose_secret())
                     .map_err(ConfigError::InvalidApiSecret)?,
             )),
@@ -224,27 +224,18 @@ impl CoboClientBuilder {
         };
         Ok(ClientConfig {
             env,
-            signer,
+            keys,
             clock,
             parts,
         })
     }
 }
 
-/// Where a client's signatures come from.
-#[derive(Debug)]
-pub(crate) enum SignerChoice {
-    /// A key in this process.
-    Local(Arc<dyn Signer>),
-    /// A key that answers asynchronously (a KMS, an HSM).
-    Remote(Arc<dyn AsyncSigner>),
-}
-
 /// A checked configuration: everything a client is made of.
 #[derive(Debug)]
 pub(crate) struct ClientConfig {
     pub env: Env,
-    pub signer: SignerChoice,
+    pub keys: Keys,
     pub clock: Arc<dyn Clock>,
     pub parts: Parts,
 }

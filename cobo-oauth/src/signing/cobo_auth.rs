@@ -40,8 +40,10 @@ pub const ASYNC_SIGN_TIMEOUT: std::time::Duration = std::time::Duration::from_se
 
 /// Where signatures come from: a key in this process, or one that answers asynchronously.
 #[derive(Clone, Debug)]
-enum Keys {
+pub(crate) enum Keys {
+    /// A key in this process.
     Local(Arc<dyn Signer>),
+    /// A key that answers asynchronously (a KMS, an HSM).
     Remote(Arc<dyn AsyncSigner>),
 }
 
@@ -55,18 +57,17 @@ pub struct CoboAuth {
 impl CoboAuth {
     /// Signs with `signer`, taking nonces from `nonces`.
     pub fn new(signer: Arc<dyn Signer>, nonces: Arc<NonceSource>) -> Self {
-        Self {
-            keys: Keys::Local(signer),
-            nonces,
-        }
+        Self::with_keys(Keys::Local(signer), nonces)
     }
 
     /// Signs with an asynchronous `signer` (a KMS, an HSM), taking nonces from `nonces`.
     pub fn new_async(signer: Arc<dyn AsyncSigner>, nonces: Arc<NonceSource>) -> Self {
-        Self {
-            keys: Keys::Remote(signer),
-            nonces,
-        }
+        Self::with_keys(Keys::Remote(signer), nonces)
+    }
+
+    /// Signs with `keys`, taking nonces from `nonces`.
+    pub(crate) fn with_keys(keys: Keys, nonces: Arc<NonceSource>) -> Self {
+        Self { keys, nonces }
     }
 
     /// The API key requests are signed with.

@@ -19,6 +19,7 @@ mod secp256k1;
 mod signer;
 mod string_to_sign;
 
+pub(crate) use cobo_auth::Keys;
 pub use cobo_auth::{ASYNC_SIGN_TIMEOUT, CoboAuth, SignRequestError, SignedParts};
 pub use digest::Digest;
 pub use ed25519::Ed25519Signer;
