@@ -216,20 +216,10 @@ async fn save(
     owner: Option<TokenOwner>,
     replaced: Option<&StoredToken>,
 ) -> Result<(), CliError> {
-    let Some(refresh_token) = token.refresh_token.clone() else {
-        return Ok(());
-    };
     let now = cobo_oauth::signing::Clock::now_millis(&cobo_oauth::signing::SystemClock);
-    let expires_in = token.expires_in.and_then(|s| u64::try_from(s).ok());
-    let pair = StoredToken {
-        access_token: token
-            .access_token
-            .clone()
-            .unwrap_or_else(|| SecretString::from(String::new())),
-        refresh_token,
-        expires_at_ms: expires_in.map_or(0, |s| now.saturating_add(s.saturating_mul(1000))),
-        version: replaced.map_or(0, |p| p.version) + 1,
-        owner,
+    let version = replaced.map_or(0, |p| p.version) + 1;
+    let Some(pair) = StoredToken::from_answer(token.clone(), version, owner, now) else {
+        return Ok(()); // No refresh token: nothing to keep.
     };
     FileStore::new(path).save(&pair).await.map_err(|e| {
         CliError::Other(format!(

@@ -6,8 +6,6 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use secrecy::SecretString;
-
 use super::manager::{State, TokenManager};
 use super::store::{Lease, RefreshLease, StoreError, StoredToken};
 use super::token::Token;
@@ -356,39 +354,19 @@ impl TokenManager {
                 format!("the token response has no {what}")
             },
         };
-        let refresh_token = token
-            .refresh_token
-            .ok_or_else(|| missing("refresh_token", false))?;
         let unusable = match (&token.access_token, token.expires_in) {
             (None, _) => Some(missing("access_token", true)),
             (Some(_), None) => Some(missing("expires_in", true)),
             (Some(_), Some(_)) => None,
         };
+        let owner = Some(self.inner.owner.clone());
+        let now = self.inner.clock.now_millis();
+        let pair = StoredToken::from_answer(token, version, owner, now)
+            .ok_or_else(|| missing("refresh_token", false))?;
         if let Some(error) = &unusable {
             tracing::warn!(error = %error, "keeping the refresh token of an unusable token answer");
         }
-        let expires_at_ms = match (&unusable, token.expires_in) {
-            (None, Some(expires_in)) => {
-                let expires_in = u64::try_from(expires_in).unwrap_or(0);
-                self.inner
-                    .clock
-                    .now_millis()
-                    .saturating_add(expires_in.saturating_mul(1000))
-            }
-            _ => 0,
-        };
-        Ok(Issued {
-            pair: StoredToken {
-                access_token: token
-                    .access_token
-                    .unwrap_or_else(|| SecretString::from(String::new())),
-                refresh_token,
-                expires_at_ms,
-                version,
-                owner: Some(self.inner.owner.clone()),
-            },
-            unusable,
-        })
+        Ok(Issued { pair, unusable })
     }
 }
 

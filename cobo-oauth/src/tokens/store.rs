@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 
+use super::token::Token;
 pub use crate::error::StoreError;
 pub use crate::owner::TokenOwner;
 use serde::{Deserialize, Serialize};
@@ -108,6 +109,35 @@ impl StoredToken {
             refresh_token: read.refresh_token,
             expires_at_ms: read.expires_at_ms,
             version: read.version,
+            owner,
+        })
+    }
+
+    /// The pair to keep from a token answer received at `now_ms` (Unix milliseconds), or `None`
+    /// when it carries no refresh token. An answer without an access token or without
+    /// `expires_in` still gives a pair, already expired (`expires_at_ms` 0; an empty access
+    /// token when it has none): its refresh token is kept, and the next use refreshes with it.
+    pub fn from_answer(
+        token: Token,
+        version: u64,
+        owner: Option<TokenOwner>,
+        now_ms: u64,
+    ) -> Option<Self> {
+        let refresh_token = token.refresh_token?;
+        let expires_at_ms = match (&token.access_token, token.expires_in) {
+            (Some(_), Some(expires_in)) => {
+                let expires_in = u64::try_from(expires_in).unwrap_or(0);
+                now_ms.saturating_add(expires_in.saturating_mul(1000))
+            }
+            _ => 0,
+        };
+        Some(Self {
+            access_token: token
+                .access_token
+                .unwrap_or_else(|| SecretString::from(String::new())),
+            refresh_token,
+            expires_at_ms,
+            version,
             owner,
         })
     }
