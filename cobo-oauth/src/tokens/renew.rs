@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::manager::{State, TokenManager};
-use super::store::{Lease, RefreshLease, StoreError, StoredToken};
+use super::store::{Lease, RefreshLease, StoreError, StoredToken, TokenOwner};
 use super::token::Token;
 use crate::error::Error;
 
@@ -58,12 +58,17 @@ impl TokenManager {
     /// Refuses a store built for another `(client_id, org_id)`.
     fn check_store_owner(&self) -> Result<(), StoreError> {
         match self.inner.store.bound_to() {
-            Some(bound) if *bound != self.inner.owner => Err(StoreError::WrongOwner {
-                path: self.inner.store.location(),
-                expected: self.inner.owner.clone(),
-                found: bound.clone(),
-            }),
+            Some(bound) if *bound != self.inner.owner => Err(self.wrong_owner(bound)),
             _ => Ok(()),
+        }
+    }
+
+    /// The error for a store that holds, or is built for, `found`'s pair.
+    fn wrong_owner(&self, found: &TokenOwner) -> StoreError {
+        StoreError::WrongOwner {
+            path: self.inner.store.location(),
+            expected: self.inner.owner.clone(),
+            found: found.clone(),
         }
     }
 
@@ -71,12 +76,8 @@ impl TokenManager {
     /// `margin_ms`, if any. A pair of another owner is an error, never adopted.
     async fn reload(&self, margin_ms: u64) -> Result<Option<Arc<StoredToken>>, Error> {
         if let Some(stored) = self.inner.store.load().await? {
-            if !stored.belongs_to(&self.inner.owner) {
-                return Err(Error::Store(StoreError::WrongOwner {
-                    path: self.inner.store.location(),
-                    expected: self.inner.owner.clone(),
-                    found: stored.owner.unwrap_or_else(|| self.inner.owner.clone()),
-                }));
+            if let Some(other) = stored.owner.as_ref().filter(|o| **o != self.inner.owner) {
+                return Err(Error::Store(self.wrong_owner(other)));
             }
             self.adopt(stored);
         }
