@@ -102,7 +102,7 @@ impl Default for MockConfig {
             accept_any_key: false,
             max_request_bytes: crate::DEFAULT_MAX_RESPONSE_BYTES,
             max_recorded_requests: 10_000,
-            max_tokens: 100_000,
+            max_tokens: tokens::DEFAULT_MAX_TOKENS,
             response_seed: None,
             clock: Arc::new(SystemClock),
             fixed_token: false,

@@ -42,9 +42,12 @@ pub(crate) struct Tokens {
     capacity: usize,
 }
 
+/// How many issued pairs the mock remembers by default ([`super::MockConfig::max_tokens`]).
+pub(crate) const DEFAULT_MAX_TOKENS: usize = 100_000;
+
 impl Default for Tokens {
     fn default() -> Self {
-        Self::bounded(100_000)
+        Self::bounded(DEFAULT_MAX_TOKENS)
     }
 }
 
