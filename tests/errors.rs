@@ -269,17 +269,13 @@ async fn double_answering_a_forged_signature() -> CoboDouble {
 async fn any_generated_operation_made_through_call_gets_the_typed_error() {
     let double = double_answering_a_forged_signature().await;
     let client = double.client();
-    let typed = client
-        .call(|api| async move {
-            api.get_token()
-                .client_id("app")
-                .org_id("org")
-                .grant_type("org_implicit")
-                .send()
-                .await
-        })
-        .await
-        .unwrap_err();
+    let request = client
+        .raw()
+        .get_token()
+        .client_id("app")
+        .org_id("org")
+        .grant_type("org_implicit");
+    let typed = client.call(request.send()).await.unwrap_err();
     assert!(
         matches!(
             typed,
@@ -306,24 +302,61 @@ async fn any_generated_operation_made_through_call_gets_the_typed_error() {
 }
 
 #[tokio::test]
-async fn a_call_whose_closure_ignores_its_client_gets_a_clear_error_not_a_mistyped_one() {
-    let double = double_answering_a_forged_signature().await;
+async fn a_call_sent_through_other_hooks_gets_a_clear_error_not_a_mistyped_one() {
+    let double = CoboDouble::start().await;
+    double
+        .answer(
+            "GET",
+            "/oauth/token",
+            500,
+            r#"{"error_code":2000,"error_message":"busy","error_id":"e"}"#,
+        )
+        .await;
     let client = double.client();
-    let error = client
-        .call(|_ignored| async {
-            client
-                .raw()
-                .get_token()
-                .client_id("app")
-                .org_id("org")
-                .grant_type("org_implicit")
-                .send()
-                .await
-        })
-        .await
-        .unwrap_err();
+    // A generated client whose requests bypass the CoboClient's executor: unsigned, unverified.
+    let unsigned = cobo_oauth::generated::Client::new_with_client(
+        &double.base_url(),
+        reqwest::Client::new(),
+        cobo_oauth::runtime::Hooks::unsigned(),
+    );
+    let request = unsigned
+        .get_token()
+        .client_id("app")
+        .org_id("org")
+        .grant_type("org_implicit");
+    let error = client.call(request.send()).await.unwrap_err();
     assert!(
-        matches!(&error, Error::InvalidRequest(message) if message.contains("closure's argument")),
+        matches!(&error, Error::InvalidRequest(message) if message.contains("CoboClient::hooks()")),
         "{error:?}"
     );
+}
+
+#[tokio::test]
+async fn calls_polled_together_in_one_task_each_keep_their_own_record() {
+    let double = double_answering_a_forged_signature().await;
+    // POST answers 500 with Cobo's signed error; GET answers a forged signature.
+    double
+        .answer(
+            "POST",
+            "/oauth/token",
+            500,
+            r#"{"error_code":2000,"error_message":"busy","error_id":"e"}"#,
+        )
+        .await;
+    let client = double.client();
+    let refresh_token = SecretString::from("RT");
+    for _ in 0..20 {
+        let (forged, busy) = tokio::join!(
+            client.get_token("client", "org"),
+            client.refresh_token("client", &refresh_token)
+        );
+        assert!(
+            matches!(forged, Err(Error::ResponseSignature(_))),
+            "{forged:?}"
+        );
+        assert!(
+            matches!(busy, Err(Error::Api { status: 500, code: 2000, .. })),
+            "{busy:?}"
+        );
+    }
 }

@@ -163,8 +163,10 @@ impl CoboClientBuilder {
         self
     }
 
-    /// The operations that are sent with `Authorization: Bearer` once the client has a bearer
-    /// source. Default: the generated `cobo_oauth_gen::OAUTH2_OPERATIONS`, read from the spec.
+    /// The operations (by `operationId`) that are sent with `Authorization: Bearer` once the
+    /// client has a bearer source, instead of those the spec marks. Default: each generated
+    /// client's `OPERATIONS` table says, from the spec's `security`, which of its operations
+    /// accept the `OAuth2` scheme.
     pub fn oauth2_operations<I: IntoIterator<Item = S>, S: Into<String>>(
         mut self,
         operations: I,
@@ -206,17 +208,11 @@ impl CoboClientBuilder {
                 .map_err(ConfigError::HttpClient)?,
         };
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
-        let oauth2_operations = self.oauth2_operations.unwrap_or_else(|| {
-            cobo_oauth_gen::OAUTH2_OPERATIONS
-                .iter()
-                .map(|op| (*op).to_owned())
-                .collect()
-        });
         let parts = Parts {
             verifier,
             http,
             retry: self.retry.unwrap_or_default(),
-            oauth2_operations: oauth2_operations.into(),
+            oauth2_operations: self.oauth2_operations.map(Into::into),
             bearer: None,
             max_response_bytes: self
                 .max_response_bytes
@@ -246,7 +242,8 @@ pub(crate) struct Parts {
     pub verifier: Option<ResponseVerifier>,
     pub http: reqwest::Client,
     pub retry: RetryPolicy,
-    pub oauth2_operations: Arc<[String]>,
+    /// The operations sent with the Bearer token, when not those the spec marks.
+    pub oauth2_operations: Option<Arc<[String]>>,
     pub bearer: Option<Arc<dyn BearerSource>>,
     pub max_response_bytes: u64,
 }

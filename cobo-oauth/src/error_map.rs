@@ -20,10 +20,10 @@ pub(crate) fn map_error<E: Serialize>(error: GenError<E>, mut record: CallRecord
                 | GenError::InvalidResponsePayload(..)
         )
     {
-        // The answer came through another client (say `raw()`), whose executor kept no record
-        // for this call: its signature verdict and typed rejection are unknown here.
+        // The answer came through an executor that is not this crate's (a client built with
+        // other hooks): its signature verdict and typed rejection are unknown here.
         return Error::InvalidRequest(
-            "the operation did not use the client CoboClient::call passed to its closure, so its outcome cannot be typed: call the operation on the closure's argument".to_owned(),
+            "the operation was not sent by a CoboClient's executor, so its outcome cannot be typed: build the generated client with CoboClient::hooks()".to_owned(),
         );
     }
     let status = record.status.unwrap_or_default();

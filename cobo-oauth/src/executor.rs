@@ -1,18 +1,21 @@
 //! The executor behind every generated operation: sign, send, verify.
 //!
-//! It runs inside the generated client's `exec` hook. A failure that is not a transport error
-//! (signing, an invalid response signature) reaches the generated method as
-//! `progenitor_client::Error::Custom(message)`. A call made with
-//! [`CoboClient::call`](crate::CoboClient::call) has an executor of its own that writes what it
-//! observed (status, signed or not, the start of an error body, the typed rejection) into that
-//! call's [`CallRecord`], which the call turns into the typed [`Error`]: the record is a value
-//! owned by the call and passed to its executor, never ambient state.
+//! It runs inside the `exec` hook of any client `cobo-oauth-codegen` generated (this crate's,
+//! or one generated in the user's crate), through the shared
+//! [`Hooks`](cobo_oauth_runtime::Hooks). A failure that is not a transport error (signing, an
+//! invalid response signature) reaches the generated method as
+//! `progenitor_client::Error::Custom(message)`. A call made inside
+//! [`CoboClient::call`](crate::CoboClient::call) gets a [`CallRecord`] of its own, scoped to that
+//! call's future (a tokio task-local set only while the call's future is polled): the executor
+//! writes what it observed there (status, signed or not, the start of an error body, the typed
+//! rejection), and the call turns it into the typed [`Error`]. Outside a call nothing is
+//! recorded.
 
+use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
-use cobo_oauth_gen::{ExecError, ExecFuture, Executor};
-use progenitor_client::OperationInfo;
+use cobo_oauth_runtime::{ExecError, ExecFuture, Executor, Operation};
 use tracing::Instrument as _;
 
 use crate::bearer::BearerSource;
@@ -25,7 +28,7 @@ use secrecy::ExposeSecret as _;
 /// What one call observed, for turning progenitor's errors into typed ones.
 #[derive(Debug, Default)]
 pub(crate) struct CallRecord {
-    /// This executor ran for the call (false: the operation went through another client).
+    /// This executor ran for the call (false: the operation went through another executor).
     pub sent: bool,
     /// Status of the last response received.
     pub status: Option<u16>,
@@ -37,39 +40,50 @@ pub(crate) struct CallRecord {
     pub rejection: Option<Error>,
 }
 
-/// One call's record, shared by the call and its executor.
-pub(crate) type RecordSlot = Arc<Mutex<CallRecord>>;
+/// One call's record, shared by the call and the executor runs inside it.
+type RecordSlot = Arc<Mutex<CallRecord>>;
+
+tokio::task_local! {
+    /// The record of the [`CoboClient::call`](crate::CoboClient::call) being polled.
+    static CALL_RECORD: RecordSlot;
+}
+
+/// Runs `call` with a record of its own, and returns its output with what the executor
+/// recorded while it ran.
+pub(crate) async fn recorded<F: Future>(call: F) -> (F::Output, CallRecord) {
+    let slot = RecordSlot::default();
+    let output = CALL_RECORD.scope(Arc::clone(&slot), call).await;
+    let record = std::mem::take(&mut *slot.lock().unwrap_or_else(PoisonError::into_inner));
+    (output, record)
+}
 
 /// Signs every request with CoboAuth, verifies every response, retries transient failures.
-/// Cheap to clone: a call clones it with a record slot of its own.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct SigningExecutor {
     pub auth: CoboAuth,
     pub verifier: Option<ResponseVerifier>,
     pub retry: RetryPolicy,
     /// Org Access Tokens for the operations that accept them.
     pub bearer: Option<Arc<dyn BearerSource>>,
-    /// Those operations.
-    pub oauth2_operations: Arc<[String]>,
+    /// The operations sent with the Bearer token, when not those the spec marks.
+    pub oauth2_operations: Option<Arc<[String]>>,
     /// The largest response body read.
     pub max_response_bytes: u64,
-    /// The record of the call this executor serves (`None`: the shared client of
-    /// [`CoboClient::raw`](crate::CoboClient::raw), whose calls keep no record).
-    pub record: Option<RecordSlot>,
 }
 
 impl SigningExecutor {
-    /// The same executor, writing into `record`.
-    pub fn for_call(&self, record: RecordSlot) -> Self {
-        Self {
-            record: Some(record),
-            ..self.clone()
-        }
+    /// Writes into the record of the call being polled, if any.
+    fn record(&self, update: impl FnOnce(&mut CallRecord)) {
+        let _outside_a_call = CALL_RECORD.try_with(|slot| {
+            update(&mut slot.lock().unwrap_or_else(PoisonError::into_inner));
+        });
     }
 
-    fn record(&self, update: impl FnOnce(&mut CallRecord)) {
-        if let Some(slot) = &self.record {
-            update(&mut slot.lock().unwrap_or_else(PoisonError::into_inner));
+    /// Whether `operation` is sent with the Bearer token.
+    fn takes_bearer(&self, operation: &Operation) -> bool {
+        match &self.oauth2_operations {
+            Some(listed) => listed.iter().any(|id| id == operation.id),
+            None => operation.accepts_oauth2,
         }
     }
 
@@ -86,10 +100,10 @@ impl SigningExecutor {
         &self,
         client: &reqwest::Client,
         request: reqwest::Request,
-        operation: &str,
+        operation: Operation,
     ) -> Result<reqwest::Response, ExecError> {
         let bearer = match &self.bearer {
-            Some(bearer) if self.oauth2_operations.iter().any(|op| op == operation) => bearer,
+            Some(bearer) if self.takes_bearer(&operation) => bearer,
             _ => {
                 return self
                     .run(client, request)
@@ -291,11 +305,11 @@ impl Executor for SigningExecutor {
         &'a self,
         client: &'a reqwest::Client,
         request: reqwest::Request,
-        info: &'a OperationInfo,
+        operation: Operation,
     ) -> ExecFuture<'a> {
         let span = tracing::info_span!(
             "cobo.request",
-            operation = info.operation_id,
+            operation = operation.id,
             method = %request.method(),
             path = request.url().path(),
             status = tracing::field::Empty,
@@ -304,7 +318,7 @@ impl Executor for SigningExecutor {
         );
         self.record(|call| call.sent = true);
         Box::pin(
-            self.run_with_bearer(client, request, info.operation_id)
+            self.run_with_bearer(client, request, operation)
                 .instrument(span),
         )
     }
@@ -319,7 +333,7 @@ struct Rejected(String);
 mod tests {
     use std::sync::Arc;
 
-    use super::{CallRecord, RecordSlot};
+    use super::{CallRecord, recorded};
     use crate::mock::{Fault, MockConfig, MockServer};
     use crate::signing::{Ed25519Signer, Signer as _};
 
@@ -330,20 +344,14 @@ mod tests {
             .signer(Arc::new(signer.clone()))
             .build()
             .unwrap_or_else(|e| panic!("{e}"));
-        let record = RecordSlot::default();
-        let api = cobo_oauth_gen::Client::new_with_client(
-            client.env().base_url(),
-            reqwest::Client::new(),
-            cobo_oauth_gen::Hooks::new(Arc::new(client.executor.for_call(Arc::clone(&record)))),
-        );
-        let _ = api
+        let call = client
+            .raw()
             .get_token()
             .client_id("app")
             .org_id("org")
             .grant_type("org_implicit")
-            .send()
-            .await;
-        std::mem::take(&mut *record.lock().unwrap_or_else(|e| e.into_inner()))
+            .send();
+        recorded(call).await.1
     }
 
     #[tokio::test]
@@ -354,6 +362,7 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"));
         let success = record_of(&server, &signer).await;
         assert_eq!(success.status, Some(200));
+        assert!(success.sent);
         assert!(success.body_start.is_empty(), "a token answer is not kept");
 
         server.inject(

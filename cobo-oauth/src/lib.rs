@@ -50,6 +50,7 @@ pub mod verify;
 
 pub use client::{CoboClient, ORG_IMPLICIT, REFRESH_TOKEN};
 pub use cobo_oauth_gen as generated;
+pub use cobo_oauth_runtime as runtime;
 pub use config::{
     CoboClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, vars,
 };

@@ -1,12 +1,15 @@
-//! `cargo xtask codegen`: spec → validate and normalize → generate → format → write or check.
+//! `cargo xtask codegen`: the spec → `cobo-oauth-codegen` (validate, normalize, generate) →
+//! write or check the committed outputs, or write a standalone crate.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use crate::normalize::{self, Normalized};
-use crate::task::{TaskError, load_spec, write};
-use crate::{paths, shared, standalone};
+use cobo_oauth_codegen::spec::write;
+use cobo_oauth_codegen::{Codegen, Generated};
+
+use crate::task::TaskError;
+use crate::{paths, standalone};
 
 /// What `cargo xtask codegen` was asked to do.
 pub struct Options {
@@ -18,96 +21,28 @@ pub struct Options {
     pub out: Option<PathBuf>,
 }
 
-/// The outputs of the pipeline for one spec.
-pub struct Generated {
-    /// The normalized spec, pretty JSON.
-    pub normalized_json: String,
-    /// The formatted client.
-    pub code: String,
-    /// What normalization did.
-    pub normalized: Normalized,
-}
+/// The normalized spec `cobo-oauth-gen`'s `build.rs` reads, relative to that crate.
+pub const NORMALIZED_SPEC: &str = "openapi/normalized.json";
 
-/// Runs the pipeline on a spec: validate and normalize, then generate with the settings that
-/// `build.rs` uses.
-pub fn pipeline(spec_path: &Path) -> Result<Generated, TaskError> {
-    let started = Instant::now();
-    let normalized = normalize::normalize(load_spec(spec_path)?)?;
-    eprintln!(
-        "normalized {} operations in {:.1} s; generating...",
-        normalized.operations(),
-        started.elapsed().as_secs_f64()
-    );
-    let normalized_json = format!(
-        "{}\n",
-        serde_json::to_string_pretty(&normalized.spec)
-            .map_err(|e| TaskError::Codegen(e.to_string()))?
-    );
-    let spec =
-        shared::parse_spec(&normalized_json).map_err(|e| TaskError::Codegen(e.to_string()))?;
-    let spec_for_search = spec.clone();
-    let code = match generate_with_deadline(spec, GENERATION_DEADLINE) {
-        Ok(code) => code,
-        Err(error @ (shared::CodegenError::Panic(_) | shared::CodegenError::Generate(_)))
-            if !is_deadline(&error) =>
-        {
-            // Name the operation (and component) that progenitor cannot take.
-            return Err(TaskError::Codegen(
-                match normalize::generate_checked(&spec_for_search, &shared::settings()) {
-                    Err(located) => located.to_string(),
-                    Ok(_) => error.to_string(),
-                },
-            ));
-        }
-        Err(error) => return Err(TaskError::Codegen(error.to_string())),
-    };
-    eprintln!(
-        "generated {} operations ({} lines) from {} in {:.1} s",
-        normalized.operations(),
-        code.lines().count(),
-        spec_path.display(),
-        started.elapsed().as_secs_f64()
-    );
-    Ok(Generated {
-        normalized_json,
-        code,
-        normalized,
-    })
-}
+/// The formatted copy of the generated client, relative to `cobo-oauth-gen`.
+pub const GENERATED_COPY: &str = "generated/client.rs";
 
-/// How long progenitor may take before the task gives up.
-pub const GENERATION_DEADLINE: Duration = Duration::from_secs(300);
-
-/// Runs the shared generator on its own thread, so that a spec that sends progenitor into a very
-/// long computation ends in an error instead of a hang.
-fn generate_with_deadline(
-    spec: openapiv3::OpenAPI,
-    deadline: Duration,
-) -> Result<String, shared::CodegenError> {
-    let (sender, receiver) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = sender.send(shared::generate(&spec));
-    });
-    receiver.recv_timeout(deadline).unwrap_or_else(|_| {
-        Err(shared::CodegenError::Generate(format!(
-            "progenitor {DEADLINE_MESSAGE} {} s (typify's merging of allOf with oneOf branches grows \
-             exponentially on some shapes; see the normalization rules)",
-            deadline.as_secs()
-        )))
-    })
-}
-
-fn is_deadline(error: &shared::CodegenError) -> bool {
-    error.to_string().contains(DEADLINE_MESSAGE)
-}
-
-const DEADLINE_MESSAGE: &str = "did not finish within";
+/// Where `cobo-oauth-gen` (which depends on `cobo-oauth-runtime` alone) finds the runtime.
+pub const GEN_RUNTIME: &str = "::cobo_oauth_runtime";
 
 /// Runs `cargo xtask codegen`.
 pub fn run(options: Options) -> Result<ExitCode, TaskError> {
     let spec_path = options.spec.unwrap_or_else(paths::spec);
-    let generated = pipeline(&spec_path)?;
+    let started = Instant::now();
+    let generated: Generated = Codegen::new(&spec_path).runtime(GEN_RUNTIME).generate()?;
     eprint!("{}", generated.normalized.report());
+    eprintln!(
+        "generated {} operations ({} lines) from {} in {:.1} s",
+        generated.normalized.operations(),
+        generated.code.lines().count(),
+        spec_path.display(),
+        started.elapsed().as_secs_f64()
+    );
     if let Some(dir) = options.out {
         standalone::write_crate(&dir, &generated.code, &generated.normalized_json)?;
         eprintln!(
@@ -120,25 +55,23 @@ pub fn run(options: Options) -> Result<ExitCode, TaskError> {
     let gen_crate = paths::gen_crate();
     let outputs = [
         (
-            gen_crate.join(shared::NORMALIZED_SPEC),
+            gen_crate.join(NORMALIZED_SPEC),
             generated.normalized_json.as_str(),
         ),
-        (
-            gen_crate.join(shared::GENERATED_COPY),
-            generated.code.as_str(),
-        ),
+        (gen_crate.join(GENERATED_COPY), generated.code.as_str()),
     ];
+    let relative = |path: &PathBuf| {
+        path.strip_prefix(paths::workspace_root())
+            .unwrap_or(path)
+            .to_owned()
+    };
     if options.check {
         let stale: Vec<PathBuf> = outputs
             .iter()
             .filter(|(path, contents)| {
                 std::fs::read_to_string(path).ok().as_deref() != Some(*contents)
             })
-            .map(|(path, _)| {
-                path.strip_prefix(paths::workspace_root())
-                    .unwrap_or(path)
-                    .to_owned()
-            })
+            .map(|(path, _)| relative(path))
             .collect();
         if !stale.is_empty() {
             return Err(TaskError::Stale(stale));
@@ -148,12 +81,7 @@ pub fn run(options: Options) -> Result<ExitCode, TaskError> {
     }
     for (path, contents) in &outputs {
         write(path, contents)?;
-        eprintln!(
-            "wrote {}",
-            path.strip_prefix(paths::workspace_root())
-                .unwrap_or(path)
-                .display()
-        );
+        eprintln!("wrote {}", relative(path).display());
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -6,17 +6,16 @@
 //!   not what the spec produces.
 //! - `cargo xtask codegen --spec PATH --out DIR`: generate a standalone client crate from another
 //!   spec into DIR.
-//! - `cargo xtask add-endpoint GET /wallets`: copy an operation and the components it references
-//!   from Cobo's official spec (`openapi/cobo-waas2-openapi.yaml`) into `openapi/cobo-oauth.yaml`.
+//! - `cargo xtask add-endpoint GET /wallets` (or `--operation-id ID`, `--tag TAG`, repeatable):
+//!   copy operations and the components they reference from Cobo's official spec
+//!   (`openapi/cobo-waas2-openapi.yaml`, or `--from PATH`) into `openapi/cobo-oauth.yaml` (or
+//!   `--into PATH`, any spec file, created when missing).
 //! - `cargo xtask test`: install what the tests need when it is missing (`redis-server`), then
 //!   run `cargo test --workspace`.
 
 mod add_endpoint;
 mod codegen;
-mod normalize;
 mod paths;
-#[path = "../../cobo-oauth-gen/codegen/mod.rs"]
-mod shared;
 mod standalone;
 mod task;
 mod test_services;
@@ -25,6 +24,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use cobo_oauth_codegen::Select;
 
 #[derive(Parser)]
 #[command(name = "cargo xtask", about = "Workspace tasks for cobo-oauth")]
@@ -47,16 +47,28 @@ enum Command {
         #[arg(long, value_name = "DIR", requires = "spec")]
         out: Option<PathBuf>,
     },
-    /// Copy an operation and the components it references from Cobo's official spec into
-    /// openapi/cobo-oauth.yaml; then run `cargo xtask codegen`.
+    /// Copy operations and the components they reference from Cobo's official spec into
+    /// openapi/cobo-oauth.yaml (or --into); then run `cargo xtask codegen`.
+    #[command(group(clap::ArgGroup::new("selection").required(true).multiple(true)
+        .args(["method", "operation_id", "tag"])))]
     AddEndpoint {
-        /// HTTP method, e.g. GET.
-        method: String,
+        /// HTTP method, e.g. GET (with PATH).
+        #[arg(requires = "path")]
+        method: Option<String>,
         /// Path as in the spec, e.g. /wallets.
-        path: String,
+        path: Option<String>,
+        /// An operationId to copy, e.g. list_wallets (repeatable).
+        #[arg(long = "operation-id", value_name = "ID")]
+        operation_id: Vec<String>,
+        /// Copy every operation with this tag, e.g. Wallets (repeatable).
+        #[arg(long, value_name = "TAG")]
+        tag: Vec<String>,
         /// The spec to copy from. Default: openapi/cobo-waas2-openapi.yaml.
         #[arg(long, value_name = "PATH")]
         from: Option<PathBuf>,
+        /// The spec to copy into, created when missing. Default: openapi/cobo-oauth.yaml.
+        #[arg(long, value_name = "PATH")]
+        into: Option<PathBuf>,
     },
     /// Install what the tests need when it is missing (redis-server), then run
     /// `cargo test --workspace` with the given arguments.
@@ -73,9 +85,25 @@ fn main() -> ExitCode {
         Command::Codegen { check, spec, out } => {
             codegen::run(codegen::Options { check, spec, out }).map_err(Into::into)
         }
-        Command::AddEndpoint { method, path, from } => {
+        Command::AddEndpoint {
+            method,
+            path,
+            operation_id,
+            tag,
+            from,
+            into,
+        } => {
+            let route = method
+                .zip(path)
+                .map(|(method, path)| Select::Route { method, path });
+            let selection: Vec<Select> = route
+                .into_iter()
+                .chain(operation_id.into_iter().map(Select::OperationId))
+                .chain(tag.into_iter().map(Select::Tag))
+                .collect();
             let from = from.unwrap_or_else(paths::official_spec);
-            add_endpoint::run(&method, &path, &from, &paths::spec())
+            let into = into.unwrap_or_else(paths::spec);
+            add_endpoint::run(&selection, &from, &into)
                 .map(|()| ExitCode::SUCCESS)
                 .map_err(Into::into)
         }

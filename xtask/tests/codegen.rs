@@ -24,7 +24,6 @@ fn copy() -> tempfile::TempDir {
         "cobo-oauth-gen/Cargo.toml",
         "cobo-oauth-gen/openapi/normalized.json",
         "cobo-oauth-gen/generated/client.rs",
-        "cobo-oauth-gen/src/hooks.rs",
     ] {
         let to = dir.path().join(file);
         std::fs::create_dir_all(to.parent().unwrap()).unwrap();
@@ -94,27 +93,100 @@ fn adding_get_wallets_gives_the_client_a_new_method() {
         std::fs::read_to_string(root.path().join("cobo-oauth-gen/generated/client.rs")).unwrap();
     assert!(code.contains("pub fn list_wallets(&self)"));
     // GET /wallets accepts an Org Access Token: the client will send the bearer with it.
-    let oauth2 = code.split("pub const OAUTH2_OPERATIONS").nth(1).unwrap();
+    let row = |id: &str| {
+        let table = code.split("pub const OPERATIONS").nth(1).unwrap();
+        let row = table.split(&format!("id: \"{id}\"")).nth(1).unwrap();
+        row.split('}').next().unwrap().to_owned()
+    };
     assert!(
-        oauth2.contains("\"list_wallets\"") && !oauth2.contains("\"get_token\""),
-        "{oauth2}"
+        row("list_wallets").contains("accepts_oauth2: true"),
+        "{}",
+        row("list_wallets")
+    );
+    assert!(
+        row("get_token").contains("accepts_oauth2: false"),
+        "{}",
+        row("get_token")
     );
     assert!(
         code.contains("pub fn get_token(&self)") && code.contains("pub fn refresh_token(&self)")
     );
 
+    // Importing it again changes nothing; an unknown one is named.
     let again = xtask(root.path(), &["add-endpoint", "GET", "/wallets"]);
     assert!(
-        !again.status.success() && stderr(&again).contains("already"),
+        again.status.success() && stderr(&again).contains("already there: GET /wallets"),
         "{}",
         stderr(&again)
     );
+    let unchanged = std::fs::read_to_string(root.path().join("openapi/cobo-oauth.yaml")).unwrap();
+    assert_eq!(unchanged, spec);
     let missing = xtask(root.path(), &["add-endpoint", "GET", "/no/such/path"]);
     assert!(
-        !missing.status.success() && stderr(&missing).contains("is not in"),
+        !missing.status.success()
+            && stderr(&missing)
+                .contains("no operation of the source spec matches GET /no/such/path"),
         "{}",
         stderr(&missing)
     );
+}
+
+#[test]
+fn add_endpoint_copies_by_operation_id_and_tag_into_any_spec_file() {
+    let root = copy();
+    let mine = root.path().join("mine/cobo.yaml");
+    let added = xtask(
+        root.path(),
+        &[
+            "add-endpoint",
+            "--operation-id",
+            "get_wallet_by_id",
+            "--tag",
+            "Developers",
+            "--into",
+            mine.to_str().unwrap(),
+        ],
+    );
+    assert!(added.status.success(), "{}", stderr(&added));
+    let spec = read_yaml(&mine);
+    let ids: Vec<&str> = spec["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|item| item.as_object().unwrap().values())
+        .filter_map(|op| op.get("operationId").and_then(|id| id.as_str()))
+        .collect();
+    assert!(ids.contains(&"get_wallet_by_id"), "{ids:?}");
+    assert!(
+        ids.len() > 1,
+        "the Developers tag brings its operations: {ids:?}"
+    );
+    assert!(spec.pointer("/components/securitySchemes/OAuth2").is_some());
+    // The new file generates a client of its own.
+    let out = root.path().join("mine-client");
+    let written = xtask(
+        root.path(),
+        &[
+            "codegen",
+            "--spec",
+            mine.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(written.status.success(), "{}", stderr(&written));
+    let code = std::fs::read_to_string(out.join("src/generated.rs")).unwrap();
+    assert!(code.contains("pub fn get_wallet_by_id(&self)"));
+
+    let none = xtask(
+        root.path(),
+        &["add-endpoint", "--into", mine.to_str().unwrap()],
+    );
+    assert!(!none.status.success(), "a selection is required");
+}
+
+fn read_yaml(path: &Path) -> serde_json::Value {
+    cobo_oauth_codegen::spec::load(path).unwrap()
 }
 
 #[test]
@@ -138,12 +210,19 @@ fn out_writes_a_standalone_crate() {
         manifest.contains("progenitor-client") && manifest.contains("[workspace]"),
         "{manifest}"
     );
+    // The runtime by absolute path, so the crate builds wherever DIR is.
+    let runtime = root.path().join("cobo-oauth-runtime");
+    assert!(
+        manifest.contains(&format!("path = \"{}\"", runtime.display())),
+        "{manifest}"
+    );
     let lib = std::fs::read_to_string(out.join("src/generated.rs")).unwrap();
     assert!(lib.contains("pub fn get_token(&self)"));
-    assert_eq!(
-        std::fs::read_to_string(out.join("src/hooks.rs")).unwrap(),
-        std::fs::read_to_string(workspace().join("cobo-oauth-gen/src/hooks.rs")).unwrap()
+    // The glue is generated and refers to the shared hooks: no copied hand-written file.
+    assert!(
+        lib.contains("impl progenitor_client::ClientHooks<::cobo_oauth_runtime::Hooks> for Client")
     );
+    assert!(!out.join("src/hooks.rs").exists());
 }
 
 #[test]

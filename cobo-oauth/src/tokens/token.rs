@@ -48,7 +48,7 @@ impl fmt::Debug for Token {
 }
 
 /// A secret of the generated types as a `SecretString` (the generated copy is wiped on drop).
-fn exposed(text: &cobo_oauth_gen::secret::SecretText) -> SecretString {
+fn exposed(text: &cobo_oauth_runtime::SecretText) -> SecretString {
     SecretString::from(text.expose_secret().to_owned())
 }
 

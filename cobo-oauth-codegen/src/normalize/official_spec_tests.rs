@@ -5,7 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use progenitor::GenerationSettings;
 use serde_json::{Value, json};
 
-use super::{generate_checked, normalize, operations, subset};
+use super::{normalize, operations, subset};
+use crate::locate::generate_checked;
 
 /// Cobo's official spec, as committed in `openapi/`.
 const SPEC: &str = concat!(
@@ -18,7 +19,10 @@ fn official() -> Option<Value> {
 }
 
 fn settings() -> GenerationSettings {
-    crate::shared::settings()
+    crate::settings::progenitor_settings(
+        &crate::settings::RuntimePath::parse(crate::settings::DEFAULT_RUNTIME)
+            .unwrap_or_else(|e| panic!("{e}")),
+    )
 }
 
 #[test]

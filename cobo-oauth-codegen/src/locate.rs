@@ -13,8 +13,8 @@ use proc_macro2::TokenStream;
 use progenitor::{GenerationSettings, Generator};
 use serde_json::{Map, Value, json};
 
-use super::subset::{closure, subset};
-use super::{operations, pointer};
+use crate::normalize::subset::{closure, subset};
+use crate::normalize::{operations, pointer};
 
 /// A progenitor failure, located where possible.
 #[derive(Debug, thiserror::Error)]

@@ -1,0 +1,85 @@
+//! progenitor's settings for a Cobo client, and the one setting a user may change: where the
+//! generated code finds the shared runtime (`Hooks`, `Operation`, `SecretText`).
+
+use proc_macro2::TokenStream;
+use progenitor::{GenerationSettings, HooksMode, InterfaceStyle, TagStyle};
+use quote::quote;
+
+use crate::error::CodegenError;
+
+/// The runtime path of a client generated in a crate that depends on `cobo-oauth` (the usual
+/// case): `cobo_oauth::runtime` re-exports the `cobo-oauth-runtime` crate.
+pub const DEFAULT_RUNTIME: &str = "::cobo_oauth::runtime";
+
+/// The extension the normalization step puts on secret strings (`access_token`,
+/// `refresh_token`); such strings are generated as the runtime's `SecretText`.
+pub const SECRET_EXTENSION: &str = "x-cobo-secret";
+
+/// The Rust path of the runtime crate (or a re-export of it), checked to be a path.
+#[derive(Clone, Debug)]
+pub struct RuntimePath(String);
+
+impl RuntimePath {
+    /// Parses `path`, e.g. `::cobo_oauth::runtime` or `::cobo_oauth_runtime`.
+    pub fn parse(path: &str) -> Result<Self, CodegenError> {
+        syn::parse_str::<syn::Path>(path)
+            .map(|_| Self(path.to_owned()))
+            .map_err(|e| CodegenError::Settings(format!("runtime path {path:?}: {e}")))
+    }
+
+    /// `<runtime>::<item>` as tokens.
+    pub fn item(&self, item: &str) -> TokenStream {
+        let path: syn::Path = syn::parse_str(&self.0).unwrap_or_else(|_| syn::parse_quote!(self));
+        let item = syn::Ident::new(item, proc_macro2::Span::call_site());
+        quote!(#path::#item)
+    }
+}
+
+/// progenitor's settings: builder-style methods, one `Client`, hooks that must be implemented
+/// (`HooksMode::Expected`, so no request can leave without going through the runtime's
+/// `Hooks`), and strings marked [`SECRET_EXTENSION`] as the runtime's `SecretText`.
+pub fn progenitor_settings(runtime: &RuntimePath) -> GenerationSettings {
+    let mut settings = GenerationSettings::new();
+    settings
+        .with_interface(InterfaceStyle::Builder)
+        .with_tag(TagStyle::Merged)
+        .with_inner_type(runtime.item("Hooks"))
+        .with_hooks(HooksMode::Expected)
+        .with_conversion(
+            secret_string_schema(),
+            runtime.item("SecretText").to_string().replace(' ', ""),
+            std::iter::empty(),
+        );
+    settings
+}
+
+/// The schema progenitor hands typify for a string marked with [`SECRET_EXTENSION`] (typify
+/// compares schemas without their description and examples).
+fn secret_string_schema() -> schemars::schema::SchemaObject {
+    let mut extensions = schemars::Map::new();
+    extensions.insert(SECRET_EXTENSION.to_owned(), serde_json::Value::Bool(true));
+    schemars::schema::SchemaObject {
+        instance_type: Some(schemars::schema::InstanceType::String.into()),
+        extensions,
+        ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_runtime_path_must_be_a_rust_path() {
+        assert_eq!(
+            RuntimePath::parse("::cobo_oauth::runtime")
+                .map(|p| p.item("Hooks").to_string().replace(' ', ""))
+                .unwrap_or_default(),
+            "::cobo_oauth::runtime::Hooks"
+        );
+        assert!(matches!(
+            RuntimePath::parse("cobo oauth"),
+            Err(CodegenError::Settings(_))
+        ));
+    }
+}
