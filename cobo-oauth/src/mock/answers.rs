@@ -36,6 +36,12 @@ impl Answer {
     }
 }
 
+/// [`MockServer::answer_operation`](super::MockServer::answer_operation) was given an
+/// `operationId` its table does not list.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("no operation {0:?} in the table")]
+pub struct UnknownOperation(pub String);
+
 /// A registered answer and what it answers: a method and a path template of the API (without
 /// the `/v2` prefix; `{name}` matches any one segment).
 #[derive(Debug, Clone)]

@@ -27,6 +27,10 @@ pub enum Fault {
     Unsigned,
     /// Handle the request, but sign the response with a wrong signature.
     BadSignature,
+    /// Handle the request and sign the answer, then change the body on its way out (its first
+    /// digit, e.g. an amount or a balance; a space added when it has none): what a party
+    /// between Cobo and the client might do.
+    TamperBody,
     /// Answer 200 with a body that is not JSON (signed).
     MalformedJson,
     /// Handle the request (tokens are issued or rotated), then leave these top-level fields out

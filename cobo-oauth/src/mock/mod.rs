@@ -42,7 +42,7 @@ use std::time::Duration;
 
 use ed25519_dalek::SigningKey;
 
-pub use answers::{Answer, Bearer};
+pub use answers::{Answer, Bearer, UnknownOperation};
 pub use faults::Fault;
 
 use crate::env::{Env, ResponseKey};
@@ -238,6 +238,31 @@ impl MockServer {
     /// `ErrorResponse` (`error_code` 2021), and show up in [`Self::requests`] like every request.
     pub fn answer(&self, method: &str, path: &str, answer: Answer) {
         self.state().answers.register(method, path, answer);
+    }
+
+    /// Answers the operation `id` of a generated client's `OPERATIONS` table (e.g.
+    /// `my_api::OPERATIONS`, `"list_wallets"`) with `answer`, at the operation's method and
+    /// path; the Bearer token is required when the spec says the operation takes the `OAuth2`
+    /// scheme, whatever `answer.bearer` says. See [`Self::answer`].
+    pub fn answer_operation(
+        &self,
+        operations: &'static [cobo_oauth_runtime::Operation],
+        id: &str,
+        answer: Answer,
+    ) -> Result<(), UnknownOperation> {
+        let operation = cobo_oauth_runtime::Operation::find(operations, id)
+            .ok_or_else(|| UnknownOperation(id.to_owned()))?;
+        let bearer = if operation.accepts_oauth2 {
+            Bearer::Required
+        } else {
+            Bearer::NotRequired
+        };
+        self.answer(
+            operation.method,
+            operation.path,
+            Answer { bearer, ..answer },
+        );
+        Ok(())
     }
 
     /// Applies `fault` to the next `times` requests (after they are recorded).

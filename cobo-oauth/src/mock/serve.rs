@@ -131,9 +131,25 @@ fn respond(shared: &Shared, reply: Reply, fault: Option<&Fault>) -> Response<Ful
             .header("Biz-Timestamp", &timestamp)
             .header("Biz-Resp-Signature", sign_content(shared, content));
     }
+    let body = if fault == Some(&Fault::TamperBody) {
+        tampered(reply.body)
+    } else {
+        reply.body
+    };
     response
-        .body(Full::new(Bytes::from(reply.body)))
+        .body(Full::new(Bytes::from(body)))
         .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+}
+
+/// `body` with its first digit changed, or a space added when it has none.
+fn tampered(body: String) -> String {
+    match body.find(|c: char| c.is_ascii_digit()) {
+        Some(at) => {
+            let digit = if &body[at..=at] == "9" { "1" } else { "9" };
+            format!("{}{digit}{}", &body[..at], &body[at + 1..])
+        }
+        None => format!("{body} "),
+    }
 }
 
 /// The body of benchmark mode.
