@@ -14,8 +14,10 @@
 //!   what it saw into the record of the call it serves; `error_map` turns that record and
 //!   progenitor's error into [`Error`].
 //! - `client` ([`CoboClient`]): the generated client with all of the above in place, typed
-//!   [`get_token`](CoboClient::get_token) / [`refresh_token`](CoboClient::refresh_token), and
-//!   [`call`](CoboClient::call) for any generated operation with the typed [`Error`].
+//!   [`get_token`](CoboClient::get_token) / [`refresh_token`](CoboClient::refresh_token),
+//!   [`call`](CoboClient::call) for any generated operation with the typed [`Error`], and
+//!   [`hooks`](CoboClient::hooks) that give the same signing to a client generated in your own
+//!   crate by `cobo-oauth-codegen` (its shared types are re-exported as [`runtime`]).
 //! - [`tokens`]: the token lifecycle on top of the client ([`TokenManager`], the stores). Its
 //!   [`Token`] (what the token endpoints answer) is a leaf that `client` uses.
 //! - `mock` (feature `mock`): the embedded mock Cobo server.
