@@ -355,7 +355,14 @@ async fn calls_polled_together_in_one_task_each_keep_their_own_record() {
             "{forged:?}"
         );
         assert!(
-            matches!(busy, Err(Error::Api { status: 500, code: 2000, .. })),
+            matches!(
+                busy,
+                Err(Error::Api {
+                    status: 500,
+                    code: 2000,
+                    ..
+                })
+            ),
             "{busy:?}"
         );
     }

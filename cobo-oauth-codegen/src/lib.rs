@@ -26,7 +26,7 @@
 //! Modules, top-down:
 //! - [`spec`]: reading and writing specs (YAML or JSON).
 //! - [`normalize`]: the rules that rewrite what progenitor cannot take, with their report.
-//! - [`import`]: copying operations by `operationId`, tag, or method and path, with their
+//! - [`import`](mod@import): copying operations by `operationId`, tag, or method and path, with their
 //!   components.
 //! - `settings`, `glue`, `locate`, `generate`: progenitor's settings, the generated hooks and
 //!   `OPERATIONS` table, finding the operation behind a progenitor failure, and the whole run.

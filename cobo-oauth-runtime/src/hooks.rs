@@ -64,7 +64,7 @@ impl Hooks {
     }
 
     /// The generated `exec` hook: runs `request` through the executor. A rejection travels to
-    /// [`Self::post`] inside a placeholder response (see [`Rejection`]).
+    /// [`Self::post`] inside a placeholder response (progenitor's hook can return no other error).
     pub async fn exec(
         &self,
         client: &reqwest::Client,
