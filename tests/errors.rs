@@ -265,17 +265,19 @@ async fn double_answering_a_forged_signature() -> CoboDouble {
     double
 }
 
+/// An `org_implicit` grant request of `api`, a generated client.
+fn grant(api: &cobo_oauth::generated::Client) -> cobo_oauth::generated::builder::GetToken<'_> {
+    api.get_token()
+        .client_id("app")
+        .org_id("org")
+        .grant_type("org_implicit")
+}
+
 #[tokio::test]
 async fn any_generated_operation_made_through_call_gets_the_typed_error() {
     let double = double_answering_a_forged_signature().await;
     let client = double.client();
-    let request = client
-        .raw()
-        .get_token()
-        .client_id("app")
-        .org_id("org")
-        .grant_type("org_implicit");
-    let typed = client.call(request.send()).await.unwrap_err();
+    let typed = client.call(grant(client.raw()).send()).await.unwrap_err();
     assert!(
         matches!(
             typed,
@@ -286,15 +288,7 @@ async fn any_generated_operation_made_through_call_gets_the_typed_error() {
         "{typed:?}"
     );
     // The shared raw() client gives progenitor's error: the message only.
-    let raw = client
-        .raw()
-        .get_token()
-        .client_id("app")
-        .org_id("org")
-        .grant_type("org_implicit")
-        .send()
-        .await
-        .unwrap_err();
+    let raw = grant(client.raw()).send().await.unwrap_err();
     assert!(
         matches!(&raw, progenitor_client::Error::Custom(message) if message.contains("signature")),
         "{raw:?}"
@@ -319,12 +313,7 @@ async fn a_call_sent_through_other_hooks_gets_a_clear_error_not_a_mistyped_one()
         reqwest::Client::new(),
         cobo_oauth::runtime::Hooks::unsigned(),
     );
-    let request = unsigned
-        .get_token()
-        .client_id("app")
-        .org_id("org")
-        .grant_type("org_implicit");
-    let error = client.call(request.send()).await.unwrap_err();
+    let error = client.call(grant(&unsigned).send()).await.unwrap_err();
     assert!(
         matches!(&error, Error::InvalidRequest(message) if message.contains("CoboClient::hooks()")),
         "{error:?}"
