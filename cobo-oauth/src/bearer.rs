@@ -1,7 +1,7 @@
 //! Org Access Tokens on the operations that accept them.
 //!
-//! An operation whose spec lists the `OAuth2` scheme (the generated
-//! `cobo_oauth_gen::OAUTH2_OPERATIONS`) is sent with `Authorization: Bearer <token>` when the
+//! An operation whose spec lists the `OAuth2` scheme (its row of the generated client's
+//! `OPERATIONS` table says so) is sent with `Authorization: Bearer <token>` when the
 //! client has a [`BearerSource`] ([`CoboClient::with_bearer`](crate::CoboClient::with_bearer)),
 //! still CoboAuth-signed with the app key. When Cobo answers HTTP 500 with `error_code` 1000 (the
 //! token expired) in a response it signed, the source is told which token was refused, and the
