@@ -23,6 +23,7 @@ pub struct Codegen {
     spec: PathBuf,
     runtime: String,
     deadline: Duration,
+    allow_skipped: bool,
 }
 
 /// What [`Codegen::generate`] produced.
@@ -49,7 +50,16 @@ impl Codegen {
             spec: spec.into(),
             runtime: DEFAULT_RUNTIME.to_owned(),
             deadline: DEFAULT_DEADLINE,
+            allow_skipped: false,
         }
+    }
+
+    /// Whether [`Self::build`] generates a client without the operations normalization had to
+    /// remove (listed in `OUT_DIR/normalization-report.txt` and as cargo warnings). Default
+    /// `false`: such a spec fails the build with [`CodegenError::Skipped`], naming each one.
+    pub fn allow_skipped(mut self, allow: bool) -> Self {
+        self.allow_skipped = allow;
+        self
     }
 
     /// Where the generated code finds `Hooks`, `Operation` and `SecretText`. Default
@@ -86,7 +96,8 @@ impl Codegen {
         })
     }
 
-    /// In a `build.rs`: tells cargo to run it again when the spec changes, generates, and
+    /// In a `build.rs`: tells cargo to run it again when the spec changes, generates (failing
+    /// when normalization had to leave an operation out, unless [`Self::allow_skipped`]), and
     /// writes the client to `OUT_DIR/client.rs` (and the normalization report to
     /// `OUT_DIR/normalization-report.txt`).
     pub fn build(&self) -> Result<(), CodegenError> {
@@ -95,7 +106,53 @@ impl Codegen {
             .map(PathBuf::from)
             .ok_or(CodegenError::NoOutDir)?;
         let generated = self.generate()?;
+        let skipped = &generated.normalized.skipped;
+        if !skipped.is_empty() && !self.allow_skipped {
+            return Err(CodegenError::Skipped(skipped.clone()));
+        }
+        for operation in skipped {
+            println!(
+                "cargo:warning=operation {} at {} is left out: {}",
+                operation.operation, operation.pointer, operation.reason
+            );
+        }
         spec::write(&out_dir.join(REPORT_FILE), &generated.normalized.report())?;
         spec::write(&out_dir.join(OUT_FILE), &generated.code)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_and_the_hooks_use_the_same_name_for_a_camel_case_operation() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let spec = dir.path().join("camel.yaml");
+        std::fs::write(
+            &spec,
+            "openapi: 3.0.3\ninfo: {title: t, version: '1'}\nsecurity: [{OAuth2: []}]\n\
+             paths:\n  /wallets/{wallet_id}:\n    get:\n      operationId: getWalletById\n      \
+             parameters: [{name: wallet_id, in: path, required: true, schema: {type: string}}]\n      \
+             responses: {'200': {description: ok, content: {application/json: {schema: {type: string}}}}}\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let generated = Codegen::new(&spec)
+            .generate()
+            .unwrap_or_else(|e| panic!("{e}"));
+        // progenitor hands its hooks this name; the table must list the operation under it.
+        assert!(
+            generated
+                .code
+                .contains("operation_id: \"get_wallet_by_id\"")
+        );
+        assert!(generated.code.contains("id: \"get_wallet_by_id\""));
+        assert!(!generated.code.contains("getWalletById"));
+        assert!(
+            generated
+                .normalized
+                .report()
+                .contains("operationId getWalletById renamed")
+        );
     }
 }

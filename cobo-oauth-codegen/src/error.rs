@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::import::ImportError;
 use crate::locate::GenerateError;
-use crate::normalize::NormalizeError;
+use crate::normalize::{NormalizeError, Skipped};
 
 /// Why generation (or an import) failed.
 ///
@@ -16,12 +16,12 @@ use crate::normalize::NormalizeError;
 #[derive(thiserror::Error)]
 pub enum CodegenError {
     /// A file could not be read or written.
-    #[error("{path}: {source}")]
+    #[error("{path}: {cause}")]
     Io {
         /// The file.
         path: PathBuf,
-        /// The cause.
-        source: std::io::Error,
+        /// The cause (in the message, so a build script's one line says it).
+        cause: std::io::Error,
     },
     /// The spec is not a YAML or JSON document.
     #[error("{path}: not a YAML or JSON document: {reason}")]
@@ -52,6 +52,15 @@ pub enum CodegenError {
     /// Operations could not be imported.
     #[error(transparent)]
     Import(#[from] ImportError),
+    /// Normalization removed operations it cannot rewrite into anything progenitor takes: a
+    /// build fails rather than leave them out silently (see [`Codegen::allow_skipped`]).
+    ///
+    /// [`Codegen::allow_skipped`]: crate::Codegen::allow_skipped
+    #[error("{} operation(s) cannot be generated:{}", .0.len(), .0.iter().map(|s| format!("\n  operation {} at {}: {}", s.operation, s.pointer, s.reason)).collect::<String>())]
+    Skipped(Vec<Skipped>),
+    /// The generator itself failed (a thread could not start, or stopped without an answer).
+    #[error("{0}")]
+    Internal(String),
     /// `OUT_DIR` is not set: [`Codegen::build`](crate::Codegen::build) runs in a `build.rs`.
     #[error("OUT_DIR is not set: Codegen::build is for build.rs; use Codegen::generate elsewhere")]
     NoOutDir,
@@ -60,5 +69,22 @@ pub enum CodegenError {
 impl fmt::Debug for CodegenError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(self, f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_shows_the_message_a_build_script_prints() {
+        let error = CodegenError::Skipped(vec![Skipped {
+            operation: "upload".to_owned(),
+            pointer: "/paths/~1files/post/responses".to_owned(),
+            reason: "two success bodies".to_owned(),
+        }]);
+        let message = "1 operation(s) cannot be generated:\n  operation upload at /paths/~1files/post/responses: two success bodies";
+        assert_eq!(error.to_string(), message);
+        assert_eq!(format!("{error:?}"), message);
     }
 }

@@ -1,6 +1,7 @@
 //! Runs progenitor on a normalized spec, adds the glue, formats: the one code path of every
 //! generated client (`cobo-oauth-gen`'s `build.rs`, `cargo xtask codegen`, a user's `build.rs`).
 
+use std::sync::mpsc::RecvTimeoutError;
 use std::time::Duration;
 
 use crate::error::CodegenError;
@@ -25,18 +26,32 @@ pub fn generate(spec: &openapiv3::OpenAPI, runtime: &RuntimePath) -> Result<Stri
     Ok(format!("{HEADER}{}", prettyplease::unparse(&file)))
 }
 
+/// The stack of the generating thread: typify recurses through nested schemas, and a spawned
+/// thread's default (2 MiB) is smaller than a main thread's.
+const GENERATOR_STACK: usize = 64 * 1024 * 1024;
+
 /// [`generate`] on a thread of its own, so that a spec that sends progenitor into a very long
-/// computation ends in an error instead of a hang.
+/// computation ends in an error instead of a hang. (A thread past its deadline is left to
+/// finish; its answer is dropped.)
 pub fn generate_with_deadline(
     spec: openapiv3::OpenAPI,
     runtime: RuntimePath,
     deadline: Duration,
 ) -> Result<String, CodegenError> {
     let (sender, receiver) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = sender.send(generate(&spec, &runtime));
-    });
-    receiver
-        .recv_timeout(deadline)
-        .unwrap_or(Err(CodegenError::Deadline(deadline)))
+    std::thread::Builder::new()
+        .name("cobo-oauth-codegen".to_owned())
+        .stack_size(GENERATOR_STACK)
+        .spawn(move || {
+            let _ = sender.send(generate(&spec, &runtime));
+        })
+        .map_err(|e| CodegenError::Internal(format!("cannot start the generator thread: {e}")))?;
+    match receiver.recv_timeout(deadline) {
+        Ok(generated) => generated,
+        Err(RecvTimeoutError::Timeout) => Err(CodegenError::Deadline(deadline)),
+        Err(RecvTimeoutError::Disconnected) => Err(CodegenError::Internal(
+            "the generator thread stopped without an answer (a panic outside progenitor)"
+                .to_owned(),
+        )),
+    }
 }

@@ -11,7 +11,6 @@ use serde_json::{Value, json};
 use crate::error::CodegenError;
 use crate::normalize::operations::{self, OpRef};
 use crate::normalize::pointer;
-use crate::normalize::subset::closure;
 use crate::spec;
 
 /// Which operations to copy.
@@ -55,6 +54,20 @@ pub enum ImportError {
     /// A spec is not an object with a `paths` object.
     #[error("{0} is not an OpenAPI document with a `paths` object")]
     NotASpec(&'static str),
+    /// The target has something of the wrong type where the import writes.
+    #[error(
+        "{pointer} in the target spec is not what OpenAPI puts there (an object, or the tags' array)"
+    )]
+    Malformed {
+        /// JSON pointer of the offending value.
+        pointer: String,
+    },
+    /// A `$ref` in what is imported points outside `#/components/`, or nowhere.
+    #[error("the reference {reference} does not resolve to a component of the source spec")]
+    Reference {
+        /// The `$ref` string.
+        reference: String,
+    },
 }
 
 /// What an import copied.
@@ -89,23 +102,25 @@ fn import_into(
     if !source.get("paths").is_some_and(Value::is_object) {
         return Err(ImportError::NotASpec("the source"));
     }
-    if !target.get("paths").is_some_and(Value::is_object) {
-        return Err(ImportError::NotASpec("the target"));
-    }
+    check_shape(target)?;
     let chosen = choose(source, selection)?;
     let mut imported = Imported::default();
-    let mut references = BTreeSet::new();
+    let mut roots: Vec<Value> = Vec::new();
     let mut schemes = BTreeSet::new();
     let mut tags = BTreeSet::new();
     for op in &chosen {
-        let operation = source.pointer(&op.pointer).cloned().unwrap_or(Value::Null);
+        let mut operation = source.pointer(&op.pointer).cloned().unwrap_or(Value::Null);
+        if operation.get("security").is_none() && source.get("security") != target.get("security") {
+            // The source's document-wide requirement applies to it: say so in the operation,
+            // so that it means the same in a document whose requirement differs.
+            operation["security"] = source.get("security").cloned().unwrap_or(json!([]));
+        }
         let label = format!(
             "{} {} ({})",
             op.method.to_uppercase(),
             op.path,
             op.operation_id.as_deref().unwrap_or("no operationId")
         );
-        references.extend(closure(source, &operation));
         schemes.extend(security_schemes(source, &operation));
         tags.extend(
             operation["tags"]
@@ -116,9 +131,8 @@ fn import_into(
                 .map(str::to_owned),
         );
         let shared = source["paths"][&op.path].get("parameters").cloned();
-        if let Some(shared) = &shared {
-            references.extend(closure(source, shared));
-        }
+        roots.extend(shared.clone());
+        roots.push(operation.clone());
         match target["paths"]
             .get(&op.path)
             .and_then(|i| i.get(&op.method))
@@ -149,15 +163,85 @@ fn import_into(
             }
         }
     }
-    for reference in &references {
-        imported.components += copy_component(source, target, reference)?;
-    }
-    for scheme in schemes {
-        let reference = pointer::join("/components/securitySchemes", &scheme);
-        imported.components += copy_component(source, target, &reference)?;
+    let mut components: BTreeSet<String> = schemes
+        .iter()
+        .map(|name| pointer::join("/components/securitySchemes", name))
+        .filter(|p| source.pointer(p).is_some())
+        .collect();
+    roots.extend(components.iter().filter_map(|p| source.pointer(p).cloned()));
+    components.extend(referenced_components(source, &roots)?);
+    for component in &components {
+        imported.components += copy_component(source, target, component)?;
     }
     copy_tags(source, target, &tags);
     Ok(imported)
+}
+
+/// Checks that `target` can take operations and components where the import puts them, so
+/// that a malformed spec is an error naming the place, never a panic.
+fn check_shape(target: &Value) -> Result<(), ImportError> {
+    let malformed = |pointer: String| Err(ImportError::Malformed { pointer });
+    let Some(paths) = target.get("paths").and_then(Value::as_object) else {
+        return Err(ImportError::NotASpec("the target"));
+    };
+    for (path, item) in paths {
+        if !item.is_object() {
+            return malformed(pointer::join("/paths", path));
+        }
+    }
+    match target.get("components") {
+        None => {}
+        Some(Value::Object(sections)) => {
+            for (section, entries) in sections {
+                if !entries.is_object() {
+                    return malformed(pointer::join("/components", section));
+                }
+            }
+        }
+        Some(_) => return malformed("/components".to_owned()),
+    }
+    match target.get("tags") {
+        None | Some(Value::Array(_)) => Ok(()),
+        Some(_) => malformed("/tags".to_owned()),
+    }
+}
+
+/// The components (as `/components/<kind>/<name>` pointers) that `roots` reach through
+/// `$ref`s, following each whole component (a `$ref` may point inside one, e.g. to a
+/// property). A reference outside `#/components/`, or one that does not resolve, is an error:
+/// the imported spec would not stand alone.
+fn referenced_components(source: &Value, roots: &[Value]) -> Result<BTreeSet<String>, ImportError> {
+    let mut found = BTreeSet::new();
+    let mut stack: Vec<&Value> = roots.iter().collect();
+    while let Some(value) = stack.pop() {
+        match value {
+            Value::Object(object) => {
+                if let Some(reference) = object.get("$ref").and_then(Value::as_str) {
+                    let unresolved = || ImportError::Reference {
+                        reference: reference.to_owned(),
+                    };
+                    let component = component_of(reference).ok_or_else(unresolved)?;
+                    if !found.contains(&component) {
+                        stack.push(source.pointer(&component).ok_or_else(unresolved)?);
+                        found.insert(component);
+                    }
+                }
+                stack.extend(object.values());
+            }
+            Value::Array(items) => stack.extend(items),
+            _ => {}
+        }
+    }
+    Ok(found)
+}
+
+/// The pointer of the component a local reference points into: `#/components/schemas/A/properties/b`
+/// → `/components/schemas/A`.
+fn component_of(reference: &str) -> Option<String> {
+    let rest = reference.strip_prefix("#/components/")?;
+    let mut segments = rest.split('/');
+    let (kind, name) = (segments.next()?, segments.next()?);
+    (!kind.is_empty() && !name.is_empty()).then(|| format!("/components/{kind}/{name}"))
 }
 
 /// Imports into the spec file at `into` (created from the source's header when missing) and
@@ -174,7 +258,10 @@ pub fn import_file(
         empty_like(&source, into)
     };
     let imported = import(&source, &mut target, selection)?;
-    spec::save_yaml(into, &target)?;
+    // Nothing new: the file (its comments, its layout) is left as it is.
+    if !into.exists() || !imported.operations.is_empty() || imported.components > 0 {
+        spec::save_yaml(into, &target)?;
+    }
     Ok(imported)
 }
 
@@ -209,7 +296,8 @@ fn choose(source: &Value, selection: &[Select]) -> Result<Vec<OpRef>, ImportErro
     Ok(chosen)
 }
 
-/// The security schemes an operation names (by name, not by `$ref`), or the document's.
+/// The security schemes an operation names (by name, not by `$ref`), or the source document's
+/// when it names none.
 fn security_schemes(source: &Value, operation: &Value) -> BTreeSet<String> {
     operation
         .get("security")
@@ -234,7 +322,9 @@ fn copy_component(
         .map(|s| s.replace("~1", "/").replace("~0", "~"))
         .collect();
     let [components, section, name] = &segments[..] else {
-        return Ok(0);
+        return Err(ImportError::Reference {
+            reference: format!("#{reference}"),
+        });
     };
     let Some(wanted) = source.pointer(reference) else {
         return Ok(0);
@@ -403,6 +493,72 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(target, before, "a failed import leaves the spec as it was");
+    }
+
+    #[test]
+    fn a_reference_into_a_component_brings_the_whole_component_and_what_it_needs() {
+        let mut source = source();
+        source["paths"]["/transactions"]["get"]["responses"] = json!({"200": {"description": "", "content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/Wallet/properties/chain"}}}}});
+        let mut target = empty();
+        import(
+            &source,
+            &mut target,
+            &[Select::OperationId("list_transactions".into())],
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(target.pointer("/components/schemas/Wallet").is_some());
+        assert!(target.pointer("/components/schemas/Chain").is_some());
+
+        source["paths"]["/transactions"]["get"]["responses"]["200"] =
+            json!({"$ref": "#/components/responses/Missing"});
+        let error = import(&source, &mut empty(), &[Select::Tag("Transactions".into())])
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(
+            error.as_deref(),
+            Some(
+                "the reference #/components/responses/Missing does not resolve to a component of the source spec"
+            )
+        );
+    }
+
+    #[test]
+    fn a_malformed_target_is_an_error_naming_the_place_not_a_panic() {
+        for (key, value, pointer) in [
+            ("components", json!("none"), "/components"),
+            ("components", json!({"schemas": []}), "/components/schemas"),
+            ("tags", json!({}), "/tags"),
+            ("paths", json!({"/wallets": "x"}), "/paths/~1wallets"),
+        ] {
+            let mut target = empty();
+            target[key] = value;
+            match import(&source(), &mut target, &[Select::Tag("Wallets".into())]) {
+                Err(ImportError::Malformed { pointer: found }) => assert_eq!(found, pointer),
+                other => panic!("{key}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn an_operation_keeps_its_meaning_in_a_spec_whose_global_security_differs() {
+        let mut target = empty();
+        target["security"] = json!([{"OAuth2": []}]);
+        import(
+            &source(),
+            &mut target,
+            &[Select::OperationId("list_transactions".into())],
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            target["paths"]["/transactions"]["get"]["security"],
+            json!([{"CoboAuth": []}])
+        );
+        assert!(
+            target
+                .pointer("/components/securitySchemes/CoboAuth")
+                .is_some()
+        );
     }
 
     #[test]

@@ -99,24 +99,36 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "(non-string panic payload)".into())
 }
 
-/// Silences the default panic hook while probing, restoring it afterwards.
-type PanicHook = Box<dyn Fn(&std::panic::PanicHookInfo<'_>) + Sync + Send + 'static>;
+thread_local! {
+    /// Set while this thread probes progenitor: its panics are expected and caught.
+    static PROBING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
 
-struct QuietPanics(Option<PanicHook>);
+/// Keeps the panic hook quiet for this thread while it lives. The process's hook is wrapped
+/// once, never swapped back and forth, so threads probing at the same time (parallel tests, a
+/// tool generating several specs) cannot leave it silenced, and other threads' panics are
+/// always reported.
+struct QuietPanics;
 
 impl QuietPanics {
     fn new() -> Self {
-        let previous = std::panic::take_hook();
-        std::panic::set_hook(Box::new(|_| {}));
-        QuietPanics(Some(previous))
+        static WRAPPED: std::sync::Once = std::sync::Once::new();
+        WRAPPED.call_once(|| {
+            let previous = std::panic::take_hook();
+            std::panic::set_hook(Box::new(move |info| {
+                if !PROBING.with(std::cell::Cell::get) {
+                    previous(info);
+                }
+            }));
+        });
+        PROBING.with(|probing| probing.set(true));
+        QuietPanics
     }
 }
 
 impl Drop for QuietPanics {
     fn drop(&mut self) {
-        if let Some(previous) = self.0.take() {
-            std::panic::set_hook(previous);
-        }
+        PROBING.with(|probing| probing.set(false));
     }
 }
 

@@ -8,22 +8,32 @@ use crate::error::CodegenError;
 
 /// Reads a file.
 pub fn read(path: &Path) -> Result<String, CodegenError> {
-    std::fs::read_to_string(path).map_err(|source| CodegenError::Io {
+    std::fs::read_to_string(path).map_err(|cause| CodegenError::Io {
         path: path.to_owned(),
-        source,
+        cause,
     })
 }
 
-/// Writes a file, creating its directory.
+/// Writes a file, creating its directory: into a temporary file beside it, then renamed over
+/// it, so a reader (or an interrupted run) never sees half a file.
 pub fn write(path: &Path, contents: &str) -> Result<(), CodegenError> {
-    let io = |source| CodegenError::Io {
+    let io = |cause| CodegenError::Io {
         path: path.to_owned(),
-        source,
+        cause,
     };
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(io)?;
-    }
-    std::fs::write(path, contents).map_err(io)
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(io)?;
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("spec");
+    let temporary = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    std::fs::write(&temporary, contents)
+        .and_then(|()| std::fs::rename(&temporary, path))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&temporary);
+            io(e)
+        })
 }
 
 /// Loads a YAML or JSON spec (JSON is YAML) as a JSON value, keeping the order of its keys.

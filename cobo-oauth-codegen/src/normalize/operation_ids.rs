@@ -1,12 +1,17 @@
-//! Rule: operations without an `operationId`, or sharing one.
+//! Rule: operations without an `operationId`, sharing one, or with one that is not the name
+//! progenitor gives the operation.
 //!
-//! progenitor 0.15.1 rejects both. A missing id becomes `{method}_{path}` in
-//! snake case; a repeated id gets a numeric suffix (`_2`, `_3`, ...).
+//! progenitor 0.15.1 rejects a missing or repeated id, and names each method, and the
+//! `operation_id` its hooks receive, after the id in snake case (`getWalletById` →
+//! `get_wallet_by_id`). The generated `OPERATIONS` table, the Bearer decision and the mock's
+//! answers go by the id, so it is renamed to that name. A missing id becomes `{method}_{path}`
+//! in snake case; a repeated one gets a numeric suffix (`_2`, `_3`, ...).
 
 use std::collections::HashSet;
 
 use heck::ToSnakeCase;
 use serde_json::{Value, json};
+use unicode_ident::{is_xid_continue, is_xid_start};
 
 use super::model::Change;
 use super::operations;
@@ -14,26 +19,46 @@ use super::operations;
 /// Rule name reported in [`Change::rule`].
 pub const RULE: &str = "operation-ids";
 
+/// The name progenitor 0.15.1 gives an operation with this id: its method's name and the
+/// `operation_id` of its hooks (the same steps as progenitor's `sanitize(id, Case::Snake)`).
+pub fn method_name(id: &str) -> String {
+    let name = match id {
+        "+1" => "plus1".to_owned(),
+        "-1" => "minus1".to_owned(),
+        _ => id
+            .replace('\'', "")
+            .replace(|c: char| !is_xid_continue(c), "-")
+            .to_snake_case(),
+    };
+    let name = match name.chars().next() {
+        None => "x".to_owned(),
+        Some(c) if is_xid_start(c) => name,
+        Some(_) => format!("_{name}"),
+    };
+    // A keyword (`type`, `match`) is not an identifier: progenitor appends `_`.
+    if syn::parse_str::<syn::Ident>(&name).is_ok() {
+        name
+    } else {
+        format!("{name}_")
+    }
+}
+
 /// Applies the rule to every operation.
 pub fn apply(spec: &mut Value, changes: &mut Vec<Change>) {
-    let ops = operations::list(spec);
     let mut used: HashSet<String> = HashSet::new();
-    let mut fixes = Vec::new();
-    for op in &ops {
-        match &op.operation_id {
-            Some(id) if used.insert(id.clone()) => {}
-            other => fixes.push((op, other.clone())),
-        }
-    }
-    for (op, old) in fixes {
-        let base = old
-            .clone()
-            .unwrap_or_else(|| format!("{}_{}", op.method, op.path).to_snake_case());
+    for op in operations::list(spec) {
+        let base = match &op.operation_id {
+            Some(id) => method_name(id),
+            None => method_name(&format!("{}_{}", op.method, op.path)),
+        };
         let id = std::iter::once(base.clone())
             .chain((2..).map(|n| format!("{base}_{n}")))
             .find(|c| !used.contains(c))
-            .unwrap_or(base);
+            .unwrap_or(base.clone());
         used.insert(id.clone());
+        if op.operation_id.as_ref() == Some(&id) {
+            continue;
+        }
         if let Some(o) = spec.pointer_mut(&op.pointer).and_then(Value::as_object_mut) {
             o.insert("operationId".into(), json!(id));
         }
@@ -41,9 +66,12 @@ pub fn apply(spec: &mut Value, changes: &mut Vec<Change>) {
             pointer: format!("{}/operationId", op.pointer),
             operation: Some(id.clone()),
             rule: RULE,
-            detail: match old {
-                Some(old) => format!("duplicate operationId {old} renamed {id}"),
+            detail: match &op.operation_id {
                 None => format!("missing operationId set to {id}"),
+                Some(old) if *old != base => format!(
+                    "operationId {old} renamed {id}, the name progenitor gives its method and hooks"
+                ),
+                Some(old) => format!("duplicate operationId {old} renamed {id}"),
             },
         });
     }
@@ -65,5 +93,30 @@ mod tests {
         assert_eq!(item["put"]["operationId"], "x_2");
         assert_eq!(item["post"], before["paths"]["/a/{id}"]["post"]);
         assert_eq!(changes.len(), 2);
+    }
+
+    #[test]
+    fn ids_become_the_names_progenitor_gives_them() {
+        assert_eq!(method_name("getWalletById"), "get_wallet_by_id");
+        assert_eq!(method_name("list-wallets"), "list_wallets");
+        assert_eq!(method_name("type"), "type_");
+        assert_eq!(method_name("2fa"), "_2fa");
+        let mut spec = json!({"paths": {"/w": {
+            "get": {"operationId": "getWalletById"}, "post": {"operationId": "get_wallet_by_id"}}}});
+        let mut changes = Vec::new();
+        apply(&mut spec, &mut changes);
+        assert_eq!(
+            spec["paths"]["/w"]["get"]["operationId"],
+            "get_wallet_by_id"
+        );
+        assert_eq!(
+            spec["paths"]["/w"]["post"]["operationId"],
+            "get_wallet_by_id_2"
+        );
+        assert!(
+            changes[0].detail.contains("the name progenitor gives"),
+            "{}",
+            changes[0].detail
+        );
     }
 }
