@@ -316,7 +316,14 @@ impl Executor for SigningExecutor {
             latency_ms = tracing::field::Empty,
             attempts = tracing::field::Empty,
         );
-        self.record(|call| call.sent = true);
+        // A fresh record for each operation: a call whose future makes several keeps what the
+        // last one observed, never an earlier one's rejection.
+        self.record(|call| {
+            *call = CallRecord {
+                sent: true,
+                ..CallRecord::default()
+            }
+        });
         Box::pin(
             self.run_with_bearer(client, request, operation)
                 .instrument(span),

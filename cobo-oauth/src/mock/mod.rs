@@ -242,8 +242,12 @@ impl MockServer {
 
     /// Answers the operation `id` of a generated client's `OPERATIONS` table (e.g.
     /// `my_api::OPERATIONS`, `"list_wallets"`) with `answer`, at the operation's method and
-    /// path; the Bearer token is required when the spec says the operation takes the `OAuth2`
-    /// scheme, whatever `answer.bearer` says. See [`Self::answer`].
+    /// path. See [`Self::answer`].
+    ///
+    /// The mock plays Cobo for a Portal App, whose app key alone does not open an operation:
+    /// one whose spec accepts the `OAuth2` scheme requires the Bearer token as `answer.bearer`
+    /// says ([`Answer::ok`]: required; [`Bearer::NotRequired`] models an organization's own
+    /// API key, which Cobo accepts instead), and one whose spec does not never requires it.
     pub fn answer_operation(
         &self,
         operations: &'static [cobo_oauth_runtime::Operation],
@@ -253,7 +257,7 @@ impl MockServer {
         let operation = cobo_oauth_runtime::Operation::find(operations, id)
             .ok_or_else(|| UnknownOperation(id.to_owned()))?;
         let bearer = if operation.accepts_oauth2 {
-            Bearer::Required
+            answer.bearer
         } else {
             Bearer::NotRequired
         };

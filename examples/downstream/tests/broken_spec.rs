@@ -50,7 +50,15 @@ fn a_spec_no_rule_handles_fails_the_build_with_the_operation_and_pointer() {
     // The same versions as the workspace, all in the local cache.
     std::fs::copy(workspace.join("Cargo.lock"), dir.path().join("Cargo.lock")).unwrap();
 
-    let output = Command::new(env!("CARGO"))
+    let mut cargo = Command::new(env!("CARGO"));
+    // Not this test's cargo settings (its package, its jobserver): a build of its own.
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy().into_owned();
+        if (name.starts_with("CARGO_") && name != "CARGO_HOME") || name.ends_with("MAKEFLAGS") {
+            cargo.env_remove(name);
+        }
+    }
+    let output = cargo
         .args(["build", "--offline", "--quiet"])
         .current_dir(dir.path())
         // Kept between runs, apart from the workspace's own target directory (which the
