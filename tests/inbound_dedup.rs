@@ -40,7 +40,10 @@ async fn of_many_replicas_receiving_one_event_exactly_one_handles_it() {
     }
     // Forgetting lets the next delivery handle it (its handling failed).
     replicas[0].forget("event-0").await.unwrap();
-    assert_eq!(replicas[1].check_and_mark("event-0").await.unwrap(), Seen::First);
+    assert_eq!(
+        replicas[1].check_and_mark("event-0").await.unwrap(),
+        Seen::First
+    );
 }
 
 #[tokio::test]
