@@ -18,9 +18,9 @@
 //!   [`call`](CoboClient::call) for any generated operation with the typed [`Error`].
 //! - [`tokens`]: the token lifecycle on top of the client ([`TokenManager`], the stores). Its
 //!   [`Token`] (what the token endpoints answer) is a leaf that `client` uses.
-//! - `mock` (feature `mock`): the embedded mock Cobo server.
 //! - [`inbound`]: what Cobo sends the app (webhook events, callbacks, User Info Tokens); it uses
-//!   `verify`, `env` and `signing` only.
+//!   `verify`, `env`, `error` and `signing` only.
+//! - `mock` (feature `mock`): the embedded mock Cobo server (and the side that calls the app).
 //!
 //! No feature is on by default. `mock` adds the mock server, `redis` the Redis store,
 //! `secp256k1` local secp256k1 keys, `jwt` the User Info Token verifier, `axum` the axum

@@ -176,8 +176,8 @@ impl InboundVerifier {
 
     /// Verifies `body` with the signature headers in `headers`; the signed timestamp (ms).
     pub fn check(&self, headers: &HeaderMap, body: &[u8]) -> Result<u64, InboundError> {
-        let signature = header(headers, &SIGNATURE_HEADERS)?;
-        let timestamp = header(headers, &TIMESTAMP_HEADERS)?;
+        let signature = header(headers, &SIGNATURE_HEADERS, "Biz-Resp-Signature")?;
+        let timestamp = header(headers, &TIMESTAMP_HEADERS, "Biz-Timestamp")?;
         let timestamp_ms = parse_timestamp(timestamp)?;
         self.check_parts(body, timestamp, signature)?;
         if let Some(max_age) = self.max_age {
@@ -218,13 +218,12 @@ impl fmt::Debug for InboundVerifier {
     }
 }
 
-/// The first spelling of `names` present, as text.
-fn header<'a>(headers: &'a HeaderMap, names: &[&str; 2]) -> Result<&'a str, InboundError> {
-    let canonical = if names[0] == SIGNATURE_HEADERS[0] {
-        "Biz-Resp-Signature"
-    } else {
-        "Biz-Timestamp"
-    };
+/// The first spelling of `names` present, as text; errors name it `canonical`.
+fn header<'a>(
+    headers: &'a HeaderMap,
+    names: &[&str; 2],
+    canonical: &'static str,
+) -> Result<&'a str, InboundError> {
     let value = names
         .iter()
         .find_map(|name| headers.get(*name))
