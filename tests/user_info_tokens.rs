@@ -121,6 +121,14 @@ async fn every_bad_token_is_refused_with_its_own_error() {
     let first = if &valid[at..=at] == "A" { "B" } else { "A" };
     let forged = format!("{}{first}{}", &valid[..at], &valid[at + 1..]);
 
+    // ES256 claimed for the Ed25519 key of the JWKS (the signature bytes do not matter).
+    let es256_on_ed25519 = format!(
+        "{}.{}.{}",
+        b64(json!({"alg": "ES256", "kid": kid}).to_string().as_bytes()),
+        b64(claims.to_string().as_bytes()),
+        b64(&[1; 64])
+    );
+
     let cases = [
         ("expired", expired),
         ("wrong aud", wrong_aud),
@@ -131,6 +139,7 @@ async fn every_bad_token_is_refused_with_its_own_error() {
         ("hs256 with the public key", hs256.clone()),
         ("bad signature", forged),
         ("not a jwt", "a.b".to_owned()),
+        ("es256 on an ed25519 key", es256_on_ed25519),
     ];
     let mut errors = Vec::new();
     for (name, token) in &cases {

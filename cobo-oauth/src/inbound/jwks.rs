@@ -287,3 +287,27 @@ fn usable(jwk: &Jwk) -> Result<PublishedKey, &'static str> {
     let key = DecodingKey::from_jwk(jwk).map_err(|_| "not a usable key")?;
     Ok(PublishedKey { key, alg })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn symmetric_keys_keys_without_kid_and_encryption_keys_are_never_used() {
+        let x = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo";
+        let jwks = serde_json::json!({"keys": [
+            {"kty": "oct", "kid": "hmac", "k": x},
+            {"kty": "OKP", "crv": "Ed25519", "x": x},
+            {"kty": "OKP", "crv": "Ed25519", "x": x, "kid": "enc", "use": "enc"},
+            {"kty": "OKP", "crv": "Ed25519", "x": x, "kid": "sig", "use": "sig", "alg": "EdDSA"},
+            {"kty": "OKP", "crv": "Ed25519", "x": x, "kid": "any"},
+        ]});
+        let set = parse(jwks.to_string().as_bytes()).unwrap();
+        let mut kids: Vec<_> = set.keys.keys().cloned().collect();
+        kids.sort();
+        assert_eq!(kids, ["any", "sig"]);
+        assert_eq!(set.keys["sig"].alg, Some(Algorithm::EdDSA));
+        assert_eq!(set.keys["any"].alg, None);
+        assert!(matches!(parse(b"[]"), Err(JwksError::Malformed { .. })));
+    }
+}
