@@ -3,6 +3,9 @@
 //! [`FromRef`]) and parse it; a request that fails verification is answered 401 before the
 //! handler runs. [`CallbackDecision`] is a response: `200 text/plain` `ok` or `deny`.
 //!
+//! The body is read whole, within axum's body limit (`DefaultBodyLimit`, 2 MB unless you set
+//! another); a larger one gets axum's 413 before any verification.
+//!
 //! ```no_run
 //! use axum::{Router, extract::State, routing::post};
 //! use cobo_oauth::inbound::axum::{VerifiedCallback, VerifiedWebhook};
