@@ -57,6 +57,9 @@ pub enum Command {
     Keygen,
     /// Run the embedded mock Cobo OAuth server until interrupted.
     MockServer(MockArgs),
+    /// Send, verify or receive webhook events and callbacks (signed like Cobo's).
+    #[command(subcommand)]
+    Webhook(crate::webhook::WebhookCommand),
 }
 
 /// `token` commands.

@@ -5,6 +5,7 @@
 
 mod args;
 mod run;
+mod webhook;
 
 use std::process::ExitCode;
 

@@ -48,12 +48,13 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Sign(args) => sign(&cli.global, &args),
         Command::Keygen => keygen(),
         Command::MockServer(args) => mock_server(&cli.global, args).await,
+        Command::Webhook(command) => crate::webhook::run(&cli.global, command).await,
     }
 }
 
 /// Writes `value` to standard output; a failure to write (a closed pipe, a full disk) is an
 /// error, never a panic or a silent success.
-fn print_json(value: &serde_json::Value) -> Result<(), CliError> {
+pub(crate) fn print_json(value: &serde_json::Value) -> Result<(), CliError> {
     let text = serde_json::to_string_pretty(value).map_err(|e| CliError::Other(e.to_string()))?;
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "{text}")
@@ -89,7 +90,11 @@ pub struct StdinOnce {
 
 impl StdinOnce {
     /// `value`, or, when it is `-`, the first line of standard input (for `option`).
-    fn resolve(&mut self, value: String, option: &'static str) -> Result<SecretString, CliError> {
+    pub(crate) fn resolve(
+        &mut self,
+        value: String,
+        option: &'static str,
+    ) -> Result<SecretString, CliError> {
         if value != "-" {
             return Ok(SecretString::from(value));
         }

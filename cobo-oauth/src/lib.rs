@@ -20,10 +20,13 @@
 //!   crate by `cobo-oauth-codegen` (its shared types are re-exported as [`runtime`]).
 //! - [`tokens`]: the token lifecycle on top of the client ([`TokenManager`], the stores). Its
 //!   [`Token`] (what the token endpoints answer) is a leaf that `client` uses.
-//! - `mock` (feature `mock`): the embedded mock Cobo server.
+//! - [`inbound`]: what Cobo sends the app (webhook events, callbacks, User Info Tokens); it uses
+//!   `verify`, `env`, `error` and `signing` only.
+//! - `mock` (feature `mock`): the embedded mock Cobo server (and the side that calls the app).
 //!
 //! No feature is on by default. `mock` adds the mock server, `redis` the Redis store,
-//! `secp256k1` local secp256k1 keys. The `cobo-oauth` command is the `cobo-oauth-cli` crate.
+//! `secp256k1` local secp256k1 keys, `jwt` the User Info Token verifier, `axum` the axum
+//! extractors of [`inbound`]. The `cobo-oauth` command is the `cobo-oauth-cli` crate.
 //!
 //! ```no_run
 //! # async fn f() -> Result<(), cobo_oauth::Error> {
@@ -42,6 +45,7 @@ mod env;
 mod error;
 mod error_map;
 mod executor;
+pub mod inbound;
 #[cfg(feature = "mock")]
 pub mod mock;
 mod owner;

@@ -210,3 +210,53 @@ mod tests {
         assert!(error.contains("str_to_sign"), "{error}");
     }
 }
+
+/// `tests/vectors/cobo-python-sdk-inbound-vectors.json`: webhook and callback signatures as the
+/// official Python SDK verifies them.
+#[derive(Debug, Deserialize)]
+pub struct InboundVectors {
+    /// Library versions of the run.
+    pub libs: BTreeMap<String, String>,
+    /// The cases.
+    pub vectors: Vec<InboundVector>,
+}
+
+/// What the SDK made of one call.
+#[derive(Debug, Deserialize)]
+pub struct SdkOutcome {
+    /// What the function returned, when it returned.
+    pub result: Option<bool>,
+    /// The exception it raised instead.
+    pub error: Option<String>,
+}
+
+/// One webhook or callback request.
+#[derive(Debug, Deserialize)]
+pub struct InboundVector {
+    /// Its name.
+    pub id: String,
+    /// `webhook` or `callback`.
+    pub kind: String,
+    /// The key the receiver verifies with.
+    pub receiver_public_key_hex: String,
+    /// The headers, in order, with their spelling.
+    pub headers: Vec<(String, String)>,
+    /// The raw body.
+    pub body: String,
+    /// `valid`, `bad_signature`, `malformed_signature` or `missing_header`.
+    pub expected: String,
+    /// The status the SDK's FastAPI demo answered.
+    pub demo_status: u16,
+    /// `SignHelper.verify`.
+    pub sdk_verify: SdkOutcome,
+    /// `server_demo.verify_signature`.
+    pub demo_verify_signature: SdkOutcome,
+}
+
+/// Loads the inbound vectors.
+pub fn load_inbound() -> InboundVectors {
+    serde_json::from_str(include_str!(
+        "../vectors/cobo-python-sdk-inbound-vectors.json"
+    ))
+    .unwrap_or_else(|e| panic!("tests/vectors/cobo-python-sdk-inbound-vectors.json: {e}"))
+}

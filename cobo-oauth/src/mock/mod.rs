@@ -16,6 +16,10 @@
 //! - faults can be injected ([`Fault`]) for testing clients;
 //! - other operations answer what is registered for them ([`MockServer::answer`]); any other
 //!   path is a 404 with Cobo's `ErrorResponse`.
+//! - it is the other side too: it delivers signed webhook events and callbacks to an app
+//!   ([`MockServer::sender`], with Cobo's retries and duplicates), serves a JWKS at
+//!   `/v2/oauth/authorize/jwks.json` and issues User Info Tokens
+//!   ([`MockServer::issue_user_info_token`]).
 //!
 //! ```no_run
 //! # async fn f() -> Result<(), Box<dyn std::error::Error>> {
@@ -32,9 +36,11 @@
 mod answers;
 mod auth;
 mod faults;
+mod jwks;
 mod reply;
 mod serve;
 mod tokens;
+mod webhooks;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -44,6 +50,8 @@ use ed25519_dalek::SigningKey;
 
 pub use answers::{Answer, Bearer, UnknownOperation};
 pub use faults::Fault;
+pub use jwks::IssueError;
+pub use webhooks::{Attempt, CoboSender, Delivery, DeliveryKind, DeliveryOutcome, DeliveryPolicy};
 
 use crate::env::{Env, ResponseKey};
 use crate::signing::{Clock, SystemClock};
@@ -140,6 +148,8 @@ pub(crate) struct Shared {
     pub state: Mutex<State>,
     /// The last content signed and its signature.
     pub last_signature: Mutex<Option<(String, String)>>,
+    /// The JWKS and the keys of User Info Tokens.
+    pub jwks: jwks::MockJwks,
 }
 
 /// The mutable state.
@@ -158,6 +168,7 @@ pub(crate) struct State {
 pub struct MockServer {
     addr: SocketAddr,
     shared: Arc<Shared>,
+    sender: CoboSender,
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
 
@@ -175,6 +186,7 @@ impl MockServer {
             Some(seed) => SigningKey::from_bytes(&seed),
             None => SigningKey::generate(&mut rand::rngs::OsRng),
         };
+        let jwks = jwks::MockJwks::new(response_key.to_bytes());
         let state = State {
             api_keys: config
                 .api_keys
@@ -189,12 +201,18 @@ impl MockServer {
             response_key,
             state: Mutex::new(state),
             last_signature: Mutex::new(None),
+            jwks,
         });
+        let sender = CoboSender::new(
+            shared.response_key.clone(),
+            Arc::clone(&shared.config.clock),
+        );
         let (shutdown, stopped) = tokio::sync::oneshot::channel();
         tokio::spawn(serve::run(listener, Arc::clone(&shared), stopped));
         Ok(Self {
             addr,
             shared,
+            sender,
             _shutdown: shutdown,
         })
     }
@@ -307,6 +325,56 @@ impl MockServer {
     pub fn access_token_valid(&self, access_token: &str) -> bool {
         let now = self.shared.config.clock.now_millis();
         self.state().tokens.access_valid(access_token, now)
+    }
+
+    /// Delivers webhook events and callbacks signed with this server's response key (what
+    /// [`Self::env`] verifies), and records them ([`CoboSender::deliveries`]).
+    pub fn sender(&self) -> &CoboSender {
+        &self.sender
+    }
+
+    /// The URL of its JWKS (`<base_url>/oauth/authorize/jwks.json`, as Cobo's).
+    pub fn jwks_url(&self) -> String {
+        crate::inbound::jwks_url(&self.env())
+    }
+
+    /// The `iss` of the User Info Tokens it issues: its base URL.
+    pub fn user_info_issuer(&self) -> String {
+        self.base_url()
+    }
+
+    /// A User Info Token for `audience` (your app's client ID) living `ttl`, signed with the
+    /// newest key of its JWKS (EdDSA). `claims` (a JSON object) are added, and override the
+    /// defaults: `iss` ([`Self::user_info_issuer`]), `aud`, `iat`, `nbf` and `exp`.
+    pub fn issue_user_info_token(
+        &self,
+        audience: &str,
+        ttl: Duration,
+        claims: serde_json::Value,
+    ) -> Result<String, IssueError> {
+        let now = self.shared.config.clock.now_millis() / 1000;
+        let mut all = serde_json::json!({
+            "iss": self.user_info_issuer(),
+            "aud": audience,
+            "iat": now,
+            "nbf": now,
+            "exp": now + ttl.as_secs(),
+        });
+        if let (Some(all), serde_json::Value::Object(claims)) = (all.as_object_mut(), claims) {
+            all.extend(claims);
+        }
+        self.shared.jwks.sign(&all)
+    }
+
+    /// Adds a key to the JWKS, which signs User Info Tokens from now on (the old keys stay
+    /// published); its `kid`.
+    pub fn rotate_user_info_key(&self) -> String {
+        self.shared.jwks.rotate()
+    }
+
+    /// How often the JWKS was fetched.
+    pub fn jwks_requests(&self) -> usize {
+        self.shared.jwks.requests()
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {

@@ -185,6 +185,9 @@ fn route(shared: &Shared, parts: &http::request::Parts, body: &[u8]) -> Reply {
             body: FIXED_TOKEN.to_owned(),
         };
     }
+    if parts.method == http::Method::GET && parts.uri.path() == super::jwks::JWKS_PATH {
+        return shared.jwks.answer();
+    }
     let now = config.clock.now_millis();
     let mut state = shared
         .state
