@@ -10,6 +10,7 @@
 //! - [`raw_body`]: request bodies progenitor cannot encode (multipart);
 //! - [`success_schemas`]: different success-response schemas;
 //! - [`error_schemas`]: different error-response schemas;
+//! - [`required_properties`]: object schemas that require a property they do not define;
 //! - [`secret_tokens`]: marks `access_token` / `refresh_token` strings secret (not a shape
 //!   progenitor cannot take: a type it should not give them).
 
@@ -26,6 +27,7 @@ pub mod operations;
 pub mod pointer;
 pub mod raw_body;
 pub mod report;
+pub mod required_properties;
 pub mod responses;
 pub mod schemas;
 pub mod secret_tokens;
@@ -70,6 +72,7 @@ pub fn normalize(mut spec: Value) -> Result<Normalized, NormalizeError> {
     raw_body::apply(&mut spec, &mut changes)?;
     success_schemas::apply(&mut spec, &mut changes, &mut skipped)?;
     error_schemas::apply(&mut spec, &mut changes, &mut skipped)?;
+    required_properties::apply(&mut spec, &mut changes);
     secret_tokens::apply(&mut spec, &mut changes);
     validate(&spec)?;
     Ok(Normalized {

@@ -1,8 +1,14 @@
 //! The typed envelopes of what Cobo sends: [`WebhookEvent`] and [`CallbackMessage`], parsed only
 //! from a body whose signature holds ([`super::VerifiedBody`]).
 //!
-//! Written by hand, mirroring the official spec (`openapi/cobo-waas2-openapi.yaml`), until the
-//! code generator can emit them:
+//! Written by hand, mirroring the official spec (`openapi/cobo-waas2-openapi.yaml`). Why not
+//! generated: the spec's `WebhookEvent` carries `data` as `WebhookEventData`, a `oneOf` of 25
+//! shapes that reaches about 185 schemas; generating them into `cobo-oauth-gen` would make
+//! every build of the client compile them (and this crate needs only the envelope: `data` is
+//! kept as JSON with its `data_type`). A crate that wants the typed `data` can generate it:
+//! `cargo xtask add-endpoint --tag "Developers - Webhooks" --into its spec`, and
+//! `cobo-oauth-codegen` in its `build.rs`. The normalization rule `required-without-property`
+//! makes those generated types read real payloads (below). The schemas mirrored here:
 //! - [`WebhookEvent`]: `#/components/schemas/WebhookEvent`; its `data` is
 //!   `#/components/schemas/WebhookEventData` (a `oneOf` of 25 shapes, discriminated by
 //!   `data_type`: `#/components/schemas/WebhookEventDataType`), its `type` is
@@ -10,7 +16,7 @@
 //!   `status` `#/components/schemas/WebhookEventStatus`.
 //!   The spec's `required` lists `id` while the property is `event_id` (the payloads and the
 //!   official SDKs' models use `event_id`): `event_id` is required here, and `id` is accepted
-//!   as its alias.
+//!   as its alias. (Normalization removes `id` from `required` and reports it.)
 //! - [`CallbackMessage`]: the body of a transaction-approval callback is a
 //!   `#/components/schemas/Transaction` (the official Python demo parses it with
 //!   `Transaction.from_dict`). The spec's `#/components/schemas/CallbackMessage` is something

@@ -55,7 +55,6 @@ async fn mock_and_client() -> (MockServer, CoboClient) {
 fn transfer() -> types::TransferParams {
     serde_json::from_value(json!({
         "request_id": "r-1",
-        "request_type": "Transfer",
         "source": {"source_type": "Asset", "wallet_id": WALLET_ID},
         "token_id": "ETH",
         "destination": {"destination_type": "Address",
