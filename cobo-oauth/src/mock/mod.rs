@@ -32,6 +32,7 @@
 mod answers;
 mod auth;
 mod faults;
+mod installs;
 mod reply;
 mod serve;
 mod tokens;
@@ -140,6 +141,8 @@ pub(crate) struct Shared {
     pub state: Mutex<State>,
     /// The last content signed and its signature.
     pub last_signature: Mutex<Option<(String, String)>>,
+    /// `/oauth/token` requests being handled.
+    pub token_requests: installs::InFlight,
 }
 
 /// The mutable state.
@@ -151,6 +154,7 @@ pub(crate) struct State {
     pub requests: std::collections::VecDeque<RecordedRequest>,
     pub api_keys: Vec<String>,
     pub answers: answers::Answers,
+    pub uninstalled: installs::Uninstalled,
 }
 
 /// A running mock server. Stops when dropped.
@@ -189,6 +193,7 @@ impl MockServer {
             response_key,
             state: Mutex::new(state),
             last_signature: Mutex::new(None),
+            token_requests: installs::InFlight::default(),
         });
         let (shutdown, stopped) = tokio::sync::oneshot::channel();
         tokio::spawn(serve::run(listener, Arc::clone(&shared), stopped));
@@ -278,6 +283,25 @@ impl MockServer {
     pub fn access_token_valid(&self, access_token: &str) -> bool {
         let now = self.shared.config.clock.now_millis();
         self.state().tokens.access_valid(access_token, now)
+    }
+
+    /// Simulates `org_id` uninstalling the app `client_id`: its access and refresh tokens stop
+    /// working, and new grants for it are refused (HTTP 400 `unauthorized_client`) until
+    /// [`Self::install`].
+    pub fn uninstall(&self, client_id: &str, org_id: &str) {
+        let mut state = self.state();
+        state.uninstalled.insert(client_id, org_id);
+        state.tokens.revoke_org(client_id, org_id);
+    }
+
+    /// Simulates `org_id` installing the app `client_id` again: grants work again.
+    pub fn install(&self, client_id: &str, org_id: &str) {
+        self.state().uninstalled.remove(client_id, org_id);
+    }
+
+    /// The most `/oauth/token` requests the mock was handling at any one moment.
+    pub fn max_concurrent_token_requests(&self) -> usize {
+        self.shared.token_requests.max()
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
