@@ -5,6 +5,7 @@
 
 mod args;
 mod run;
+mod tokens;
 
 use std::process::ExitCode;
 

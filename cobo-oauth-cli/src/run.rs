@@ -45,6 +45,7 @@ impl CliError {
 pub async fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Token(command) => token(&cli.global, command).await,
+        Command::Tokens(command) => crate::tokens::tokens(&cli.global, command).await,
         Command::Sign(args) => sign(&cli.global, &args),
         Command::Keygen => keygen(),
         Command::MockServer(args) => mock_server(&cli.global, args).await,
@@ -53,7 +54,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
 
 /// Writes `value` to standard output; a failure to write (a closed pipe, a full disk) is an
 /// error, never a panic or a silent success.
-fn print_json(value: &serde_json::Value) -> Result<(), CliError> {
+pub fn print_json(value: &serde_json::Value) -> Result<(), CliError> {
     let text = serde_json::to_string_pretty(value).map_err(|e| CliError::Other(e.to_string()))?;
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "{text}")
@@ -63,7 +64,7 @@ fn print_json(value: &serde_json::Value) -> Result<(), CliError> {
 
 /// The client the global options describe, read like the library reads its variables
 /// ([`CoboClientBuilder::from_vars`]), so both accept the same values.
-fn client(global: &Global, stdin: &mut StdinOnce) -> Result<CoboClient, CliError> {
+pub fn client(global: &Global, stdin: &mut StdinOnce) -> Result<CoboClient, CliError> {
     let response_pubkey = if global.no_verify_response {
         Some("off".to_owned())
     } else {
