@@ -37,7 +37,8 @@ impl MemoryOrgStore {
 
 impl OrgStore for MemoryOrgStore {
     fn org(&self, org_id: &str) -> Arc<dyn TokenStore> {
-        let store = self.locked().entry(org_id.to_owned()).or_default().clone();
+        let store: Arc<MemoryStore> =
+            Arc::clone(self.locked().entry(org_id.to_owned()).or_default());
         store
     }
 
