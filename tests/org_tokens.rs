@@ -441,3 +441,73 @@ async fn each_org_bearer_is_that_orgs_token_and_an_expired_one_is_renewed() {
     let for_org = client.for_org(&tokens, org(1));
     assert!(format!("{for_org:?}").contains("bearer: true"));
 }
+
+/// Captures what `tracing` logs on this thread (the test's runtime is single-threaded).
+#[derive(Clone, Default)]
+struct Logs(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Logs {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn an_uninstall_is_logged_once_with_its_org_id_and_no_token() {
+    let logs = Logs::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::INFO)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let (server, client) = start(mock_config()).await;
+    let store = Arc::new(MemoryOrgStore::default());
+    let tokens = OrgTokens::builder(client, APP)
+        .store(Arc::clone(&store) as Arc<dyn OrgStore>)
+        .build();
+    tokens.on_install("org-gone", 1).await.unwrap();
+    let pair = store.org("org-gone").load().await.unwrap().unwrap();
+    server.uninstall(APP, "org-gone");
+    // Cobo refuses the token (error 1000): the renewal finds the app uninstalled.
+    assert!(tokens.invalidate("org-gone", &pair.access_token));
+    for _ in 0..3 {
+        let error = tokens.access_token("org-gone").await.unwrap_err();
+        assert!(matches!(error, Error::ReauthorizationRequired { .. }));
+    }
+
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let errors: Vec<&str> = text.lines().filter(|l| l.contains("ERROR")).collect();
+    let reports: Vec<&&str> = errors
+        .iter()
+        .filter(|l| l.contains("uninstalled the app"))
+        .collect();
+    assert_eq!(reports.len(), 1, "{text}");
+    assert!(reports[0].contains("org_id=\"org-gone\""), "{text}");
+    // The manager's own events carry the organization too (through their span).
+    let refused: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("must authorize the app again"))
+        .collect();
+    assert!(
+        !refused.is_empty() && refused.iter().all(|l| l.contains("org_id=org-gone")),
+        "{text}"
+    );
+    for secret in [
+        pair.access_token.expose_secret(),
+        pair.refresh_token.expose_secret(),
+    ] {
+        assert!(!text.contains(secret), "a token was logged");
+    }
+    assert_eq!(
+        grants_for(&server, "org-gone"),
+        2,
+        "the install and one refused grant"
+    );
+}

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::Instant;
+use tracing::Instrument as _;
 
 use super::manager::{State, TokenManager};
 use super::renew::release;
@@ -33,7 +34,10 @@ impl TokenManager {
         let started = Instant::now();
         let mut state = Arc::clone(&self.inner.refresh).lock_owned().await;
         let manager = self.clone();
-        let work = tokio::spawn(async move { manager.regrant(&mut state, started).await });
+        let span = self.span();
+        let work = tokio::spawn(
+            async move { manager.regrant(&mut state, started).await }.instrument(span),
+        );
         match work.await {
             Ok(outcome) => outcome,
             Err(stopped) if stopped.is_panic() => std::panic::resume_unwind(stopped.into_panic()),

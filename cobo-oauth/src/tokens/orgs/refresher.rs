@@ -143,8 +143,18 @@ async fn refresh_one(
     }
     let entry = shared.entry(org_id);
     let outcome = {
-        // A caller renewing the same organization holds the gate; its renewal is enough.
-        let _gate = Arc::clone(&entry.gate).lock_owned().await;
+        // A caller or an install renewing the same organization holds the gate: its renewal is
+        // enough, so this one looks again in a second. Never waited for while holding a permit
+        // (the gate holder may be waiting for that permit).
+        let Ok(_gate) = Arc::clone(&entry.gate).try_lock_owned() else {
+            drop(permit);
+            let mut schedule = shared
+                .schedule
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            schedule.add(org_id, shared.clock.now_millis().saturating_add(1_000));
+            return;
+        };
         let ahead_ms = shared.ahead_ms();
         let outcome = shared.renew(org_id, &entry, ahead_ms).await;
         drop(permit);
