@@ -511,3 +511,67 @@ async fn an_uninstall_is_logged_once_with_its_org_id_and_no_token() {
         "the install and one refused grant"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limit_pauses_every_renewal_then_they_resume() {
+    let (server, client) = start(MockConfig {
+        access_token_ttl: Duration::from_secs(3),
+        ..mock_config()
+    })
+    .await;
+    let tokens = OrgTokens::builder(client, APP)
+        .refresh_margin(Duration::from_secs(1))
+        .build();
+    install_all(&tokens, 20).await;
+    let installed = server.requests().len();
+    // The next three token requests are refused with Cobo's rate limit.
+    server.inject(
+        Fault::Status {
+            status: 429,
+            body: r#"{"error_code":2026,"error_message":"too many requests","error_id":"e"}"#
+                .to_owned(),
+            headers: Vec::new(),
+        },
+        3,
+    );
+    let refresher = tokens.spawn_refresher();
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    drop(refresher);
+
+    let requests = server.requests();
+    let after: Vec<u64> = requests[installed..]
+        .iter()
+        .map(|r| r.received_at_ms)
+        .collect();
+    let first_refused = after[0];
+    // Requests already in flight arrive at once; then nothing for the pause (at least 1 s).
+    let during_pause = after
+        .iter()
+        .filter(|&&at| at > first_refused + 100 && at < first_refused + 900)
+        .count();
+    assert_eq!(during_pause, 0, "{after:?}");
+    for n in 0..20 {
+        let token = tokens.access_token(&org(n)).await.unwrap();
+        assert!(
+            server.access_token_valid(token.expose_secret()),
+            "{}",
+            org(n)
+        );
+    }
+    assert_eq!(server.max_refresh_token_presentations(), 1);
+
+    // Dropped, the refresher renews nothing more.
+    let seen = server.requests().len();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(server.requests().len(), seen);
+}
+
+#[tokio::test]
+async fn an_empty_org_id_is_a_typed_error_and_sends_nothing() {
+    let (server, client) = start(mock_config()).await;
+    let tokens = OrgTokens::builder(client, APP).build();
+    let error = tokens.access_token("").await.unwrap_err();
+    assert!(matches!(error, Error::InvalidRequest(_)), "{error:?}");
+    assert!(server.requests().is_empty());
+    assert!(!tokens.status("").await.unwrap().uninstalled);
+}

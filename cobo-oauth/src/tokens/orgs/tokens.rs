@@ -423,6 +423,9 @@ impl Shared {
 
     /// Renews for a caller, in a task of its own holding a renewal permit.
     async fn renew_for_caller(self: &Arc<Self>, org_id: &str) -> Result<Arc<StoredToken>, Error> {
+        if org_id.trim().is_empty() {
+            return Err(Error::InvalidRequest("the org_id is empty".to_owned()));
+        }
         if let Some(refusal) = self.refusal(org_id) {
             return Err(refusal.to_error());
         }
