@@ -146,10 +146,22 @@ impl OrgTokensBuilder {
 /// uninstalled the app) is reported once (`error`, with its `org_id`) and then left alone: its
 /// calls fail at once with that error, nothing is sent, until `on_install` is called for it.
 ///
-/// Cheap to clone; clones share everything.
-#[derive(Debug, Clone)]
+/// Cheap to clone; clones share everything. `Debug` shows the app, the store and how many
+/// organizations are in memory, never a token.
+#[derive(Clone)]
 pub struct OrgTokens {
     pub(super) inner: Arc<Shared>,
+}
+
+impl std::fmt::Debug for OrgTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OrgTokens")
+            .field("client_id", &self.inner.client_id)
+            .field("store", &self.inner.store)
+            .field("cached_orgs", &self.cached_orgs())
+            .field("max_concurrent_renewals", &self.inner.max_renewals)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What clones of [`OrgTokens`] share.
