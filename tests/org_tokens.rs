@@ -87,7 +87,7 @@ async fn two_hundred_orgs_with_five_second_tokens_stay_valid_under_the_refresher
         .max_concurrent_renewals(IN_FLIGHT)
         .build();
     install_all(&tokens, ORGS).await;
-    let _refresher = tokens.spawn_refresher();
+    let refresher = tokens.spawn_refresher();
 
     let started = Instant::now();
     let mut samples = 0;
@@ -104,6 +104,9 @@ async fn two_hundred_orgs_with_five_second_tokens_stay_valid_under_the_refresher
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    // Stopped, and its last renewals finished: the counts below are final.
+    drop(refresher);
+    tokio::time::sleep(Duration::from_millis(500)).await;
 
     let presentations = server.refresh_token_presentations();
     assert!(
