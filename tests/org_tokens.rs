@@ -105,8 +105,7 @@ async fn two_hundred_orgs_with_five_second_tokens_stay_valid_under_the_refresher
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     // Stopped, and its last renewals finished: the counts below are final.
-    drop(refresher);
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    refresher.stop().await;
 
     let presentations = server.refresh_token_presentations();
     assert!(

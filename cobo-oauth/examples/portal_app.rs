@@ -180,7 +180,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         // .store(Arc::new(cobo_oauth::tokens::DirectoryStore::new("/var/lib/my-app/cobo")))
         .refresh_margin(Duration::from_secs(300))
         .build();
-    let _refresher = tokens.spawn_refresher();
+    let refresher = tokens.spawn_refresher();
 
     let app = App {
         client,
@@ -258,5 +258,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
         server.await??;
     }
+    // Renewals in flight are saved before the process exits.
+    refresher.stop().await;
     Ok(())
 }

@@ -39,7 +39,8 @@ async fn main() {
         .build();
     let refresher = tokens.spawn_refresher();
     tokio::time::sleep(Duration::from_millis(millis("ORGS_RUN_MS"))).await;
-    drop(refresher);
+    // Renewals in flight finish and are saved before the process exits.
+    refresher.stop().await;
     for status in tokens.statuses().await.expect("statuses") {
         println!(
             "status {} {} {}",

@@ -25,6 +25,6 @@ pub use refresher::{OrgRefresher, RATE_LIMITED_CODE};
 pub use status::OrgStatus;
 pub use store::{MemoryOrgStore, OrgStore};
 pub use tokens::{
-    DEFAULT_IDLE_AFTER, DEFAULT_MAX_CONCURRENT_RENEWALS, DEFAULT_RESCAN_EVERY, OrgTokens,
-    OrgTokensBuilder,
+    DEFAULT_IDLE_AFTER, DEFAULT_MAX_CONCURRENT_RENEWALS, DEFAULT_RESCAN_EVERY,
+    MAX_CONCURRENT_RENEWALS, OrgTokens, OrgTokensBuilder,
 };

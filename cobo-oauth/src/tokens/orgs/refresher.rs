@@ -21,10 +21,27 @@ const MAX_BACKOFF: Duration = Duration::from_secs(300);
 const MAX_SLEEP: Duration = Duration::from_secs(60);
 
 /// A running background refresher of every organization ([`OrgTokens::spawn_refresher`]).
-/// Dropping it stops it; renewals it had started still finish.
+/// Dropping it stops it; renewals it had started still finish, as long as the runtime runs.
+/// Before a process exits, [`stop`](Self::stop) it: that waits for them.
 #[derive(Debug)]
 pub struct OrgRefresher {
     task: tokio::task::AbortHandle,
+    renewals: Arc<tokio::sync::Semaphore>,
+    permits: u32,
+}
+
+impl OrgRefresher {
+    /// Stops it and waits until every renewal running in this process (the refresher's and
+    /// callers') has finished and saved its pair: call it before the process exits, or a
+    /// refresh already sent may never be saved (the next process then recovers with a new
+    /// grant, as after a crash).
+    pub async fn stop(self) {
+        self.task.abort();
+        // Every renewal holds a permit until its pair is saved: holding them all waits for it.
+        let _all = Arc::clone(&self.renewals)
+            .acquire_many_owned(self.permits)
+            .await;
+    }
 }
 
 impl Drop for OrgRefresher {
@@ -52,9 +69,12 @@ impl OrgTokens {
     /// Needs a tokio runtime. Stop it by dropping the handle. Run one per process.
     pub fn spawn_refresher(&self) -> OrgRefresher {
         let shared = Arc::clone(&self.inner);
+        let (renewals, permits) = (Arc::clone(&shared.renewals), shared.max_renewals);
         let task = tokio::spawn(async move { run(shared).await });
         OrgRefresher {
             task: task.abort_handle(),
+            renewals,
+            permits,
         }
     }
 }

@@ -19,7 +19,9 @@ use crate::tokens::manager::{DEFAULT_LEASE_TTL, TokenManager, millis};
 use crate::tokens::store::StoredToken;
 
 /// How many renewals run at once by default ([`OrgTokensBuilder::max_concurrent_renewals`]).
-pub const DEFAULT_MAX_CONCURRENT_RENEWALS: usize = 4;
+pub const DEFAULT_MAX_CONCURRENT_RENEWALS: u32 = 4;
+/// The most [`OrgTokensBuilder::max_concurrent_renewals`] accepts.
+pub const MAX_CONCURRENT_RENEWALS: u32 = 65_536;
 /// How long an organization's manager stays in memory unused by default
 /// ([`OrgTokensBuilder::idle_after`]).
 pub const DEFAULT_IDLE_AFTER: Duration = Duration::from_secs(15 * 60);
@@ -37,7 +39,7 @@ pub struct OrgTokensBuilder {
     clock: Arc<dyn Clock>,
     lease_ttl: Duration,
     lease_wait: Option<Duration>,
-    max_renewals: usize,
+    max_renewals: u32,
     idle_after: Duration,
     rescan_every: Duration,
 }
@@ -78,10 +80,12 @@ impl OrgTokensBuilder {
 
     /// How many renewals (refreshes, grants, loads of a stale pair) run at once, across all
     /// organizations, in the background and for callers alike (default
-    /// [`DEFAULT_MAX_CONCURRENT_RENEWALS`]; at least 1): a thousand tokens expiring together
-    /// are renewed this many at a time, never all at once.
+    /// [`DEFAULT_MAX_CONCURRENT_RENEWALS`]; from 1 to [`MAX_CONCURRENT_RENEWALS`]): a thousand
+    /// tokens expiring together are renewed this many at a time, never all at once.
     pub fn max_concurrent_renewals(mut self, renewals: usize) -> Self {
-        self.max_renewals = renewals.max(1);
+        self.max_renewals = u32::try_from(renewals)
+            .unwrap_or(MAX_CONCURRENT_RENEWALS)
+            .clamp(1, MAX_CONCURRENT_RENEWALS);
         self
     }
 
@@ -114,7 +118,7 @@ impl OrgTokensBuilder {
                 margin_ms: millis(self.margin),
                 clock: self.clock,
                 lease_ttl: self.lease_ttl,
-                renewals: Arc::new(Semaphore::new(self.max_renewals)),
+                renewals: Arc::new(Semaphore::new(self.max_renewals as usize)),
                 max_renewals: self.max_renewals,
                 idle_after_ms: millis(self.idle_after),
                 rescan_every: self.rescan_every,
@@ -176,7 +180,7 @@ pub(super) struct Shared {
     lease_wait: Duration,
     /// One permit per renewal running.
     pub renewals: Arc<Semaphore>,
-    max_renewals: usize,
+    pub max_renewals: u32,
     idle_after_ms: u64,
     pub rescan_every: Duration,
     /// The organizations in memory.
@@ -249,7 +253,7 @@ impl OrgTokens {
     }
 
     /// The most renewals that run at once.
-    pub fn max_concurrent_renewals(&self) -> usize {
+    pub fn max_concurrent_renewals(&self) -> u32 {
         self.inner.max_renewals
     }
 
