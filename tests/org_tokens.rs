@@ -580,3 +580,41 @@ async fn an_empty_org_id_is_a_typed_error_and_sends_nothing() {
     assert!(server.requests().is_empty());
     assert!(!tokens.status("").await.unwrap().uninstalled);
 }
+
+#[tokio::test]
+async fn a_manager_that_remembers_an_unknown_refresh_outcome_never_leaves_memory() {
+    let (server, client) = start(mock_config()).await;
+    let store = Arc::new(MemoryOrgStore::default());
+    let tokens = OrgTokens::builder(client, APP)
+        .store(Arc::clone(&store) as Arc<dyn OrgStore>)
+        .idle_after(Duration::from_millis(50))
+        .build();
+    tokens.on_install("org-a", 1).await.unwrap();
+    tokens.on_install("org-b", 1).await.unwrap();
+    let pair = store.org("org-a").load().await.unwrap().unwrap();
+    // Cobo rotates org-a's refresh token, but the answer never arrives.
+    assert!(tokens.invalidate("org-a", &pair.access_token));
+    server.inject(Fault::DropConnection, 1);
+    let error = tokens.access_token("org-a").await.unwrap_err();
+    assert!(
+        matches!(error, Error::RefreshOutcomeUnknown(_)),
+        "{error:?}"
+    );
+
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // org-b is idle and settled; org-a must remember that its refresh token was sent.
+    assert_eq!(tokens.drop_idle(), 1);
+    assert_eq!(tokens.cached_orgs(), 1);
+    let token = tokens.access_token("org-a").await.unwrap();
+    assert!(server.access_token_valid(token.expose_secret()));
+    assert_eq!(
+        server.max_refresh_token_presentations(),
+        1,
+        "never sent again"
+    );
+    assert_eq!(
+        grants_for(&server, "org-a"),
+        2,
+        "recovered with a new grant"
+    );
+}
