@@ -8,23 +8,26 @@
 //! - [`OrgRefresher`]: every organization renewed ahead of expiry, a bounded number at a time.
 //! - [`OrgStatus`]: expiry, last renewal and last error per organization.
 
+mod builder;
 mod client;
 mod directory;
 mod install;
 mod refresher;
 mod schedule;
 mod settled;
+mod shared;
 mod status;
 mod store;
 mod tokens;
 
+pub use builder::{
+    DEFAULT_IDLE_AFTER, DEFAULT_MAX_CONCURRENT_RENEWALS, DEFAULT_RESCAN_EVERY,
+    MAX_CONCURRENT_RENEWALS, OrgTokensBuilder,
+};
 pub use client::OrgBearer;
 pub use directory::DirectoryStore;
 pub use install::{ApprovalResult, InstallError};
 pub use refresher::{OrgRefresher, RATE_LIMITED_CODE};
 pub use status::OrgStatus;
 pub use store::{MemoryOrgStore, OrgStore};
-pub use tokens::{
-    DEFAULT_IDLE_AFTER, DEFAULT_MAX_CONCURRENT_RENEWALS, DEFAULT_RESCAN_EVERY,
-    MAX_CONCURRENT_RENEWALS, OrgTokens, OrgTokensBuilder,
-};
+pub use tokens::OrgTokens;

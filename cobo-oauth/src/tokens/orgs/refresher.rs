@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use rand::Rng as _;
 
-use super::tokens::{OrgTokens, Shared};
+use super::shared::Shared;
+use super::tokens::OrgTokens;
 use crate::error::Error;
 use crate::tokens::manager::millis;
 
