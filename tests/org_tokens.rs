@@ -618,3 +618,39 @@ async fn a_manager_that_remembers_an_unknown_refresh_outcome_never_leaves_memory
         "recovered with a new grant"
     );
 }
+
+#[tokio::test]
+async fn a_grant_refused_for_the_key_or_nonce_is_not_an_uninstall() {
+    let (server, client) = start(mock_config()).await;
+    let tokens = OrgTokens::builder(client, APP).build();
+    // A 401 (the key, signature or nonce refused) says nothing about the installation.
+    server.inject(
+        Fault::Status {
+            status: 401,
+            body: r#"{"error":"invalid_request","error_description":"nonce already used"}"#
+                .to_owned(),
+            headers: Vec::new(),
+        },
+        1,
+    );
+    let refused = tokens.on_install("org-a", 1).await;
+    assert!(
+        matches!(
+            refused,
+            Err(InstallError::Grant(Error::ReauthorizationRequired {
+                status: 401,
+                ..
+            }))
+        ),
+        "{refused:?}"
+    );
+    let status = tokens.status("org-a").await.unwrap();
+    assert!(
+        !status.uninstalled && status.last_error.is_some(),
+        "{status:?}"
+    );
+    // The next call simply tries again.
+    let token = tokens.access_token("org-a").await.unwrap();
+    assert!(server.access_token_valid(token.expose_secret()));
+    assert_eq!(tokens.status("org-a").await.unwrap().last_error, None);
+}

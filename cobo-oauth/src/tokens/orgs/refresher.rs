@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use rand::Rng as _;
 
-use super::shared::Shared;
+use super::shared::{Shared, is_uninstall};
 use super::tokens::OrgTokens;
 use crate::error::Error;
 use crate::tokens::manager::millis;
@@ -195,12 +195,11 @@ async fn refresh_one(
             );
             None
         }
-        Err(error) if error.is_permanent() => {
-            // `renew` reported an uninstall once; any other permanent error is reported here.
-            if !matches!(error, Error::ReauthorizationRequired { .. }) {
-                tracing::error!(org_id, error = %error, "background renewal of this organization stopped");
-                remove(shared, org_id);
-            }
+        // `renew` reported the uninstall once and left the organization alone.
+        Err(error) if is_uninstall(&error) => return,
+        Err(error) if error.is_permanent() && !is_reauthorization(&error) => {
+            tracing::error!(org_id, error = %error, "background renewal of this organization stopped");
+            remove(shared, org_id);
             return;
         }
         Err(error) => Some(error),
@@ -258,6 +257,12 @@ fn backoff(failures: u32) -> Duration {
         .min(MAX_BACKOFF);
     let jitter = rand::thread_rng().gen_range(0..=millis(base) / 4);
     base + Duration::from_millis(jitter)
+}
+
+/// Whether `error` is a refused grant (one that [`is_uninstall`] does not take as an uninstall
+/// is retried).
+fn is_reauthorization(error: &Error) -> bool {
+    matches!(error, Error::ReauthorizationRequired { .. })
 }
 
 /// Whether Cobo said to slow down: error 2026, or HTTP 429.

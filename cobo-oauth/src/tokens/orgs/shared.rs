@@ -263,6 +263,7 @@ impl Shared {
                     error: name,
                     description,
                 } = error
+                    && is_uninstall(error)
                 {
                     let first = self
                         .uninstalled
@@ -313,4 +314,16 @@ impl Shared {
         self.margin_ms
             .saturating_add(rand::thread_rng().gen_range(0..=self.margin_ms / 2))
     }
+}
+
+/// Whether `error` says the organization no longer has the app: Cobo refused a new grant with a
+/// 4XX. Not a 401 (the key, the signature or the nonce was refused: the app's configuration, or a
+/// nonce two processes sent in the same millisecond), nor a 408 or 429 (transient): the manager
+/// reports those as [`Error::ReauthorizationRequired`] too, but they say nothing about the
+/// installation, so the organization is retried with a backoff instead of left alone.
+pub(super) fn is_uninstall(error: &Error) -> bool {
+    matches!(
+        error,
+        Error::ReauthorizationRequired { status, .. } if !matches!(status, 401 | 408 | 429)
+    )
 }
