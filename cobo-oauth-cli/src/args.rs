@@ -51,6 +51,9 @@ pub enum Command {
     /// Get or refresh an Org Access Token.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// The token store of an app serving many organizations: list it, grant into it.
+    #[command(subcommand)]
+    Tokens(crate::tokens::TokensCommand),
     /// Print the CoboAuth string to sign, API key and signature of a request; sends nothing.
     Sign(SignArgs),
     /// Print a new API secret and its API key.

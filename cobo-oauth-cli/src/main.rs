@@ -5,6 +5,7 @@
 
 mod args;
 mod run;
+mod tokens;
 mod webhook;
 
 use std::process::ExitCode;

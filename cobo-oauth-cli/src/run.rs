@@ -45,6 +45,7 @@ impl CliError {
 pub async fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Token(command) => token(&cli.global, command).await,
+        Command::Tokens(command) => crate::tokens::tokens(&cli.global, command).await,
         Command::Sign(args) => sign(&cli.global, &args),
         Command::Keygen => keygen(),
         Command::MockServer(args) => mock_server(&cli.global, args).await,
@@ -64,7 +65,7 @@ pub(crate) fn print_json(value: &serde_json::Value) -> Result<(), CliError> {
 
 /// The client the global options describe, read like the library reads its variables
 /// ([`CoboClientBuilder::from_vars`]), so both accept the same values.
-fn client(global: &Global, stdin: &mut StdinOnce) -> Result<CoboClient, CliError> {
+pub fn client(global: &Global, stdin: &mut StdinOnce) -> Result<CoboClient, CliError> {
     let response_pubkey = if global.no_verify_response {
         Some("off".to_owned())
     } else {

@@ -36,6 +36,7 @@
 mod answers;
 mod auth;
 mod faults;
+mod installs;
 mod jwks;
 mod reply;
 mod serve;
@@ -150,6 +151,8 @@ pub(crate) struct Shared {
     pub last_signature: Mutex<Option<(String, String)>>,
     /// The JWKS and the keys of User Info Tokens.
     pub jwks: jwks::MockJwks,
+    /// `/oauth/token` requests being handled.
+    pub token_requests: installs::InFlight,
 }
 
 /// The mutable state.
@@ -161,6 +164,7 @@ pub(crate) struct State {
     pub requests: std::collections::VecDeque<RecordedRequest>,
     pub api_keys: Vec<String>,
     pub answers: answers::Answers,
+    pub uninstalled: installs::Uninstalled,
 }
 
 /// A running mock server. Stops when dropped.
@@ -202,6 +206,7 @@ impl MockServer {
             state: Mutex::new(state),
             last_signature: Mutex::new(None),
             jwks,
+            token_requests: installs::InFlight::default(),
         });
         let sender = CoboSender::new(
             shared.response_key.clone(),
@@ -375,6 +380,25 @@ impl MockServer {
     /// How often the JWKS was fetched.
     pub fn jwks_requests(&self) -> usize {
         self.shared.jwks.requests()
+    }
+
+    /// Simulates `org_id` uninstalling the app `client_id`: its access and refresh tokens stop
+    /// working, and new grants for it are refused (HTTP 400 `unauthorized_client`) until
+    /// [`Self::install`].
+    pub fn uninstall(&self, client_id: &str, org_id: &str) {
+        let mut state = self.state();
+        state.uninstalled.insert(client_id, org_id);
+        state.tokens.revoke_org(client_id, org_id);
+    }
+
+    /// Simulates `org_id` installing the app `client_id` again: grants work again.
+    pub fn install(&self, client_id: &str, org_id: &str) {
+        self.state().uninstalled.remove(client_id, org_id);
+    }
+
+    /// The most `/oauth/token` requests the mock was handling at any one moment.
+    pub fn max_concurrent_token_requests(&self) -> usize {
+        self.shared.token_requests.max()
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {

@@ -61,6 +61,11 @@ async fn handle(
         return Ok(respond(&shared, reply, None));
     };
     let body = body.to_bytes();
+    let _in_flight = parts
+        .uri
+        .path()
+        .ends_with("/oauth/token")
+        .then(|| shared.token_requests.enter());
     let fault = {
         let mut state = shared
             .state
@@ -261,6 +266,13 @@ fn route(shared: &Shared, parts: &http::request::Parts, body: &[u8]) -> Reply {
                     "client_id, org_id and grant_type are required",
                 );
             };
+            if state.uninstalled.contains(client_id, org_id) {
+                return Reply::oauth(
+                    400,
+                    "unauthorized_client",
+                    "the app is not installed by this organization",
+                );
+            }
             if grant_type != "org_implicit" {
                 return Reply::oauth(400, "invalid_grant", "grant_type must be org_implicit");
             }

@@ -160,6 +160,14 @@ impl Tokens {
         }
     }
 
+    /// Forgets every access and refresh token of `(client_id, org_id)`: they are then refused
+    /// like expired ones.
+    pub fn revoke_org(&mut self, client_id: &str, org_id: &str) {
+        let theirs = |grant: &Grant| grant.client_id == client_id && grant.org_id == org_id;
+        self.access.retain(|_, grant| !theirs(grant));
+        self.refresh.retain(|_, grant| !theirs(grant));
+    }
+
     /// Whether an access token is valid at `now`.
     pub fn access_valid(&self, access_token: &str, now: u64) -> bool {
         self.access

@@ -5,6 +5,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use secrecy::{ExposeSecret as _, SecretString};
+use tracing::Instrument as _;
 
 use super::store::{MemoryStore, StoredToken, TokenOwner, TokenStore};
 use crate::bearer::{BearerFuture, BearerSource, TOKEN_EXPIRED_CODE};
@@ -181,6 +182,15 @@ impl TokenManager {
         &self.inner.owner
     }
 
+    /// The span of a renewal task: every event it logs carries `client_id` and `org_id`.
+    pub(super) fn span(&self) -> tracing::Span {
+        tracing::info_span!(
+            "token_renewal",
+            client_id = %self.inner.owner.client_id,
+            org_id = %self.inner.owner.org_id
+        )
+    }
+
     /// The published token, if valid for longer than `margin_ms`.
     pub(super) fn fresh_for(&self, margin_ms: u64) -> Option<Arc<StoredToken>> {
         self.published()
@@ -251,7 +261,10 @@ impl TokenManager {
             return Ok(token);
         }
         let manager = self.clone();
-        let work = tokio::spawn(async move { manager.renew(&mut state, started, margin_ms).await });
+        let span = self.span();
+        let work = tokio::spawn(
+            async move { manager.renew(&mut state, started, margin_ms).await }.instrument(span),
+        );
         match work.await {
             Ok(outcome) => outcome,
             Err(stopped) if stopped.is_panic() => std::panic::resume_unwind(stopped.into_panic()),

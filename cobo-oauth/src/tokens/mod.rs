@@ -5,12 +5,15 @@
 //!   cache while fresh, otherwise refreshed (single-flight) or newly granted.
 //! - [`TokenStore`] keeps the newest refresh token: [`MemoryStore`] or [`FileStore`] for one
 //!   process, `RedisStore` (feature `redis`) for a fleet of processes sharing one token pair.
+//! - [`OrgTokens`]: tokens for every organization that installed the app (module `orgs`).
 
 mod file_store;
 mod manager;
+mod orgs;
 #[cfg(feature = "redis")]
 mod redis;
 mod refresher;
+mod regrant;
 mod renew;
 mod store;
 pub(crate) mod token;
@@ -18,9 +21,15 @@ pub(crate) mod token;
 pub use crate::bearer::TOKEN_EXPIRED_CODE;
 pub use file_store::FileStore;
 pub use manager::{DEFAULT_LEASE_TTL, TokenManager, TokenManagerBuilder};
+pub use orgs::{
+    ApprovalResult, DEFAULT_IDLE_AFTER, DEFAULT_MAX_CONCURRENT_RENEWALS, DEFAULT_RESCAN_EVERY,
+    DirectoryStore, InstallError, MAX_CONCURRENT_RENEWALS, MemoryOrgStore, OrgBearer, OrgRefresher,
+    OrgStatus, OrgStore, OrgTokens, OrgTokensBuilder, RATE_LIMITED_CODE,
+};
 #[cfg(feature = "redis")]
 pub use redis::{
-    DEFAULT_REDIS_TIMEOUT, EncryptionKey, RedisStore, RedisStoreBuilder, vars as redis_vars,
+    DEFAULT_REDIS_TIMEOUT, EncryptionKey, RedisOrgStore, RedisStore, RedisStoreBuilder,
+    vars as redis_vars,
 };
 pub use refresher::Refresher;
 pub use store::{

@@ -56,7 +56,7 @@ impl TokenManager {
     }
 
     /// Refuses a store built for another `(client_id, org_id)`.
-    fn check_store_owner(&self) -> Result<(), StoreError> {
+    pub(super) fn check_store_owner(&self) -> Result<(), StoreError> {
         match self.inner.store.bound_to() {
             Some(bound) if *bound != self.inner.owner => Err(self.wrong_owner(bound)),
             _ => Ok(()),
@@ -74,7 +74,7 @@ impl TokenManager {
 
     /// Re-reads the store and adopts its pair if it is newer; the token valid for longer than
     /// `margin_ms`, if any. A pair of another owner is an error, never adopted.
-    async fn reload(&self, margin_ms: u64) -> Result<Option<Arc<StoredToken>>, Error> {
+    pub(super) async fn reload(&self, margin_ms: u64) -> Result<Option<Arc<StoredToken>>, Error> {
         if let Some(stored) = self.inner.store.load().await? {
             if let Some(other) = stored.owner.as_ref().filter(|o| **o != self.inner.owner) {
                 return Err(Error::Store(self.wrong_owner(other)));
@@ -128,7 +128,7 @@ impl TokenManager {
     }
 
     /// Runs `work`, extending `held` every third of its time to live until `work` is done.
-    async fn keeping<T>(
+    pub(super) async fn keeping<T>(
         &self,
         lease: &dyn RefreshLease,
         held: &Lease,
@@ -150,7 +150,7 @@ impl TokenManager {
     /// Keeps the lease in `State::held` while a new pair is unsaved, retrying the save every
     /// third of the lease's time to live, and gives the lease back once the pair is saved. A
     /// later renewal in this process that saves the pair first gives the lease back itself.
-    fn keep_saving(&self) {
+    pub(super) fn keep_saving(&self) {
         let manager = self.clone();
         tokio::spawn(async move {
             let ttl = manager.inner.lease_ttl;
@@ -264,7 +264,11 @@ impl TokenManager {
     /// Saves a new pair, retrying; publishes it once saved. On failure the pair is kept as
     /// unsaved, so its refresh token, not the old one, is used from now on. When the store
     /// already holds a newer pair (another process renewed), that pair is used instead.
-    async fn save(&self, token: StoredToken, state: &mut State) -> Result<Arc<StoredToken>, Error> {
+    pub(super) async fn save(
+        &self,
+        token: StoredToken,
+        state: &mut State,
+    ) -> Result<Arc<StoredToken>, Error> {
         let mut last = None;
         for attempt in 1..=SAVE_ATTEMPTS {
             match self.inner.store.save(&token).await {
@@ -317,7 +321,7 @@ impl TokenManager {
         }
     }
 
-    async fn grant(&self, version: u64) -> Result<Issued, Error> {
+    pub(super) async fn grant(&self, version: u64) -> Result<Issued, Error> {
         let inner = &self.inner;
         match inner
             .client
@@ -372,9 +376,9 @@ impl TokenManager {
 }
 
 /// A pair Cobo issued, to be saved, and why its access token cannot be used, if it cannot.
-struct Issued {
-    pair: StoredToken,
-    unusable: Option<Error>,
+pub(super) struct Issued {
+    pub(super) pair: StoredToken,
+    pub(super) unusable: Option<Error>,
 }
 
 /// Whether a refresh that failed with `error` may have reached Cobo, which then rotated the
@@ -419,7 +423,7 @@ async fn extend(lease: &dyn RefreshLease, held: &Lease, ttl: Duration) -> bool {
 }
 
 /// Gives `held` back; if that fails, it runs out by itself.
-async fn release(lease: &dyn RefreshLease, held: &Lease) {
+pub(super) async fn release(lease: &dyn RefreshLease, held: &Lease) {
     if let Err(error) = lease.release(held).await {
         tracing::warn!(error = %error, "releasing the refresh lease failed; it will expire");
     }

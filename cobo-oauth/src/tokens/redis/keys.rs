@@ -15,7 +15,7 @@ pub(super) struct Keys {
 
 /// `part` with every character that could end a hash tag or split a key part escaped, so two
 /// different ids never share keys.
-fn escape(part: &str) -> String {
+pub(super) fn escape(part: &str) -> String {
     url::form_urlencoded::byte_serialize(part.as_bytes()).collect()
 }
 

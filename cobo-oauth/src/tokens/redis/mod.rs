@@ -19,11 +19,13 @@
 mod builder;
 mod errors;
 mod keys;
+mod orgs;
 mod scripts;
 mod sealing;
 mod store;
 mod tls;
 
 pub use builder::{DEFAULT_REDIS_TIMEOUT, RedisStoreBuilder, vars};
+pub use orgs::RedisOrgStore;
 pub use sealing::EncryptionKey;
 pub use store::RedisStore;

@@ -69,7 +69,7 @@ impl RedisStore {
 
     /// A failed command as a store error: permanent when Redis refused it, [`StoreError::Io`]
     /// when it may pass.
-    fn io(&self, error: &redis::RedisError) -> StoreError {
+    pub(super) fn io(&self, error: &redis::RedisError) -> StoreError {
         let password = self.password.as_ref().map(|p| p.expose_secret());
         errors::store_error(&self.endpoint, password, error)
     }

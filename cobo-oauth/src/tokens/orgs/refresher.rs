@@ -1,0 +1,301 @@
+//! [`OrgRefresher`]: renews every organization's token ahead of expiry, a bounded number at a
+//! time.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use rand::Rng as _;
+
+use super::shared::{Shared, is_uninstall};
+use super::tokens::OrgTokens;
+use crate::error::Error;
+use crate::tokens::manager::millis;
+
+/// Cobo's error code for a rate limit.
+pub const RATE_LIMITED_CODE: i64 = 2026;
+/// The first pause after a failed renewal of one organization; it doubles with each failure.
+const FIRST_BACKOFF: Duration = Duration::from_secs(1);
+/// The longest pause between two failed renewals of one organization.
+const MAX_BACKOFF: Duration = Duration::from_secs(300);
+/// The longest the refresher sleeps before it looks at the schedule again.
+const MAX_SLEEP: Duration = Duration::from_secs(60);
+
+/// A running background refresher of every organization ([`OrgTokens::spawn_refresher`]).
+/// Dropping it stops it; renewals it had started still finish, as long as the runtime runs.
+/// Before a process exits, [`stop`](Self::stop) it: that waits for them.
+#[derive(Debug)]
+pub struct OrgRefresher {
+    task: tokio::task::AbortHandle,
+    renewals: Arc<tokio::sync::Semaphore>,
+    permits: u32,
+}
+
+impl OrgRefresher {
+    /// Stops it and waits until every renewal running in this process (the refresher's and
+    /// callers') has finished and saved its pair: call it before the process exits, or a
+    /// refresh already sent may never be saved (the next process then recovers with a new
+    /// grant, as after a crash).
+    pub async fn stop(self) {
+        self.task.abort();
+        // Every renewal holds a permit until its pair is saved: holding them all waits for it.
+        let _all = Arc::clone(&self.renewals)
+            .acquire_many_owned(self.permits)
+            .await;
+    }
+}
+
+impl Drop for OrgRefresher {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl OrgTokens {
+    /// Starts renewing every organization in the background, each `refresh_margin` plus a random
+    /// jitter (up to half the margin) before its expiry:
+    ///
+    /// - the organizations of the store (listed at start and every
+    ///   [`rescan_every`](super::OrgTokensBuilder::rescan_every)), and every organization used,
+    ///   granted or installed through these tokens;
+    /// - at most [`max_concurrent_renewals`](super::OrgTokensBuilder::max_concurrent_renewals)
+    ///   at once, so a thousand tokens expiring together never make a thousand requests at once;
+    /// - a failed renewal is retried with its own exponential backoff (1 s to 5 min, jittered);
+    ///   Cobo's rate limit (error 2026) also pauses every renewal for that backoff;
+    /// - with a shared store (Redis), a pair another process renewed first is taken from the
+    ///   store, never refreshed again: the lease rules hold per organization;
+    /// - an organization whose grant Cobo refuses (it uninstalled the app) is reported once
+    ///   and left alone until [`on_install`](OrgTokens::on_install).
+    ///
+    /// Needs a tokio runtime. Stop it by dropping the handle. Run one per process.
+    pub fn spawn_refresher(&self) -> OrgRefresher {
+        let shared = Arc::clone(&self.inner);
+        let (renewals, permits) = (Arc::clone(&shared.renewals), shared.max_renewals);
+        let task = tokio::spawn(async move { run(shared).await });
+        OrgRefresher {
+            task: task.abort_handle(),
+            renewals,
+            permits,
+        }
+    }
+}
+
+/// When renewals may start again after a rate limit (Unix ms), and the backoff in force.
+#[derive(Debug, Default)]
+struct Pause {
+    until_ms: AtomicU64,
+    backoff_ms: AtomicU64,
+}
+
+/// The refresher's loop.
+async fn run(shared: Arc<Shared>) {
+    let pause = Arc::new(Pause::default());
+    let mut next_scan_ms = 0;
+    loop {
+        let now = shared.clock.now_millis();
+        if now >= next_scan_ms {
+            scan(&shared, now).await;
+            next_scan_ms = now.saturating_add(millis(shared.rescan_every).max(1));
+        }
+        let paused_until = pause.until_ms.load(Ordering::Relaxed);
+        if paused_until > now {
+            tokio::time::sleep(Duration::from_millis(paused_until - now)).await;
+            continue;
+        }
+        let (due, next) = {
+            let mut schedule = shared
+                .schedule
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            (schedule.pop_due(now), schedule.next_due())
+        };
+        match due {
+            Some(org_id) => {
+                let Ok(permit) = Arc::clone(&shared.renewals).acquire_owned().await else {
+                    return;
+                };
+                let (shared, pause) = (Arc::clone(&shared), Arc::clone(&pause));
+                tokio::spawn(async move {
+                    refresh_one(&shared, &pause, &org_id, permit).await;
+                });
+            }
+            None => {
+                let wake_at = next.unwrap_or(u64::MAX).min(next_scan_ms);
+                let sleep = Duration::from_millis(wake_at.saturating_sub(now)).min(MAX_SLEEP);
+                tokio::select! {
+                    () = tokio::time::sleep(sleep) => {}
+                    () = shared.wake.notified() => {}
+                }
+            }
+        }
+    }
+}
+
+/// Schedules, due now, every organization of the store not scheduled yet (a fresh pair is then
+/// only read, nothing is sent).
+async fn scan(shared: &Shared, now: u64) {
+    match shared.store.list().await {
+        Ok(orgs) => {
+            let mut schedule = shared
+                .schedule
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            for org in orgs {
+                if !shared.is_uninstalled(&org) {
+                    schedule.add(&org, now);
+                }
+            }
+        }
+        Err(error) => {
+            tracing::warn!(client_id = %shared.client_id, error = %error, "listing the organizations of the token store failed");
+        }
+    }
+}
+
+/// Renews one organization (holding a renewal permit) and schedules its next renewal.
+async fn refresh_one(
+    shared: &Shared,
+    pause: &Pause,
+    org_id: &str,
+    permit: tokio::sync::OwnedSemaphorePermit,
+) {
+    if shared.is_uninstalled(org_id) {
+        return;
+    }
+    let entry = shared.entry(org_id);
+    let outcome = {
+        // A caller or an install renewing the same organization holds the gate: its renewal is
+        // enough, so this one looks again in a second. Never waited for while holding a permit
+        // (the gate holder may be waiting for that permit).
+        let Ok(_gate) = Arc::clone(&entry.gate).try_lock_owned() else {
+            drop(permit);
+            let mut schedule = shared
+                .schedule
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            schedule.add(org_id, shared.clock.now_millis().saturating_add(1_000));
+            return;
+        };
+        let ahead_ms = shared.ahead_ms();
+        let outcome = shared.renew(org_id, &entry, ahead_ms).await;
+        drop(permit);
+        outcome.map(|token| (token, ahead_ms))
+    };
+    let now = shared.clock.now_millis();
+    let retry = match outcome {
+        Ok((token, ahead_ms)) if now.saturating_add(ahead_ms) < token.expires_at_ms => {
+            tracing::debug!(org_id, "renewed the token ahead of its expiry");
+            pause.backoff_ms.store(0, Ordering::Relaxed);
+            return; // `renew` scheduled the next renewal.
+        }
+        Ok(_) => {
+            tracing::warn!(
+                org_id,
+                "the new token expires within the refresh margin; is the margin longer than the token's lifetime?"
+            );
+            None
+        }
+        // `renew` reported the uninstall once and left the organization alone.
+        Err(error) if is_uninstall(&error) => return,
+        Err(error) if error.is_permanent() && !is_reauthorization(&error) => {
+            tracing::error!(org_id, error = %error, "background renewal of this organization stopped");
+            remove(shared, org_id);
+            return;
+        }
+        Err(error) => Some(error),
+    };
+    let failures = {
+        let mut schedule = shared
+            .schedule
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        schedule.failed(org_id)
+    };
+    let backoff = backoff(failures);
+    if let Some(error) = &retry {
+        if is_rate_limited(error) {
+            let global = pause
+                .backoff_ms
+                .load(Ordering::Relaxed)
+                .saturating_mul(2)
+                .clamp(millis(FIRST_BACKOFF), millis(MAX_BACKOFF) / 5);
+            pause.backoff_ms.store(global, Ordering::Relaxed);
+            pause
+                .until_ms
+                .fetch_max(now.saturating_add(global), Ordering::Relaxed);
+            tracing::warn!(
+                org_id,
+                pause_ms = global,
+                "Cobo rate-limits renewals (error 2026); pausing all of them"
+            );
+        } else {
+            tracing::warn!(org_id, error = %error, retry_in_ms = millis(backoff), "background renewal failed");
+        }
+    }
+    let mut schedule = shared
+        .schedule
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    schedule.set(org_id, now.saturating_add(millis(backoff)));
+    drop(schedule);
+    shared.wake.notify_one();
+}
+
+fn remove(shared: &Shared, org_id: &str) {
+    shared
+        .schedule
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .remove(org_id);
+}
+
+/// The backoff after `failures` failures in a row: doubling from 1 s up to 5 min, with a random
+/// jitter of up to a quarter.
+fn backoff(failures: u32) -> Duration {
+    let base = FIRST_BACKOFF
+        .saturating_mul(1_u32 << failures.saturating_sub(1).min(16))
+        .min(MAX_BACKOFF);
+    let jitter = rand::thread_rng().gen_range(0..=millis(base) / 4);
+    base + Duration::from_millis(jitter)
+}
+
+/// Whether `error` is a refused grant (one that [`is_uninstall`] does not take as an uninstall
+/// is retried).
+fn is_reauthorization(error: &Error) -> bool {
+    matches!(error, Error::ReauthorizationRequired { .. })
+}
+
+/// Whether Cobo said to slow down: error 2026, or HTTP 429.
+fn is_rate_limited(error: &Error) -> bool {
+    match error {
+        Error::Api { code, status, .. } => *code == RATE_LIMITED_CODE || *status == 429,
+        Error::Http { status, .. } | Error::OAuth { status, .. } => *status == 429,
+        Error::RefreshOutcomeUnknown(cause) => is_rate_limited(cause),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_five_minutes() {
+        assert!(backoff(1) >= FIRST_BACKOFF && backoff(1) <= FIRST_BACKOFF * 5 / 4);
+        assert!(backoff(3) >= Duration::from_secs(4));
+        assert!(backoff(40) >= MAX_BACKOFF && backoff(40) <= MAX_BACKOFF * 5 / 4);
+    }
+
+    #[test]
+    fn error_2026_is_a_rate_limit() {
+        let api = |status, code| Error::Api {
+            status,
+            code,
+            message: String::new(),
+            error_id: String::new(),
+        };
+        assert!(is_rate_limited(&api(400, RATE_LIMITED_CODE)));
+        assert!(is_rate_limited(&api(429, 2000)));
+        assert!(!is_rate_limited(&api(500, 2000)));
+    }
+}

@@ -1,0 +1,17 @@
+//! Whether an organization's manager can leave memory without losing anything.
+
+use std::sync::Arc;
+
+use crate::tokens::manager::TokenManager;
+
+impl TokenManager {
+    /// Whether dropping this manager loses nothing: no renewal holds it (only the caller has a
+    /// reference), and it keeps no unsaved pair, no held lease and no refresh token of unknown
+    /// outcome (a new manager would send that one again).
+    pub(super) fn is_settled(&self) -> bool {
+        Arc::strong_count(&self.inner) == 1
+            && self.inner.refresh.try_lock().is_ok_and(|state| {
+                state.unsaved.is_none() && state.held.is_none() && state.outcome_unknown.is_none()
+            })
+    }
+}

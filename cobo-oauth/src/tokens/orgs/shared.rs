@@ -1,0 +1,329 @@
+//! What clones of [`OrgTokens`] share: the organizations in memory, their renewals, the
+//! uninstalled ones and the refresher's schedule.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use rand::Rng as _;
+use secrecy::SecretString;
+use tokio::sync::Semaphore;
+
+use super::schedule::Schedule;
+use super::status::Recorded;
+use super::store::OrgStore;
+#[cfg(doc)]
+use super::tokens::OrgTokens;
+use crate::client::CoboClient;
+use crate::error::Error;
+use crate::signing::Clock;
+use crate::tokens::manager::TokenManager;
+use crate::tokens::store::StoredToken;
+
+/// What clones of [`OrgTokens`] share.
+#[derive(Debug)]
+pub(super) struct Shared {
+    pub(super) client: CoboClient,
+    pub(super) client_id: String,
+    pub(super) store: Arc<dyn OrgStore>,
+    pub(super) margin_ms: u64,
+    pub(super) clock: Arc<dyn Clock>,
+    pub(super) lease_ttl: Duration,
+    pub(super) lease_wait: Duration,
+    /// One permit per renewal running.
+    pub(super) renewals: Arc<Semaphore>,
+    pub(super) max_renewals: u32,
+    pub(super) idle_after_ms: u64,
+    pub(super) rescan_every: Duration,
+    /// The organizations in memory.
+    pub(super) orgs: RwLock<HashMap<String, Arc<OrgEntry>>>,
+    /// When idle organizations were last dropped from memory.
+    pub(super) last_sweep_ms: AtomicU64,
+    /// Organizations whose grant Cobo refused, with that refusal.
+    pub(super) uninstalled: RwLock<HashMap<String, Refusal>>,
+    /// When each organization is due for a background renewal.
+    pub(super) schedule: Mutex<Schedule>,
+    /// Wakes the background refresher when the schedule changes.
+    pub(super) wake: tokio::sync::Notify,
+}
+
+/// Cobo's refusal of a grant, kept to answer without asking again.
+#[derive(Debug, Clone)]
+pub(super) struct Refusal {
+    status: u16,
+    error: String,
+    description: String,
+}
+
+impl Refusal {
+    pub(super) fn to_error(&self) -> Error {
+        Error::ReauthorizationRequired {
+            status: self.status,
+            error: self.error.clone(),
+            description: self.description.clone(),
+        }
+    }
+}
+
+/// One organization in memory.
+#[derive(Debug)]
+pub(super) struct OrgEntry {
+    pub manager: TokenManager,
+    /// When it was last asked for a token (ms).
+    last_used_ms: AtomicU64,
+    /// One background or caller renewal at a time per organization, so that one organization's
+    /// waiting callers never hold more than one renewal permit.
+    pub gate: Arc<tokio::sync::Mutex<()>>,
+    pub record: Recorded,
+}
+
+impl Shared {
+    pub(super) fn orgs(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Arc<OrgEntry>>> {
+        self.orgs
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The fresh access token of an organization in memory, marking it used.
+    pub(super) fn cached(&self, org_id: &str) -> Option<SecretString> {
+        let orgs = self.orgs();
+        let entry = orgs.get(org_id)?;
+        let now = self.clock.now_millis();
+        entry.last_used_ms.store(now, Ordering::Relaxed);
+        let token = entry.manager.published()?;
+        (now.saturating_add(self.margin_ms) < token.expires_at_ms)
+            .then(|| token.access_token.clone())
+    }
+
+    /// The refusal of an organization that uninstalled the app.
+    pub(super) fn refusal(&self, org_id: &str) -> Option<Refusal> {
+        self.uninstalled
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(org_id)
+            .cloned()
+    }
+
+    /// Whether Cobo refused `org_id`'s grant.
+    pub(super) fn is_uninstalled(&self, org_id: &str) -> bool {
+        self.refusal(org_id).is_some()
+    }
+
+    /// Forgets that `org_id` uninstalled the app.
+    pub(super) fn forget_uninstall(&self, org_id: &str) {
+        self.uninstalled
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(org_id);
+    }
+
+    /// The organization's entry, made (with its manager) if it is not in memory.
+    pub(super) fn entry(&self, org_id: &str) -> Arc<OrgEntry> {
+        let now = self.clock.now_millis();
+        if let Some(entry) = self.orgs().get(org_id) {
+            entry.last_used_ms.store(now, Ordering::Relaxed);
+            return Arc::clone(entry);
+        }
+        let entry = {
+            let mut orgs = self
+                .orgs
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            Arc::clone(orgs.entry(org_id.to_owned()).or_insert_with(|| {
+                Arc::new(OrgEntry {
+                    manager: self.manager(org_id),
+                    last_used_ms: AtomicU64::new(now),
+                    gate: Arc::default(),
+                    record: Recorded::default(),
+                })
+            }))
+        };
+        let last_sweep = self.last_sweep_ms.load(Ordering::Relaxed);
+        if now.saturating_sub(last_sweep) > self.idle_after_ms / 2 {
+            self.sweep(now);
+        }
+        entry
+    }
+
+    pub(super) fn manager(&self, org_id: &str) -> TokenManager {
+        TokenManager::builder(self.client.clone(), self.client_id.clone(), org_id)
+            .store(self.store.org(org_id))
+            .refresh_margin(Duration::from_millis(self.margin_ms))
+            .clock(Arc::clone(&self.clock))
+            .lease_ttl(self.lease_ttl)
+            .lease_wait(self.lease_wait)
+            .build()
+    }
+
+    /// Drops idle, settled organizations from memory.
+    pub(super) fn sweep(&self, now: u64) -> usize {
+        self.last_sweep_ms.store(now, Ordering::Relaxed);
+        let mut orgs = self
+            .orgs
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let before = orgs.len();
+        orgs.retain(|_, entry| {
+            let idle =
+                now.saturating_sub(entry.last_used_ms.load(Ordering::Relaxed)) > self.idle_after_ms;
+            // Nobody else holds the entry (it is taken from the map only under its lock, which
+            // this holds) or the manager (a renewal task holds a clone of it).
+            !(idle && Arc::strong_count(entry) == 1 && entry.manager.is_settled())
+        });
+        let dropped = before - orgs.len();
+        if dropped > 0 {
+            tracing::debug!(
+                client_id = %self.client_id,
+                dropped,
+                "dropped idle organizations from memory"
+            );
+        }
+        dropped
+    }
+
+    /// Renews for a caller, in a task of its own holding a renewal permit.
+    pub(super) async fn renew_for_caller(
+        self: &Arc<Self>,
+        org_id: &str,
+    ) -> Result<Arc<StoredToken>, Error> {
+        if org_id.trim().is_empty() {
+            return Err(Error::InvalidRequest("the org_id is empty".to_owned()));
+        }
+        if let Some(refusal) = self.refusal(org_id) {
+            return Err(refusal.to_error());
+        }
+        let shared = Arc::clone(self);
+        let org_id = org_id.to_owned();
+        let work = tokio::spawn(async move {
+            let entry = shared.entry(&org_id);
+            let _gate = Arc::clone(&entry.gate).lock_owned().await;
+            if let Some(token) = entry.manager.fresh_for(shared.margin_ms) {
+                return Ok(token);
+            }
+            let _permit = Arc::clone(&shared.renewals)
+                .acquire_owned()
+                .await
+                .map_err(|_| Error::RenewalInterrupted)?;
+            shared.renew(&org_id, &entry, shared.margin_ms).await
+        });
+        match work.await {
+            Ok(outcome) => outcome,
+            Err(stopped) if stopped.is_panic() => std::panic::resume_unwind(stopped.into_panic()),
+            Err(_) => Err(Error::RenewalInterrupted),
+        }
+    }
+
+    /// Renews `entry`'s token to be valid for longer than `ahead_ms`, recording the outcome and
+    /// scheduling the next background renewal.
+    pub(super) async fn renew(
+        &self,
+        org_id: &str,
+        entry: &OrgEntry,
+        ahead_ms: u64,
+    ) -> Result<Arc<StoredToken>, Error> {
+        let before = entry.manager.published().map(|t| t.version);
+        let outcome = entry.manager.renewed(ahead_ms).await;
+        self.settle(org_id, entry, before, outcome.as_ref().map(Arc::clone));
+        outcome
+    }
+
+    /// Records the outcome of a renewal or grant (`before`: the version published before it).
+    pub(super) fn settle(
+        &self,
+        org_id: &str,
+        entry: &OrgEntry,
+        before: Option<u64>,
+        outcome: Result<Arc<StoredToken>, &Error>,
+    ) {
+        let now = self.clock.now_millis();
+        match outcome {
+            Ok(token) => {
+                entry.record.update(|r| {
+                    if Some(token.version) != before {
+                        r.last_renewal_ms = Some(now);
+                    }
+                    r.last_error = None;
+                });
+                let mut schedule = self
+                    .schedule
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                schedule.succeeded(org_id);
+                schedule.set(org_id, self.due(&token, now));
+                drop(schedule);
+                self.wake.notify_one();
+            }
+            Err(error) => {
+                entry
+                    .record
+                    .update(|r| r.last_error = Some(error.to_string()));
+                if let Error::ReauthorizationRequired {
+                    status,
+                    error: name,
+                    description,
+                } = error
+                    && is_uninstall(error)
+                {
+                    let first = self
+                        .uninstalled
+                        .write()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .insert(
+                            org_id.to_owned(),
+                            Refusal {
+                                status: *status,
+                                error: name.clone(),
+                                description: description.clone(),
+                            },
+                        )
+                        .is_none();
+                    self.schedule
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .remove(org_id);
+                    // Its access token died with the installation: never hand it out again.
+                    if let Some(published) = entry.manager.published() {
+                        entry.manager.invalidate(&published.access_token);
+                    }
+                    if first {
+                        tracing::error!(
+                            client_id = %self.client_id,
+                            org_id,
+                            error = %error,
+                            "Cobo refused a new grant: the organization uninstalled the app (or revoked it); nothing more is sent for it until it installs the app again"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// When `token` is due for a background renewal: the margin plus a random jitter of up to
+    /// half of it before expiry, and never sooner than a second from now.
+    pub(super) fn due(&self, token: &StoredToken, now: u64) -> u64 {
+        let ahead = self.ahead_ms();
+        token
+            .expires_at_ms
+            .saturating_sub(ahead)
+            .max(now.saturating_add(1_000).min(token.expires_at_ms))
+    }
+
+    /// The margin plus a random jitter of up to half of it.
+    pub(super) fn ahead_ms(&self) -> u64 {
+        self.margin_ms
+            .saturating_add(rand::thread_rng().gen_range(0..=self.margin_ms / 2))
+    }
+}
+
+/// Whether `error` says the organization no longer has the app: Cobo refused a new grant with a
+/// 4XX. Not a 401 (the key, the signature or the nonce was refused: the app's configuration, or a
+/// nonce two processes sent in the same millisecond), nor a 408 or 429 (transient): the manager
+/// reports those as [`Error::ReauthorizationRequired`] too, but they say nothing about the
+/// installation, so the organization is retried with a backoff instead of left alone.
+pub(super) fn is_uninstall(error: &Error) -> bool {
+    matches!(
+        error,
+        Error::ReauthorizationRequired { status, .. } if !matches!(status, 401 | 408 | 429)
+    )
+}

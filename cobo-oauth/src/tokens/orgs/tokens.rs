@@ -1,0 +1,138 @@
+//! [`OrgTokens`]: a valid Org Access Token for any organization that installed the app.
+
+use std::sync::Arc;
+
+use secrecy::SecretString;
+
+use super::shared::Shared;
+use super::status::OrgStatus;
+use super::store::OrgStore;
+use crate::error::Error;
+
+/// A valid Org Access Token for any organization that installed the app (`client_id`): one
+/// value per app, however many organizations.
+///
+/// - [`access_token(org_id)`](Self::access_token): cached while fresh, otherwise renewed by that
+///   organization's [`TokenManager`](crate::TokenManager) (made at first use, shared by every caller, dropped from
+///   memory when idle: the pair stays in the store). Everything a manager guarantees holds per
+///   organization: single-flight, cancel-safe renewals, no refresh token ever presented twice,
+///   the fleet-wide lease of a shared store.
+/// - [`CoboClient::for_org`](crate::CoboClient::for_org): a client that sends an organization's Bearer token.
+/// - [`on_install`](Self::on_install): Cobo's install callback.
+/// - [`spawn_refresher`](Self::spawn_refresher): renews every organization ahead of expiry, a
+///   bounded number at a time.
+/// - [`status`](Self::status): expiry, last renewal and last error per organization.
+///
+/// An organization whose new grant Cobo refuses ([`Error::ReauthorizationRequired`]: it
+/// uninstalled the app) is reported once (`error`, with its `org_id`) and then left alone: its
+/// calls fail at once with that error, nothing is sent, until `on_install` is called for it.
+///
+/// Cheap to clone; clones share everything. `Debug` shows the app, the store and how many
+/// organizations are in memory, never a token.
+#[derive(Clone)]
+pub struct OrgTokens {
+    pub(super) inner: Arc<Shared>,
+}
+
+impl std::fmt::Debug for OrgTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OrgTokens")
+            .field("client_id", &self.inner.client_id)
+            .field("store", &self.inner.store)
+            .field("cached_orgs", &self.cached_orgs())
+            .field("max_concurrent_renewals", &self.inner.max_renewals)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OrgTokens {
+    /// The app.
+    pub fn client_id(&self) -> &str {
+        &self.inner.client_id
+    }
+
+    /// The store of every organization's pair.
+    pub fn store(&self) -> &Arc<dyn OrgStore> {
+        &self.inner.store
+    }
+
+    /// The most renewals that run at once.
+    pub fn max_concurrent_renewals(&self) -> u32 {
+        self.inner.max_renewals
+    }
+
+    /// A valid access token of `org_id`: from memory while fresh, otherwise renewed (at most
+    /// [`max_concurrent_renewals`](super::OrgTokensBuilder::max_concurrent_renewals) renewals run at
+    /// once). May be dropped at any `.await`: a renewal, once started, finishes in a task of
+    /// its own. An organization that uninstalled the app gets
+    /// [`Error::ReauthorizationRequired`] at once.
+    pub async fn access_token(&self, org_id: &str) -> Result<SecretString, Error> {
+        if let Some(token) = self.inner.cached(org_id) {
+            return Ok(token);
+        }
+        // Boxed: the cached path above stays a small future.
+        let renewed = Box::pin(self.inner.renew_for_caller(org_id)).await?;
+        Ok(renewed.access_token.clone())
+    }
+
+    /// Cobo refused `rejected` as `org_id`'s access token (error 1000): the next call renews it
+    /// (see [`TokenManager::invalidate`](crate::TokenManager::invalidate)). Returns whether the published token was marked.
+    pub fn invalidate(&self, org_id: &str, rejected: &SecretString) -> bool {
+        self.inner
+            .orgs()
+            .get(org_id)
+            .is_some_and(|entry| entry.manager.invalidate(rejected))
+    }
+
+    /// What this process knows of `org_id`'s token; an organization not in memory is read from
+    /// the store.
+    pub async fn status(&self, org_id: &str) -> Result<OrgStatus, Error> {
+        let uninstalled = self.inner.is_uninstalled(org_id);
+        let entry = self.inner.orgs().get(org_id).cloned();
+        let (pair, last_renewal_ms, last_error) = match entry {
+            Some(entry) => {
+                let (renewed, error) = entry
+                    .record
+                    .update(|r| (r.last_renewal_ms, r.last_error.clone()));
+                (entry.manager.published(), renewed, error)
+            }
+            None => (
+                self.inner.store.org(org_id).load().await?.map(Arc::new),
+                None,
+                None,
+            ),
+        };
+        Ok(OrgStatus {
+            org_id: org_id.to_owned(),
+            expires_at_ms: pair.as_ref().map(|p| p.expires_at_ms),
+            version: pair.as_ref().map(|p| p.version),
+            last_renewal_ms,
+            last_error,
+            uninstalled,
+        })
+    }
+
+    /// The status of every organization the store holds a pair for.
+    pub async fn statuses(&self) -> Result<Vec<OrgStatus>, Error> {
+        let mut orgs = self.inner.store.list().await?;
+        orgs.sort();
+        let mut statuses = Vec::with_capacity(orgs.len());
+        for org in orgs {
+            statuses.push(self.status(&org).await?);
+        }
+        Ok(statuses)
+    }
+
+    /// How many organizations have a manager in memory.
+    pub fn cached_orgs(&self) -> usize {
+        self.inner.orgs().len()
+    }
+
+    /// Drops from memory the managers of organizations unused for longer than
+    /// [`idle_after`](super::OrgTokensBuilder::idle_after) that are settled (not renewing, nothing
+    /// unsaved, no refresh token of unknown outcome). Their pairs stay in the store. Also runs
+    /// by itself as organizations are added. Returns how many were dropped.
+    pub fn drop_idle(&self) -> usize {
+        self.inner.sweep(self.inner.clock.now_millis())
+    }
+}

@@ -1,0 +1,168 @@
+//! [`RedisOrgStore`]: the pairs of every organization of an app in one Redis, listed with `SCAN`.
+
+use std::fmt;
+use std::sync::Arc;
+
+use super::builder::RedisStoreBuilder;
+use super::keys::{Keys, escape};
+use super::scripts;
+use super::store::RedisStore;
+use crate::tokens::orgs::OrgStore;
+use crate::tokens::store::{StoreError, StoreFuture, TokenOwner, TokenStore};
+
+/// An [`OrgStore`] in Redis: each organization's pair under its own keys
+/// (`<prefix>:{<client_id>:<org_id>}:pair`, `…:lease`, `…:refresh-sends`), each a
+/// [`RedisStore`] with its refresh lease, all sharing one connection. Lists organizations with
+/// `SCAN` on the app's keys (never `KEYS`), so a fleet's processes find each other's
+/// organizations. The ACL user also needs the `scan` command.
+///
+/// ```no_run
+/// # async fn f(client: cobo_oauth::CoboClient) -> Result<(), Box<dyn std::error::Error>> {
+/// use std::sync::Arc;
+/// use cobo_oauth::tokens::{EncryptionKey, OrgTokens, RedisOrgStore};
+/// let store = RedisOrgStore::builder("redis://127.0.0.1:6379/0", "client-id")
+///     .encryption_key(EncryptionKey::from_hex(&std::env::var("COBO_TOKEN_ENCRYPTION_KEY")?)?)
+///     .connect_orgs()
+///     .await?;
+/// let tokens = OrgTokens::builder(client, "client-id").store(Arc::new(store)).build();
+/// # Ok(()) }
+/// ```
+pub struct RedisOrgStore {
+    /// A store whose connection, sealing and credentials every organization's store shares.
+    template: RedisStore,
+    prefix: String,
+}
+
+impl fmt::Debug for RedisOrgStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisOrgStore")
+            .field("endpoint", &self.template.endpoint)
+            .field("prefix", &self.prefix)
+            .field("client_id", &self.template.owner.client_id)
+            .field("format", &self.template.sealing.format())
+            .finish()
+    }
+}
+
+impl RedisOrgStore {
+    /// A builder for every organization of `client_id` in the Redis at `url`; finish it with
+    /// [`RedisStoreBuilder::connect_orgs`].
+    pub fn builder(url: impl Into<String>, client_id: impl Into<String>) -> RedisStoreBuilder {
+        RedisStore::builder(url, client_id, "")
+    }
+
+    /// Like [`RedisStoreBuilder::from_env`], for every organization of `client_id`.
+    pub fn from_env(client_id: impl Into<String>) -> Result<RedisStoreBuilder, StoreError> {
+        RedisStoreBuilder::from_env(client_id, "")
+    }
+
+    /// The store of `org_id`'s pair.
+    pub fn store_of(&self, org_id: &str) -> RedisStore {
+        let t = &self.template;
+        RedisStore {
+            connection: t.connection.clone(),
+            keys: Keys::new(&self.prefix, &t.owner.client_id, org_id),
+            owner: TokenOwner::new(t.owner.client_id.clone(), org_id),
+            sealing: t.sealing.clone(),
+            endpoint: t.endpoint.clone(),
+            password: t.password.clone(),
+            save: scripts::save(),
+            release: scripts::release(),
+            extend: scripts::extend(),
+        }
+    }
+
+    /// The organizations with a pair, found with `SCAN` (a cursor, a page at a time).
+    async fn scan(&self) -> Result<Vec<String>, StoreError> {
+        let head = format!(
+            "{}:{{{}:",
+            self.prefix,
+            escape(&self.template.owner.client_id)
+        );
+        let pattern = format!("{}*}}:pair", glob_escape(&head));
+        let mut connection = self.template.connection.clone();
+        let mut cursor: u64 = 0;
+        let mut orgs = Vec::new();
+        loop {
+            let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(&pattern)
+                .arg("COUNT")
+                .arg(1_000)
+                .query_async(&mut connection)
+                .await
+                .map_err(|e| self.template.io(&e))?;
+            for key in keys {
+                if let Some(org) = org_of(&key, &head)
+                    && Keys::new(&self.prefix, &self.template.owner.client_id, &org).pair == key
+                {
+                    orgs.push(org);
+                }
+            }
+            if next == 0 {
+                break;
+            }
+            cursor = next;
+        }
+        orgs.sort();
+        orgs.dedup(); // SCAN may return a key twice.
+        Ok(orgs)
+    }
+}
+
+impl OrgStore for RedisOrgStore {
+    fn org(&self, org_id: &str) -> Arc<dyn TokenStore> {
+        Arc::new(self.store_of(org_id))
+    }
+
+    fn list(&self) -> StoreFuture<'_, Vec<String>> {
+        Box::pin(self.scan())
+    }
+}
+
+impl RedisStoreBuilder {
+    /// Connects, for every organization of the builder's `client_id` (its `org_id` is
+    /// ignored): see [`RedisOrgStore`].
+    pub async fn connect_orgs(self) -> Result<RedisOrgStore, StoreError> {
+        let prefix = self.prefix.clone();
+        Ok(RedisOrgStore {
+            template: self.connect().await?,
+            prefix,
+        })
+    }
+}
+
+/// `text` with the characters special to Redis's glob patterns escaped.
+fn glob_escape(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\' | '^') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
+/// The organization of a pair key that starts with `head` (`<prefix>:{<client_id>:`).
+fn org_of(key: &str, head: &str) -> Option<String> {
+    let escaped = key.strip_prefix(head)?.strip_suffix("}:pair")?;
+    let query = format!("o={escaped}");
+    let (_, org) = url::form_urlencoded::parse(query.as_bytes()).next()?;
+    Some(org.into_owned()).filter(|org| !org.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pair_keys_give_back_their_organization() {
+        let keys = Keys::new("p*x", "app:1", "org }{ é");
+        let head = format!("p*x:{{{}:", escape("app:1"));
+        assert_eq!(org_of(&keys.pair, &head).as_deref(), Some("org }{ é"));
+        assert_eq!(org_of(&keys.lease, &head), None);
+        assert_eq!(glob_escape("a*b?[c]\\"), "a\\*b\\?\\[c\\]\\\\");
+    }
+}

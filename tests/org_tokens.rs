@@ -1,0 +1,656 @@
+//! `OrgTokens`: one app, many organizations, against the embedded mock Cobo server.
+//!
+//! - 200 organizations with 5-second tokens and the background refresher for 30 s: a valid
+//!   token at every moment sampled, every refresh token presented once, never more renewals in
+//!   flight than configured.
+//! - An organization that uninstalls the app: one clear error, no retry loop, the others
+//!   unaffected.
+//! - The install callback: `2` replaces the pair and the old refresh token is never presented
+//!   again; unknown values are typed errors; a dropped callback still saves its grant.
+//! - The directory store, idle organizations leaving memory, the per-organization Bearer.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use cobo_oauth::bearer::BearerSource as _;
+use cobo_oauth::mock::{Fault, MockConfig, MockServer};
+use cobo_oauth::tokens::{
+    DirectoryStore, InstallError, MemoryOrgStore, OrgBearer, OrgStore, OrgTokens, OrgTokensBuilder,
+};
+use cobo_oauth::{CoboClient, Error, ExposeSecret as _};
+use cobo_oauth_tests::{API_SECRET, mock_config};
+
+const APP: &str = "portal-app";
+
+async fn start(config: MockConfig) -> (Arc<MockServer>, CoboClient) {
+    let server = Arc::new(MockServer::start(config).await.unwrap());
+    let client = CoboClient::builder()
+        .env(server.env())
+        .api_secret(API_SECRET)
+        .build()
+        .unwrap();
+    (server, client)
+}
+
+fn org(n: usize) -> String {
+    format!("org-{n:04}")
+}
+
+/// Grants (install callback `1`) for `orgs` organizations, eight at a time.
+async fn install_all(tokens: &OrgTokens, orgs: usize) {
+    let installs = futures::stream::iter((0..orgs).map(|n| {
+        let tokens = tokens.clone();
+        async move { tokens.on_install(&org(n), 1).await }
+    }));
+    use futures::StreamExt as _;
+    let outcomes: Vec<_> = installs.buffer_unordered(8).collect().await;
+    for outcome in outcomes {
+        outcome.unwrap();
+    }
+}
+
+/// Grant requests the mock received for `org_id`.
+fn grants_for(server: &MockServer, org_id: &str) -> usize {
+    let query = format!("org_id={org_id}&");
+    server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET" && format!("{}&", r.query).contains(&query))
+        .count()
+}
+
+fn refreshes(server: &MockServer) -> usize {
+    server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST")
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_orgs_with_five_second_tokens_stay_valid_under_the_refresher() {
+    const ORGS: usize = 200;
+    const IN_FLIGHT: usize = 4;
+    let (server, client) = start(MockConfig {
+        access_token_ttl: Duration::from_secs(5),
+        max_recorded_requests: 100_000,
+        ..mock_config()
+    })
+    .await;
+    // Every token request takes a while, so that renewals really overlap.
+    server.inject(Fault::Delay(Duration::from_millis(5)), usize::MAX);
+    let tokens = OrgTokens::builder(client, APP)
+        .refresh_margin(Duration::from_secs(2))
+        .max_concurrent_renewals(IN_FLIGHT)
+        .build();
+    install_all(&tokens, ORGS).await;
+    let refresher = tokens.spawn_refresher();
+
+    let started = Instant::now();
+    let mut samples = 0;
+    while started.elapsed() < Duration::from_secs(30) {
+        for n in 0..ORGS {
+            let token = tokens.access_token(&org(n)).await.unwrap();
+            assert!(
+                server.access_token_valid(token.expose_secret()),
+                "{} had an invalid token after {:?}",
+                org(n),
+                started.elapsed()
+            );
+            samples += 1;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Stopped, and its last renewals finished: the counts below are final.
+    refresher.stop().await;
+
+    let presentations = server.refresh_token_presentations();
+    assert!(
+        presentations.values().all(|&count| count == 1),
+        "every refresh token presented exactly once"
+    );
+    // Tokens live 5 s and are renewed 2 to 3 s early, so every 2 to 3 s: about ten refreshes
+    // per organization in 30 s, and none of them a fallback grant.
+    let refreshed = refreshes(&server);
+    assert!(refreshed >= ORGS * 9, "{refreshed} refreshes");
+    assert_eq!(presentations.len(), refreshed);
+    assert_eq!(
+        server
+            .requests()
+            .iter()
+            .filter(|r| r.method == "GET")
+            .count(),
+        ORGS,
+        "one grant per organization, no recovery grant"
+    );
+    let max = server.max_concurrent_token_requests();
+    assert!(
+        (2..=IN_FLIGHT).contains(&max),
+        "{max} token requests in flight at once (limit {IN_FLIGHT}; renewals should overlap)"
+    );
+    for status in tokens.statuses().await.unwrap() {
+        assert_eq!(status.last_error, None, "{status:?}");
+        assert!(status.last_renewal_ms.is_some() && !status.uninstalled);
+    }
+    eprintln!("{samples} samples, {refreshed} refreshes, at most {max} in flight");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_uninstalled_org_gets_one_clear_error_and_the_others_go_on() {
+    let (server, client) = start(MockConfig {
+        access_token_ttl: Duration::from_secs(3),
+        ..mock_config()
+    })
+    .await;
+    let tokens = OrgTokens::builder(client, APP)
+        .refresh_margin(Duration::from_secs(1))
+        .build();
+    install_all(&tokens, 5).await;
+    let _refresher = tokens.spawn_refresher();
+    let gone = org(2);
+    server.uninstall(APP, &gone);
+
+    // Its refresh is refused, then its fallback grant: reported, and left alone.
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while !tokens.status(&gone).await.unwrap().uninstalled {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the uninstall was noticed");
+    let grants = grants_for(&server, &gone);
+    assert_eq!(grants, 2, "the install and one refused grant");
+    let requests = server.requests().len();
+
+    for _ in 0..3 {
+        let error = tokens.access_token(&gone).await.unwrap_err();
+        assert!(
+            matches!(error, Error::ReauthorizationRequired { status: 400, .. }),
+            "{error:?}"
+        );
+        assert!(error.is_permanent());
+    }
+    let status = tokens.status(&gone).await.unwrap();
+    assert!(
+        status
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("re-authorization required")),
+        "{status:?}"
+    );
+    // Two more token lifetimes: the others are refreshed, the uninstalled one never again.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(grants_for(&server, &gone), 2, "no retry loop");
+    assert!(
+        server.requests().len() > requests,
+        "the others were refreshed"
+    );
+    for n in [0, 1, 3, 4] {
+        let token = tokens.access_token(&org(n)).await.unwrap();
+        assert!(server.access_token_valid(token.expose_secret()));
+        assert_eq!(tokens.status(&org(n)).await.unwrap().last_error, None);
+    }
+    assert_eq!(server.max_refresh_token_presentations(), 1);
+
+    // Installing the app again brings it back.
+    server.install(APP, &gone);
+    tokens.on_install(&gone, "1").await.unwrap();
+    let token = tokens.access_token(&gone).await.unwrap();
+    assert!(server.access_token_valid(token.expose_secret()));
+    assert!(!tokens.status(&gone).await.unwrap().uninstalled);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn permissions_changed_replaces_the_pair_and_the_old_refresh_token_is_never_presented() {
+    let (server, client) = start(MockConfig {
+        access_token_ttl: Duration::from_secs(2),
+        ..mock_config()
+    })
+    .await;
+    let store = Arc::new(MemoryOrgStore::default());
+    let tokens = OrgTokens::builder(client, APP)
+        .store(Arc::clone(&store) as Arc<dyn OrgStore>)
+        .refresh_margin(Duration::from_millis(1_000))
+        .build();
+    let target = org(7);
+    tokens.on_install(&target, 1).await.unwrap();
+    let first = store.org(&target).load().await.unwrap().unwrap();
+    assert_eq!(first.version, 1);
+
+    tokens.on_install(&target, 2).await.unwrap();
+    let second = store.org(&target).load().await.unwrap().unwrap();
+    assert_eq!(second.version, 2);
+    assert_ne!(
+        second.refresh_token.expose_secret(),
+        first.refresh_token.expose_secret()
+    );
+    assert_eq!(
+        tokens.access_token(&target).await.unwrap().expose_secret(),
+        second.access_token.expose_secret()
+    );
+    // Refreshes follow, from the new pair.
+    let _refresher = tokens.spawn_refresher();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let presentations = server.refresh_token_presentations();
+    assert!(
+        !presentations.contains_key(first.refresh_token.expose_secret()),
+        "the replaced refresh token was never presented"
+    );
+    assert_eq!(
+        presentations.get(second.refresh_token.expose_secret()),
+        Some(&1)
+    );
+    assert!(presentations.values().all(|&count| count == 1));
+    assert!(store.org(&target).load().await.unwrap().unwrap().version > 2);
+}
+
+#[tokio::test]
+async fn unknown_approval_results_are_typed_errors_and_send_nothing() {
+    let (server, client) = start(mock_config()).await;
+    let tokens = OrgTokens::builder(client, APP).build();
+    for outcome in [
+        tokens.on_install("org", 3).await,
+        tokens.on_install("org", 0).await,
+        tokens.on_install("org", "approved").await,
+        tokens.on_install("org", "").await,
+    ] {
+        assert!(
+            matches!(outcome, Err(InstallError::UnknownApprovalResult(_))),
+            "{outcome:?}"
+        );
+    }
+    assert!(matches!(
+        tokens.on_install(" ", "1").await,
+        Err(InstallError::MissingOrgId)
+    ));
+    assert!(server.requests().is_empty());
+}
+
+#[tokio::test]
+async fn a_refused_install_saves_nothing() {
+    let (server, client) = start(mock_config()).await;
+    server.uninstall(APP, "forged");
+    let store = Arc::new(MemoryOrgStore::default());
+    let tokens = OrgTokens::builder(client, APP)
+        .store(Arc::clone(&store) as Arc<dyn OrgStore>)
+        .build();
+    let outcome = tokens.on_install("forged", 1).await;
+    assert!(
+        matches!(
+            outcome,
+            Err(InstallError::Grant(Error::ReauthorizationRequired { .. }))
+        ),
+        "{outcome:?}"
+    );
+    assert!(store.org("forged").load().await.unwrap().is_none());
+    assert!(store.list().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_dropped_install_callback_still_saves_its_grant() {
+    let (server, client) = start(mock_config()).await;
+    let store = Arc::new(MemoryOrgStore::default());
+    let tokens = OrgTokens::builder(client, APP)
+        .store(Arc::clone(&store) as Arc<dyn OrgStore>)
+        .build();
+    // Cobo issues the grant, but the answer comes after the caller gave up.
+    server.inject(Fault::DelayAnswer(Duration::from_millis(300)), 1);
+    let dropped = tokio::time::timeout(
+        Duration::from_millis(50),
+        tokens.on_install("org-dropped", 1),
+    )
+    .await;
+    assert!(dropped.is_err(), "the caller gave up");
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let saved = store.org("org-dropped").load().await.unwrap().unwrap();
+    let token = tokens.access_token("org-dropped").await.unwrap();
+    assert_eq!(token.expose_secret(), saved.access_token.expose_secret());
+    assert_eq!(grants_for(&server, "org-dropped"), 1, "no second grant");
+}
+
+#[tokio::test]
+async fn a_dropped_caller_never_costs_a_second_refresh() {
+    let (server, client) = start(MockConfig {
+        access_token_ttl: Duration::from_secs(20),
+        ..mock_config()
+    })
+    .await;
+    let tokens = OrgTokens::builder(client, APP)
+        .refresh_margin(Duration::from_secs(19))
+        .build();
+    tokens.on_install("org-a", 1).await.unwrap();
+    // Now within the margin: stale (a new token is fresh for a second).
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    server.inject(Fault::DelayAnswer(Duration::from_millis(300)), 1);
+    let dropped =
+        tokio::time::timeout(Duration::from_millis(50), tokens.access_token("org-a")).await;
+    assert!(dropped.is_err());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let token = tokens.access_token("org-a").await.unwrap();
+    assert!(server.access_token_valid(token.expose_secret()));
+    assert_eq!(refreshes(&server), 1);
+    assert_eq!(server.max_refresh_token_presentations(), 1);
+}
+
+#[tokio::test]
+async fn the_directory_store_keeps_one_private_file_per_org() {
+    let (server, client) = start(mock_config()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("tokens");
+    let builder = |client: CoboClient| -> OrgTokensBuilder {
+        OrgTokens::builder(client, APP).store(Arc::new(DirectoryStore::new(&root)))
+    };
+    let tokens = builder(client.clone()).build();
+    let orgs = ["6f1c3b9e-0d4b-4a57-9a0e-3f1d2c4b5a69", "../escape", "a b/c"];
+    for org_id in orgs {
+        tokens.on_install(org_id, 1).await.unwrap();
+    }
+    let listed: HashSet<String> = DirectoryStore::new(&root)
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+    assert_eq!(listed, orgs.iter().map(|o| (*o).to_owned()).collect());
+    let files: Vec<_> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .collect();
+    assert_eq!(files.len(), 3, "one file per organization, no leftovers");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        for file in &files {
+            assert_eq!(file.metadata().unwrap().permissions().mode() & 0o777, 0o600);
+        }
+        assert_eq!(
+            std::fs::metadata(&root).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
+    }
+    assert!(!dir.path().join("escape.json").exists());
+
+    // Another process (new tokens on the same directory) uses the pairs without a request.
+    let requests = server.requests().len();
+    let again = builder(client).build();
+    for org_id in orgs {
+        let token = again.access_token(org_id).await.unwrap();
+        assert!(server.access_token_valid(token.expose_secret()));
+    }
+    assert_eq!(server.requests().len(), requests);
+    let statuses = again.statuses().await.unwrap();
+    assert_eq!(statuses.len(), 3);
+    assert!(statuses.iter().all(|s| s.version == Some(1)));
+}
+
+#[tokio::test]
+async fn idle_orgs_leave_memory_and_come_back_from_the_store() {
+    let (server, client) = start(mock_config()).await;
+    let tokens = OrgTokens::builder(client, APP)
+        .idle_after(Duration::from_millis(100))
+        .build();
+    install_all(&tokens, 20).await;
+    let busy = tokens.access_token(&org(0)).await.unwrap();
+    assert_eq!(tokens.cached_orgs(), 20);
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    tokens.access_token(&org(0)).await.unwrap(); // used: stays
+    assert_eq!(tokens.drop_idle(), 19);
+    assert_eq!(tokens.cached_orgs(), 1);
+    let requests = server.requests().len();
+    for n in 0..20 {
+        let token = tokens.access_token(&org(n)).await.unwrap();
+        assert!(server.access_token_valid(token.expose_secret()));
+    }
+    assert_eq!(
+        server.requests().len(),
+        requests,
+        "read back from the store"
+    );
+    assert_eq!(
+        tokens.access_token(&org(0)).await.unwrap().expose_secret(),
+        busy.expose_secret()
+    );
+}
+
+#[tokio::test]
+async fn each_org_bearer_is_that_orgs_token_and_an_expired_one_is_renewed() {
+    let (server, client) = start(mock_config()).await;
+    let tokens = OrgTokens::builder(client.clone(), APP).build();
+    install_all(&tokens, 2).await;
+    let (a, b) = (
+        OrgBearer::new(tokens.clone(), org(0)),
+        OrgBearer::new(tokens.clone(), org(1)),
+    );
+    let token_a = a.token().await.unwrap();
+    let token_b = b.token().await.unwrap();
+    assert_ne!(token_a.expose_secret(), token_b.expose_secret());
+    assert_eq!(
+        token_a.expose_secret(),
+        tokens.access_token(&org(0)).await.unwrap().expose_secret()
+    );
+    // Cobo refused a's token (error 1000): a is renewed, b is untouched.
+    a.expired(&token_a);
+    let renewed = a.token().await.unwrap();
+    assert_ne!(renewed.expose_secret(), token_a.expose_secret());
+    assert!(server.access_token_valid(renewed.expose_secret()));
+    assert_eq!(
+        b.token().await.unwrap().expose_secret(),
+        token_b.expose_secret()
+    );
+    let for_org = client.for_org(&tokens, org(1));
+    assert!(format!("{for_org:?}").contains("bearer: true"));
+    let shown = format!("{tokens:?}");
+    assert!(shown.contains("cached_orgs: 2"), "{shown}");
+    assert!(!shown.contains(token_b.expose_secret()));
+}
+
+/// Captures what `tracing` logs on this thread (the test's runtime is single-threaded).
+#[derive(Clone, Default)]
+struct Logs(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Logs {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn an_uninstall_is_logged_once_with_its_org_id_and_no_token() {
+    let logs = Logs::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::INFO)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let (server, client) = start(mock_config()).await;
+    let store = Arc::new(MemoryOrgStore::default());
+    let tokens = OrgTokens::builder(client, APP)
+        .store(Arc::clone(&store) as Arc<dyn OrgStore>)
+        .build();
+    tokens.on_install("org-gone", 1).await.unwrap();
+    let pair = store.org("org-gone").load().await.unwrap().unwrap();
+    server.uninstall(APP, "org-gone");
+    // Cobo refuses the token (error 1000): the renewal finds the app uninstalled.
+    assert!(tokens.invalidate("org-gone", &pair.access_token));
+    for _ in 0..3 {
+        let error = tokens.access_token("org-gone").await.unwrap_err();
+        assert!(matches!(error, Error::ReauthorizationRequired { .. }));
+    }
+
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let errors: Vec<&str> = text.lines().filter(|l| l.contains("ERROR")).collect();
+    let reports: Vec<&&str> = errors
+        .iter()
+        .filter(|l| l.contains("uninstalled the app"))
+        .collect();
+    assert_eq!(reports.len(), 1, "{text}");
+    assert!(reports[0].contains("org_id=\"org-gone\""), "{text}");
+    // The manager's own events carry the organization too (through their span).
+    let refused: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("must authorize the app again"))
+        .collect();
+    assert!(
+        !refused.is_empty() && refused.iter().all(|l| l.contains("org_id=org-gone")),
+        "{text}"
+    );
+    for secret in [
+        pair.access_token.expose_secret(),
+        pair.refresh_token.expose_secret(),
+    ] {
+        assert!(!text.contains(secret), "a token was logged");
+    }
+    assert_eq!(
+        grants_for(&server, "org-gone"),
+        2,
+        "the install and one refused grant"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limit_pauses_every_renewal_then_they_resume() {
+    let (server, client) = start(MockConfig {
+        access_token_ttl: Duration::from_secs(3),
+        ..mock_config()
+    })
+    .await;
+    let tokens = OrgTokens::builder(client, APP)
+        .refresh_margin(Duration::from_secs(1))
+        .build();
+    install_all(&tokens, 20).await;
+    let installed = server.requests().len();
+    // The next three token requests are refused with Cobo's rate limit.
+    server.inject(
+        Fault::Status {
+            status: 429,
+            body: r#"{"error_code":2026,"error_message":"too many requests","error_id":"e"}"#
+                .to_owned(),
+            headers: Vec::new(),
+        },
+        3,
+    );
+    let refresher = tokens.spawn_refresher();
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    drop(refresher);
+
+    let requests = server.requests();
+    let after: Vec<u64> = requests[installed..]
+        .iter()
+        .map(|r| r.received_at_ms)
+        .collect();
+    let first_refused = after[0];
+    // Requests already in flight arrive at once; then nothing for the pause (at least 1 s).
+    let during_pause = after
+        .iter()
+        .filter(|&&at| at > first_refused + 100 && at < first_refused + 900)
+        .count();
+    assert_eq!(during_pause, 0, "{after:?}");
+    for n in 0..20 {
+        let token = tokens.access_token(&org(n)).await.unwrap();
+        assert!(
+            server.access_token_valid(token.expose_secret()),
+            "{}",
+            org(n)
+        );
+    }
+    assert_eq!(server.max_refresh_token_presentations(), 1);
+
+    // Dropped, the refresher renews nothing more.
+    let seen = server.requests().len();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(server.requests().len(), seen);
+}
+
+#[tokio::test]
+async fn an_empty_org_id_is_a_typed_error_and_sends_nothing() {
+    let (server, client) = start(mock_config()).await;
+    let tokens = OrgTokens::builder(client, APP).build();
+    let error = tokens.access_token("").await.unwrap_err();
+    assert!(matches!(error, Error::InvalidRequest(_)), "{error:?}");
+    assert!(server.requests().is_empty());
+    assert!(!tokens.status("").await.unwrap().uninstalled);
+}
+
+#[tokio::test]
+async fn a_manager_that_remembers_an_unknown_refresh_outcome_never_leaves_memory() {
+    let (server, client) = start(mock_config()).await;
+    let store = Arc::new(MemoryOrgStore::default());
+    let tokens = OrgTokens::builder(client, APP)
+        .store(Arc::clone(&store) as Arc<dyn OrgStore>)
+        .idle_after(Duration::from_millis(50))
+        .build();
+    tokens.on_install("org-a", 1).await.unwrap();
+    tokens.on_install("org-b", 1).await.unwrap();
+    let pair = store.org("org-a").load().await.unwrap().unwrap();
+    // Cobo rotates org-a's refresh token, but the answer never arrives.
+    assert!(tokens.invalidate("org-a", &pair.access_token));
+    server.inject(Fault::DropConnection, 1);
+    let error = tokens.access_token("org-a").await.unwrap_err();
+    assert!(
+        matches!(error, Error::RefreshOutcomeUnknown(_)),
+        "{error:?}"
+    );
+
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // org-b is idle and settled; org-a must remember that its refresh token was sent.
+    assert_eq!(tokens.drop_idle(), 1);
+    assert_eq!(tokens.cached_orgs(), 1);
+    let token = tokens.access_token("org-a").await.unwrap();
+    assert!(server.access_token_valid(token.expose_secret()));
+    assert_eq!(
+        server.max_refresh_token_presentations(),
+        1,
+        "never sent again"
+    );
+    assert_eq!(
+        grants_for(&server, "org-a"),
+        2,
+        "recovered with a new grant"
+    );
+}
+
+#[tokio::test]
+async fn a_grant_refused_for_the_key_or_nonce_is_not_an_uninstall() {
+    let (server, client) = start(mock_config()).await;
+    let tokens = OrgTokens::builder(client, APP).build();
+    // A 401 (the key, signature or nonce refused) says nothing about the installation.
+    server.inject(
+        Fault::Status {
+            status: 401,
+            body: r#"{"error":"invalid_request","error_description":"nonce already used"}"#
+                .to_owned(),
+            headers: Vec::new(),
+        },
+        1,
+    );
+    let refused = tokens.on_install("org-a", 1).await;
+    assert!(
+        matches!(
+            refused,
+            Err(InstallError::Grant(Error::ReauthorizationRequired {
+                status: 401,
+                ..
+            }))
+        ),
+        "{refused:?}"
+    );
+    let status = tokens.status("org-a").await.unwrap();
+    assert!(
+        !status.uninstalled && status.last_error.is_some(),
+        "{status:?}"
+    );
+    // The next call simply tries again.
+    let token = tokens.access_token("org-a").await.unwrap();
+    assert!(server.access_token_valid(token.expose_secret()));
+    assert_eq!(tokens.status("org-a").await.unwrap().last_error, None);
+}
