@@ -566,3 +566,85 @@ async fn a_refresh_that_failed_before_leaving_costs_the_fleet_no_grant() {
     assert_eq!(count(&server, "GET"), 1, "no grant was needed");
     assert_eq!(server.max_refresh_token_presentations(), 1);
 }
+
+/// A signed OAuth-style refusal with `status`, as Cobo answers the token endpoints' 4XX.
+fn refusal(status: u16, error: &str) -> Fault {
+    Fault::Status {
+        status,
+        body: format!(r#"{{"error":"{error}","error_description":"refused"}}"#),
+        headers: vec![],
+    }
+}
+
+#[tokio::test]
+async fn a_refresh_refused_with_401_spent_nothing_and_the_fleet_refreshes_with_it_next() {
+    let (server, client) = mock().await;
+    let redis = RedisServer::start();
+    let store = RedisStore::builder(redis.url(), "app", "org")
+        .encryption_key(EncryptionKey::generate())
+        .connect()
+        .await
+        .unwrap();
+    let clock = Arc::new(ShiftedClock::default());
+    let tokens = manager(&client, "org", Arc::new(store), &clock);
+    tokens.access_token().await.unwrap();
+
+    clock.set_offset_ms(TTL_MS);
+    // Cobo refused the key, the signature or the nonce: the request was never processed.
+    server.inject(refusal(401, "invalid_client"), 1);
+    let error = tokens.access_token().await.unwrap_err();
+    assert!(
+        matches!(error, Error::OAuth { status: 401, .. }),
+        "{error:?}"
+    );
+    assert!(!error.is_permanent(), "{error:?}");
+    let token = tokens.access_token().await.unwrap();
+    assert!(server.access_token_valid(token.expose_secret()));
+    assert_eq!(
+        count(&server, "GET"),
+        1,
+        "no new grant: the refresh token was unspent"
+    );
+    assert_eq!(count(&server, "POST"), 2);
+    assert_eq!(server.max_refresh_token_presentations(), 1);
+}
+
+#[tokio::test]
+async fn a_grant_refused_for_authentication_or_load_is_not_an_uninstall() {
+    let (server, _) = mock().await;
+    // One attempt per call: the refusals below are what the manager sees.
+    let client = CoboClient::builder()
+        .env(server.env())
+        .api_secret(API_SECRET)
+        .retry_policy(cobo_oauth::RetryPolicy {
+            max_attempts: 1,
+            ..Default::default()
+        })
+        .build()
+        .unwrap();
+    let clock = Arc::new(ShiftedClock::default());
+    for (org, status, error) in [
+        ("org-401", 401, "invalid_client"),
+        ("org-429", 429, "slow_down"),
+        ("org-408", 408, "timeout"),
+        ("org-400", 400, "unauthorized_client"),
+    ] {
+        let tokens = manager(&client, org, Arc::new(MemoryStore::default()), &clock);
+        server.inject(refusal(status, error), 1);
+        let refused = tokens.access_token().await.unwrap_err();
+        if status == 400 {
+            // A refusal of the grant itself: the organization must authorize the app again.
+            assert!(
+                matches!(refused, Error::ReauthorizationRequired { status: 400, .. }),
+                "{refused:?}"
+            );
+        } else {
+            assert!(
+                matches!(&refused, Error::OAuth { status: s, .. } if *s == status)
+                    && !refused.is_permanent(),
+                "{status}: {refused:?}"
+            );
+            tokens.access_token().await.unwrap();
+        }
+    }
+}

@@ -329,12 +329,14 @@ impl TokenManager {
             .await
         {
             Ok(token) => self.stored(token, version),
-            // Only a 4XX refusal means the app must be authorized again; a 5XX passes.
+            // Only a 4XX refusal of the grant itself means the app must be authorized again: not
+            // a 5XX, not 401 (Cobo refused the key, the signature or the nonce), not 408 or 429
+            // (try again later).
             Err(Error::OAuth {
                 status,
                 error,
                 description,
-            }) if (400..500).contains(&status) => {
+            }) if (400..500).contains(&status) && !matches!(status, 401 | 408 | 429) => {
                 tracing::error!(status, error = %error, "Cobo refused a new org_implicit grant: the organization must authorize the app again");
                 Err(Error::ReauthorizationRequired {
                     status,
@@ -396,10 +398,13 @@ fn may_have_rotated(error: &Error) -> bool {
     }
 }
 
-/// Whether a failed renewal never sent anything: signing failed, or no connection was made.
+/// Whether a failed renewal spent nothing: signing failed, no connection was made, or Cobo
+/// refused the request's authentication with a signed HTTP 401 (the key, the signature or the
+/// nonce: the request was refused before it was processed, so the refresh token is unspent).
 fn never_left(error: &Error) -> bool {
     match error {
         Error::Signing(_) | Error::InvalidRequest(_) | Error::Config(_) => true,
+        Error::OAuth { status: 401, .. } | Error::Api { status: 401, .. } => true,
         Error::Transport(error) | Error::Timeout(error) => error.is_connect(),
         _ => false,
     }
