@@ -44,6 +44,15 @@ fn manager(
         .build()
 }
 
+/// An encrypted Redis store of the pair of `app` and `org` on `redis`.
+async fn redis_store(redis: &RedisServer) -> RedisStore {
+    RedisStore::builder(redis.url(), "app", "org")
+        .encryption_key(EncryptionKey::generate())
+        .connect()
+        .await
+        .unwrap()
+}
+
 fn count(server: &MockServer, method: &str) -> usize {
     cobo_oauth_tests::count_requests(server, method)
 }
@@ -98,11 +107,7 @@ async fn a_caller_that_gives_up_mid_refresh_loses_nothing_file_store() {
 #[tokio::test]
 async fn a_caller_that_gives_up_mid_refresh_loses_nothing_redis_store_and_frees_the_lease() {
     let redis = RedisServer::start();
-    let store = RedisStore::builder(redis.url(), "app", "org")
-        .encryption_key(EncryptionKey::generate())
-        .connect()
-        .await
-        .unwrap();
+    let store = redis_store(&redis).await;
     a_caller_that_gives_up_loses_nothing(Arc::new(store)).await;
     let mut raw = redis::Client::open(redis.url())
         .unwrap()
@@ -417,11 +422,7 @@ impl<S: TokenStore> TokenStore for FailingSaves<S> {
 async fn a_kept_lease_is_given_back_by_the_next_renewal_that_saves_the_pair() {
     let (server, client) = mock().await;
     let redis = RedisServer::start();
-    let store = RedisStore::builder(redis.url(), "app", "org")
-        .encryption_key(EncryptionKey::generate())
-        .connect()
-        .await
-        .unwrap();
+    let store = redis_store(&redis).await;
     let store = Arc::new(FailingSaves {
         inner: store,
         failures: std::sync::atomic::AtomicUsize::new(0),
@@ -544,11 +545,7 @@ async fn a_refresh_that_failed_before_leaving_costs_the_fleet_no_grant() {
         .build()
         .unwrap();
     let redis = RedisServer::start();
-    let store = RedisStore::builder(redis.url(), "app", "org")
-        .encryption_key(EncryptionKey::generate())
-        .connect()
-        .await
-        .unwrap();
+    let store = redis_store(&redis).await;
     let clock = Arc::new(ShiftedClock::default());
     let tokens = manager(&client, "org", Arc::new(store), &clock);
     tokens.access_token().await.unwrap(); // signature 1: the grant
@@ -580,11 +577,7 @@ fn refusal(status: u16, error: &str) -> Fault {
 async fn a_refresh_refused_with_401_spent_nothing_and_the_fleet_refreshes_with_it_next() {
     let (server, client) = mock().await;
     let redis = RedisServer::start();
-    let store = RedisStore::builder(redis.url(), "app", "org")
-        .encryption_key(EncryptionKey::generate())
-        .connect()
-        .await
-        .unwrap();
+    let store = redis_store(&redis).await;
     let clock = Arc::new(ShiftedClock::default());
     let tokens = manager(&client, "org", Arc::new(store), &clock);
     tokens.access_token().await.unwrap();
