@@ -126,6 +126,7 @@ impl JwksCache {
         min_refresh_interval: Duration,
         max_age: Duration,
     ) -> Self {
+        super::jwt::ensure_crypto_provider();
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(10))

@@ -6,6 +6,14 @@
 //! public key as an HMAC secret never verifies. The key is the JWKS key of the token's `kid`
 //! (and, when the JWKS pins an `alg` to it, only with that `alg`); `iss`, `aud` and `exp` are
 //! required and checked, and `nbf` when present, all with a small leeway.
+//!
+//! **Crypto provider.** `jsonwebtoken` 12 picks its crypto by cargo features, and panics on the
+//! first decode when it cannot pick one: when another crate of the app's dependency tree
+//! enables its `rust_crypto` feature next to this crate's `aws_lc_rs`, neither is chosen.
+//! Building a [`JwksCache`] or a [`UserInfoVerifier`] therefore installs `jsonwebtoken`'s
+//! aws-lc-rs provider as the process default when none is installed yet (an app that installs
+//! its own, with `jsonwebtoken::crypto::CryptoProvider::install_default`, before building them
+//! keeps it).
 
 use std::collections::HashSet;
 use std::fmt;
@@ -179,6 +187,7 @@ impl UserInfoVerifier {
     /// verified with the keys of `jwks`. Nothing is guessed: Cobo documents neither value's
     /// format, so take both from a real token of your environment.
     pub fn new(jwks: JwksCache, issuer: impl Into<String>, audience: impl Into<String>) -> Self {
+        ensure_crypto_provider();
         Self {
             jwks,
             issuers: vec![issuer.into()],
@@ -270,6 +279,17 @@ impl UserInfoVerifier {
                     reason: format!("{other:?}"),
                 },
             })
+    }
+}
+
+/// Installs `jsonwebtoken`'s aws-lc-rs provider as the process default when none can be found
+/// (both or neither of its crypto features enabled in the app's tree), so that no decode,
+/// encode or JWK conversion can panic for the want of one. Losing the race to another thread
+/// that installs one is fine: a provider is installed either way.
+pub(crate) fn ensure_crypto_provider() {
+    use jsonwebtoken::crypto::CryptoProvider;
+    if CryptoProvider::try_get_default().is_none() {
+        let _ = jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.install_default();
     }
 }
 
