@@ -15,8 +15,10 @@
 //!   `#/components/schemas/WebhookEventType` (an enum Cobo extends, kept as text here) and its
 //!   `status` `#/components/schemas/WebhookEventStatus`.
 //!   The spec's `required` lists `id` while the property is `event_id` (the payloads and the
-//!   official SDKs' models use `event_id`): `event_id` is required here, and `id` is accepted
-//!   as its alias. (Normalization removes `id` from `required` and reports it.)
+//!   official SDKs' models use `event_id`): `event_id` is read, and `id` only when there is no
+//!   `event_id` (a body with both is read, its `id` ignored: refusing it with 400 would make
+//!   Cobo drop the event after its retries). (Normalization removes `id` from `required` and
+//!   reports it.)
 //! - [`CallbackMessage`]: the body of a transaction-approval callback is a
 //!   `#/components/schemas/Transaction` (the official Python demo parses it with
 //!   `Transaction.from_dict`). The spec's `#/components/schemas/CallbackMessage` is something
@@ -43,10 +45,11 @@ pub struct EnvelopeError {
 
 /// A webhook event (`#/components/schemas/WebhookEvent`).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(try_from = "WebhookEventWire")]
 #[non_exhaustive]
 pub struct WebhookEvent {
-    /// The event ID: the key to deduplicate by (Cobo delivers an event more than once).
-    #[serde(alias = "id")]
+    /// The event ID: the key to deduplicate by (Cobo delivers an event more than once). Read
+    /// from `event_id`, or from the spec's `id` when there is no `event_id`.
     pub event_id: String,
     /// The webhook endpoint URL the event was sent to.
     pub url: String,
@@ -69,6 +72,52 @@ pub struct WebhookEvent {
     /// The body, exactly as received.
     #[serde(skip)]
     raw: String,
+}
+
+/// [`WebhookEvent`] as sent: `event_id` and `id` both optional, so that a body with both is
+/// not a "duplicate field" (as `#[serde(alias)]` would make it).
+#[derive(Deserialize)]
+struct WebhookEventWire {
+    #[serde(default)]
+    event_id: Option<String>,
+    /// Read only when `event_id` is missing (so any value is accepted here).
+    #[serde(default)]
+    id: Option<Value>,
+    url: String,
+    created_timestamp: i64,
+    #[serde(rename = "type")]
+    event_type: String,
+    data: WebhookEventData,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    next_retry_timestamp: Option<i64>,
+    #[serde(default)]
+    retries_left: Option<i64>,
+}
+
+impl TryFrom<WebhookEventWire> for WebhookEvent {
+    type Error = &'static str;
+
+    fn try_from(wire: WebhookEventWire) -> Result<Self, Self::Error> {
+        let event_id = match (wire.event_id, wire.id) {
+            (Some(event_id), _) => event_id,
+            (None, Some(Value::String(id))) => id,
+            (None, Some(_)) => return Err("`id` is not a string (and there is no `event_id`)"),
+            (None, None) => return Err("missing field `event_id`"),
+        };
+        Ok(Self {
+            event_id,
+            url: wire.url,
+            created_timestamp: wire.created_timestamp,
+            event_type: wire.event_type,
+            data: wire.data,
+            status: wire.status,
+            next_retry_timestamp: wire.next_retry_timestamp,
+            retries_left: wire.retries_left,
+            raw: String::new(),
+        })
+    }
 }
 
 /// The data of a webhook event (`#/components/schemas/WebhookEventData`): its `data_type` and
@@ -207,6 +256,19 @@ mod tests {
         let error = WebhookEvent::from_slice(body).unwrap_err();
         assert!(error.to_string().contains("event_id"), "{error}");
         assert!(WebhookEvent::from_slice(b"not json").is_err());
+    }
+
+    #[test]
+    fn a_body_with_both_event_id_and_id_is_read_by_its_event_id() {
+        let body = br#"{"id":"spec-id","event_id":"e3","url":"u","created_timestamp":5,"type":"t","data":{"data_type":"Chains"}}"#;
+        assert_eq!(WebhookEvent::from_slice(body).unwrap().event_id, "e3");
+        // The other order, and an `id` of another type, alongside `event_id`.
+        let body = br#"{"event_id":"e4","id":7,"url":"u","created_timestamp":5,"type":"t","data":{"data_type":"Chains"}}"#;
+        assert_eq!(WebhookEvent::from_slice(body).unwrap().event_id, "e4");
+        // `id` alone must be text.
+        let body =
+            br#"{"id":7,"url":"u","created_timestamp":5,"type":"t","data":{"data_type":"Chains"}}"#;
+        assert!(WebhookEvent::from_slice(body).is_err());
     }
 
     #[test]
