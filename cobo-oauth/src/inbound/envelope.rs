@@ -33,14 +33,37 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 /// Why a verified body is not the envelope it should be.
+///
+/// Its message names the envelope and where serde stopped (the kind of error, line and
+/// column), never serde's own text, which can quote values of the body; that text is in
+/// [`Self::source`], for a caller that chooses to show it.
 #[derive(Debug, thiserror::Error)]
-#[error("the body is not a valid {envelope}: {source}")]
+#[error("the body is not a valid {envelope} ({})", Where(.source))]
 pub struct EnvelopeError {
     /// Which envelope.
     pub envelope: &'static str,
-    /// What serde found.
+    /// What serde found (its message can quote values of the body).
     #[source]
     pub source: serde_json::Error,
+}
+
+/// A serde error's kind and position, without its message.
+struct Where<'a>(&'a serde_json::Error);
+
+impl std::fmt::Display for Where<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use serde_json::error::Category;
+        let kind = match self.0.classify() {
+            Category::Io => "read error",
+            Category::Syntax => "not JSON",
+            Category::Data => "JSON of another shape",
+            Category::Eof => "JSON cut short",
+        };
+        match (self.0.line(), self.0.column()) {
+            (0, _) => f.write_str(kind),
+            (line, column) => write!(f, "{kind} at line {line}, column {column}"),
+        }
+    }
 }
 
 /// A webhook event (`#/components/schemas/WebhookEvent`).
@@ -254,7 +277,7 @@ mod tests {
         assert_eq!(WebhookEvent::from_slice(body).unwrap().event_id, "e2");
         let body = br#"{"url":"u","created_timestamp":5,"type":"t","data":{"data_type":"Chains"}}"#;
         let error = WebhookEvent::from_slice(body).unwrap_err();
-        assert!(error.to_string().contains("event_id"), "{error}");
+        assert!(error.source.to_string().contains("event_id"), "{error}");
         assert!(WebhookEvent::from_slice(b"not json").is_err());
     }
 
@@ -269,6 +292,21 @@ mod tests {
         let body =
             br#"{"id":7,"url":"u","created_timestamp":5,"type":"t","data":{"data_type":"Chains"}}"#;
         assert!(WebhookEvent::from_slice(body).is_err());
+    }
+
+    #[test]
+    fn an_envelope_error_never_quotes_the_body() {
+        let body = br#"{"event_id":"e","url":"u","created_timestamp":"secret-value-123","type":"t","data":{"data_type":"Chains"}}"#;
+        let error = WebhookEvent::from_slice(body).unwrap_err();
+        assert!(error.source.to_string().contains("secret-value-123"));
+        let shown = error.to_string();
+        assert!(!shown.contains("secret-value-123"), "{shown}");
+        assert!(
+            shown.contains("webhook event") && shown.contains("line 1"),
+            "{shown}"
+        );
+        let error = CallbackMessage::from_slice(br#"{"transaction_id":["secret-value-123"]"#);
+        assert!(!error.unwrap_err().to_string().contains("secret-value-123"));
     }
 
     #[test]
