@@ -68,6 +68,11 @@ async fn a_valid_token_is_accepted_with_typed_claims() {
     assert!(claims.aud.contains(APP));
     assert_eq!(claims.iss, mock.user_info_issuer());
     assert!(claims.exp > now());
+    // Whitespace around the token (a header value, a form field) is trimmed once, for the
+    // header read and the decode alike.
+    let padded = format!(" {}\n", token(&mock, json!({"sub": "user-2"})));
+    let claims = verifier.verify(&padded).await.unwrap();
+    assert_eq!(claims.sub.as_deref(), Some("user-2"));
 }
 
 #[tokio::test]

@@ -227,12 +227,14 @@ impl UserInfoVerifier {
 
     /// Verifies `token` and returns its claims.
     pub async fn verify(&self, token: &str) -> Result<UserInfoClaims, UserInfoError> {
+        // Trimmed once: the header read and the token decoded are the same text.
+        let token = token.trim();
         let (alg_name, kid) = read_header(token)?;
         if alg_name.eq_ignore_ascii_case("none") {
             return Err(UserInfoError::Unsigned);
         }
         let not_allowed = || UserInfoError::AlgorithmNotAllowed {
-            alg: alg_name.clone(),
+            alg: shown(&alg_name),
         };
         let alg: Algorithm = alg_name.parse().map_err(|_| not_allowed())?;
         if is_hmac(alg) || !self.algorithms.contains(&alg) {
@@ -243,10 +245,10 @@ impl UserInfoVerifier {
             .jwks
             .key(&kid)
             .await?
-            .ok_or_else(|| UserInfoError::UnknownKid { kid: kid.clone() })?;
+            .ok_or_else(|| UserInfoError::UnknownKid { kid: shown(&kid) })?;
         let mismatch = || UserInfoError::KeyAlgorithmMismatch {
-            kid: kid.clone(),
-            alg: alg_name.clone(),
+            kid: shown(&kid),
+            alg: shown(&alg_name),
         };
         if key.alg.is_some_and(|pinned| pinned != alg) || key.key.family() != alg.family() {
             return Err(mismatch());
@@ -293,6 +295,18 @@ pub(crate) fn ensure_crypto_provider() {
     }
 }
 
+/// The most characters of a header value (`kid`, `alg`) that an error repeats.
+const MAX_SHOWN_CHARS: usize = 64;
+
+/// `value` as an error shows it: at most [`MAX_SHOWN_CHARS`] characters (a forged header can
+/// be as long as the request allows), the cut marked with `…`.
+fn shown(value: &str) -> String {
+    match value.char_indices().nth(MAX_SHOWN_CHARS) {
+        Some((at, _)) => format!("{}…", &value[..at]),
+        None => value.to_owned(),
+    }
+}
+
 fn is_hmac(alg: Algorithm) -> bool {
     matches!(alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512)
 }
@@ -303,7 +317,7 @@ fn read_header(token: &str) -> Result<(String, Option<String>), UserInfoError> {
     let malformed = |reason: &str| UserInfoError::Malformed {
         reason: reason.to_owned(),
     };
-    let mut parts = token.trim().split('.');
+    let mut parts = token.split('.');
     let header = parts.next().unwrap_or_default();
     if parts.count() != 2 {
         return Err(malformed("a JWT has three parts"));
@@ -320,4 +334,36 @@ fn read_header(token: &str) -> Result<(String, Option<String>), UserInfoError> {
     let header: Header =
         serde_json::from_slice(&header).map_err(|_| malformed("the header is not a JWT header"))?;
     Ok((header.alg, header.kid))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_values_in_errors_are_cut_to_64_characters() {
+        assert_eq!(shown("kid-1"), "kid-1");
+        let exact = "é".repeat(MAX_SHOWN_CHARS);
+        assert_eq!(shown(&exact), exact);
+        let long = "é".repeat(10_000);
+        let cut = shown(&long);
+        assert_eq!(cut.chars().count(), MAX_SHOWN_CHARS + 1);
+        assert!(cut.ends_with('…'));
+    }
+
+    #[tokio::test]
+    async fn a_long_made_up_kid_or_alg_is_not_echoed_whole() {
+        let b64 = |v: serde_json::Value| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+        };
+        let verifier = UserInfoVerifier::new(JwksCache::new("http://127.0.0.1:9/jwks"), "i", "a");
+        let long = "x".repeat(100_000);
+        let token = format!(
+            "{}.{}.c2ln",
+            b64(serde_json::json!({"alg": long})),
+            b64(serde_json::json!({}))
+        );
+        let error = verifier.verify(&token).await.unwrap_err();
+        assert!(error.to_string().len() < 200, "{error}");
+    }
 }
