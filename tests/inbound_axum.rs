@@ -455,3 +455,23 @@ async fn a_callback_answered_in_json_counts_as_a_failure_and_is_retried() {
     assert_eq!(delivery.outcome, DeliveryOutcome::Failed);
     assert_eq!(calls.load(Ordering::SeqCst), 4);
 }
+
+#[tokio::test]
+async fn the_mock_keeps_at_most_1_kib_of_an_answer() {
+    let mock = MockServer::start(mock_config()).await.unwrap();
+    let router = Router::new().route("/big", post(|| async { "y".repeat(4 * 1024 * 1024) }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/big", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let delivery = mock
+        .sender()
+        .deliver(
+            DeliveryKind::Webhook,
+            &url,
+            b"{}",
+            &quick(DeliveryPolicy::webhook()),
+        )
+        .await;
+    assert_eq!(delivery.outcome, DeliveryOutcome::Accepted);
+    assert_eq!(delivery.attempts[0].answer, "y".repeat(1024));
+}
