@@ -1,19 +1,21 @@
 //! An axum app receives what the mock Cobo sends it: signed events (accepted), tampered ones
 //! (401, the handler never runs), duplicates (recognized), and callbacks answered in plain text;
-//! the mock records every answer.
+//! the mock records every answer; a retry is signed anew; a body over the limit gets 413, a
+//! tampered callback 401, and a signed body that is not an envelope 400 without its values.
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{FromRef, State};
+use axum::extract::{DefaultBodyLimit, FromRef, State};
 use axum::routing::post;
 use cobo_oauth::inbound::axum::{VerifiedCallback, VerifiedWebhook};
 use cobo_oauth::inbound::{CallbackDecision, InboundVerifier, MemoryDeduplicator, Seen};
-use cobo_oauth::mock::{DeliveryKind, DeliveryOutcome, DeliveryPolicy, MockServer};
+use cobo_oauth::mock::{DeliveryKind, DeliveryOutcome, DeliveryPolicy, MockConfig, MockServer};
+use cobo_oauth::signing::Clock;
 use cobo_oauth_tests::mock_config;
 
 #[derive(Clone)]
@@ -23,7 +25,12 @@ struct App {
     handled: Arc<Mutex<Vec<String>>>,
     /// Answer 500 to this many requests first (to see Cobo's retries).
     fail_first: Arc<AtomicUsize>,
+    /// The `(Biz-Timestamp, Biz-Resp-Signature)` of every webhook request that verified.
+    signed: Arc<Mutex<Vec<(String, String)>>>,
 }
+
+/// The body limit of the test app.
+const BODY_LIMIT: usize = 64 * 1024;
 
 impl FromRef<App> for InboundVerifier {
     fn from_ref(app: &App) -> Self {
@@ -33,8 +40,17 @@ impl FromRef<App> for InboundVerifier {
 
 async fn webhook(
     State(app): State<App>,
+    headers: http::HeaderMap,
     VerifiedWebhook(event): VerifiedWebhook,
 ) -> (http::StatusCode, &'static str) {
+    let header = |name: &str| {
+        let value = headers.get(name).or(headers.get(name.replace('-', "_")));
+        value.unwrap().to_str().unwrap().to_owned()
+    };
+    app.signed
+        .lock()
+        .unwrap()
+        .push((header("biz-timestamp"), header("biz-resp-signature")));
     if app
         .fail_first
         .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
@@ -73,16 +89,22 @@ struct Running {
 }
 
 async fn start() -> Running {
-    let mock = MockServer::start(mock_config()).await.unwrap();
+    start_with(mock_config()).await
+}
+
+async fn start_with(config: MockConfig) -> Running {
+    let mock = MockServer::start(config).await.unwrap();
     let app = App {
         verifier: InboundVerifier::for_env(&mock.env()).unwrap(),
         seen: Arc::new(MemoryDeduplicator::default()),
         handled: Arc::default(),
         fail_first: Arc::default(),
+        signed: Arc::default(),
     };
     let router = Router::new()
         .route("/cobo/webhook", post(webhook))
         .route("/cobo/callback", post(callback))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(app.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -192,9 +214,24 @@ async fn a_tampered_event_is_refused_with_401_every_time_and_never_handled() {
     );
 }
 
+/// A clock that moves one second on at every reading.
+#[derive(Debug)]
+struct Stepping(AtomicU64);
+
+impl Clock for Stepping {
+    fn now_millis(&self) -> u64 {
+        self.0.fetch_add(1000, Ordering::SeqCst)
+    }
+}
+
 #[tokio::test]
 async fn a_failing_app_gets_the_event_again_until_it_accepts() {
-    let run = start().await;
+    let clock = Stepping(AtomicU64::new(1_735_689_600_000));
+    let run = start_with(MockConfig {
+        clock: Arc::new(clock),
+        ..mock_config()
+    })
+    .await;
     run.app.fail_first.store(2, Ordering::SeqCst);
     let url = format!("{}/cobo/webhook", run.base);
     let delivery = run
@@ -210,13 +247,123 @@ async fn a_failing_app_gets_the_event_again_until_it_accepts() {
     let statuses: Vec<_> = delivery.attempts.iter().map(|a| a.status).collect();
     assert_eq!(statuses, [Some(500), Some(500), Some(200)]);
     assert_eq!(delivery.outcome, DeliveryOutcome::Accepted);
-    // Each attempt is signed anew.
+    // Each attempt is signed anew: at its own time (the mock's clock moved on between them),
+    // with a signature over that time, which the app verified, and which differs from the
+    // others. A retry that re-sent the first attempt's headers would fail every check.
+    let signed = run.app.signed.lock().unwrap().clone();
+    assert_eq!(signed.len(), 3);
+    let body = event("e-5");
+    for (attempt, (timestamp, signature)) in delivery.attempts.iter().zip(&signed) {
+        assert_eq!(timestamp, &attempt.timestamp_ms.to_string());
+        let expected = run.mock.sender().sign(&body, attempt.timestamp_ms);
+        assert_eq!((timestamp, signature), (&expected.0, &expected.1));
+    }
     assert!(
         delivery
             .attempts
             .windows(2)
-            .all(|w| w[0].timestamp_ms <= w[1].timestamp_ms)
+            .all(|w| w[0].timestamp_ms < w[1].timestamp_ms)
     );
+    assert!(signed[0].1 != signed[1].1 && signed[1].1 != signed[2].1 && signed[0].1 != signed[2].1);
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_gets_413_and_is_never_handled() {
+    let run = start().await;
+    let url = format!("{}/cobo/webhook", run.base);
+    let mut big = serde_json::from_slice::<serde_json::Value>(&event("e-big")).unwrap();
+    big["data"]["padding"] = "x".repeat(BODY_LIMIT).into();
+    let big = serde_json::to_vec(&big).unwrap();
+    let (timestamp, signature) = run.mock.sender().sign(&big, 1);
+    let response = reqwest::Client::new()
+        .post(&url)
+        .header("biz-timestamp", timestamp)
+        .header("biz-resp-signature", signature)
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 413);
+    assert!(run.app.handled.lock().unwrap().is_empty());
+    assert!(run.app.signed.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_tampered_callback_is_refused_with_401_and_never_answered() {
+    let run = start().await;
+    let url = format!("{}/cobo/callback", run.base);
+    let body = br#"{"transaction_id":"t-9","request_id":"other","status":"PendingApproval"}"#;
+    let policy = DeliveryPolicy {
+        tamper: true,
+        max_attempts: 2,
+        ..quick(DeliveryPolicy::callback())
+    };
+    let delivery = run
+        .mock
+        .sender()
+        .deliver(DeliveryKind::Callback, &url, body, &policy)
+        .await;
+    assert_eq!(delivery.outcome, DeliveryOutcome::Failed);
+    for attempt in &delivery.attempts {
+        assert_eq!(attempt.status, Some(401));
+        assert!(attempt.answer.contains("signature"), "{}", attempt.answer);
+    }
+    assert!(run.app.handled.lock().unwrap().is_empty());
+}
+
+/// A `tracing` writer into a shared buffer.
+#[derive(Clone, Default)]
+struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Logs {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_signed_body_that_is_not_an_event_gets_400_without_its_values() {
+    // The test runtime has one thread: the server's tasks log into this subscriber.
+    let logs = Logs::default();
+    let writer = logs.clone();
+    let _subscriber = tracing::subscriber::set_default(
+        tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish(),
+    );
+    let run = start().await;
+    let url = format!("{}/cobo/webhook", run.base);
+    let body = br#"{"event_id":"e-6","url":"u","created_timestamp":"secret-value-123","type":"t","data":{"data_type":"Chains"}}"#;
+    let policy = DeliveryPolicy {
+        max_attempts: 1,
+        ..quick(DeliveryPolicy::webhook())
+    };
+    let delivery = run
+        .mock
+        .sender()
+        .deliver(DeliveryKind::Webhook, &url, body, &policy)
+        .await;
+    let attempt = &delivery.attempts[0];
+    assert_eq!(attempt.status, Some(400));
+    assert!(
+        attempt.answer.contains("not a valid webhook event"),
+        "{}",
+        attempt.answer
+    );
+    assert!(
+        !attempt.answer.contains("secret-value-123"),
+        "{}",
+        attempt.answer
+    );
+    let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("could not be parsed"), "{logs}");
+    assert!(!logs.contains("secret-value-123"), "{logs}");
+    assert!(run.app.handled.lock().unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -307,4 +454,24 @@ async fn a_callback_answered_in_json_counts_as_a_failure_and_is_retried() {
         .await;
     assert_eq!(delivery.outcome, DeliveryOutcome::Failed);
     assert_eq!(calls.load(Ordering::SeqCst), 4);
+}
+
+#[tokio::test]
+async fn the_mock_keeps_at_most_1_kib_of_an_answer() {
+    let mock = MockServer::start(mock_config()).await.unwrap();
+    let router = Router::new().route("/big", post(|| async { "y".repeat(4 * 1024 * 1024) }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/big", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let delivery = mock
+        .sender()
+        .deliver(
+            DeliveryKind::Webhook,
+            &url,
+            b"{}",
+            &quick(DeliveryPolicy::webhook()),
+        )
+        .await;
+    assert_eq!(delivery.outcome, DeliveryOutcome::Accepted);
+    assert_eq!(delivery.attempts[0].answer, "y".repeat(1024));
 }

@@ -68,6 +68,11 @@ async fn a_valid_token_is_accepted_with_typed_claims() {
     assert!(claims.aud.contains(APP));
     assert_eq!(claims.iss, mock.user_info_issuer());
     assert!(claims.exp > now());
+    // Whitespace around the token (a header value, a form field) is trimmed once, for the
+    // header read and the decode alike.
+    let padded = format!(" {}\n", token(&mock, json!({"sub": "user-2"})));
+    let claims = verifier.verify(&padded).await.unwrap();
+    assert_eq!(claims.sub.as_deref(), Some("user-2"));
 }
 
 #[tokio::test]
@@ -208,39 +213,87 @@ async fn every_bad_token_is_refused_with_its_own_error() {
 #[tokio::test]
 async fn a_new_kid_is_found_with_one_refresh_and_unknown_kids_are_rate_limited() {
     let mock = MockServer::start(mock_config()).await.unwrap();
-    let cache = JwksCache::new(mock.jwks_url()); // 30 s between refreshes for unknown kids
+    let cache = JwksCache::new(mock.jwks_url()); // 30 s between fetches for unknown kids
     let verifier = verifier(&mock, cache.clone());
     verifier.verify(&token(&mock, json!({}))).await.unwrap();
     assert_eq!(mock.jwks_requests(), 1);
-    // Cobo rotates its key: the first token with the new kid fetches the set once.
+    // Cobo rotates its key right after that first fetch: the first token with the new kid
+    // fetches the set once more, and is accepted (the first fetch does not count against the
+    // unknown-kid rate limit).
     let kid = mock.rotate_user_info_key();
-    let rotated = token(&mock, json!({}));
+    let rotated = token(&mock, json!({"sub": "after rotation"}));
     let header = jsonwebtoken::decode_header(&rotated).unwrap();
     assert_eq!(header.kid.as_deref(), Some(kid.as_str()));
-    // Within the interval, an unknown kid does not fetch: refused from what is known.
-    assert_eq!(
-        verifier.verify(&rotated).await.unwrap_err(),
-        UserInfoError::UnknownKid { kid: kid.clone() }
-    );
-    assert_eq!(mock.jwks_requests(), 1, "rate-limited");
-    let eager = UserInfoVerifier::new(
-        JwksCache::with_intervals(mock.jwks_url(), Duration::ZERO, Duration::from_secs(3600)),
-        mock.user_info_issuer(),
-        APP,
-    );
-    eager.verify(&token(&mock, json!({}))).await.unwrap();
-    let fetched = mock.jwks_requests();
-    let kid = mock.rotate_user_info_key();
-    let claims = eager
-        .verify(&token(&mock, json!({"sub": "after rotation"})))
-        .await
-        .unwrap();
+    let claims = verifier.verify(&rotated).await.unwrap();
     assert_eq!(claims.sub.as_deref(), Some("after rotation"));
+    assert_eq!(mock.jwks_requests(), 2, "one refresh for the new kid {kid}");
+    // Another unknown kid within the interval of that unknown-kid fetch does not fetch: it is
+    // refused from the set held.
+    let again = mock.rotate_user_info_key();
     assert_eq!(
-        mock.jwks_requests(),
-        fetched + 1,
-        "one refresh for the new kid {kid}"
+        verifier.verify(&token(&mock, json!({}))).await.unwrap_err(),
+        UserInfoError::UnknownKid { kid: again }
     );
+    assert_eq!(mock.jwks_requests(), 2, "rate-limited");
+    // The keys held still answer at once.
+    verifier.verify(&rotated).await.unwrap();
+    assert_eq!(mock.jwks_requests(), 2);
+    assert_eq!(cache.fetches(), 2);
+}
+
+#[tokio::test]
+async fn a_known_kid_is_answered_at_once_from_an_old_set_while_it_is_fetched_again() {
+    let mock = MockServer::start(mock_config()).await.unwrap();
+    let max_age = Duration::from_millis(200);
+    let cache = JwksCache::with_intervals(mock.jwks_url(), Duration::from_secs(30), max_age);
+    let verifier = verifier(&mock, cache.clone());
+    let token = token(&mock, json!({}));
+    verifier.verify(&token).await.unwrap();
+    assert_eq!(mock.jwks_requests(), 1);
+    tokio::time::sleep(max_age + Duration::from_millis(50)).await;
+    // The set is old, and the JWKS is slow to answer: the known kid does not wait for it.
+    mock.inject(Fault::DelayAnswer(Duration::from_secs(3)), 1);
+    for _ in 0..20 {
+        tokio::time::timeout(Duration::from_millis(500), verifier.verify(&token))
+            .await
+            .expect("a known kid does not wait for the refresh")
+            .unwrap();
+    }
+    // One refresh, in the background, however many verifications saw the old set.
+    tokio::time::timeout(Duration::from_secs(2), async {
+        while mock.jwks_requests() < 2 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("the refresh started");
+    assert_eq!(cache.fetches(), 2);
+    assert_eq!(mock.jwks_requests(), 2);
+}
+
+#[tokio::test]
+async fn a_failed_background_refresh_is_not_retried_within_the_interval() {
+    let mock = MockServer::start(mock_config()).await.unwrap();
+    let max_age = Duration::from_millis(100);
+    let cache = JwksCache::with_intervals(mock.jwks_url(), Duration::from_secs(30), max_age);
+    let verifier = verifier(&mock, cache.clone());
+    let token = token(&mock, json!({}));
+    verifier.verify(&token).await.unwrap();
+    tokio::time::sleep(max_age + Duration::from_millis(50)).await;
+    mock.inject(
+        Fault::Status {
+            status: 503,
+            body: String::new(),
+            headers: Vec::new(),
+        },
+        100,
+    );
+    for _ in 0..10 {
+        // The old set keeps answering; the JWKS that fails is asked once.
+        verifier.verify(&token).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(cache.fetches(), 2);
 }
 
 #[tokio::test]

@@ -144,7 +144,7 @@ async fn send(args: SendArgs) -> Result<(), CliError> {
             })?;
             bytes
         }
-        None => rand_seed(),
+        None => rand_seed()?,
     };
     let sender = CoboSender::from_seed(seed);
     eprintln!("signing with response key {}", sender.public_key_hex());
@@ -194,12 +194,17 @@ async fn send(args: SendArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-fn rand_seed() -> [u8; 32] {
+fn rand_seed() -> Result<[u8; 32], CliError> {
     let key = cobo_oauth::signing::Ed25519Signer::generate();
     let mut seed = [0u8; 32];
-    // The signer's secret is the seed; only its hex form is exposed.
-    let _ = hex::decode_to_slice(key.secret_hex().as_str(), &mut seed);
-    seed
+    // The signer's secret is the seed; only its hex form is exposed. Should that form ever
+    // change, fail rather than sign with an all-zero (publicly known) key.
+    hex::decode_to_slice(key.secret_hex().as_str(), &mut seed).map_err(|_| {
+        CliError::Other(
+            "could not read the generated key's seed (not 64 hex characters)".to_owned(),
+        )
+    })?;
+    Ok(seed)
 }
 
 /// The verifier of the global options: `--response-pubkey`, else Cobo's key of `--env`.

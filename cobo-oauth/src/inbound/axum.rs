@@ -6,8 +6,14 @@
 //! The body is read whole, within axum's body limit (`DefaultBodyLimit`, 2 MB unless you set
 //! another); a larger one gets axum's 413 before any verification.
 //!
+//! A correctly signed body that is not the envelope ([`WebhookEvent`], [`CallbackMessage`]) is
+//! answered 400, with a message (also logged at `warn`) that names where parsing stopped but
+//! never quotes the body. Cobo retries such an event and then drops it: for a shape this
+//! version does not model, take the raw [`Verified`] body instead (its signature is checked
+//! the same way) and parse it yourself.
+//!
 //! ```no_run
-//! use axum::{Router, extract::State, routing::post};
+//! use axum::{Router, extract::State, http::StatusCode, routing::post};
 //! use cobo_oauth::inbound::axum::{VerifiedCallback, VerifiedWebhook};
 //! use cobo_oauth::inbound::{CallbackDecision, InboundVerifier, MemoryDeduplicator, Seen};
 //! use std::sync::Arc;
@@ -23,10 +29,20 @@
 //!     }
 //! }
 //!
-//! async fn webhook(State(app): State<App>, VerifiedWebhook(event): VerifiedWebhook) {
-//!     if app.seen.check_and_mark_now(&event.event_id) == Seen::First {
-//!         // handle the event (quickly: Cobo waits 2 s)
+//! async fn webhook(State(app): State<App>, VerifiedWebhook(event): VerifiedWebhook) -> StatusCode {
+//!     if app.seen.check_and_mark_now(&event.event_id) == Seen::First
+//!         && handle(&event).is_err()
+//!     {
+//!         // Marked seen before handling: unmark it, or Cobo's retry would be a "duplicate".
+//!         app.seen.forget_now(&event.event_id);
+//!         return StatusCode::INTERNAL_SERVER_ERROR; // Cobo retries
 //!     }
+//!     StatusCode::OK
+//! }
+//!
+//! /// Handles the event (quickly: Cobo waits 2 s).
+//! fn handle(event: &cobo_oauth::inbound::WebhookEvent) -> Result<(), std::io::Error> {
+//!     Ok(())
 //! }
 //!
 //! async fn callback(VerifiedCallback(message): VerifiedCallback) -> CallbackDecision {
@@ -65,7 +81,8 @@ pub enum InboundRejection {
     /// The signature does not hold: 401.
     #[error(transparent)]
     Unauthorized(#[from] InboundError),
-    /// The signature holds but the body is not the envelope: 400.
+    /// The signature holds but the body is not the envelope: 400 (its message never quotes
+    /// the body).
     #[error(transparent)]
     BadEnvelope(#[from] EnvelopeError),
 }
@@ -86,7 +103,9 @@ impl IntoResponse for InboundRejection {
     }
 }
 
-/// The raw body of a request whose signature holds.
+/// The raw body of a request whose signature holds: the fallback for bodies that
+/// [`VerifiedWebhook`] and [`VerifiedCallback`] cannot parse (a shape this version does not
+/// model), to be parsed by the handler.
 #[derive(Debug)]
 pub struct Verified(pub VerifiedBody<Bytes>);
 

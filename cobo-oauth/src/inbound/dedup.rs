@@ -118,6 +118,15 @@ impl MemoryDeduplicator {
         Seen::First
     }
 
+    /// Forgets `event_id` (its handling failed: let the next delivery handle it; synchronous).
+    pub fn forget_now(&self, event_id: &str) {
+        self.seen
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .at
+            .remove(event_id);
+    }
+
     /// How many IDs it remembers now.
     pub fn len(&self) -> usize {
         self.seen.lock().unwrap_or_else(|e| e.into_inner()).at.len()
@@ -136,11 +145,7 @@ impl Deduplicator for MemoryDeduplicator {
     }
 
     fn forget<'a>(&'a self, event_id: &'a str) -> DedupFuture<'a, ()> {
-        self.seen
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .at
-            .remove(event_id);
+        self.forget_now(event_id);
         Box::pin(async { Ok(()) })
     }
 }

@@ -15,8 +15,10 @@
 //!   `#/components/schemas/WebhookEventType` (an enum Cobo extends, kept as text here) and its
 //!   `status` `#/components/schemas/WebhookEventStatus`.
 //!   The spec's `required` lists `id` while the property is `event_id` (the payloads and the
-//!   official SDKs' models use `event_id`): `event_id` is required here, and `id` is accepted
-//!   as its alias. (Normalization removes `id` from `required` and reports it.)
+//!   official SDKs' models use `event_id`): `event_id` is read, and `id` only when there is no
+//!   `event_id` (a body with both is read, its `id` ignored: refusing it with 400 would make
+//!   Cobo drop the event after its retries). (Normalization removes `id` from `required` and
+//!   reports it.)
 //! - [`CallbackMessage`]: the body of a transaction-approval callback is a
 //!   `#/components/schemas/Transaction` (the official Python demo parses it with
 //!   `Transaction.from_dict`). The spec's `#/components/schemas/CallbackMessage` is something
@@ -31,22 +33,46 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 /// Why a verified body is not the envelope it should be.
+///
+/// Its message names the envelope and where serde stopped (the kind of error, line and
+/// column), never serde's own text, which can quote values of the body; that text is in
+/// [`Self::source`], for a caller that chooses to show it.
 #[derive(Debug, thiserror::Error)]
-#[error("the body is not a valid {envelope}: {source}")]
+#[error("the body is not a valid {envelope} ({})", Where(.source))]
 pub struct EnvelopeError {
     /// Which envelope.
     pub envelope: &'static str,
-    /// What serde found.
+    /// What serde found (its message can quote values of the body).
     #[source]
     pub source: serde_json::Error,
 }
 
+/// A serde error's kind and position, without its message.
+struct Where<'a>(&'a serde_json::Error);
+
+impl std::fmt::Display for Where<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use serde_json::error::Category;
+        let kind = match self.0.classify() {
+            Category::Io => "read error",
+            Category::Syntax => "not JSON",
+            Category::Data => "JSON of another shape",
+            Category::Eof => "JSON cut short",
+        };
+        match (self.0.line(), self.0.column()) {
+            (0, _) => f.write_str(kind),
+            (line, column) => write!(f, "{kind} at line {line}, column {column}"),
+        }
+    }
+}
+
 /// A webhook event (`#/components/schemas/WebhookEvent`).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(try_from = "WebhookEventWire")]
 #[non_exhaustive]
 pub struct WebhookEvent {
-    /// The event ID: the key to deduplicate by (Cobo delivers an event more than once).
-    #[serde(alias = "id")]
+    /// The event ID: the key to deduplicate by (Cobo delivers an event more than once). Read
+    /// from `event_id`, or from the spec's `id` when there is no `event_id`.
     pub event_id: String,
     /// The webhook endpoint URL the event was sent to.
     pub url: String,
@@ -69,6 +95,52 @@ pub struct WebhookEvent {
     /// The body, exactly as received.
     #[serde(skip)]
     raw: String,
+}
+
+/// [`WebhookEvent`] as sent: `event_id` and `id` both optional, so that a body with both is
+/// not a "duplicate field" (as `#[serde(alias)]` would make it).
+#[derive(Deserialize)]
+struct WebhookEventWire {
+    #[serde(default)]
+    event_id: Option<String>,
+    /// Read only when `event_id` is missing (so any value is accepted here).
+    #[serde(default)]
+    id: Option<Value>,
+    url: String,
+    created_timestamp: i64,
+    #[serde(rename = "type")]
+    event_type: String,
+    data: WebhookEventData,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    next_retry_timestamp: Option<i64>,
+    #[serde(default)]
+    retries_left: Option<i64>,
+}
+
+impl TryFrom<WebhookEventWire> for WebhookEvent {
+    type Error = &'static str;
+
+    fn try_from(wire: WebhookEventWire) -> Result<Self, Self::Error> {
+        let event_id = match (wire.event_id, wire.id) {
+            (Some(event_id), _) => event_id,
+            (None, Some(Value::String(id))) => id,
+            (None, Some(_)) => return Err("`id` is not a string (and there is no `event_id`)"),
+            (None, None) => return Err("missing field `event_id`"),
+        };
+        Ok(Self {
+            event_id,
+            url: wire.url,
+            created_timestamp: wire.created_timestamp,
+            event_type: wire.event_type,
+            data: wire.data,
+            status: wire.status,
+            next_retry_timestamp: wire.next_retry_timestamp,
+            retries_left: wire.retries_left,
+            raw: String::new(),
+        })
+    }
 }
 
 /// The data of a webhook event (`#/components/schemas/WebhookEventData`): its `data_type` and
@@ -205,8 +277,36 @@ mod tests {
         assert_eq!(WebhookEvent::from_slice(body).unwrap().event_id, "e2");
         let body = br#"{"url":"u","created_timestamp":5,"type":"t","data":{"data_type":"Chains"}}"#;
         let error = WebhookEvent::from_slice(body).unwrap_err();
-        assert!(error.to_string().contains("event_id"), "{error}");
+        assert!(error.source.to_string().contains("event_id"), "{error}");
         assert!(WebhookEvent::from_slice(b"not json").is_err());
+    }
+
+    #[test]
+    fn a_body_with_both_event_id_and_id_is_read_by_its_event_id() {
+        let body = br#"{"id":"spec-id","event_id":"e3","url":"u","created_timestamp":5,"type":"t","data":{"data_type":"Chains"}}"#;
+        assert_eq!(WebhookEvent::from_slice(body).unwrap().event_id, "e3");
+        // The other order, and an `id` of another type, alongside `event_id`.
+        let body = br#"{"event_id":"e4","id":7,"url":"u","created_timestamp":5,"type":"t","data":{"data_type":"Chains"}}"#;
+        assert_eq!(WebhookEvent::from_slice(body).unwrap().event_id, "e4");
+        // `id` alone must be text.
+        let body =
+            br#"{"id":7,"url":"u","created_timestamp":5,"type":"t","data":{"data_type":"Chains"}}"#;
+        assert!(WebhookEvent::from_slice(body).is_err());
+    }
+
+    #[test]
+    fn an_envelope_error_never_quotes_the_body() {
+        let body = br#"{"event_id":"e","url":"u","created_timestamp":"secret-value-123","type":"t","data":{"data_type":"Chains"}}"#;
+        let error = WebhookEvent::from_slice(body).unwrap_err();
+        assert!(error.source.to_string().contains("secret-value-123"));
+        let shown = error.to_string();
+        assert!(!shown.contains("secret-value-123"), "{shown}");
+        assert!(
+            shown.contains("webhook event") && shown.contains("line 1"),
+            "{shown}"
+        );
+        let error = CallbackMessage::from_slice(br#"{"transaction_id":["secret-value-123"]"#);
+        assert!(!error.unwrap_err().to_string().contains("secret-value-123"));
     }
 
     #[test]

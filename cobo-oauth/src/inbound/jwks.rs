@@ -1,6 +1,7 @@
 //! [`JwksCache`]: Cobo's JSON Web Key Set (`<base_url>/oauth/authorize/jwks.json`), fetched
 //! once, kept, and fetched again when a token names a key it does not hold (at most once per
-//! [`JwksCache::min_refresh_interval`]) or when it is older than [`JwksCache::max_age`].
+//! [`JwksCache::min_refresh_interval`]) or, in the background while its keys keep answering,
+//! when it is older than [`JwksCache::max_age`].
 
 use std::collections::HashMap;
 use std::fmt;
@@ -63,15 +64,17 @@ struct KeySet {
 /// What the refresh lock guards.
 #[derive(Debug, Default)]
 struct RefreshState {
-    /// When the last fetch started.
-    last_started: Option<Instant>,
-    /// Why it failed, if it did.
-    last_error: Option<JwksError>,
+    /// When the last fetch caused by an unknown `kid` started (the rate limit of those).
+    last_unknown_kid_fetch: Option<Instant>,
+    /// When the last fetch failed, and why (the rate limit of a JWKS that is down).
+    last_failure: Option<(Instant, JwksError)>,
 }
 
 struct Inner {
     url: String,
-    http: reqwest::Client,
+    /// The client (no redirects, 10 s timeout); the reason when it could not be built, which
+    /// every fetch then reports.
+    http: Result<reqwest::Client, String>,
     keys: RwLock<Arc<KeySet>>,
     refresh: Arc<tokio::sync::Mutex<RefreshState>>,
     min_refresh_interval: Duration,
@@ -85,8 +88,12 @@ struct Inner {
 ///   and use its result.
 /// - Cancel-safe: the fetch runs in a task of its own, which holds the refresh lock until it
 ///   ends; a caller dropped while it waits leaves nothing stuck, and the keys it fetched are kept.
-/// - An unknown `kid` causes a fetch at most once per `min_refresh_interval`; a set older than
-///   `max_age` is fetched again, and kept if that fetch fails (with a `warn`).
+/// - A known `kid` never waits: a set older than `max_age` still answers it, and is fetched
+///   again in the background (kept, with a `warn`, if that fetch fails; a failed fetch is not
+///   retried within `min_refresh_interval`, so an unreachable JWKS is not hammered).
+/// - An unknown `kid` causes a fetch at most once per `min_refresh_interval` (counted from the
+///   last fetch an unknown `kid` caused, not from the first fetch or a `max_age` one: a key
+///   rotated in just after them is found).
 #[derive(Clone)]
 pub struct JwksCache {
     inner: Arc<Inner>,
@@ -119,11 +126,12 @@ impl JwksCache {
         min_refresh_interval: Duration,
         max_age: Duration,
     ) -> Self {
+        super::jwt::ensure_crypto_provider();
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(10))
             .build()
-            .unwrap_or_default();
+            .map_err(|e| format!("the HTTP client could not be built: {e}"));
         Self {
             inner: Arc::new(Inner {
                 url: url.into(),
@@ -161,67 +169,106 @@ impl JwksCache {
             .is_some_and(|at| at.elapsed() < self.inner.max_age)
     }
 
-    /// The key of `kid`, fetching the set when it is unknown or old. `Ok(None)`: the set (as
-    /// fetched now, or recently) has no such key.
+    /// The key of `kid`. `Ok(None)`: the set (as fetched now, or recently) has no such key.
+    ///
+    /// - A known `kid` is answered at once, even from a set older than `max_age`: that set is
+    ///   then fetched again in the background (one fetch at a time; after a failed fetch, not
+    ///   again within `min_refresh_interval`), so a slow or unreachable JWKS never delays a
+    ///   token whose key is known.
+    /// - An unknown `kid` waits for a fetch: the first fetch (cold start), a fetch of a set
+    ///   older than `max_age`, or one fetch caused by an unknown `kid` per
+    ///   `min_refresh_interval` (counted apart from the other fetches, so a key rotated in
+    ///   just after any other fetch is still found). Within the interval, and within the
+    ///   interval after a failed fetch, it is answered from the set held.
     pub(crate) async fn key(&self, kid: &str) -> Result<Option<PublishedKey>, JwksError> {
         let set = self.snapshot();
-        if self.fresh(&set)
-            && let Some(key) = set.keys.get(kid)
-        {
+        if let Some(key) = set.keys.get(kid) {
+            if !self.fresh(&set) {
+                self.refresh_in_background();
+            }
             return Ok(Some(key.clone()));
         }
         let guard = Arc::clone(&self.inner.refresh).lock_owned().await;
         // Whoever held the lock may have fetched what we need.
         let set = self.snapshot();
-        let known = set.keys.get(kid).cloned();
-        if self.fresh(&set) && known.is_some() {
-            return Ok(known);
+        if let Some(key) = set.keys.get(kid) {
+            return Ok(Some(key.clone()));
         }
-        let too_soon = guard
-            .last_started
-            .is_some_and(|at| at.elapsed() < self.inner.min_refresh_interval);
-        if too_soon {
-            // Rate-limited: answer from what we have, or with the error of the last fetch.
-            match &guard.last_error {
-                Some(error) if known.is_none() && !self.fresh(&set) => return Err(error.clone()),
-                _ if known.is_some() || self.fresh(&set) => return Ok(known),
-                _ => {}
-            }
+        let recent = |at: Instant| at.elapsed() < self.inner.min_refresh_interval;
+        let fresh = self.fresh(&set);
+        if let Some((at, error)) = &guard.last_failure
+            && recent(*at)
+        {
+            // The JWKS failed a moment ago: not again yet. A recent set's answer stands.
+            return if fresh { Ok(None) } else { Err(error.clone()) };
         }
-        let cache = self.clone();
-        let fetch = tokio::spawn(async move {
-            let mut guard = guard;
-            guard.last_started = Some(Instant::now());
-            cache.inner.fetches.fetch_add(1, Ordering::Relaxed);
-            let fetched = cache.fetch().await;
-            match &fetched {
-                Ok(set) => {
-                    *cache.inner.keys.write().unwrap_or_else(|e| e.into_inner()) = Arc::clone(set);
-                    guard.last_error = None;
-                }
-                Err(error) => guard.last_error = Some(error.clone()),
-            }
-            drop(guard);
-            fetched
-        });
+        if fresh && guard.last_unknown_kid_fetch.is_some_and(recent) {
+            // Rate-limited: a flood of made-up kids is not a flood of fetches.
+            return Ok(None);
+        }
+        let mut guard = guard;
+        if set.fetched_at.is_some() {
+            // Not the first fetch: this one is caused by the unknown kid.
+            guard.last_unknown_kid_fetch = Some(Instant::now());
+        }
+        let fetch = tokio::spawn(self.clone().fetch_holding(guard));
         let fetched = fetch.await.map_err(|e| JwksError::Fetch {
             reason: format!("the fetch task failed: {e}"),
         })?;
-        match fetched {
-            Ok(set) => Ok(set.keys.get(kid).cloned()),
-            Err(error) if known.is_some() => {
-                tracing::warn!(%error, "refreshing Cobo's JWKS failed; using the keys fetched before");
-                Ok(known)
-            }
-            Err(error) => Err(error),
+        fetched.map(|set| set.keys.get(kid).cloned())
+    }
+
+    /// Fetches the set again in a task of its own, unless a fetch is running, the set was
+    /// fetched meanwhile, or the last fetch failed within `min_refresh_interval`.
+    fn refresh_in_background(&self) {
+        let Ok(guard) = Arc::clone(&self.inner.refresh).try_lock_owned() else {
+            return; // a fetch is running
+        };
+        if self.fresh(&self.snapshot()) {
+            return;
         }
+        if guard
+            .last_failure
+            .as_ref()
+            .is_some_and(|(at, _)| at.elapsed() < self.inner.min_refresh_interval)
+        {
+            return;
+        }
+        let cache = self.clone();
+        tokio::spawn(async move {
+            if let Err(error) = cache.fetch_holding(guard).await {
+                tracing::warn!(%error, "refreshing Cobo's JWKS failed; using the keys fetched before");
+            }
+        });
+    }
+
+    /// One fetch, holding the refresh lock until it ends (run in a task of its own: a caller
+    /// that stops waiting cancels nothing); a fetched set replaces the held one.
+    async fn fetch_holding(
+        self,
+        mut guard: tokio::sync::OwnedMutexGuard<RefreshState>,
+    ) -> Result<Arc<KeySet>, JwksError> {
+        self.inner.fetches.fetch_add(1, Ordering::Relaxed);
+        let fetched = self.fetch().await;
+        match &fetched {
+            Ok(set) => {
+                *self.inner.keys.write().unwrap_or_else(|e| e.into_inner()) = Arc::clone(set);
+                guard.last_failure = None;
+            }
+            Err(error) => guard.last_failure = Some((Instant::now(), error.clone())),
+        }
+        drop(guard);
+        fetched
     }
 
     async fn fetch(&self) -> Result<Arc<KeySet>, JwksError> {
         let fetch_error = |reason: String| JwksError::Fetch { reason };
-        let mut response = self
+        let http = self
             .inner
             .http
+            .as_ref()
+            .map_err(|e| fetch_error(e.clone()))?;
+        let mut response = http
             .get(&self.inner.url)
             .header("accept", "application/json")
             .send()

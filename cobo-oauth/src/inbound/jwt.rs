@@ -6,6 +6,14 @@
 //! public key as an HMAC secret never verifies. The key is the JWKS key of the token's `kid`
 //! (and, when the JWKS pins an `alg` to it, only with that `alg`); `iss`, `aud` and `exp` are
 //! required and checked, and `nbf` when present, all with a small leeway.
+//!
+//! **Crypto provider.** `jsonwebtoken` 12 picks its crypto by cargo features, and panics on the
+//! first decode when it cannot pick one: when another crate of the app's dependency tree
+//! enables its `rust_crypto` feature next to this crate's `aws_lc_rs`, neither is chosen.
+//! Building a [`JwksCache`] or a [`UserInfoVerifier`] therefore installs `jsonwebtoken`'s
+//! aws-lc-rs provider as the process default when none is installed yet (an app that installs
+//! its own, with `jsonwebtoken::crypto::CryptoProvider::install_default`, before building them
+//! keeps it).
 
 use std::collections::HashSet;
 use std::fmt;
@@ -179,6 +187,7 @@ impl UserInfoVerifier {
     /// verified with the keys of `jwks`. Nothing is guessed: Cobo documents neither value's
     /// format, so take both from a real token of your environment.
     pub fn new(jwks: JwksCache, issuer: impl Into<String>, audience: impl Into<String>) -> Self {
+        ensure_crypto_provider();
         Self {
             jwks,
             issuers: vec![issuer.into()],
@@ -218,12 +227,14 @@ impl UserInfoVerifier {
 
     /// Verifies `token` and returns its claims.
     pub async fn verify(&self, token: &str) -> Result<UserInfoClaims, UserInfoError> {
+        // Trimmed once: the header read and the token decoded are the same text.
+        let token = token.trim();
         let (alg_name, kid) = read_header(token)?;
         if alg_name.eq_ignore_ascii_case("none") {
             return Err(UserInfoError::Unsigned);
         }
         let not_allowed = || UserInfoError::AlgorithmNotAllowed {
-            alg: alg_name.clone(),
+            alg: shown(&alg_name),
         };
         let alg: Algorithm = alg_name.parse().map_err(|_| not_allowed())?;
         if is_hmac(alg) || !self.algorithms.contains(&alg) {
@@ -234,10 +245,10 @@ impl UserInfoVerifier {
             .jwks
             .key(&kid)
             .await?
-            .ok_or_else(|| UserInfoError::UnknownKid { kid: kid.clone() })?;
+            .ok_or_else(|| UserInfoError::UnknownKid { kid: shown(&kid) })?;
         let mismatch = || UserInfoError::KeyAlgorithmMismatch {
-            kid: kid.clone(),
-            alg: alg_name.clone(),
+            kid: shown(&kid),
+            alg: shown(&alg_name),
         };
         if key.alg.is_some_and(|pinned| pinned != alg) || key.key.family() != alg.family() {
             return Err(mismatch());
@@ -273,6 +284,29 @@ impl UserInfoVerifier {
     }
 }
 
+/// Installs `jsonwebtoken`'s aws-lc-rs provider as the process default when none can be found
+/// (both or neither of its crypto features enabled in the app's tree), so that no decode,
+/// encode or JWK conversion can panic for the want of one. Losing the race to another thread
+/// that installs one is fine: a provider is installed either way.
+pub(crate) fn ensure_crypto_provider() {
+    use jsonwebtoken::crypto::CryptoProvider;
+    if CryptoProvider::try_get_default().is_none() {
+        let _ = jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.install_default();
+    }
+}
+
+/// The most characters of a header value (`kid`, `alg`) that an error repeats.
+const MAX_SHOWN_CHARS: usize = 64;
+
+/// `value` as an error shows it: at most [`MAX_SHOWN_CHARS`] characters (a forged header can
+/// be as long as the request allows), the cut marked with `…`.
+fn shown(value: &str) -> String {
+    match value.char_indices().nth(MAX_SHOWN_CHARS) {
+        Some((at, _)) => format!("{}…", &value[..at]),
+        None => value.to_owned(),
+    }
+}
+
 fn is_hmac(alg: Algorithm) -> bool {
     matches!(alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512)
 }
@@ -283,7 +317,7 @@ fn read_header(token: &str) -> Result<(String, Option<String>), UserInfoError> {
     let malformed = |reason: &str| UserInfoError::Malformed {
         reason: reason.to_owned(),
     };
-    let mut parts = token.trim().split('.');
+    let mut parts = token.split('.');
     let header = parts.next().unwrap_or_default();
     if parts.count() != 2 {
         return Err(malformed("a JWT has three parts"));
@@ -300,4 +334,36 @@ fn read_header(token: &str) -> Result<(String, Option<String>), UserInfoError> {
     let header: Header =
         serde_json::from_slice(&header).map_err(|_| malformed("the header is not a JWT header"))?;
     Ok((header.alg, header.kid))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_values_in_errors_are_cut_to_64_characters() {
+        assert_eq!(shown("kid-1"), "kid-1");
+        let exact = "é".repeat(MAX_SHOWN_CHARS);
+        assert_eq!(shown(&exact), exact);
+        let long = "é".repeat(10_000);
+        let cut = shown(&long);
+        assert_eq!(cut.chars().count(), MAX_SHOWN_CHARS + 1);
+        assert!(cut.ends_with('…'));
+    }
+
+    #[tokio::test]
+    async fn a_long_made_up_kid_or_alg_is_not_echoed_whole() {
+        let b64 = |v: serde_json::Value| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+        };
+        let verifier = UserInfoVerifier::new(JwksCache::new("http://127.0.0.1:9/jwks"), "i", "a");
+        let long = "x".repeat(100_000);
+        let token = format!(
+            "{}.{}.c2ln",
+            b64(serde_json::json!({"alg": long})),
+            b64(serde_json::json!({}))
+        );
+        let error = verifier.verify(&token).await.unwrap_err();
+        assert!(error.to_string().len() < 200, "{error}");
+    }
 }

@@ -108,7 +108,9 @@ pub struct Delivery {
 pub struct CoboSender {
     key: SigningKey,
     clock: Arc<dyn Clock>,
-    http: reqwest::Client,
+    /// The client (no redirects, as Cobo); why it could not be built, which every attempt then
+    /// reports.
+    http: Result<reqwest::Client, String>,
     deliveries: Arc<Mutex<VecDeque<Delivery>>>,
 }
 
@@ -135,7 +137,7 @@ impl CoboSender {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
-            .unwrap_or_default();
+            .map_err(|e| format!("the HTTP client could not be built: {e}"));
         Self {
             key,
             clock,
@@ -213,8 +215,17 @@ impl CoboSender {
         if policy.tamper {
             sent.push(b' ');
         }
-        let result = self
-            .http
+        let failed = |error: String| Attempt {
+            status: None,
+            answer: String::new(),
+            error: Some(error),
+            timestamp_ms,
+        };
+        let http = match &self.http {
+            Ok(http) => http,
+            Err(error) => return failed(error.clone()),
+        };
+        let result = http
             .post(url)
             .timeout(policy.timeout)
             .header("content-type", "application/json")
@@ -223,30 +234,37 @@ impl CoboSender {
             .body(sent)
             .send()
             .await;
-        let response = match result {
+        let mut response = match result {
             Ok(response) => response,
-            Err(error) => {
-                return Attempt {
-                    status: None,
-                    answer: String::new(),
-                    error: Some(error.without_url().to_string()),
-                    timestamp_ms,
-                };
-            }
+            Err(error) => return failed(error.without_url().to_string()),
         };
         let status = response.status().as_u16();
-        match response.bytes().await {
-            Ok(answer) => Attempt {
+        // Read up to the cap only: an app answering without end is not buffered whole.
+        let mut answer = Vec::new();
+        let error = loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    let room = MAX_RECORDED_ANSWER - answer.len();
+                    answer.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                    if answer.len() == MAX_RECORDED_ANSWER {
+                        break None;
+                    }
+                }
+                Ok(None) => break None,
+                Err(error) => break Some(error.without_url().to_string()),
+            }
+        };
+        match error {
+            None => Attempt {
                 status: Some(status),
-                answer: String::from_utf8_lossy(&answer[..answer.len().min(MAX_RECORDED_ANSWER)])
-                    .into_owned(),
+                answer: String::from_utf8_lossy(&answer).into_owned(),
                 error: None,
                 timestamp_ms,
             },
-            Err(error) => Attempt {
+            Some(error) => Attempt {
                 status: Some(status),
                 answer: String::new(),
-                error: Some(error.without_url().to_string()),
+                error: Some(error),
                 timestamp_ms,
             },
         }
