@@ -637,10 +637,7 @@ async fn a_grant_refused_for_the_key_or_nonce_is_not_an_uninstall() {
     assert!(
         matches!(
             refused,
-            Err(InstallError::Grant(Error::ReauthorizationRequired {
-                status: 401,
-                ..
-            }))
+            Err(InstallError::Grant(Error::OAuth { status: 401, .. }))
         ),
         "{refused:?}"
     );
