@@ -651,3 +651,92 @@ async fn a_grant_refused_for_the_key_or_nonce_is_not_an_uninstall() {
     assert!(server.access_token_valid(token.expose_secret()));
     assert_eq!(tokens.status("org-a").await.unwrap().last_error, None);
 }
+
+#[tokio::test]
+async fn another_replica_recovers_as_soon_as_one_of_them_gets_the_reinstall() {
+    let (server, client) = start(mock_config()).await;
+    let store: Arc<dyn OrgStore> = Arc::new(MemoryOrgStore::default());
+    let replica = |client: CoboClient| {
+        OrgTokens::builder(client, APP)
+            .store(Arc::clone(&store))
+            .build()
+    };
+    let (a, b) = (replica(client.clone()), replica(client));
+    a.on_install("org-x", 1).await.unwrap();
+    let pair = store.org("org-x").load().await.unwrap().unwrap();
+    b.access_token("org-x").await.unwrap();
+    server.uninstall(APP, "org-x");
+    // b finds the uninstall (its token is refused with error 1000, its grant refused).
+    assert!(b.invalidate("org-x", &pair.access_token));
+    let error = b.access_token("org-x").await.unwrap_err();
+    assert!(
+        matches!(error, Error::ReauthorizationRequired { .. }),
+        "{error:?}"
+    );
+    assert!(b.status("org-x").await.unwrap().uninstalled);
+    let grants = grants_for(&server, "org-x");
+
+    // The organization installs the app again; the callback reaches a only.
+    server.install(APP, "org-x");
+    a.on_install("org-x", 1).await.unwrap();
+    assert_eq!(grants_for(&server, "org-x"), grants + 1);
+    // b takes the new pair from the shared store, without a grant of its own.
+    let token = b.access_token("org-x").await.unwrap();
+    assert!(server.access_token_valid(token.expose_secret()));
+    assert!(!b.status("org-x").await.unwrap().uninstalled);
+    assert_eq!(grants_for(&server, "org-x"), grants + 1);
+}
+
+#[tokio::test]
+async fn a_refusal_expires_and_the_org_is_asked_about_again() {
+    let (server, client) = start(mock_config()).await;
+    let clock = Arc::new(cobo_oauth_tests::ShiftedClock::default());
+    let tokens = OrgTokens::builder(client, APP)
+        .clock(Arc::clone(&clock) as Arc<dyn cobo_oauth::signing::Clock>)
+        .uninstall_recheck_after(Duration::from_secs(600))
+        .build();
+    tokens.on_install("org-x", 1).await.unwrap();
+    server.uninstall(APP, "org-x");
+    let pair = tokens.access_token("org-x").await.unwrap();
+    assert!(tokens.invalidate("org-x", &pair));
+    assert!(tokens.access_token("org-x").await.is_err());
+    // Installed again, but the install callback was lost.
+    server.install(APP, "org-x");
+    let grants = grants_for(&server, "org-x");
+    clock.set_offset_ms(599_000);
+    assert!(tokens.access_token("org-x").await.is_err(), "still standing");
+    assert_eq!(grants_for(&server, "org-x"), grants, "nothing sent");
+    clock.set_offset_ms(601_000);
+    let token = tokens.access_token("org-x").await.unwrap();
+    assert!(server.access_token_valid(token.expose_secret()));
+    assert_eq!(grants_for(&server, "org-x"), grants + 1, "one new grant");
+    assert!(!tokens.status("org-x").await.unwrap().uninstalled);
+}
+
+#[tokio::test]
+async fn a_refused_grant_that_does_not_mean_an_uninstall_is_retried() {
+    let (server, client) = start(mock_config()).await;
+    let tokens = OrgTokens::builder(client, APP).build();
+    server.inject(
+        Fault::Status {
+            status: 400,
+            body: r#"{"error":"invalid_request","error_description":"try again"}"#.to_owned(),
+            headers: Vec::new(),
+        },
+        1,
+    );
+    let refused = tokens.on_install("org-a", 1).await;
+    assert!(
+        matches!(
+            refused,
+            Err(InstallError::Grant(Error::ReauthorizationRequired {
+                status: 400,
+                ..
+            }))
+        ),
+        "{refused:?}"
+    );
+    assert!(!tokens.status("org-a").await.unwrap().uninstalled);
+    let token = tokens.access_token("org-a").await.unwrap();
+    assert!(server.access_token_valid(token.expose_secret()));
+}

@@ -13,6 +13,7 @@ mod client;
 mod directory;
 mod install;
 mod refresher;
+mod refusals;
 mod schedule;
 mod settled;
 mod shared;
@@ -22,6 +23,7 @@ mod tokens;
 
 pub use builder::{
     DEFAULT_IDLE_AFTER, DEFAULT_MAX_CONCURRENT_RENEWALS, DEFAULT_RESCAN_EVERY,
+    DEFAULT_UNINSTALL_RECHECK_AFTER,
     MAX_CONCURRENT_RENEWALS, OrgTokensBuilder,
 };
 pub use client::OrgBearer;

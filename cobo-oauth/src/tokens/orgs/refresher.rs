@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use rand::Rng as _;
 
-use super::shared::{Shared, is_uninstall};
+use super::refusals::is_uninstall;
+use super::shared::Shared;
 use super::tokens::OrgTokens;
 use crate::error::Error;
 use crate::tokens::manager::millis;
@@ -65,7 +66,9 @@ impl OrgTokens {
     /// - with a shared store (Redis), a pair another process renewed first is taken from the
     ///   store, never refreshed again: the lease rules hold per organization;
     /// - an organization whose grant Cobo refuses (it uninstalled the app) is reported once
-    ///   and left alone until [`on_install`](OrgTokens::on_install).
+    ///   and left alone until [`on_install`](OrgTokens::on_install), until another process
+    ///   saves a newer pair for it, or until the refusal is checked again
+    ///   ([`uninstall_recheck_after`](super::OrgTokensBuilder::uninstall_recheck_after)).
     ///
     /// Needs a tokio runtime. Stop it by dropping the handle. Run one per process.
     pub fn spawn_refresher(&self) -> OrgRefresher {
@@ -159,7 +162,7 @@ async fn refresh_one(
     org_id: &str,
     permit: tokio::sync::OwnedSemaphorePermit,
 ) {
-    if shared.is_uninstalled(org_id) {
+    if shared.standing_refusal(org_id).await.is_some() {
         return;
     }
     let entry = shared.entry(org_id);
