@@ -598,12 +598,15 @@ async fn an_empty_org_id_is_a_typed_error_and_sends_nothing() {
 }
 
 #[tokio::test]
-async fn a_manager_that_remembers_an_unknown_refresh_outcome_never_leaves_memory() {
+async fn a_manager_that_remembers_an_unknown_refresh_outcome_stays_until_it_recovered() {
     let (server, client) = start(mock_config()).await;
     let store = Arc::new(MemoryOrgStore::default());
+    // Idleness on a clock the test moves: no real sleep to race a loaded machine.
+    let clock = Arc::new(cobo_oauth_tests::ShiftedClock::default());
     let tokens = OrgTokens::builder(client, APP)
         .store(Arc::clone(&store) as Arc<dyn OrgStore>)
-        .idle_after(Duration::from_millis(50))
+        .clock(Arc::clone(&clock) as Arc<dyn cobo_oauth::signing::Clock>)
+        .idle_after(Duration::from_secs(60))
         .build();
     tokens.on_install("org-a", 1).await.unwrap();
     tokens.on_install("org-b", 1).await.unwrap();
@@ -617,7 +620,7 @@ async fn a_manager_that_remembers_an_unknown_refresh_outcome_never_leaves_memory
         "{error:?}"
     );
 
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    clock.set_offset_ms(61_000);
     // org-b is idle and settled; org-a must remember that its refresh token was sent.
     assert_eq!(tokens.drop_idle(), 1);
     assert_eq!(tokens.cached_orgs(), 1);
@@ -633,6 +636,13 @@ async fn a_manager_that_remembers_an_unknown_refresh_outcome_never_leaves_memory
         2,
         "recovered with a new grant"
     );
+    // Recovered: the pair of unknown outcome is replaced, so org-a may leave memory too.
+    clock.set_offset_ms(122_000);
+    assert_eq!(tokens.drop_idle(), 1);
+    assert_eq!(tokens.cached_orgs(), 0);
+    let again = tokens.access_token("org-a").await.unwrap();
+    assert_eq!(again.expose_secret(), token.expose_secret(), "from the store");
+    assert_eq!(server.max_refresh_token_presentations(), 1);
 }
 
 #[tokio::test]

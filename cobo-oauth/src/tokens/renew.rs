@@ -28,6 +28,7 @@ impl TokenManager {
         margin_ms: u64,
     ) -> Result<Arc<StoredToken>, Error> {
         self.check_store_owner()?;
+        self.forget_settled_outcome(state);
         if state.unsaved.is_none()
             && let Some(token) = self.fresh_for(margin_ms)
         {
@@ -272,7 +273,11 @@ impl TokenManager {
         let mut last = None;
         for attempt in 1..=SAVE_ATTEMPTS {
             match self.inner.store.save(&token).await {
-                Ok(()) => return Ok(self.publish(token)),
+                Ok(()) => {
+                    let saved = self.publish(token);
+                    self.forget_settled_outcome(state);
+                    return Ok(saved);
+                }
                 Err(conflict @ StoreError::Conflict { stored, attempted }) => {
                     tracing::warn!(
                         stored,
@@ -292,6 +297,23 @@ impl TokenManager {
             path: String::new(),
             reason: "no attempt".to_owned(),
         })))
+    }
+
+    /// Whether the refresh token of unknown outcome is still the published pair's: only then
+    /// must it be remembered (a newer pair, saved by this process's recovery grant or found in
+    /// the store, replaces it: nobody refreshes with the old one any more).
+    pub(super) fn outcome_unknown_pending(&self, state: &State) -> bool {
+        state.outcome_unknown.is_some_and(|sent| {
+            self.published()
+                .is_none_or(|published| published.version <= sent)
+        })
+    }
+
+    /// Forgets the refresh token of unknown outcome once a newer pair is published.
+    pub(super) fn forget_settled_outcome(&self, state: &mut State) {
+        if state.outcome_unknown.is_some() && !self.outcome_unknown_pending(state) {
+            state.outcome_unknown = None;
+        }
     }
 
     async fn refresh(&self, current: &StoredToken, version: u64) -> Result<Issued, Error> {
