@@ -405,13 +405,18 @@ async fn the_directory_store_keeps_one_private_file_per_org() {
 #[tokio::test]
 async fn idle_orgs_leave_memory_and_come_back_from_the_store() {
     let (server, client) = start(mock_config()).await;
+    // Idleness on a clock the test moves: no real sleep to race a loaded machine.
+    let clock = Arc::new(cobo_oauth_tests::ShiftedClock::default());
     let tokens = OrgTokens::builder(client, APP)
-        .idle_after(Duration::from_millis(100))
+        .clock(Arc::clone(&clock) as Arc<dyn cobo_oauth::signing::Clock>)
+        .idle_after(Duration::from_secs(60))
         .build();
     install_all(&tokens, 20).await;
     let busy = tokens.access_token(&org(0)).await.unwrap();
     assert_eq!(tokens.cached_orgs(), 20);
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    clock.set_offset_ms(30_000);
+    assert_eq!(tokens.drop_idle(), 0, "not idle yet");
+    clock.set_offset_ms(61_000);
     tokens.access_token(&org(0)).await.unwrap(); // used: stays
     assert_eq!(tokens.drop_idle(), 19);
     assert_eq!(tokens.cached_orgs(), 1);
@@ -565,12 +570,16 @@ async fn a_rate_limit_pauses_every_renewal_then_they_resume() {
         .map(|r| r.received_at_ms)
         .collect();
     let first_refused = after[0];
-    // Requests already in flight arrive at once; then nothing for the pause (at least 1 s).
+    // The renewals already holding a permit (at most the 4 allowed, and one more waiting for a
+    // permit) may still send theirs; then nothing for the pause (at least 1 s). Without the
+    // pause, the other organizations (all due together) would be renewed in that time. Counted,
+    // not timed to a few milliseconds, so a loaded machine cannot make it flake.
     let during_pause = after
         .iter()
-        .filter(|&&at| at > first_refused + 100 && at < first_refused + 900)
+        .skip(1)
+        .filter(|&&at| at < first_refused + 900)
         .count();
-    assert_eq!(during_pause, 0, "{after:?}");
+    assert!(during_pause <= 5, "{during_pause} during the pause: {after:?}");
     for n in 0..20 {
         let token = tokens.access_token(&org(n)).await.unwrap();
         assert!(
