@@ -540,6 +540,21 @@ async fn an_uninstall_is_logged_once_with_its_org_id_and_no_token() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rate_limit_pauses_every_renewal_then_they_resume() {
+    rate_limited_renewals_pause(
+        r#"{"error_code":2026,"error_message":"too many requests","error_id":"e"}"#,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_429_whatever_its_body_pauses_every_renewal() {
+    // Neither Cobo's nor OAuth's error shape: a gateway's page.
+    rate_limited_renewals_pause("Too Many Requests").await;
+}
+
+/// The next three token requests are refused with HTTP 429 and `body`: the refresher pauses
+/// every renewal, then they resume.
+async fn rate_limited_renewals_pause(body: &str) {
     let (server, client) = start(MockConfig {
         access_token_ttl: Duration::from_secs(3),
         ..mock_config()
@@ -550,12 +565,10 @@ async fn a_rate_limit_pauses_every_renewal_then_they_resume() {
         .build();
     install_all(&tokens, 20).await;
     let installed = server.requests().len();
-    // The next three token requests are refused with Cobo's rate limit.
     server.inject(
         Fault::Status {
             status: 429,
-            body: r#"{"error_code":2026,"error_message":"too many requests","error_id":"e"}"#
-                .to_owned(),
+            body: body.to_owned(),
             headers: Vec::new(),
         },
         3,

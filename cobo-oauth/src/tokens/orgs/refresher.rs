@@ -229,7 +229,7 @@ async fn refresh_one(
             tracing::warn!(
                 org_id,
                 pause_ms = global,
-                "Cobo rate-limits renewals (error 2026); pausing all of them"
+                "Cobo rate-limits renewals (HTTP 429 or error 2026); pausing all of them"
             );
         } else {
             tracing::warn!(org_id, error = %error, retry_in_ms = millis(backoff), "background renewal failed");
@@ -268,13 +268,14 @@ fn is_reauthorization(error: &Error) -> bool {
     matches!(error, Error::ReauthorizationRequired { .. })
 }
 
-/// Whether Cobo said to slow down: error 2026, or HTTP 429.
+/// Whether Cobo (or a gateway in front of it) said to slow down: error 2026 with any status, or
+/// HTTP 429 in any shape (Cobo's or OAuth's error body, an unsigned or unreadable body, a
+/// refused grant, a refresh of unknown outcome).
 fn is_rate_limited(error: &Error) -> bool {
     match error {
-        Error::Api { code, status, .. } => *code == RATE_LIMITED_CODE || *status == 429,
-        Error::Http { status, .. } | Error::OAuth { status, .. } => *status == 429,
-        Error::RefreshOutcomeUnknown(cause) => is_rate_limited(cause),
-        _ => false,
+        Error::Api { code, .. } if *code == RATE_LIMITED_CODE => true,
+        Error::RefreshOutcomeUnknown(cause) if is_rate_limited(cause) => true,
+        _ => error.status() == Some(429),
     }
 }
 
@@ -298,7 +299,44 @@ mod tests {
             error_id: String::new(),
         };
         assert!(is_rate_limited(&api(400, RATE_LIMITED_CODE)));
+        assert!(is_rate_limited(&api(500, RATE_LIMITED_CODE)));
         assert!(is_rate_limited(&api(429, 2000)));
         assert!(!is_rate_limited(&api(500, 2000)));
+        assert!(is_rate_limited(&Error::RefreshOutcomeUnknown(Box::new(
+            api(500, RATE_LIMITED_CODE)
+        ))));
+    }
+
+    #[test]
+    fn a_429_in_any_shape_is_a_rate_limit() {
+        let oauth = |status| Error::OAuth {
+            status,
+            error: "slow_down".to_owned(),
+            description: String::new(),
+        };
+        let body = |status| Error::InvalidBody {
+            status,
+            reason: "not JSON".to_owned(),
+        };
+        assert!(is_rate_limited(&oauth(429)));
+        assert!(!is_rate_limited(&oauth(400)));
+        assert!(is_rate_limited(&Error::Http {
+            status: 429,
+            body: "Too Many Requests".to_owned(),
+        }));
+        // A body that is neither Cobo's nor OAuth's, or that is not signed.
+        assert!(is_rate_limited(&body(429)));
+        assert!(is_rate_limited(&Error::RefreshOutcomeUnknown(Box::new(body(
+            429
+        )))));
+        assert!(is_rate_limited(&Error::ResponseSignature(
+            crate::verify::VerifyError::Missing { status: 429 }
+        )));
+        assert!(is_rate_limited(&Error::ReauthorizationRequired {
+            status: 429,
+            error: "slow_down".to_owned(),
+            description: String::new(),
+        }));
+        assert!(!is_rate_limited(&body(400)));
     }
 }
