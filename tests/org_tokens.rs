@@ -13,13 +13,15 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use cobo_oauth::bearer::BearerSource as _;
 use cobo_oauth::signing::Clock as _;
 use cobo_oauth::mock::{Fault, MockConfig, MockServer};
 use cobo_oauth::tokens::{
-    DirectoryStore, InstallError, MemoryOrgStore, OrgBearer, OrgStore, OrgTokens, OrgTokensBuilder,
+    DirectoryStore, InstallError, MemoryOrgStore, OrgBearer, OrgRefresher, OrgStore, OrgTokens,
+    OrgTokensBuilder, StoreError, StoreFuture, StoredToken, TokenStore,
 };
 use cobo_oauth::{CoboClient, Error, ExposeSecret as _};
 use cobo_oauth_tests::{API_SECRET, mock_config};
@@ -787,4 +789,101 @@ async fn a_refused_grant_that_does_not_mean_an_uninstall_is_retried() {
     assert!(!tokens.status("org-a").await.unwrap().uninstalled);
     let token = tokens.access_token("org-a").await.unwrap();
     assert!(server.access_token_valid(token.expose_secret()));
+}
+
+/// An org store whose saves fail while `failing` is set.
+#[derive(Debug, Default)]
+struct FailingSaves {
+    inner: MemoryOrgStore,
+    failing: Arc<AtomicBool>,
+}
+
+#[derive(Debug)]
+struct FailingSave {
+    inner: Arc<dyn TokenStore>,
+    failing: Arc<AtomicBool>,
+}
+
+impl OrgStore for FailingSaves {
+    fn org(&self, org_id: &str) -> Arc<dyn TokenStore> {
+        Arc::new(FailingSave {
+            inner: self.inner.org(org_id),
+            failing: Arc::clone(&self.failing),
+        })
+    }
+    fn list(&self) -> StoreFuture<'_, Vec<String>> {
+        self.inner.list()
+    }
+}
+
+impl TokenStore for FailingSave {
+    fn load(&self) -> StoreFuture<'_, Option<StoredToken>> {
+        self.inner.load()
+    }
+    fn save<'a>(&'a self, token: &'a StoredToken) -> StoreFuture<'a, ()> {
+        if self.failing.load(Ordering::SeqCst) {
+            return Box::pin(async {
+                Err(StoreError::Io {
+                    path: "failing".to_owned(),
+                    reason: "disk full".to_owned(),
+                })
+            });
+        }
+        self.inner.save(token)
+    }
+}
+
+/// Tokens on a store whose saves fail, with a refresh whose new pair could not be saved.
+async fn with_an_unsaved_pair() -> (Arc<MockServer>, Arc<FailingSaves>, OrgTokens, OrgRefresher) {
+    let (server, client) = start(mock_config()).await;
+    let store = Arc::new(FailingSaves::default());
+    let tokens = OrgTokens::builder(client, APP)
+        .store(Arc::clone(&store) as Arc<dyn OrgStore>)
+        .build();
+    tokens.on_install("org-a", 1).await.unwrap();
+    let refresher = tokens.spawn_refresher();
+    // Cobo refuses the token (error 1000): the refresh rotates the pair, the save fails.
+    store.failing.store(true, Ordering::SeqCst);
+    let token = tokens.access_token("org-a").await.unwrap();
+    assert!(tokens.invalidate("org-a", &token));
+    let error = tokens.access_token("org-a").await.unwrap_err();
+    assert!(matches!(error, Error::Store(_)), "{error:?}");
+    assert_eq!(store.org("org-a").load().await.unwrap().unwrap().version, 1);
+    (server, store, tokens, refresher)
+}
+
+#[tokio::test]
+async fn stopping_the_refresher_saves_a_pair_whose_save_had_failed() {
+    let (server, store, _tokens, refresher) = with_an_unsaved_pair().await;
+    store.failing.store(false, Ordering::SeqCst);
+    refresher.stop().await;
+    let saved = store.org("org-a").load().await.unwrap().unwrap();
+    assert_eq!(saved.version, 2, "the rotated pair reached the store");
+    assert!(server.access_token_valid(saved.access_token.expose_secret()));
+    assert_eq!(server.max_refresh_token_presentations(), 1);
+}
+
+#[tokio::test]
+async fn stopping_the_refresher_reports_a_pair_it_still_cannot_save() {
+    let logs = Logs::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::INFO)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let (_server, store, _tokens, refresher) = with_an_unsaved_pair().await;
+    let started = Instant::now();
+    refresher.stop_within(Duration::from_millis(500)).await;
+    assert!(started.elapsed() < Duration::from_secs(5), "bounded");
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let reports: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("ERROR") && l.contains("could not be saved"))
+        .collect();
+    assert_eq!(reports.len(), 1, "{text}");
+    assert!(reports[0].contains("org_id=\"org-a\""), "{text}");
+    let kept = store.inner.org("org-a").load().await.unwrap().unwrap();
+    assert!(!text.contains(kept.refresh_token.expose_secret()));
 }

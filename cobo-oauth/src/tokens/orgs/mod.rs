@@ -29,7 +29,7 @@ pub use builder::{
 pub use client::OrgBearer;
 pub use directory::DirectoryStore;
 pub use install::{ApprovalResult, InstallError};
-pub use refresher::{OrgRefresher, RATE_LIMITED_CODE};
+pub use refresher::{DEFAULT_STOP_SAVE_WAIT, OrgRefresher, RATE_LIMITED_CODE};
 pub use status::OrgStatus;
 pub use store::{MemoryOrgStore, OrgStore};
 pub use tokens::OrgTokens;

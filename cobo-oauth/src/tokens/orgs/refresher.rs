@@ -8,7 +8,7 @@ use std::time::Duration;
 use rand::Rng as _;
 
 use super::refusals::is_uninstall;
-use super::shared::Shared;
+use super::shared::{OrgEntry, Shared};
 use super::tokens::OrgTokens;
 use crate::error::Error;
 use crate::tokens::manager::millis;
@@ -21,6 +21,10 @@ const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
 /// The longest the refresher sleeps before it looks at the schedule again.
 const MAX_SLEEP: Duration = Duration::from_secs(60);
+/// How long [`OrgRefresher::stop`] keeps retrying to save pairs whose save failed.
+pub const DEFAULT_STOP_SAVE_WAIT: Duration = Duration::from_secs(10);
+/// The pause between two tries to save the unsaved pairs while stopping.
+const STOP_SAVE_PAUSE: Duration = Duration::from_millis(200);
 
 /// A running background refresher of every organization ([`OrgTokens::spawn_refresher`]).
 /// Dropping it stops it; renewals it had started still finish, as long as the runtime runs.
@@ -28,21 +32,63 @@ const MAX_SLEEP: Duration = Duration::from_secs(60);
 #[derive(Debug)]
 pub struct OrgRefresher {
     task: tokio::task::AbortHandle,
-    renewals: Arc<tokio::sync::Semaphore>,
-    permits: u32,
+    shared: Arc<Shared>,
 }
 
 impl OrgRefresher {
     /// Stops it and waits until every renewal running in this process (the refresher's and
-    /// callers') has finished and saved its pair: call it before the process exits, or a
+    /// callers') has finished and saved its pair, retrying for up to
+    /// [`DEFAULT_STOP_SAVE_WAIT`] the saves that failed: call it before the process exits, or a
     /// refresh already sent may never be saved (the next process then recovers with a new
-    /// grant, as after a crash).
+    /// grant, as after a crash). See [`stop_within`](Self::stop_within).
     pub async fn stop(self) {
+        self.stop_within(DEFAULT_STOP_SAVE_WAIT).await;
+    }
+
+    /// [`stop`](Self::stop), retrying for up to `save_wait` to save the pairs whose save failed
+    /// (a renewal that got a new pair from Cobo and could not store it keeps it in memory: the
+    /// process must not exit with it). Each organization whose pair is still unsaved then is
+    /// logged (`error`, with its `org_id`, never a token); the pair is lost when the process
+    /// exits, and the organization recovers with a new grant.
+    pub async fn stop_within(self, save_wait: Duration) {
         self.task.abort();
-        // Every renewal holds a permit until its pair is saved: holding them all waits for it.
-        let _all = Arc::clone(&self.renewals)
-            .acquire_many_owned(self.permits)
+        let shared = &self.shared;
+        // Every renewal holds a permit until its pair is saved or kept unsaved: holding them
+        // all waits for it.
+        let _all = Arc::clone(&shared.renewals)
+            .acquire_many_owned(shared.max_renewals)
             .await;
+        let deadline = tokio::time::Instant::now() + save_wait;
+        loop {
+            let unsaved: Vec<(String, Arc<OrgEntry>)> = shared
+                .orgs()
+                .iter()
+                .filter(|(_, entry)| entry.manager.may_have_unsaved())
+                .map(|(org, entry)| (org.clone(), Arc::clone(entry)))
+                .collect();
+            let mut left = Vec::new();
+            for (org_id, entry) in unsaved {
+                let saved =
+                    tokio::time::timeout_at(deadline, entry.manager.save_unsaved()).await;
+                if saved != Ok(true) {
+                    left.push(org_id);
+                }
+            }
+            if left.is_empty() {
+                return;
+            }
+            if tokio::time::Instant::now() + STOP_SAVE_PAUSE >= deadline {
+                for org_id in left {
+                    tracing::error!(
+                        client_id = %shared.client_id,
+                        org_id = ?org_id,
+                        "stopping with a token pair that could not be saved: it is lost when the process exits, and the organization recovers with a new grant"
+                    );
+                }
+                return;
+            }
+            tokio::time::sleep(STOP_SAVE_PAUSE).await;
+        }
     }
 }
 
@@ -73,12 +119,10 @@ impl OrgTokens {
     /// Needs a tokio runtime. Stop it by dropping the handle. Run one per process.
     pub fn spawn_refresher(&self) -> OrgRefresher {
         let shared = Arc::clone(&self.inner);
-        let (renewals, permits) = (Arc::clone(&shared.renewals), shared.max_renewals);
         let task = tokio::spawn(async move { run(shared).await });
         OrgRefresher {
             task: task.abort_handle(),
-            renewals,
-            permits,
+            shared: Arc::clone(&self.inner),
         }
     }
 }
