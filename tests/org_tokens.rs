@@ -887,3 +887,30 @@ async fn stopping_the_refresher_reports_a_pair_it_still_cannot_save() {
     let kept = store.inner.org("org-a").load().await.unwrap().unwrap();
     assert!(!text.contains(kept.refresh_token.expose_secret()));
 }
+
+#[tokio::test]
+async fn the_directory_store_keeps_ids_that_differ_in_case_apart_and_refuses_overlong_ids() {
+    let (server, client) = start(mock_config()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let tokens = OrgTokens::builder(client, APP)
+        .store(Arc::new(DirectoryStore::new(dir.path())))
+        .build();
+    tokens.on_install("ABC", 1).await.unwrap();
+    tokens.on_install("abc", 1).await.unwrap();
+    let names: HashSet<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_lowercase())
+        .collect();
+    assert_eq!(names.len(), 2, "two files even where case is ignored: {names:?}");
+
+    let requests = server.requests().len();
+    let long = "x".repeat(300);
+    let refused = tokens.on_install(&long, 1).await;
+    assert!(
+        matches!(refused, Err(InstallError::Grant(Error::InvalidRequest(_)))),
+        "{refused:?}"
+    );
+    let error = tokens.access_token(&long).await.unwrap_err();
+    assert!(matches!(error, Error::InvalidRequest(_)), "{error:?}");
+    assert_eq!(server.requests().len(), requests, "nothing sent");
+}

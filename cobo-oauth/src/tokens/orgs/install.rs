@@ -126,6 +126,8 @@ impl OrgTokens {
         if org_id.trim().is_empty() {
             return Err(InstallError::MissingOrgId);
         }
+        // An id the store cannot keep a pair for: a grant would be lost.
+        self.inner.store.check_org_id(org_id)?;
         tracing::info!(
             client_id = %self.inner.client_id,
             org_id,

@@ -201,6 +201,7 @@ impl Shared {
         if org_id.trim().is_empty() {
             return Err(Error::InvalidRequest("the org_id is empty".to_owned()));
         }
+        self.store.check_org_id(org_id)?;
         if let Some(refusal) = self.standing_refusal(org_id).await {
             return Err(refusal.to_error());
         }

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
+use crate::error::Error;
 use crate::tokens::store::{MemoryStore, StoreFuture, TokenStore};
 
 /// Where an app keeps the token pairs of all the organizations that installed it: it hands out
@@ -19,6 +20,13 @@ pub trait OrgStore: Send + Sync + fmt::Debug {
     /// The organizations this store holds a pair for, in no particular order. Never contains a
     /// secret.
     fn list(&self) -> StoreFuture<'_, Vec<String>>;
+    /// Refuses an `org_id` this store cannot keep a pair for ([`Error::InvalidRequest`]), before
+    /// anything is asked of Cobo: a grant whose pair cannot be saved would be lost. Accepts any
+    /// by default.
+    fn check_org_id(&self, org_id: &str) -> Result<(), Error> {
+        let _ = org_id;
+        Ok(())
+    }
 }
 
 /// Keeps every organization's pair in memory (the default): lost when the process ends.

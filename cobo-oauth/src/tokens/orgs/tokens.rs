@@ -91,6 +91,7 @@ impl OrgTokens {
     /// What this process knows of `org_id`'s token; an organization not in memory is read from
     /// the store.
     pub async fn status(&self, org_id: &str) -> Result<OrgStatus, Error> {
+        self.inner.store.check_org_id(org_id)?;
         let uninstalled = self.inner.standing_refusal(org_id).await.is_some();
         let entry = self.inner.orgs().get(org_id).cloned();
         let (pair, last_renewal_ms, last_error) = match entry {
