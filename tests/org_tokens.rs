@@ -791,17 +791,28 @@ async fn a_refused_grant_that_does_not_mean_an_uninstall_is_retried() {
     assert!(server.access_token_valid(token.expose_secret()));
 }
 
-/// An org store whose saves fail while `failing` is set.
+/// An org store whose saves fail while `failing` is set, and loads while `failing_loads` is.
 #[derive(Debug, Default)]
 struct FailingSaves {
     inner: MemoryOrgStore,
     failing: Arc<AtomicBool>,
+    failing_loads: Arc<AtomicBool>,
 }
 
 #[derive(Debug)]
 struct FailingSave {
     inner: Arc<dyn TokenStore>,
     failing: Arc<AtomicBool>,
+    failing_loads: Arc<AtomicBool>,
+}
+
+fn disk_error<T: Send + 'static>() -> StoreFuture<'static, T> {
+    Box::pin(async {
+        Err(StoreError::Io {
+            path: "failing".to_owned(),
+            reason: "disk full".to_owned(),
+        })
+    })
 }
 
 impl OrgStore for FailingSaves {
@@ -809,6 +820,7 @@ impl OrgStore for FailingSaves {
         Arc::new(FailingSave {
             inner: self.inner.org(org_id),
             failing: Arc::clone(&self.failing),
+            failing_loads: Arc::clone(&self.failing_loads),
         })
     }
     fn list(&self) -> StoreFuture<'_, Vec<String>> {
@@ -818,16 +830,14 @@ impl OrgStore for FailingSaves {
 
 impl TokenStore for FailingSave {
     fn load(&self) -> StoreFuture<'_, Option<StoredToken>> {
+        if self.failing_loads.load(Ordering::SeqCst) {
+            return disk_error();
+        }
         self.inner.load()
     }
     fn save<'a>(&'a self, token: &'a StoredToken) -> StoreFuture<'a, ()> {
         if self.failing.load(Ordering::SeqCst) {
-            return Box::pin(async {
-                Err(StoreError::Io {
-                    path: "failing".to_owned(),
-                    reason: "disk full".to_owned(),
-                })
-            });
+            return disk_error();
         }
         self.inner.save(token)
     }
@@ -913,4 +923,43 @@ async fn the_directory_store_keeps_ids_that_differ_in_case_apart_and_refuses_ove
     let error = tokens.access_token(&long).await.unwrap_err();
     assert!(matches!(error, Error::InvalidRequest(_)), "{error:?}");
     assert_eq!(server.requests().len(), requests, "nothing sent");
+}
+
+#[tokio::test]
+async fn a_reinstall_whose_answer_is_unusable_but_saved_clears_the_uninstall() {
+    let (server, client) = start(mock_config()).await;
+    let store = Arc::new(FailingSaves::default());
+    let tokens = OrgTokens::builder(client, APP)
+        .store(Arc::clone(&store) as Arc<dyn OrgStore>)
+        .build();
+    tokens.on_install("org-x", 1).await.unwrap();
+    server.uninstall(APP, "org-x");
+    let token = tokens.access_token("org-x").await.unwrap();
+    assert!(tokens.invalidate("org-x", &token));
+    assert!(tokens.access_token("org-x").await.is_err());
+    assert!(tokens.status("org-x").await.unwrap().uninstalled);
+
+    // Installed again: the grant's answer has no expires_in, but its pair is saved.
+    server.install(APP, "org-x");
+    server.inject(Fault::OmitFields(vec!["expires_in".to_owned()]), 1);
+    let outcome = tokens.on_install("org-x", 1).await;
+    assert!(
+        matches!(outcome, Err(InstallError::Grant(Error::InvalidBody { .. }))),
+        "{outcome:?}"
+    );
+    let saved = store.org("org-x").load().await.unwrap().unwrap();
+    assert_eq!(saved.version, 2);
+    // Known at once, not only by reading the store (which fails now).
+    store.failing_loads.store(true, Ordering::SeqCst);
+    assert!(!tokens.status("org-x").await.unwrap().uninstalled);
+    store.failing_loads.store(false, Ordering::SeqCst);
+    // The next call refreshes with the saved refresh token.
+    let token = tokens.access_token("org-x").await.unwrap();
+    assert!(server.access_token_valid(token.expose_secret()));
+    assert_eq!(
+        server
+            .refresh_token_presentations()
+            .get(saved.refresh_token.expose_secret()),
+        Some(&1)
+    );
 }

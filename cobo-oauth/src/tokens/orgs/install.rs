@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use super::refusals::is_uninstall;
 use super::tokens::OrgTokens;
 use crate::error::Error;
 
@@ -145,7 +146,11 @@ impl OrgTokens {
                 .map_err(|_| Error::RenewalInterrupted)?;
             let before = entry.manager.published().map(|t| t.version);
             let outcome = entry.manager.regranted().await;
-            if outcome.is_ok() {
+            // Cobo issued a pair and it was saved (an answer with an unusable access token still
+            // has its refresh token saved): the organization has the app again.
+            let saved = outcome.is_ok()
+                || entry.manager.published().map(|t| t.version) > before;
+            if saved && !matches!(&outcome, Err(error) if is_uninstall(error)) {
                 shared.forget_uninstall(&org_id);
             }
             shared.settle(
