@@ -157,13 +157,16 @@ async fn run(shared: Arc<Shared>) {
             (schedule.pop_due(now), schedule.next_due())
         };
         match due {
-            Some(org_id) => {
+            Some((org_id, ahead_ms)) => {
                 let Ok(permit) = Arc::clone(&shared.renewals).acquire_owned().await else {
                     return;
                 };
+                // The margin its due time was computed with (never a second draw, which could
+                // find the token still fresh); a fresh draw for an organization found by a scan.
+                let ahead_ms = ahead_ms.unwrap_or_else(|| shared.ahead_ms());
                 let (shared, pause) = (Arc::clone(&shared), Arc::clone(&pause));
                 tokio::spawn(async move {
-                    refresh_one(&shared, &pause, &org_id, permit).await;
+                    refresh_one(&shared, &pause, &org_id, ahead_ms, permit).await;
                 });
             }
             None => {
@@ -204,6 +207,7 @@ async fn refresh_one(
     shared: &Shared,
     pause: &Pause,
     org_id: &str,
+    ahead_ms: u64,
     permit: tokio::sync::OwnedSemaphorePermit,
 ) {
     if shared.standing_refusal(org_id).await.is_some() {
@@ -220,10 +224,12 @@ async fn refresh_one(
                 .schedule
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            schedule.add(org_id, shared.clock.now_millis().saturating_add(1_000));
+            if !schedule.is_scheduled(org_id) {
+                let due = shared.clock.now_millis().saturating_add(1_000);
+                schedule.set_ahead(org_id, due, ahead_ms);
+            }
             return;
         };
-        let ahead_ms = shared.ahead_ms();
         let outcome = shared.renew(org_id, &entry, ahead_ms).await;
         drop(permit);
         outcome.map(|token| (token, ahead_ms))
@@ -283,7 +289,7 @@ async fn refresh_one(
         .schedule
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    schedule.set(org_id, now.saturating_add(millis(backoff)));
+    schedule.set_ahead(org_id, now.saturating_add(millis(backoff)), ahead_ms);
     drop(schedule);
     shared.wake.notify_one();
 }

@@ -262,7 +262,8 @@ impl Shared {
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
                 schedule.succeeded(org_id);
-                schedule.set(org_id, self.due(&token, now));
+                let (due, ahead) = self.due(&token, now);
+                schedule.set_ahead(org_id, due, ahead);
                 drop(schedule);
                 self.wake.notify_one();
             }
@@ -319,13 +320,15 @@ impl Shared {
     }
 
     /// When `token` is due for a background renewal: the margin plus a random jitter of up to
-    /// half of it before expiry, and never sooner than a second from now.
-    pub(super) fn due(&self, token: &StoredToken, now: u64) -> u64 {
+    /// half of it (`ahead`, returned too) before expiry, and never sooner than a second from
+    /// now. A renewal at that time for a token valid for longer than `ahead` always renews.
+    pub(super) fn due(&self, token: &StoredToken, now: u64) -> (u64, u64) {
         let ahead = self.ahead_ms();
-        token
+        let due = token
             .expires_at_ms
             .saturating_sub(ahead)
-            .max(now.saturating_add(1_000).min(token.expires_at_ms))
+            .max(now.saturating_add(1_000).min(token.expires_at_ms));
+        (due, ahead)
     }
 
     /// The margin plus a random jitter of up to half of it.
