@@ -524,7 +524,7 @@ async fn an_uninstall_is_logged_once_with_its_org_id_and_no_token() {
         .filter(|l| l.contains("must authorize the app again"))
         .collect();
     assert!(
-        !refused.is_empty() && refused.iter().all(|l| l.contains("org_id=org-gone")),
+        !refused.is_empty() && refused.iter().all(|l| l.contains("org_id=\"org-gone\"")),
         "{text}"
     );
     for secret in [
@@ -962,4 +962,24 @@ async fn a_reinstall_whose_answer_is_unusable_but_saved_clears_the_uninstall() {
             .get(saved.refresh_token.expose_secret()),
         Some(&1)
     );
+}
+
+#[tokio::test]
+async fn an_org_id_from_outside_cannot_forge_log_lines() {
+    let logs = Logs::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::DEBUG)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let (server, client) = start(mock_config()).await;
+    let hostile = "x\nERROR forged: all tokens leaked";
+    server.uninstall(APP, hostile);
+    let tokens = OrgTokens::builder(client, APP).build();
+    assert!(tokens.on_install(hostile, 1).await.is_err());
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert!(text.contains("org_id="), "{text}");
+    assert!(!text.contains("\nERROR forged"), "{text}");
 }

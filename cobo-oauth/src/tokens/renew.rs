@@ -198,7 +198,7 @@ impl TokenManager {
                 if sends > 0 {
                     tracing::warn!(
                         client_id = %self.inner.owner.client_id,
-                        org_id = %self.inner.owner.org_id,
+                        org_id = ?self.inner.owner.org_id,
                         version,
                         sends,
                         "an earlier lease holder sent this refresh token and never saved the result (it probably stopped mid-refresh)"
@@ -327,7 +327,7 @@ impl TokenManager {
             Err(Error::OAuth { error, .. }) if error == "invalid_grant" => {
                 tracing::warn!(
                     client_id = %inner.owner.client_id,
-                    org_id = %inner.owner.org_id,
+                    org_id = ?inner.owner.org_id,
                     "Cobo rejected the refresh token (invalid_grant); falling back once to a new org_implicit grant"
                 );
                 self.grant(version).await

@@ -131,7 +131,7 @@ impl OrgTokens {
         self.inner.store.check_org_id(org_id)?;
         tracing::info!(
             client_id = %self.inner.client_id,
-            org_id,
+            org_id = ?org_id,
             approval_result = result.code(),
             "install callback: asking for a new org_implicit grant"
         );

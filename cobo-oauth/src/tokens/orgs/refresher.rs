@@ -237,13 +237,13 @@ async fn refresh_one(
     let now = shared.clock.now_millis();
     let retry = match outcome {
         Ok((token, ahead_ms)) if now.saturating_add(ahead_ms) < token.expires_at_ms => {
-            tracing::debug!(org_id, "renewed the token ahead of its expiry");
+            tracing::debug!(org_id = ?org_id, "renewed the token ahead of its expiry");
             pause.backoff_ms.store(0, Ordering::Relaxed);
             return; // `renew` scheduled the next renewal.
         }
         Ok(_) => {
             tracing::warn!(
-                org_id,
+                org_id = ?org_id,
                 "the new token expires within the refresh margin; is the margin longer than the token's lifetime?"
             );
             None
@@ -251,7 +251,7 @@ async fn refresh_one(
         // `renew` reported the uninstall once and left the organization alone.
         Err(error) if is_uninstall(&error) => return,
         Err(error) if error.is_permanent() && !is_reauthorization(&error) => {
-            tracing::error!(org_id, error = %error, "background renewal of this organization stopped");
+            tracing::error!(org_id = ?org_id, error = %error, "background renewal of this organization stopped");
             remove(shared, org_id);
             return;
         }
@@ -277,12 +277,12 @@ async fn refresh_one(
                 .until_ms
                 .fetch_max(now.saturating_add(global), Ordering::Relaxed);
             tracing::warn!(
-                org_id,
+                org_id = ?org_id,
                 pause_ms = global,
                 "Cobo rate-limits renewals (HTTP 429 or error 2026); pausing all of them"
             );
         } else {
-            tracing::warn!(org_id, error = %error, retry_in_ms = millis(backoff), "background renewal failed");
+            tracing::warn!(org_id = ?org_id, error = %error, retry_in_ms = millis(backoff), "background renewal failed");
         }
     }
     let mut schedule = shared
