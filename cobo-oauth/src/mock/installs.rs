@@ -48,6 +48,12 @@ impl InFlight {
     pub fn max(&self) -> usize {
         self.max.load(Ordering::SeqCst)
     }
+
+    /// Starts counting the most again from the requests in flight now.
+    pub fn reset_max(&self) {
+        self.max
+            .store(self.now.load(Ordering::SeqCst), Ordering::SeqCst);
+    }
 }
 
 impl Drop for Entered<'_> {

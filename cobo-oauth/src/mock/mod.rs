@@ -401,6 +401,12 @@ impl MockServer {
         self.shared.token_requests.max()
     }
 
+    /// Forgets the most `/oauth/token` requests seen in flight so far (it counts again from the
+    /// requests in flight now): to measure one phase of a test only.
+    pub fn reset_max_concurrent_token_requests(&self) {
+        self.shared.token_requests.reset_max();
+    }
+
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.shared
             .state

@@ -187,7 +187,7 @@ impl TokenManager {
         tracing::info_span!(
             "token_renewal",
             client_id = %self.inner.owner.client_id,
-            org_id = %self.inner.owner.org_id
+            org_id = ?self.inner.owner.org_id
         )
     }
 

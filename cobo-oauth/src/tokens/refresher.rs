@@ -83,7 +83,7 @@ impl TokenManager {
                 Err(error) if error.is_permanent() => {
                     tracing::error!(
                         client_id = %self.inner.owner.client_id,
-                        org_id = %self.inner.owner.org_id,
+                        org_id = ?self.inner.owner.org_id,
                         error = %error,
                         "background token renewal stopped"
                     );
@@ -92,7 +92,7 @@ impl TokenManager {
                 Err(error) => {
                     tracing::warn!(
                         client_id = %self.inner.owner.client_id,
-                        org_id = %self.inner.owner.org_id,
+                        org_id = ?self.inner.owner.org_id,
                         error = %error,
                         retry_in_ms = millis(backoff),
                         "background token renewal failed"

@@ -103,7 +103,7 @@ impl TokenManager {
         let saved = self.save(issued.pair, state).await?;
         tracing::info!(
             client_id = %self.inner.owner.client_id,
-            org_id = %self.inner.owner.org_id,
+            org_id = ?self.inner.owner.org_id,
             version = saved.version,
             "replaced the token pair with a new org_implicit grant"
         );

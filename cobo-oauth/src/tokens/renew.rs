@@ -28,6 +28,7 @@ impl TokenManager {
         margin_ms: u64,
     ) -> Result<Arc<StoredToken>, Error> {
         self.check_store_owner()?;
+        self.forget_settled_outcome(state);
         if state.unsaved.is_none()
             && let Some(token) = self.fresh_for(margin_ms)
         {
@@ -197,7 +198,7 @@ impl TokenManager {
                 if sends > 0 {
                     tracing::warn!(
                         client_id = %self.inner.owner.client_id,
-                        org_id = %self.inner.owner.org_id,
+                        org_id = ?self.inner.owner.org_id,
                         version,
                         sends,
                         "an earlier lease holder sent this refresh token and never saved the result (it probably stopped mid-refresh)"
@@ -272,7 +273,11 @@ impl TokenManager {
         let mut last = None;
         for attempt in 1..=SAVE_ATTEMPTS {
             match self.inner.store.save(&token).await {
-                Ok(()) => return Ok(self.publish(token)),
+                Ok(()) => {
+                    let saved = self.publish(token);
+                    self.forget_settled_outcome(state);
+                    return Ok(saved);
+                }
                 Err(conflict @ StoreError::Conflict { stored, attempted }) => {
                     tracing::warn!(
                         stored,
@@ -294,6 +299,23 @@ impl TokenManager {
         })))
     }
 
+    /// Whether the refresh token of unknown outcome is still the published pair's: only then
+    /// must it be remembered (a newer pair, saved by this process's recovery grant or found in
+    /// the store, replaces it: nobody refreshes with the old one any more).
+    pub(super) fn outcome_unknown_pending(&self, state: &State) -> bool {
+        state.outcome_unknown.is_some_and(|sent| {
+            self.published()
+                .is_none_or(|published| published.version <= sent)
+        })
+    }
+
+    /// Forgets the refresh token of unknown outcome once a newer pair is published.
+    pub(super) fn forget_settled_outcome(&self, state: &mut State) {
+        if state.outcome_unknown.is_some() && !self.outcome_unknown_pending(state) {
+            state.outcome_unknown = None;
+        }
+    }
+
     async fn refresh(&self, current: &StoredToken, version: u64) -> Result<Issued, Error> {
         let inner = &self.inner;
         let answer = inner
@@ -305,7 +327,7 @@ impl TokenManager {
             Err(Error::OAuth { error, .. }) if error == "invalid_grant" => {
                 tracing::warn!(
                     client_id = %inner.owner.client_id,
-                    org_id = %inner.owner.org_id,
+                    org_id = ?inner.owner.org_id,
                     "Cobo rejected the refresh token (invalid_grant); falling back once to a new org_implicit grant"
                 );
                 self.grant(version).await

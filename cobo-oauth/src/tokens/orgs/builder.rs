@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use tokio::sync::Semaphore;
 
+use super::refusals::{MAX_REFUSALS, Refusals};
 use super::schedule::Schedule;
 use super::shared::Shared;
 use super::store::{MemoryOrgStore, OrgStore};
@@ -25,6 +26,9 @@ pub const DEFAULT_IDLE_AFTER: Duration = Duration::from_secs(15 * 60);
 /// How often a background refresher lists the store by default, to find organizations that
 /// another process installed ([`OrgTokensBuilder::rescan_every`]).
 pub const DEFAULT_RESCAN_EVERY: Duration = Duration::from_secs(5 * 60);
+/// How long a refused grant (the organization uninstalled the app) stands by default before the
+/// organization is asked about again ([`OrgTokensBuilder::uninstall_recheck_after`]).
+pub const DEFAULT_UNINSTALL_RECHECK_AFTER: Duration = Duration::from_secs(10 * 60);
 
 /// Builds [`OrgTokens`].
 #[derive(Debug)]
@@ -39,6 +43,7 @@ pub struct OrgTokensBuilder {
     max_renewals: u32,
     idle_after: Duration,
     rescan_every: Duration,
+    uninstall_recheck_after: Duration,
 }
 
 impl OrgTokensBuilder {
@@ -102,6 +107,16 @@ impl OrgTokensBuilder {
         self
     }
 
+    /// How long an organization whose grant Cobo refused (it uninstalled the app) is left alone
+    /// before one new grant is asked for again (default [`DEFAULT_UNINSTALL_RECHECK_AFTER`]): in
+    /// case it installed the app again and the install callback was lost. Until then its calls
+    /// fail at once, unless [`on_install`](OrgTokens::on_install) runs for it or the store
+    /// (shared with another process) holds a newer pair for it.
+    pub fn uninstall_recheck_after(mut self, after: Duration) -> Self {
+        self.uninstall_recheck_after = after;
+        self
+    }
+
     /// The tokens.
     pub fn build(self) -> OrgTokens {
         OrgTokens {
@@ -121,7 +136,11 @@ impl OrgTokensBuilder {
                 rescan_every: self.rescan_every,
                 orgs: RwLock::new(HashMap::new()),
                 last_sweep_ms: AtomicU64::new(0),
-                uninstalled: RwLock::new(HashMap::new()),
+                uninstalled: RwLock::new(Refusals::new(
+                    millis(self.uninstall_recheck_after),
+                    MAX_REFUSALS,
+                )),
+                uninstall_recheck_ms: millis(self.uninstall_recheck_after),
                 schedule: Mutex::new(Schedule::default()),
                 wake: tokio::sync::Notify::new(),
             }),
@@ -143,6 +162,7 @@ impl OrgTokens {
             max_renewals: DEFAULT_MAX_CONCURRENT_RENEWALS,
             idle_after: DEFAULT_IDLE_AFTER,
             rescan_every: DEFAULT_RESCAN_EVERY,
+            uninstall_recheck_after: DEFAULT_UNINSTALL_RECHECK_AFTER,
         }
     }
 }

@@ -4,12 +4,16 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::store::OrgStore;
+use crate::error::Error;
 use crate::tokens::file_store::FileStore;
 use crate::tokens::store::{StoreError, StoreFuture, TokenStore};
 
 /// Keeps each organization's pair in its own file of a directory, `<org_id>.json` (characters
-/// other than ASCII letters, digits, `-` and `_` written `%XX`, so no id can name another path),
-/// each written by a [`FileStore`]: mode 0600, atomically, never through a symlink. For one
+/// other than lower-case ASCII letters, digits, `-` and `_` written `%XX`, upper-case letters
+/// included: no id can name another path, and no two ids share a file on a case-insensitive
+/// file system), each written by a [`FileStore`]: mode 0600, atomically, never through a
+/// symlink. An empty `org_id`, or one too long for a file name, is refused
+/// ([`Error::InvalidRequest`](crate::Error::InvalidRequest)) before anything is sent. For one
 /// process; a fleet shares `RedisOrgStore` (feature `redis`).
 ///
 /// The directory is created (mode 0700) at the first save.
@@ -66,6 +70,19 @@ impl OrgStore for DirectoryStore {
             dir: self.dir.clone(),
             file: FileStore::new(self.path_of(org_id)),
         })
+    }
+
+    fn check_org_id(&self, org_id: &str) -> Result<(), Error> {
+        if org_id.is_empty() {
+            return Err(Error::InvalidRequest("the org_id is empty".to_owned()));
+        }
+        let length = escape(org_id).len();
+        if length > MAX_ESCAPED_LEN {
+            return Err(Error::InvalidRequest(format!(
+                "the org_id is too long for a file name of the directory store ({length} bytes escaped, at most {MAX_ESCAPED_LEN})"
+            )));
+        }
+        Ok(())
     }
 
     fn list(&self) -> StoreFuture<'_, Vec<String>> {
@@ -125,12 +142,22 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     builder.create(dir)
 }
 
-/// `org_id` as a file name: ASCII letters, digits, `-` and `_` as they are, every other byte
-/// `%XX` (so no `/`, no `.`, no hidden or temporary name of a [`FileStore`]).
+/// The longest escaped `org_id`: a file name has at most 255 bytes, and the [`FileStore`]'s
+/// temporary file is named `.<escaped>.json.<16 hex>.tmp` (27 bytes more).
+const MAX_ESCAPED_LEN: usize = 255 - 27;
+
+/// Whether `byte` is written as it is in a file name: lower-case ASCII letters, digits, `-`
+/// and `_` (upper-case letters are escaped: "ABC" and "abc" are one file where case is ignored).
+fn kept(byte: u8) -> bool {
+    byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-' || byte == b'_'
+}
+
+/// `org_id` as a file name: [`kept`] bytes as they are, every other byte `%XX` (so no `/`, no
+/// `.`, no hidden or temporary name of a [`FileStore`], no upper-case letter).
 fn escape(org_id: &str) -> String {
     let mut name = String::with_capacity(org_id.len());
     for byte in org_id.bytes() {
-        if byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_' {
+        if kept(byte) {
             name.push(char::from(byte));
         } else {
             name.push_str(&format!("%{byte:02X}"));
@@ -150,7 +177,7 @@ fn unescape(name: &str) -> Option<String> {
             hex::decode_to_slice(hex, &mut byte).ok()?;
             bytes.push(byte[0]);
             rest = &tail[2..];
-        } else if first.is_ascii_alphanumeric() || first == b'-' || first == b'_' {
+        } else if kept(first) {
             bytes.push(first);
             rest = tail;
         } else {
@@ -176,5 +203,31 @@ mod tests {
         assert_eq!(unescape("%2"), None);
         assert_eq!(unescape("%2e"), None, "only the canonical spelling");
         assert_eq!(unescape(""), None);
+    }
+
+    #[test]
+    fn ids_that_differ_in_case_get_names_that_differ_ignoring_case() {
+        let (upper, lower) = (escape("ABC-org"), escape("abc-org"));
+        assert_ne!(upper.to_ascii_lowercase(), lower.to_ascii_lowercase());
+        assert_eq!(unescape(&upper).as_deref(), Some("ABC-org"));
+        assert_eq!(unescape("ABC"), None, "not a name this store writes");
+        let uuid = "6F1C3B9E-0D4B-4A57-9A0E-3F1D2C4B5A69";
+        assert_ne!(
+            escape(uuid).to_ascii_lowercase(),
+            escape(&uuid.to_ascii_lowercase())
+        );
+    }
+
+    #[test]
+    fn an_empty_or_too_long_org_id_is_refused() {
+        let store = DirectoryStore::new("/nonexistent");
+        assert!(store.check_org_id("6f1c3b9e-0d4b-4a57-9a0e-3f1d2c4b5a69").is_ok());
+        assert!(store.check_org_id(&"a".repeat(MAX_ESCAPED_LEN)).is_ok());
+        for refused in [String::new(), "a".repeat(MAX_ESCAPED_LEN + 1), "/".repeat(80)] {
+            assert!(
+                matches!(store.check_org_id(&refused), Err(Error::InvalidRequest(_))),
+                "{refused:?}"
+            );
+        }
     }
 }

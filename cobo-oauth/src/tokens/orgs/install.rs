@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use super::refusals::is_uninstall;
 use super::tokens::OrgTokens;
 use crate::error::Error;
 
@@ -126,9 +127,11 @@ impl OrgTokens {
         if org_id.trim().is_empty() {
             return Err(InstallError::MissingOrgId);
         }
+        // An id the store cannot keep a pair for: a grant would be lost.
+        self.inner.store.check_org_id(org_id)?;
         tracing::info!(
             client_id = %self.inner.client_id,
-            org_id,
+            org_id = ?org_id,
             approval_result = result.code(),
             "install callback: asking for a new org_implicit grant"
         );
@@ -143,7 +146,11 @@ impl OrgTokens {
                 .map_err(|_| Error::RenewalInterrupted)?;
             let before = entry.manager.published().map(|t| t.version);
             let outcome = entry.manager.regranted().await;
-            if outcome.is_ok() {
+            // Cobo issued a pair and it was saved (an answer with an unusable access token still
+            // has its refresh token saved): the organization has the app again.
+            let saved = outcome.is_ok()
+                || entry.manager.published().map(|t| t.version) > before;
+            if saved && !matches!(&outcome, Err(error) if is_uninstall(error)) {
                 shared.forget_uninstall(&org_id);
             }
             shared.settle(

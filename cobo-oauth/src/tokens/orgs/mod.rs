@@ -13,6 +13,7 @@ mod client;
 mod directory;
 mod install;
 mod refresher;
+mod refusals;
 mod schedule;
 mod settled;
 mod shared;
@@ -22,12 +23,13 @@ mod tokens;
 
 pub use builder::{
     DEFAULT_IDLE_AFTER, DEFAULT_MAX_CONCURRENT_RENEWALS, DEFAULT_RESCAN_EVERY,
+    DEFAULT_UNINSTALL_RECHECK_AFTER,
     MAX_CONCURRENT_RENEWALS, OrgTokensBuilder,
 };
 pub use client::OrgBearer;
 pub use directory::DirectoryStore;
 pub use install::{ApprovalResult, InstallError};
-pub use refresher::{OrgRefresher, RATE_LIMITED_CODE};
+pub use refresher::{DEFAULT_STOP_SAVE_WAIT, OrgRefresher, RATE_LIMITED_CODE};
 pub use status::OrgStatus;
 pub use store::{MemoryOrgStore, OrgStore};
 pub use tokens::OrgTokens;

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use rand::Rng as _;
 
-use super::shared::{Shared, is_uninstall};
+use super::refusals::is_uninstall;
+use super::shared::{OrgEntry, Shared};
 use super::tokens::OrgTokens;
 use crate::error::Error;
 use crate::tokens::manager::millis;
@@ -20,6 +21,10 @@ const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
 /// The longest the refresher sleeps before it looks at the schedule again.
 const MAX_SLEEP: Duration = Duration::from_secs(60);
+/// How long [`OrgRefresher::stop`] keeps retrying to save pairs whose save failed.
+pub const DEFAULT_STOP_SAVE_WAIT: Duration = Duration::from_secs(10);
+/// The pause between two tries to save the unsaved pairs while stopping.
+const STOP_SAVE_PAUSE: Duration = Duration::from_millis(200);
 
 /// A running background refresher of every organization ([`OrgTokens::spawn_refresher`]).
 /// Dropping it stops it; renewals it had started still finish, as long as the runtime runs.
@@ -27,21 +32,63 @@ const MAX_SLEEP: Duration = Duration::from_secs(60);
 #[derive(Debug)]
 pub struct OrgRefresher {
     task: tokio::task::AbortHandle,
-    renewals: Arc<tokio::sync::Semaphore>,
-    permits: u32,
+    shared: Arc<Shared>,
 }
 
 impl OrgRefresher {
     /// Stops it and waits until every renewal running in this process (the refresher's and
-    /// callers') has finished and saved its pair: call it before the process exits, or a
+    /// callers') has finished and saved its pair, retrying for up to
+    /// [`DEFAULT_STOP_SAVE_WAIT`] the saves that failed: call it before the process exits, or a
     /// refresh already sent may never be saved (the next process then recovers with a new
-    /// grant, as after a crash).
+    /// grant, as after a crash). See [`stop_within`](Self::stop_within).
     pub async fn stop(self) {
+        self.stop_within(DEFAULT_STOP_SAVE_WAIT).await;
+    }
+
+    /// [`stop`](Self::stop), retrying for up to `save_wait` to save the pairs whose save failed
+    /// (a renewal that got a new pair from Cobo and could not store it keeps it in memory: the
+    /// process must not exit with it). Each organization whose pair is still unsaved then is
+    /// logged (`error`, with its `org_id`, never a token); the pair is lost when the process
+    /// exits, and the organization recovers with a new grant.
+    pub async fn stop_within(self, save_wait: Duration) {
         self.task.abort();
-        // Every renewal holds a permit until its pair is saved: holding them all waits for it.
-        let _all = Arc::clone(&self.renewals)
-            .acquire_many_owned(self.permits)
+        let shared = &self.shared;
+        // Every renewal holds a permit until its pair is saved or kept unsaved: holding them
+        // all waits for it.
+        let _all = Arc::clone(&shared.renewals)
+            .acquire_many_owned(shared.max_renewals)
             .await;
+        let deadline = tokio::time::Instant::now() + save_wait;
+        loop {
+            let unsaved: Vec<(String, Arc<OrgEntry>)> = shared
+                .orgs()
+                .iter()
+                .filter(|(_, entry)| entry.manager.may_have_unsaved())
+                .map(|(org, entry)| (org.clone(), Arc::clone(entry)))
+                .collect();
+            let mut left = Vec::new();
+            for (org_id, entry) in unsaved {
+                let saved =
+                    tokio::time::timeout_at(deadline, entry.manager.save_unsaved()).await;
+                if saved != Ok(true) {
+                    left.push(org_id);
+                }
+            }
+            if left.is_empty() {
+                return;
+            }
+            if tokio::time::Instant::now() + STOP_SAVE_PAUSE >= deadline {
+                for org_id in left {
+                    tracing::error!(
+                        client_id = %shared.client_id,
+                        org_id = ?org_id,
+                        "stopping with a token pair that could not be saved: it is lost when the process exits, and the organization recovers with a new grant"
+                    );
+                }
+                return;
+            }
+            tokio::time::sleep(STOP_SAVE_PAUSE).await;
+        }
     }
 }
 
@@ -65,17 +112,17 @@ impl OrgTokens {
     /// - with a shared store (Redis), a pair another process renewed first is taken from the
     ///   store, never refreshed again: the lease rules hold per organization;
     /// - an organization whose grant Cobo refuses (it uninstalled the app) is reported once
-    ///   and left alone until [`on_install`](OrgTokens::on_install).
+    ///   and left alone until [`on_install`](OrgTokens::on_install), until another process
+    ///   saves a newer pair for it, or until the refusal is checked again
+    ///   ([`uninstall_recheck_after`](super::OrgTokensBuilder::uninstall_recheck_after)).
     ///
     /// Needs a tokio runtime. Stop it by dropping the handle. Run one per process.
     pub fn spawn_refresher(&self) -> OrgRefresher {
         let shared = Arc::clone(&self.inner);
-        let (renewals, permits) = (Arc::clone(&shared.renewals), shared.max_renewals);
         let task = tokio::spawn(async move { run(shared).await });
         OrgRefresher {
             task: task.abort_handle(),
-            renewals,
-            permits,
+            shared: Arc::clone(&self.inner),
         }
     }
 }
@@ -110,13 +157,16 @@ async fn run(shared: Arc<Shared>) {
             (schedule.pop_due(now), schedule.next_due())
         };
         match due {
-            Some(org_id) => {
+            Some((org_id, ahead_ms)) => {
                 let Ok(permit) = Arc::clone(&shared.renewals).acquire_owned().await else {
                     return;
                 };
+                // The margin its due time was computed with (never a second draw, which could
+                // find the token still fresh); a fresh draw for an organization found by a scan.
+                let ahead_ms = ahead_ms.unwrap_or_else(|| shared.ahead_ms());
                 let (shared, pause) = (Arc::clone(&shared), Arc::clone(&pause));
                 tokio::spawn(async move {
-                    refresh_one(&shared, &pause, &org_id, permit).await;
+                    refresh_one(&shared, &pause, &org_id, ahead_ms, permit).await;
                 });
             }
             None => {
@@ -157,9 +207,10 @@ async fn refresh_one(
     shared: &Shared,
     pause: &Pause,
     org_id: &str,
+    ahead_ms: u64,
     permit: tokio::sync::OwnedSemaphorePermit,
 ) {
-    if shared.is_uninstalled(org_id) {
+    if shared.standing_refusal(org_id).await.is_some() {
         return;
     }
     let entry = shared.entry(org_id);
@@ -173,10 +224,12 @@ async fn refresh_one(
                 .schedule
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            schedule.add(org_id, shared.clock.now_millis().saturating_add(1_000));
+            if !schedule.is_scheduled(org_id) {
+                let due = shared.clock.now_millis().saturating_add(1_000);
+                schedule.set_ahead(org_id, due, ahead_ms);
+            }
             return;
         };
-        let ahead_ms = shared.ahead_ms();
         let outcome = shared.renew(org_id, &entry, ahead_ms).await;
         drop(permit);
         outcome.map(|token| (token, ahead_ms))
@@ -184,13 +237,13 @@ async fn refresh_one(
     let now = shared.clock.now_millis();
     let retry = match outcome {
         Ok((token, ahead_ms)) if now.saturating_add(ahead_ms) < token.expires_at_ms => {
-            tracing::debug!(org_id, "renewed the token ahead of its expiry");
+            tracing::debug!(org_id = ?org_id, "renewed the token ahead of its expiry");
             pause.backoff_ms.store(0, Ordering::Relaxed);
             return; // `renew` scheduled the next renewal.
         }
         Ok(_) => {
             tracing::warn!(
-                org_id,
+                org_id = ?org_id,
                 "the new token expires within the refresh margin; is the margin longer than the token's lifetime?"
             );
             None
@@ -198,7 +251,7 @@ async fn refresh_one(
         // `renew` reported the uninstall once and left the organization alone.
         Err(error) if is_uninstall(&error) => return,
         Err(error) if error.is_permanent() && !is_reauthorization(&error) => {
-            tracing::error!(org_id, error = %error, "background renewal of this organization stopped");
+            tracing::error!(org_id = ?org_id, error = %error, "background renewal of this organization stopped");
             remove(shared, org_id);
             return;
         }
@@ -224,19 +277,19 @@ async fn refresh_one(
                 .until_ms
                 .fetch_max(now.saturating_add(global), Ordering::Relaxed);
             tracing::warn!(
-                org_id,
+                org_id = ?org_id,
                 pause_ms = global,
-                "Cobo rate-limits renewals (error 2026); pausing all of them"
+                "Cobo rate-limits renewals (HTTP 429 or error 2026); pausing all of them"
             );
         } else {
-            tracing::warn!(org_id, error = %error, retry_in_ms = millis(backoff), "background renewal failed");
+            tracing::warn!(org_id = ?org_id, error = %error, retry_in_ms = millis(backoff), "background renewal failed");
         }
     }
     let mut schedule = shared
         .schedule
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    schedule.set(org_id, now.saturating_add(millis(backoff)));
+    schedule.set_ahead(org_id, now.saturating_add(millis(backoff)), ahead_ms);
     drop(schedule);
     shared.wake.notify_one();
 }
@@ -265,13 +318,14 @@ fn is_reauthorization(error: &Error) -> bool {
     matches!(error, Error::ReauthorizationRequired { .. })
 }
 
-/// Whether Cobo said to slow down: error 2026, or HTTP 429.
+/// Whether Cobo (or a gateway in front of it) said to slow down: error 2026 with any status, or
+/// HTTP 429 in any shape (Cobo's or OAuth's error body, an unsigned or unreadable body, a
+/// refused grant, a refresh of unknown outcome).
 fn is_rate_limited(error: &Error) -> bool {
     match error {
-        Error::Api { code, status, .. } => *code == RATE_LIMITED_CODE || *status == 429,
-        Error::Http { status, .. } | Error::OAuth { status, .. } => *status == 429,
-        Error::RefreshOutcomeUnknown(cause) => is_rate_limited(cause),
-        _ => false,
+        Error::Api { code, .. } if *code == RATE_LIMITED_CODE => true,
+        Error::RefreshOutcomeUnknown(cause) if is_rate_limited(cause) => true,
+        _ => error.status() == Some(429),
     }
 }
 
@@ -295,7 +349,44 @@ mod tests {
             error_id: String::new(),
         };
         assert!(is_rate_limited(&api(400, RATE_LIMITED_CODE)));
+        assert!(is_rate_limited(&api(500, RATE_LIMITED_CODE)));
         assert!(is_rate_limited(&api(429, 2000)));
         assert!(!is_rate_limited(&api(500, 2000)));
+        assert!(is_rate_limited(&Error::RefreshOutcomeUnknown(Box::new(
+            api(500, RATE_LIMITED_CODE)
+        ))));
+    }
+
+    #[test]
+    fn a_429_in_any_shape_is_a_rate_limit() {
+        let oauth = |status| Error::OAuth {
+            status,
+            error: "slow_down".to_owned(),
+            description: String::new(),
+        };
+        let body = |status| Error::InvalidBody {
+            status,
+            reason: "not JSON".to_owned(),
+        };
+        assert!(is_rate_limited(&oauth(429)));
+        assert!(!is_rate_limited(&oauth(400)));
+        assert!(is_rate_limited(&Error::Http {
+            status: 429,
+            body: "Too Many Requests".to_owned(),
+        }));
+        // A body that is neither Cobo's nor OAuth's, or that is not signed.
+        assert!(is_rate_limited(&body(429)));
+        assert!(is_rate_limited(&Error::RefreshOutcomeUnknown(Box::new(body(
+            429
+        )))));
+        assert!(is_rate_limited(&Error::ResponseSignature(
+            crate::verify::VerifyError::Missing { status: 429 }
+        )));
+        assert!(is_rate_limited(&Error::ReauthorizationRequired {
+            status: 429,
+            error: "slow_down".to_owned(),
+            description: String::new(),
+        }));
+        assert!(!is_rate_limited(&body(400)));
     }
 }

@@ -10,6 +10,7 @@ use rand::Rng as _;
 use secrecy::SecretString;
 use tokio::sync::Semaphore;
 
+use super::refusals::{Refusal, Refusals, is_uninstall};
 use super::schedule::Schedule;
 use super::status::Recorded;
 use super::store::OrgStore;
@@ -36,34 +37,18 @@ pub(super) struct Shared {
     pub(super) max_renewals: u32,
     pub(super) idle_after_ms: u64,
     pub(super) rescan_every: Duration,
+    /// How long a refusal of an organization's grant stands before it is checked again.
+    pub(super) uninstall_recheck_ms: u64,
     /// The organizations in memory.
     pub(super) orgs: RwLock<HashMap<String, Arc<OrgEntry>>>,
     /// When idle organizations were last dropped from memory.
     pub(super) last_sweep_ms: AtomicU64,
-    /// Organizations whose grant Cobo refused, with that refusal.
-    pub(super) uninstalled: RwLock<HashMap<String, Refusal>>,
+    /// Organizations whose grant Cobo refused (they uninstalled the app), for a while.
+    pub(super) uninstalled: RwLock<Refusals>,
     /// When each organization is due for a background renewal.
     pub(super) schedule: Mutex<Schedule>,
     /// Wakes the background refresher when the schedule changes.
     pub(super) wake: tokio::sync::Notify,
-}
-
-/// Cobo's refusal of a grant, kept to answer without asking again.
-#[derive(Debug, Clone)]
-pub(super) struct Refusal {
-    status: u16,
-    error: String,
-    description: String,
-}
-
-impl Refusal {
-    pub(super) fn to_error(&self) -> Error {
-        Error::ReauthorizationRequired {
-            status: self.status,
-            error: self.error.clone(),
-            description: self.description.clone(),
-        }
-    }
 }
 
 /// One organization in memory.
@@ -96,18 +81,44 @@ impl Shared {
             .then(|| token.access_token.clone())
     }
 
-    /// The refusal of an organization that uninstalled the app.
+    /// The refusal of an organization that uninstalled the app, while it stands (it expires
+    /// after [`uninstall_recheck_after`](super::OrgTokensBuilder::uninstall_recheck_after)).
     pub(super) fn refusal(&self, org_id: &str) -> Option<Refusal> {
         self.uninstalled
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(org_id)
+            .get(org_id, self.clock.now_millis())
             .cloned()
     }
 
-    /// Whether Cobo refused `org_id`'s grant.
+    /// Whether Cobo refused `org_id`'s grant (and that refusal still stands).
     pub(super) fn is_uninstalled(&self, org_id: &str) -> bool {
         self.refusal(org_id).is_some()
+    }
+
+    /// The refusal of `org_id` that still stands: none once it expired, or once the store holds
+    /// a pair newer than the one refused (another process got the organization's new grant,
+    /// after it installed the app again), which forgets the refusal. A store that cannot be
+    /// read leaves the refusal standing.
+    pub(super) async fn standing_refusal(&self, org_id: &str) -> Option<Refusal> {
+        let refusal = self.refusal(org_id)?;
+        match self.store.org(org_id).load().await {
+            Ok(Some(stored)) if refusal.superseded_by(stored.version) => {
+                tracing::info!(
+                    client_id = %self.client_id,
+                    org_id = ?org_id,
+                    version = stored.version,
+                    "the store holds a newer token pair for an organization that had uninstalled the app: it installed it again"
+                );
+                self.forget_uninstall(org_id);
+                None
+            }
+            Ok(_) => Some(refusal),
+            Err(error) => {
+                tracing::debug!(org_id = ?org_id, error = %error, "reading the store of an uninstalled organization failed");
+                Some(refusal)
+            }
+        }
     }
 
     /// Forgets that `org_id` uninstalled the app.
@@ -190,7 +201,8 @@ impl Shared {
         if org_id.trim().is_empty() {
             return Err(Error::InvalidRequest("the org_id is empty".to_owned()));
         }
-        if let Some(refusal) = self.refusal(org_id) {
+        self.store.check_org_id(org_id)?;
+        if let Some(refusal) = self.standing_refusal(org_id).await {
             return Err(refusal.to_error());
         }
         let shared = Arc::clone(self);
@@ -250,7 +262,8 @@ impl Shared {
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
                 schedule.succeeded(org_id);
-                schedule.set(org_id, self.due(&token, now));
+                let (due, ahead) = self.due(&token, now);
+                schedule.set_ahead(org_id, due, ahead);
                 drop(schedule);
                 self.wake.notify_one();
             }
@@ -258,40 +271,47 @@ impl Shared {
                 entry
                     .record
                     .update(|r| r.last_error = Some(error.to_string()));
-                if let Error::ReauthorizationRequired {
-                    status,
-                    error: name,
-                    description,
-                } = error
-                    && is_uninstall(error)
+                let published = entry.manager.published();
+                if is_uninstall(error)
+                    && let Some(refusal) =
+                        Refusal::new(error, now, published.as_ref().map(|p| p.version))
                 {
+                    let had_pair = refusal.version.is_some();
                     let first = self
                         .uninstalled
                         .write()
                         .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .insert(
-                            org_id.to_owned(),
-                            Refusal {
-                                status: *status,
-                                error: name.clone(),
-                                description: description.clone(),
-                            },
-                        )
-                        .is_none();
-                    self.schedule
+                        .insert(org_id, refusal);
+                    let mut schedule = self
+                        .schedule
                         .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .remove(org_id);
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    if had_pair {
+                        // Asked about again when the refusal expires, in case the install
+                        // callback of its reinstall was lost.
+                        schedule.set(org_id, now.saturating_add(self.uninstall_recheck_ms));
+                    } else {
+                        // Never had a pair here (a forged or stale callback, an unknown id):
+                        // nothing to renew in the background.
+                        schedule.remove(org_id);
+                    }
+                    drop(schedule);
                     // Its access token died with the installation: never hand it out again.
-                    if let Some(published) = entry.manager.published() {
+                    if let Some(published) = published {
                         entry.manager.invalidate(&published.access_token);
                     }
                     if first {
                         tracing::error!(
                             client_id = %self.client_id,
-                            org_id,
+                            org_id = ?org_id,
                             error = %error,
-                            "Cobo refused a new grant: the organization uninstalled the app (or revoked it); nothing more is sent for it until it installs the app again"
+                            "Cobo refused a new grant: the organization uninstalled the app (or revoked it); nothing more is sent for it until it installs the app again (or the refusal is checked again)"
+                        );
+                    } else {
+                        tracing::info!(
+                            client_id = %self.client_id,
+                            org_id = ?org_id,
+                            "Cobo still refuses a new grant for an organization that uninstalled the app"
                         );
                     }
                 }
@@ -300,13 +320,15 @@ impl Shared {
     }
 
     /// When `token` is due for a background renewal: the margin plus a random jitter of up to
-    /// half of it before expiry, and never sooner than a second from now.
-    pub(super) fn due(&self, token: &StoredToken, now: u64) -> u64 {
+    /// half of it (`ahead`, returned too) before expiry, and never sooner than a second from
+    /// now. A renewal at that time for a token valid for longer than `ahead` always renews.
+    pub(super) fn due(&self, token: &StoredToken, now: u64) -> (u64, u64) {
         let ahead = self.ahead_ms();
-        token
+        let due = token
             .expires_at_ms
             .saturating_sub(ahead)
-            .max(now.saturating_add(1_000).min(token.expires_at_ms))
+            .max(now.saturating_add(1_000).min(token.expires_at_ms));
+        (due, ahead)
     }
 
     /// The margin plus a random jitter of up to half of it.
@@ -314,16 +336,4 @@ impl Shared {
         self.margin_ms
             .saturating_add(rand::thread_rng().gen_range(0..=self.margin_ms / 2))
     }
-}
-
-/// Whether `error` says the organization no longer has the app: Cobo refused a new grant with a
-/// 4XX. Not a 401 (the key, the signature or the nonce was refused: the app's configuration, or a
-/// nonce two processes sent in the same millisecond), nor a 408 or 429 (transient): the manager
-/// reports those as [`Error::ReauthorizationRequired`] too, but they say nothing about the
-/// installation, so the organization is retried with a backoff instead of left alone.
-pub(super) fn is_uninstall(error: &Error) -> bool {
-    matches!(
-        error,
-        Error::ReauthorizationRequired { status, .. } if !matches!(status, 401 | 408 | 429)
-    )
 }

@@ -4,7 +4,8 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
-use crate::tokens::store::{MemoryStore, StoreFuture, TokenStore};
+use crate::error::Error;
+use crate::tokens::store::{MemoryStore, StoreFuture, StoredToken, TokenStore};
 
 /// Where an app keeps the token pairs of all the organizations that installed it: it hands out
 /// the [`TokenStore`] of one organization (what a [`TokenManager`](crate::TokenManager) uses) and
@@ -19,27 +20,68 @@ pub trait OrgStore: Send + Sync + fmt::Debug {
     /// The organizations this store holds a pair for, in no particular order. Never contains a
     /// secret.
     fn list(&self) -> StoreFuture<'_, Vec<String>>;
+    /// Refuses an `org_id` this store cannot keep a pair for ([`Error::InvalidRequest`]), before
+    /// anything is asked of Cobo: a grant whose pair cannot be saved would be lost. Accepts any
+    /// by default.
+    fn check_org_id(&self, org_id: &str) -> Result<(), Error> {
+        let _ = org_id;
+        Ok(())
+    }
 }
 
-/// Keeps every organization's pair in memory (the default): lost when the process ends.
+/// The pairs of a [`MemoryOrgStore`], by organization.
+type Pairs = Arc<Mutex<HashMap<String, Arc<MemoryStore>>>>;
+
+fn locked(pairs: &Pairs) -> std::sync::MutexGuard<'_, HashMap<String, Arc<MemoryStore>>> {
+    pairs
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Keeps every organization's pair in memory (the default): lost when the process ends. Holds
+/// an entry only for an organization whose pair was saved: looking up any number of ids costs
+/// nothing.
 #[derive(Debug, Default)]
 pub struct MemoryOrgStore {
-    orgs: Mutex<HashMap<String, Arc<MemoryStore>>>,
+    orgs: Pairs,
 }
 
 impl MemoryOrgStore {
     fn locked(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<MemoryStore>>> {
-        self.orgs
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        locked(&self.orgs)
+    }
+}
+
+/// One organization's pair in a [`MemoryOrgStore`]: its entry is made at the first save.
+#[derive(Debug)]
+struct MemoryOrg {
+    orgs: Pairs,
+    org_id: String,
+}
+
+impl TokenStore for MemoryOrg {
+    fn load(&self) -> StoreFuture<'_, Option<StoredToken>> {
+        let store = locked(&self.orgs).get(&self.org_id).cloned();
+        Box::pin(async move {
+            match store {
+                Some(store) => store.load().await,
+                None => Ok(None),
+            }
+        })
+    }
+
+    fn save<'a>(&'a self, token: &'a StoredToken) -> StoreFuture<'a, ()> {
+        let store = Arc::clone(locked(&self.orgs).entry(self.org_id.clone()).or_default());
+        Box::pin(async move { store.save(token).await })
     }
 }
 
 impl OrgStore for MemoryOrgStore {
     fn org(&self, org_id: &str) -> Arc<dyn TokenStore> {
-        let store: Arc<MemoryStore> =
-            Arc::clone(self.locked().entry(org_id.to_owned()).or_default());
-        store
+        Arc::new(MemoryOrg {
+            orgs: Arc::clone(&self.orgs),
+            org_id: org_id.to_owned(),
+        })
     }
 
     fn list(&self) -> StoreFuture<'_, Vec<String>> {
@@ -58,5 +100,32 @@ impl OrgStore for MemoryOrgStore {
             }
             Ok(orgs)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn looking_up_ids_keeps_nothing_and_two_handles_share_one_pair() {
+        let store = MemoryOrgStore::default();
+        for n in 0..1_000 {
+            assert!(store.org(&format!("unknown-{n}")).load().await.unwrap().is_none());
+        }
+        assert!(store.locked().is_empty());
+        assert!(store.list().await.unwrap().is_empty());
+        let pair = StoredToken {
+            access_token: "at".to_owned().into(),
+            refresh_token: "rt".to_owned().into(),
+            expires_at_ms: 1,
+            version: 1,
+            owner: None,
+        };
+        let (a, b) = (store.org("org"), store.org("org"));
+        a.save(&pair).await.unwrap();
+        assert_eq!(b.load().await.unwrap().map(|p| p.version), Some(1));
+        assert!(b.save(&pair).await.is_err(), "compare-and-set on the version");
+        assert_eq!(store.list().await.unwrap(), vec!["org".to_owned()]);
     }
 }

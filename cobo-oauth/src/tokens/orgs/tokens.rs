@@ -24,8 +24,12 @@ use crate::error::Error;
 /// - [`status`](Self::status): expiry, last renewal and last error per organization.
 ///
 /// An organization whose new grant Cobo refuses ([`Error::ReauthorizationRequired`]: it
-/// uninstalled the app) is reported once (`error`, with its `org_id`) and then left alone: its
-/// calls fail at once with that error, nothing is sent, until `on_install` is called for it.
+/// uninstalled the app: `unauthorized_client`, `access_denied` or `invalid_grant`) is reported
+/// once (`error`, with its `org_id`) and then left alone: its calls fail at once with that error,
+/// nothing is sent, until `on_install` is called for it, the store holds a newer pair for it
+/// (another process got its new grant), or the refusal expires
+/// ([`uninstall_recheck_after`](super::OrgTokensBuilder::uninstall_recheck_after)) and one new
+/// grant is asked for.
 ///
 /// Cheap to clone; clones share everything. `Debug` shows the app, the store and how many
 /// organizations are in memory, never a token.
@@ -87,7 +91,8 @@ impl OrgTokens {
     /// What this process knows of `org_id`'s token; an organization not in memory is read from
     /// the store.
     pub async fn status(&self, org_id: &str) -> Result<OrgStatus, Error> {
-        let uninstalled = self.inner.is_uninstalled(org_id);
+        self.inner.store.check_org_id(org_id)?;
+        let uninstalled = self.inner.standing_refusal(org_id).await.is_some();
         let entry = self.inner.orgs().get(org_id).cloned();
         let (pair, last_renewal_ms, last_error) = match entry {
             Some(entry) => {
