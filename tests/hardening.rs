@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 use std::io::Write as _;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use cobo_oauth::signing::{CoboAuth, Ed25519Signer, NonceSource};
 use cobo_oauth::{CoboClient, Env, Error, SecretString};
@@ -144,28 +144,12 @@ async fn a_body_without_content_length_is_cut_off_at_the_limit() {
     );
 }
 
-/// Collects what `tracing` logs while `build` runs.
+/// Collects what `tracing` logs (warnings and above) while `build` runs.
 fn logs_of(build: impl FnOnce()) -> String {
-    #[derive(Clone, Default)]
-    struct Sink(Arc<Mutex<Vec<u8>>>);
-    impl std::io::Write for Sink {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let sink = Sink::default();
-    let writer = sink.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .with_max_level(tracing::Level::WARN)
-        .finish();
-    tracing::subscriber::with_default(subscriber, build);
-    String::from_utf8(sink.0.lock().unwrap().clone()).unwrap()
+    let (logs, guard) = cobo_oauth_tests::Logs::capture(tracing::Level::WARN);
+    build();
+    drop(guard);
+    logs.text()
 }
 
 fn build(env: Env) {

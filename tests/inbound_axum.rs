@@ -16,7 +16,7 @@ use cobo_oauth::inbound::axum::{VerifiedCallback, VerifiedWebhook};
 use cobo_oauth::inbound::{CallbackDecision, InboundVerifier, MemoryDeduplicator, Seen};
 use cobo_oauth::mock::{DeliveryKind, DeliveryOutcome, DeliveryPolicy, MockConfig, MockServer};
 use cobo_oauth::signing::Clock;
-use cobo_oauth_tests::mock_config;
+use cobo_oauth_tests::{Logs, mock_config};
 
 #[derive(Clone)]
 struct App {
@@ -311,31 +311,10 @@ async fn a_tampered_callback_is_refused_with_401_and_never_answered() {
     assert!(run.app.handled.lock().unwrap().is_empty());
 }
 
-/// A `tracing` writer into a shared buffer.
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Logs {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn a_signed_body_that_is_not_an_event_gets_400_without_its_values() {
     // The test runtime has one thread: the server's tasks log into this subscriber.
-    let logs = Logs::default();
-    let writer = logs.clone();
-    let _subscriber = tracing::subscriber::set_default(
-        tracing_subscriber::fmt()
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .finish(),
-    );
+    let (logs, _subscriber) = Logs::capture(tracing::Level::INFO);
     let run = start().await;
     let url = format!("{}/cobo/webhook", run.base);
     let body = br#"{"event_id":"e-6","url":"u","created_timestamp":"secret-value-123","type":"t","data":{"data_type":"Chains"}}"#;
@@ -360,7 +339,7 @@ async fn a_signed_body_that_is_not_an_event_gets_400_without_its_values() {
         "{}",
         attempt.answer
     );
-    let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let logs = logs.text();
     assert!(logs.contains("could not be parsed"), "{logs}");
     assert!(!logs.contains("secret-value-123"), "{logs}");
     assert!(run.app.handled.lock().unwrap().is_empty());

@@ -17,14 +17,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use cobo_oauth::bearer::BearerSource as _;
-use cobo_oauth::signing::Clock as _;
 use cobo_oauth::mock::{Fault, MockConfig, MockServer};
+use cobo_oauth::signing::Clock as _;
 use cobo_oauth::tokens::{
     DirectoryStore, InstallError, MemoryOrgStore, OrgBearer, OrgRefresher, OrgStore, OrgTokens,
     OrgTokensBuilder, StoreError, StoreFuture, StoredToken, TokenStore,
 };
 use cobo_oauth::{CoboClient, Error, ExposeSecret as _};
-use cobo_oauth_tests::{API_SECRET, mock_config};
+use cobo_oauth_tests::{API_SECRET, Logs, mock_config};
 
 const APP: &str = "portal-app";
 
@@ -470,30 +470,9 @@ async fn each_org_bearer_is_that_orgs_token_and_an_expired_one_is_renewed() {
     assert!(!shown.contains(token_b.expose_secret()));
 }
 
-/// Captures what `tracing` logs on this thread (the test's runtime is single-threaded).
-#[derive(Clone, Default)]
-struct Logs(Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Logs {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn an_uninstall_is_logged_once_with_its_org_id_and_no_token() {
-    let logs = Logs::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .with_max_level(tracing::Level::INFO)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (logs, _guard) = Logs::capture(tracing::Level::INFO);
 
     let (server, client) = start(mock_config()).await;
     let store = Arc::new(MemoryOrgStore::default());
@@ -510,7 +489,7 @@ async fn an_uninstall_is_logged_once_with_its_org_id_and_no_token() {
         assert!(matches!(error, Error::ReauthorizationRequired { .. }));
     }
 
-    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let text = logs.text();
     let errors: Vec<&str> = text.lines().filter(|l| l.contains("ERROR")).collect();
     let reports: Vec<&&str> = errors
         .iter()
@@ -594,7 +573,10 @@ async fn rate_limited_renewals_pause(body: &str) {
         .skip(1)
         .filter(|&&at| at < first_refused + 900)
         .count();
-    assert!(during_pause <= 5, "{during_pause} during the pause: {after:?}");
+    assert!(
+        during_pause <= 5,
+        "{during_pause} during the pause: {after:?}"
+    );
     for n in 0..20 {
         let token = tokens.access_token(&org(n)).await.unwrap();
         assert!(
@@ -665,7 +647,11 @@ async fn a_manager_that_remembers_an_unknown_refresh_outcome_stays_until_it_reco
     assert_eq!(tokens.drop_idle(), 1);
     assert_eq!(tokens.cached_orgs(), 0);
     let again = tokens.access_token("org-a").await.unwrap();
-    assert_eq!(again.expose_secret(), token.expose_secret(), "from the store");
+    assert_eq!(
+        again.expose_secret(),
+        token.expose_secret(),
+        "from the store"
+    );
     assert_eq!(server.max_refresh_token_presentations(), 1);
 }
 
@@ -754,7 +740,10 @@ async fn a_refusal_expires_and_the_org_is_asked_about_again() {
     server.install(APP, "org-x");
     let grants = grants_for(&server, "org-x");
     clock.set_offset_ms(599_000);
-    assert!(tokens.access_token("org-x").await.is_err(), "still standing");
+    assert!(
+        tokens.access_token("org-x").await.is_err(),
+        "still standing"
+    );
     assert_eq!(grants_for(&server, "org-x"), grants, "nothing sent");
     clock.set_offset_ms(601_000);
     let token = tokens.access_token("org-x").await.unwrap();
@@ -875,19 +864,12 @@ async fn stopping_the_refresher_saves_a_pair_whose_save_had_failed() {
 
 #[tokio::test]
 async fn stopping_the_refresher_reports_a_pair_it_still_cannot_save() {
-    let logs = Logs::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .with_max_level(tracing::Level::INFO)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (logs, _guard) = Logs::capture(tracing::Level::INFO);
     let (_server, store, _tokens, refresher) = with_an_unsaved_pair().await;
     let started = Instant::now();
     refresher.stop_within(Duration::from_millis(500)).await;
     assert!(started.elapsed() < Duration::from_secs(5), "bounded");
-    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let text = logs.text();
     let reports: Vec<&str> = text
         .lines()
         .filter(|l| l.contains("ERROR") && l.contains("could not be saved"))
@@ -911,7 +893,11 @@ async fn the_directory_store_keeps_ids_that_differ_in_case_apart_and_refuses_ove
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().to_lowercase())
         .collect();
-    assert_eq!(names.len(), 2, "two files even where case is ignored: {names:?}");
+    assert_eq!(
+        names.len(),
+        2,
+        "two files even where case is ignored: {names:?}"
+    );
 
     let requests = server.requests().len();
     let long = "x".repeat(300);
@@ -966,20 +952,13 @@ async fn a_reinstall_whose_answer_is_unusable_but_saved_clears_the_uninstall() {
 
 #[tokio::test]
 async fn an_org_id_from_outside_cannot_forge_log_lines() {
-    let logs = Logs::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .with_max_level(tracing::Level::DEBUG)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (logs, _guard) = Logs::capture(tracing::Level::DEBUG);
     let (server, client) = start(mock_config()).await;
     let hostile = "x\nERROR forged: all tokens leaked";
     server.uninstall(APP, hostile);
     let tokens = OrgTokens::builder(client, APP).build();
     assert!(tokens.on_install(hostile, 1).await.is_err());
-    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let text = logs.text();
     assert!(text.contains("org_id="), "{text}");
     assert!(!text.contains("\nERROR forged"), "{text}");
 }

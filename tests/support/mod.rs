@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
+mod logs;
 pub mod redis_acl;
 mod redis_server;
 mod test_pki;
@@ -16,6 +17,7 @@ use sha2::{Digest as _, Sha256};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
+pub use logs::Logs;
 pub use redis_server::{ClientCerts, RedisServer};
 pub use test_pki::TestPki;
 

@@ -23,9 +23,9 @@ pub use file_store::FileStore;
 pub use manager::{DEFAULT_LEASE_TTL, TokenManager, TokenManagerBuilder};
 pub use orgs::{
     ApprovalResult, DEFAULT_IDLE_AFTER, DEFAULT_MAX_CONCURRENT_RENEWALS, DEFAULT_RESCAN_EVERY,
-    DEFAULT_STOP_SAVE_WAIT, DEFAULT_UNINSTALL_RECHECK_AFTER,
-    DirectoryStore, InstallError, MAX_CONCURRENT_RENEWALS, MemoryOrgStore, OrgBearer, OrgRefresher,
-    OrgStatus, OrgStore, OrgTokens, OrgTokensBuilder, RATE_LIMITED_CODE,
+    DEFAULT_STOP_SAVE_WAIT, DEFAULT_UNINSTALL_RECHECK_AFTER, DirectoryStore, InstallError,
+    MAX_CONCURRENT_RENEWALS, MemoryOrgStore, OrgBearer, OrgRefresher, OrgStatus, OrgStore,
+    OrgTokens, OrgTokensBuilder, RATE_LIMITED_CODE,
 };
 #[cfg(feature = "redis")]
 pub use redis::{

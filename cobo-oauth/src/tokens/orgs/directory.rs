@@ -221,9 +221,17 @@ mod tests {
     #[test]
     fn an_empty_or_too_long_org_id_is_refused() {
         let store = DirectoryStore::new("/nonexistent");
-        assert!(store.check_org_id("6f1c3b9e-0d4b-4a57-9a0e-3f1d2c4b5a69").is_ok());
+        assert!(
+            store
+                .check_org_id("6f1c3b9e-0d4b-4a57-9a0e-3f1d2c4b5a69")
+                .is_ok()
+        );
         assert!(store.check_org_id(&"a".repeat(MAX_ESCAPED_LEN)).is_ok());
-        for refused in [String::new(), "a".repeat(MAX_ESCAPED_LEN + 1), "/".repeat(80)] {
+        for refused in [
+            String::new(),
+            "a".repeat(MAX_ESCAPED_LEN + 1),
+            "/".repeat(80),
+        ] {
             assert!(
                 matches!(store.check_org_id(&refused), Err(Error::InvalidRequest(_))),
                 "{refused:?}"

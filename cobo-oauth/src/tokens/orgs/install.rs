@@ -148,8 +148,7 @@ impl OrgTokens {
             let outcome = entry.manager.regranted().await;
             // Cobo issued a pair and it was saved (an answer with an unusable access token still
             // has its refresh token saved): the organization has the app again.
-            let saved = outcome.is_ok()
-                || entry.manager.published().map(|t| t.version) > before;
+            let saved = outcome.is_ok() || entry.manager.published().map(|t| t.version) > before;
             if saved && !matches!(&outcome, Err(error) if is_uninstall(error)) {
                 shared.forget_uninstall(&org_id);
             }

@@ -23,8 +23,7 @@ mod tokens;
 
 pub use builder::{
     DEFAULT_IDLE_AFTER, DEFAULT_MAX_CONCURRENT_RENEWALS, DEFAULT_RESCAN_EVERY,
-    DEFAULT_UNINSTALL_RECHECK_AFTER,
-    MAX_CONCURRENT_RENEWALS, OrgTokensBuilder,
+    DEFAULT_UNINSTALL_RECHECK_AFTER, MAX_CONCURRENT_RENEWALS, OrgTokensBuilder,
 };
 pub use client::OrgBearer;
 pub use directory::DirectoryStore;

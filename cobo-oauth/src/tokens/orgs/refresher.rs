@@ -68,8 +68,7 @@ impl OrgRefresher {
                 .collect();
             let mut left = Vec::new();
             for (org_id, entry) in unsaved {
-                let saved =
-                    tokio::time::timeout_at(deadline, entry.manager.save_unsaved()).await;
+                let saved = tokio::time::timeout_at(deadline, entry.manager.save_unsaved()).await;
                 if saved != Ok(true) {
                     left.push(org_id);
                 }
@@ -376,9 +375,9 @@ mod tests {
         }));
         // A body that is neither Cobo's nor OAuth's, or that is not signed.
         assert!(is_rate_limited(&body(429)));
-        assert!(is_rate_limited(&Error::RefreshOutcomeUnknown(Box::new(body(
-            429
-        )))));
+        assert!(is_rate_limited(&Error::RefreshOutcomeUnknown(Box::new(
+            body(429)
+        ))));
         assert!(is_rate_limited(&Error::ResponseSignature(
             crate::verify::VerifyError::Missing { status: 429 }
         )));

@@ -190,7 +190,10 @@ mod tests {
     fn the_map_is_bounded_whatever_ids_come() {
         let mut refusals = Refusals::new(1_000, 100);
         for n in 0..10_000_u64 {
-            refusals.insert(&format!("forged-{n}"), refused("unauthorized_client", n, None));
+            refusals.insert(
+                &format!("forged-{n}"),
+                refused("unauthorized_client", n, None),
+            );
             assert!(refusals.len() <= 100);
         }
         // The newest are kept.

@@ -32,7 +32,9 @@ impl TokenManager {
     /// whether no pair is left unsaved. Runs in a task of its own: a caller dropped midway
     /// loses nothing (the pair goes back to the state if the save fails).
     pub(super) async fn save_unsaved(&self) -> bool {
-        let mut state = std::sync::Arc::clone(&self.inner.refresh).lock_owned().await;
+        let mut state = std::sync::Arc::clone(&self.inner.refresh)
+            .lock_owned()
+            .await;
         let manager = self.clone();
         let work = tokio::spawn(async move {
             if let Some(pending) = state.unsaved.take() {

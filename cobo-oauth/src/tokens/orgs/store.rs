@@ -111,7 +111,14 @@ mod tests {
     async fn looking_up_ids_keeps_nothing_and_two_handles_share_one_pair() {
         let store = MemoryOrgStore::default();
         for n in 0..1_000 {
-            assert!(store.org(&format!("unknown-{n}")).load().await.unwrap().is_none());
+            assert!(
+                store
+                    .org(&format!("unknown-{n}"))
+                    .load()
+                    .await
+                    .unwrap()
+                    .is_none()
+            );
         }
         assert!(store.locked().is_empty());
         assert!(store.list().await.unwrap().is_empty());
@@ -125,7 +132,10 @@ mod tests {
         let (a, b) = (store.org("org"), store.org("org"));
         a.save(&pair).await.unwrap();
         assert_eq!(b.load().await.unwrap().map(|p| p.version), Some(1));
-        assert!(b.save(&pair).await.is_err(), "compare-and-set on the version");
+        assert!(
+            b.save(&pair).await.is_err(),
+            "compare-and-set on the version"
+        );
         assert_eq!(store.list().await.unwrap(), vec!["org".to_owned()]);
     }
 }
