@@ -36,8 +36,9 @@ use serde_json::{Map, Value};
 ///
 /// Its message names the envelope and where serde stopped (the kind of error, line and
 /// column), never serde's own text, which can quote values of the body; that text is in
-/// [`Self::source`], for a caller that chooses to show it.
-#[derive(Debug, thiserror::Error)]
+/// [`Self::source`], for a caller that chooses to show it. `Debug` shows the same as the
+/// message, so `{:?}` in a log quotes nothing from the body either.
+#[derive(thiserror::Error)]
 #[error("the body is not a valid {envelope} ({})", Where(.source))]
 pub struct EnvelopeError {
     /// Which envelope.
@@ -45,6 +46,15 @@ pub struct EnvelopeError {
     /// What serde found (its message can quote values of the body).
     #[source]
     pub source: serde_json::Error,
+}
+
+impl std::fmt::Debug for EnvelopeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EnvelopeError")
+            .field("envelope", &self.envelope)
+            .field("at", &Where(&self.source).to_string())
+            .finish()
+    }
 }
 
 /// A serde error's kind and position, without its message.
@@ -301,6 +311,9 @@ mod tests {
         assert!(error.source.to_string().contains("secret-value-123"));
         let shown = error.to_string();
         assert!(!shown.contains("secret-value-123"), "{shown}");
+        let debug = format!("{error:?}");
+        assert!(!debug.contains("secret-value-123"), "{debug}");
+        assert!(debug.contains("line 1"), "{debug}");
         assert!(
             shown.contains("webhook event") && shown.contains("line 1"),
             "{shown}"
