@@ -38,6 +38,15 @@ async fn start(config: MockConfig) -> (Arc<MockServer>, CoboClient) {
     (server, client)
 }
 
+/// [`start`] with access tokens that live `ttl`.
+async fn start_with_ttl(ttl: Duration) -> (Arc<MockServer>, CoboClient) {
+    start(MockConfig {
+        access_token_ttl: ttl,
+        ..mock_config()
+    })
+    .await
+}
+
 fn org(n: usize) -> String {
     format!("org-{n:04}")
 }
@@ -158,11 +167,7 @@ async fn two_hundred_orgs_with_five_second_tokens_stay_valid_under_the_refresher
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_uninstalled_org_gets_one_clear_error_and_the_others_go_on() {
-    let (server, client) = start(MockConfig {
-        access_token_ttl: Duration::from_secs(3),
-        ..mock_config()
-    })
-    .await;
+    let (server, client) = start_with_ttl(Duration::from_secs(3)).await;
     let tokens = OrgTokens::builder(client, APP)
         .refresh_margin(Duration::from_secs(1))
         .build();
@@ -223,11 +228,7 @@ async fn an_uninstalled_org_gets_one_clear_error_and_the_others_go_on() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn permissions_changed_replaces_the_pair_and_the_old_refresh_token_is_never_presented() {
-    let (server, client) = start(MockConfig {
-        access_token_ttl: Duration::from_secs(2),
-        ..mock_config()
-    })
-    .await;
+    let (server, client) = start_with_ttl(Duration::from_secs(2)).await;
     let store = Arc::new(MemoryOrgStore::default());
     let tokens = OrgTokens::builder(client, APP)
         .store(Arc::clone(&store) as Arc<dyn OrgStore>)
@@ -331,11 +332,7 @@ async fn a_dropped_install_callback_still_saves_its_grant() {
 
 #[tokio::test]
 async fn a_dropped_caller_never_costs_a_second_refresh() {
-    let (server, client) = start(MockConfig {
-        access_token_ttl: Duration::from_secs(20),
-        ..mock_config()
-    })
-    .await;
+    let (server, client) = start_with_ttl(Duration::from_secs(20)).await;
     let tokens = OrgTokens::builder(client, APP)
         .refresh_margin(Duration::from_secs(19))
         .build();
@@ -536,11 +533,7 @@ async fn a_429_whatever_its_body_pauses_every_renewal() {
 /// The next three token requests are refused with HTTP 429 and `body`: the refresher pauses
 /// every renewal, then they resume.
 async fn rate_limited_renewals_pause(body: &str) {
-    let (server, client) = start(MockConfig {
-        access_token_ttl: Duration::from_secs(3),
-        ..mock_config()
-    })
-    .await;
+    let (server, client) = start_with_ttl(Duration::from_secs(3)).await;
     let tokens = OrgTokens::builder(client, APP)
         .refresh_margin(Duration::from_secs(1))
         .build();
