@@ -267,19 +267,24 @@ fn keygen() -> Result<(), CliError> {
     }))
 }
 
+/// `--response-seed`: 64 hex characters, or `-` for standard input.
+pub(crate) fn response_seed(
+    stdin: &mut StdinOnce,
+    seed: Option<String>,
+) -> Result<Option<[u8; 32]>, CliError> {
+    let Some(seed) = seed else {
+        return Ok(None);
+    };
+    let seed = stdin.resolve(seed, "--response-seed")?;
+    let mut bytes = [0u8; 32];
+    hex::decode_to_slice(seed.expose_secret().trim(), &mut bytes)
+        .map_err(|_| CliError::Usage("--response-seed must be 64 hex characters".to_owned()))?;
+    Ok(Some(bytes))
+}
+
 async fn mock_server(global: &Global, args: MockArgs) -> Result<(), CliError> {
     let mut stdin = StdinOnce::default();
-    let response_seed = match args.response_seed {
-        Some(seed) => {
-            let seed = stdin.resolve(seed, "--response-seed")?;
-            let mut bytes = [0u8; 32];
-            hex::decode_to_slice(seed.expose_secret().trim(), &mut bytes).map_err(|_| {
-                CliError::Usage("--response-seed must be 64 hex characters".to_owned())
-            })?;
-            Some(bytes)
-        }
-        None => None,
-    };
+    let response_seed = response_seed(&mut stdin, args.response_seed)?;
     let mut api_keys = args.api_keys;
     if global.api_secret.is_some() {
         let signer = Ed25519Signer::from_hex(api_secret(global, &mut stdin)?.expose_secret())

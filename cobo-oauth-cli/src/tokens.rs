@@ -14,45 +14,43 @@ use crate::run::{CliError, StdinOnce, client, print_json};
 pub enum TokensCommand {
     /// List the organizations of a store, with each pair's version and expiry (no secrets).
     List {
-        /// The app's client ID.
-        #[arg(long)]
-        client_id: String,
-        /// The store: a directory (one 0600 file per organization), or a redis:// or rediss://
-        /// URL (then COBO_TOKEN_ENCRYPTION_KEY, or COBO_TOKEN_PLAINTEXT=1). Prefer
-        /// COBO_TOKEN_STORE for a URL with a password.
-        #[arg(
-            long,
-            env = "COBO_TOKEN_STORE",
-            hide_env_values = true,
-            value_name = "DIR|URL"
-        )]
-        store: String,
+        #[command(flatten)]
+        app: AppStore,
     },
     /// Make an org_implicit grant for an organization and save it into a store (replacing its
     /// pair, as Cobo's install callback does); prints its version and expiry, never the tokens.
     Grant {
-        /// The app's client ID.
-        #[arg(long)]
-        client_id: String,
+        #[command(flatten)]
+        app: AppStore,
         /// The organization's ID.
         #[arg(long)]
         org_id: String,
-        /// The store, as for `tokens list`.
-        #[arg(
-            long,
-            env = "COBO_TOKEN_STORE",
-            hide_env_values = true,
-            value_name = "DIR|URL"
-        )]
-        store: String,
     },
+}
+
+/// The app and the store every `tokens` command works on.
+#[derive(Debug, clap::Args)]
+pub struct AppStore {
+    /// The app's client ID.
+    #[arg(long)]
+    client_id: String,
+    /// The store: a directory (one 0600 file per organization), or a redis:// or rediss:// URL
+    /// (then COBO_TOKEN_ENCRYPTION_KEY, or COBO_TOKEN_PLAINTEXT=1). Prefer COBO_TOKEN_STORE for
+    /// a URL with a password.
+    #[arg(
+        long,
+        env = "COBO_TOKEN_STORE",
+        hide_env_values = true,
+        value_name = "DIR|URL"
+    )]
+    store: String,
 }
 
 /// Runs a `tokens` command.
 pub async fn tokens(global: &Global, command: TokensCommand) -> Result<(), CliError> {
     match command {
-        TokensCommand::List { client_id, store } => {
-            let store = open(&store, &client_id).await?;
+        TokensCommand::List { app } => {
+            let store = open(&app.store, &app.client_id).await?;
             let mut orgs = store.list().await.map_err(store_error)?;
             orgs.sort();
             let now = cobo_oauth::signing::Clock::now_millis(&cobo_oauth::signing::SystemClock);
@@ -68,14 +66,12 @@ pub async fn tokens(global: &Global, command: TokensCommand) -> Result<(), CliEr
             }
             print_json(&serde_json::Value::Array(listed))
         }
-        TokensCommand::Grant {
-            client_id,
-            org_id,
-            store,
-        } => {
+        TokensCommand::Grant { app, org_id } => {
             let client = client(global, &mut StdinOnce::default())?;
-            let store = open(&store, &client_id).await?;
-            let tokens = OrgTokens::builder(client, client_id).store(store).build();
+            let store = open(&app.store, &app.client_id).await?;
+            let tokens = OrgTokens::builder(client, app.client_id)
+                .store(store)
+                .build();
             tokens
                 .on_install(&org_id, ApprovalResult::Installed)
                 .await

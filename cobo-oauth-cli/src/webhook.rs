@@ -9,10 +9,10 @@ use clap::{Args, Subcommand, ValueEnum};
 use cobo_oauth::inbound::{CallbackDecision, InboundError, InboundVerifier, VerifiedBody};
 use cobo_oauth::mock::{CoboSender, DeliveryKind, DeliveryOutcome, DeliveryPolicy};
 use cobo_oauth::verify::ResponseVerifier;
-use cobo_oauth::{ConfigError, Env, ExposeSecret as _};
+use cobo_oauth::{ConfigError, Env};
 
 use crate::args::Global;
-use crate::run::{CliError, StdinOnce, print_json};
+use crate::run::{CliError, StdinOnce, print_json, response_seed};
 
 /// `webhook` commands.
 #[derive(Debug, Subcommand)]
@@ -135,18 +135,10 @@ async fn send(args: SendArgs) -> Result<(), CliError> {
             args.event.display()
         )));
     }
-    let seed = match args.response_seed {
-        Some(seed) => {
-            let seed = StdinOnce::default().resolve(seed, "--response-seed")?;
-            let mut bytes = [0u8; 32];
-            hex::decode_to_slice(seed.expose_secret().trim(), &mut bytes).map_err(|_| {
-                CliError::Usage("--response-seed must be 64 hex characters".to_owned())
-            })?;
-            bytes
-        }
-        None => rand_seed()?,
+    let sender = match response_seed(&mut StdinOnce::default(), args.response_seed)? {
+        Some(seed) => CoboSender::from_seed(seed),
+        None => CoboSender::generate(),
     };
-    let sender = CoboSender::from_seed(seed);
     eprintln!("signing with response key {}", sender.public_key_hex());
     let (kind, defaults) = match args.kind {
         Kind::Webhook => (DeliveryKind::Webhook, DeliveryPolicy::webhook()),
@@ -192,19 +184,6 @@ async fn send(args: SendArgs) -> Result<(), CliError> {
         )));
     }
     Ok(())
-}
-
-fn rand_seed() -> Result<[u8; 32], CliError> {
-    let key = cobo_oauth::signing::Ed25519Signer::generate();
-    let mut seed = [0u8; 32];
-    // The signer's secret is the seed; only its hex form is exposed. Should that form ever
-    // change, fail rather than sign with an all-zero (publicly known) key.
-    hex::decode_to_slice(key.secret_hex().as_str(), &mut seed).map_err(|_| {
-        CliError::Other(
-            "could not read the generated key's seed (not 64 hex characters)".to_owned(),
-        )
-    })?;
-    Ok(seed)
 }
 
 /// The verifier of the global options: `--response-pubkey`, else Cobo's key of `--env`.

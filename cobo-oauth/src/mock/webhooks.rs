@@ -133,6 +133,14 @@ impl CoboSender {
         Self::new(SigningKey::from_bytes(&seed), Arc::new(SystemClock))
     }
 
+    /// A sender with a new random key (see [`Self::public_key_hex`]).
+    pub fn generate() -> Self {
+        Self::new(
+            SigningKey::generate(&mut rand::rngs::OsRng),
+            Arc::new(SystemClock),
+        )
+    }
+
     pub(crate) fn new(key: SigningKey, clock: Arc<dyn Clock>) -> Self {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
