@@ -2,21 +2,29 @@
 
 use std::collections::HashSet;
 
-use heck::ToPascalCase;
+use heck::{ToPascalCase, ToSnakeCase};
 use serde_json::Value;
 use unicode_ident::{is_xid_continue, is_xid_start};
+
+/// The first step typify and progenitor share when they make an identifier: `+1`/`-1` spelled
+/// out, apostrophes dropped, every character that cannot continue an identifier a word break,
+/// then `case` applied.
+fn words(input: &str, case: fn(&str) -> String) -> String {
+    match input {
+        "+1" => "plus1".to_owned(),
+        "-1" => "minus1".to_owned(),
+        _ => case(
+            &input
+                .replace('\'', "")
+                .replace(|c: char| !is_xid_continue(c), "-"),
+        ),
+    }
+}
 
 /// Mirrors typify's `sanitize(_, Case::Pascal)`: the Rust identifier typify
 /// derives from a schema name or an enum value.
 pub fn pascal(input: &str) -> String {
-    let out = match input {
-        "+1" => "plus1".to_string(),
-        "-1" => "minus1".to_string(),
-        _ => input
-            .replace('\'', "")
-            .replace(|c: char| !is_xid_continue(c), "-")
-            .to_pascal_case(),
-    };
+    let out = words(input, |w| w.to_pascal_case());
     let prefix = "x".to_pascal_case();
     let out = match out.chars().next() {
         None => prefix,
@@ -27,6 +35,23 @@ pub fn pascal(input: &str) -> String {
         format!("{out}_")
     } else {
         out
+    }
+}
+
+/// Mirrors progenitor 0.15.1's `sanitize(_, Case::Snake)`: the name it gives an operation's
+/// method, and the `operation_id` its hooks receive.
+pub fn snake(input: &str) -> String {
+    let out = words(input, |w| w.to_snake_case());
+    let out = match out.chars().next() {
+        None => "x".to_owned(),
+        Some(c) if is_xid_start(c) => out,
+        Some(_) => format!("_{out}"),
+    };
+    // A keyword (`type`, `match`) is not an identifier: progenitor appends `_`.
+    if syn::parse_str::<syn::Ident>(&out).is_ok() {
+        out
+    } else {
+        format!("{out}_")
     }
 }
 

@@ -9,47 +9,22 @@
 
 use std::collections::HashSet;
 
-use heck::ToSnakeCase;
 use serde_json::{Value, json};
-use unicode_ident::{is_xid_continue, is_xid_start};
 
 use super::model::Change;
+use super::naming::snake;
 use super::operations;
 
 /// Rule name reported in [`Change::rule`].
 pub const RULE: &str = "operation-ids";
-
-/// The name progenitor 0.15.1 gives an operation with this id: its method's name and the
-/// `operation_id` of its hooks (the same steps as progenitor's `sanitize(id, Case::Snake)`).
-pub fn method_name(id: &str) -> String {
-    let name = match id {
-        "+1" => "plus1".to_owned(),
-        "-1" => "minus1".to_owned(),
-        _ => id
-            .replace('\'', "")
-            .replace(|c: char| !is_xid_continue(c), "-")
-            .to_snake_case(),
-    };
-    let name = match name.chars().next() {
-        None => "x".to_owned(),
-        Some(c) if is_xid_start(c) => name,
-        Some(_) => format!("_{name}"),
-    };
-    // A keyword (`type`, `match`) is not an identifier: progenitor appends `_`.
-    if syn::parse_str::<syn::Ident>(&name).is_ok() {
-        name
-    } else {
-        format!("{name}_")
-    }
-}
 
 /// Applies the rule to every operation.
 pub fn apply(spec: &mut Value, changes: &mut Vec<Change>) {
     let mut used: HashSet<String> = HashSet::new();
     for op in operations::list(spec) {
         let base = match &op.operation_id {
-            Some(id) => method_name(id),
-            None => method_name(&format!("{}_{}", op.method, op.path)),
+            Some(id) => snake(id),
+            None => snake(&format!("{}_{}", op.method, op.path)),
         };
         let id = std::iter::once(base.clone())
             .chain((2..).map(|n| format!("{base}_{n}")))
@@ -97,10 +72,10 @@ mod tests {
 
     #[test]
     fn ids_become_the_names_progenitor_gives_them() {
-        assert_eq!(method_name("getWalletById"), "get_wallet_by_id");
-        assert_eq!(method_name("list-wallets"), "list_wallets");
-        assert_eq!(method_name("type"), "type_");
-        assert_eq!(method_name("2fa"), "_2fa");
+        assert_eq!(snake("getWalletById"), "get_wallet_by_id");
+        assert_eq!(snake("list-wallets"), "list_wallets");
+        assert_eq!(snake("type"), "type_");
+        assert_eq!(snake("2fa"), "_2fa");
         let mut spec = json!({"paths": {"/w": {
             "get": {"operationId": "getWalletById"}, "post": {"operationId": "get_wallet_by_id"}}}});
         let mut changes = Vec::new();
