@@ -8,7 +8,6 @@ use tokio::time::Instant;
 use tracing::Instrument as _;
 
 use super::manager::{State, TokenManager};
-use super::renew::release;
 use super::store::StoredToken;
 use crate::error::Error;
 
@@ -75,12 +74,7 @@ impl TokenManager {
             let work = self.regrant_here(state);
             self.keeping(lease, &held, work).await
         };
-        if state.unsaved.is_some() {
-            state.held = Some(held);
-            self.keep_saving();
-        } else {
-            release(lease, &held).await;
-        }
+        self.hand_back(lease, held, state).await;
         outcome
     }
 

@@ -101,15 +101,7 @@ impl TokenManager {
                     let work = self.renew_holding(lease, state, margin_ms);
                     self.keeping(lease, &held, work).await
                 };
-                if state.unsaved.is_some() {
-                    // Nobody else may refresh while the new pair is unsaved: keep the lease (in
-                    // the state, so the next renewal here can save and give it back) and retry
-                    // the save in the background.
-                    state.held = Some(held);
-                    self.keep_saving();
-                } else {
-                    release(lease, &held).await;
-                }
+                self.hand_back(lease, held, state).await;
                 return outcome;
             }
             let waited = started.elapsed();
@@ -145,6 +137,18 @@ impl TokenManager {
                     extend(lease, held, ttl).await;
                 }
             }
+        }
+    }
+
+    /// After the work done holding `held`: gives the lease back, unless a new pair is unsaved.
+    /// Nobody else may refresh then, so the lease is kept (in the state, so that the next
+    /// renewal here can save and give it back) and the save is retried in the background.
+    pub(super) async fn hand_back(&self, lease: &dyn RefreshLease, held: Lease, state: &mut State) {
+        if state.unsaved.is_some() {
+            state.held = Some(held);
+            self.keep_saving();
+        } else {
+            release(lease, &held).await;
         }
     }
 
