@@ -152,6 +152,22 @@ impl TokenManager {
         }
     }
 
+    /// Saves the unsaved pair again, if there is one (on failure it stays unsaved; the error was
+    /// logged); once no pair is unsaved, gives back the lease kept for it. Whether no pair is
+    /// left unsaved.
+    pub(super) async fn save_again(&self, state: &mut State) -> bool {
+        if let Some(pending) = state.unsaved.take() {
+            let _ = self.save(pending, state).await;
+        }
+        if state.unsaved.is_some() {
+            return false;
+        }
+        if let (Some(held), Some(lease)) = (state.held.take(), self.inner.store.lease()) {
+            release(lease, &held).await;
+        }
+        true
+    }
+
     /// Keeps the lease in `State::held` while a new pair is unsaved, retrying the save every
     /// third of the lease's time to live, and gives the lease back once the pair is saved. A
     /// later renewal in this process that saves the pair first gives the lease back itself.
@@ -165,21 +181,17 @@ impl TokenManager {
             loop {
                 tokio::time::sleep(ttl / 3).await;
                 let mut state = manager.inner.refresh.lock().await;
-                let Some(held) = state.held.take() else {
-                    return; // Saved and given back by a renewal.
+                if state.held.is_none() || manager.save_again(&mut state).await {
+                    return; // Saved and given back, by a renewal or just now.
+                }
+                let extended = match &state.held {
+                    Some(held) => extend(lease, held, ttl).await,
+                    None => false,
                 };
-                if let Some(pending) = state.unsaved.take() {
-                    // On failure the pair goes back to `state.unsaved`; the error was logged.
-                    let _ = manager.save(pending, &mut state).await;
-                }
-                if state.unsaved.is_none() {
-                    release(lease, &held).await;
+                if !extended {
+                    state.held = None;
                     return;
                 }
-                if !extend(lease, &held, ttl).await {
-                    return;
-                }
-                state.held = Some(held);
             }
         });
     }

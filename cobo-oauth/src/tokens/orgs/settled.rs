@@ -2,9 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::error::Error;
 use crate::tokens::manager::TokenManager;
-use crate::tokens::renew::release;
 
 impl TokenManager {
     /// Whether dropping this manager loses nothing: no renewal holds it (only the caller has a
@@ -36,18 +34,7 @@ impl TokenManager {
             .lock_owned()
             .await;
         let manager = self.clone();
-        let work = tokio::spawn(async move {
-            if let Some(pending) = state.unsaved.take() {
-                let saved: Result<_, Error> = manager.save(pending, &mut state).await;
-                if saved.is_ok()
-                    && let (Some(held), Some(lease)) =
-                        (state.held.take(), manager.inner.store.lease())
-                {
-                    release(lease, &held).await;
-                }
-            }
-            state.unsaved.is_none()
-        });
+        let work = tokio::spawn(async move { manager.save_again(&mut state).await });
         match work.await {
             Ok(saved) => saved,
             Err(stopped) if stopped.is_panic() => std::panic::resume_unwind(stopped.into_panic()),
