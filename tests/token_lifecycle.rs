@@ -53,6 +53,13 @@ async fn redis_store(redis: &RedisServer) -> RedisStore {
         .unwrap()
 }
 
+/// Exactly one refresh reached the mock (`why` says what that proves), and no refresh token
+/// was presented twice.
+fn assert_one_refresh(server: &MockServer, why: &str) {
+    assert_eq!(count(server, "POST"), 1, "{why}");
+    assert_eq!(server.max_refresh_token_presentations(), 1);
+}
+
 fn count(server: &MockServer, method: &str) -> usize {
     cobo_oauth_tests::count_requests(server, method)
 }
@@ -179,12 +186,7 @@ async fn fifty_requests_refused_with_a_signed_error_1000_cause_one_refresh_and_u
             .all(|o| matches!(o, Err(Error::Http { status: 500, .. }))),
         "{outcomes:?}"
     );
-    assert_eq!(
-        count(&server, "POST"),
-        1,
-        "no refresh on an unsigned answer"
-    );
-    assert_eq!(server.max_refresh_token_presentations(), 1);
+    assert_one_refresh(&server, "no refresh on an unsigned answer");
 }
 
 #[tokio::test]
@@ -268,12 +270,7 @@ async fn a_token_file_without_owner_is_used_and_gets_its_owner_at_the_next_save(
     assert_eq!(upgraded["client_id"], "app");
     assert_eq!(upgraded["org_id"], "org");
     assert_eq!(upgraded["version"], 5);
-    assert_eq!(
-        count(&server, "POST"),
-        1,
-        "refreshed with the legacy refresh token"
-    );
-    assert_eq!(server.max_refresh_token_presentations(), 1);
+    assert_one_refresh(&server, "refreshed with the legacy refresh token");
 }
 
 #[tokio::test]
