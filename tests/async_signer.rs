@@ -55,7 +55,7 @@ impl AsyncSigner for Remote {
 
 #[tokio::test]
 async fn a_signer_that_awaits_signs_every_request() {
-    let server = cobo_oauth::mock::MockServer::start(mock_config())
+    let server = cobo_oauth_mock::MockServer::start(mock_config())
         .await
         .unwrap();
     let client = CoboClient::builder()
@@ -102,7 +102,7 @@ fn waiting_for_a_signature_leaves_the_runtime_free() {
 
 /// Five concurrent calls, each signed by a "KMS" task on the same runtime; how many succeeded.
 async fn five_calls_through_a_kms_task() -> usize {
-    let server = cobo_oauth::mock::MockServer::start(mock_config())
+    let server = cobo_oauth_mock::MockServer::start(mock_config())
         .await
         .unwrap();
     let key = Ed25519Signer::from_hex(API_SECRET).unwrap();
@@ -146,7 +146,7 @@ impl AsyncSigner for Hung {
 
 #[tokio::test(start_paused = true)]
 async fn a_signer_that_never_answers_fails_the_attempt_instead_of_holding_it() {
-    let server = cobo_oauth::mock::MockServer::start(mock_config())
+    let server = cobo_oauth_mock::MockServer::start(mock_config())
         .await
         .unwrap();
     let key = Ed25519Signer::from_hex(API_SECRET)

@@ -5,8 +5,8 @@
 
 use std::sync::Arc;
 
-use cobo_oauth::mock::{Fault, MockServer};
 use cobo_oauth::{CoboClient, TokenManager};
+use cobo_oauth_mock::{Fault, MockServer};
 use cobo_oauth_tests::API_SECRET;
 
 fn client(server: &MockServer, oauth2: &[&str]) -> CoboClient {

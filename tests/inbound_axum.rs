@@ -14,8 +14,8 @@ use axum::extract::{DefaultBodyLimit, FromRef, State};
 use axum::routing::post;
 use cobo_oauth::inbound::axum::{VerifiedCallback, VerifiedWebhook};
 use cobo_oauth::inbound::{CallbackDecision, InboundVerifier, MemoryDeduplicator, Seen};
-use cobo_oauth::mock::{DeliveryKind, DeliveryOutcome, DeliveryPolicy, MockConfig, MockServer};
 use cobo_oauth::signing::Clock;
+use cobo_oauth_mock::{DeliveryKind, DeliveryOutcome, DeliveryPolicy, MockConfig, MockServer};
 use cobo_oauth_tests::{Logs, mock_config};
 
 #[derive(Clone)]

@@ -6,9 +6,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use cobo_oauth::mock::{MockConfig, MockServer};
 use cobo_oauth::signing::Clock;
 use cobo_oauth::{CoboClient, Error};
+use cobo_oauth_mock::{MockConfig, MockServer};
 use cobo_oauth_tests::vectors;
 use cobo_oauth_tests::vectors::PipelineVector;
 
@@ -308,7 +308,7 @@ async fn call_added_operation(
 #[tokio::test]
 async fn added_operations_answer_what_is_registered_signed_and_check_the_bearer_token() {
     use cobo_oauth::ExposeSecret as _;
-    use cobo_oauth::mock::{Answer, Bearer};
+    use cobo_oauth_mock::{Answer, Bearer};
     let server = MockServer::start(cobo_oauth_tests::mock_config())
         .await
         .unwrap();

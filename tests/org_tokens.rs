@@ -17,13 +17,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use cobo_oauth::bearer::BearerSource as _;
-use cobo_oauth::mock::{Fault, MockConfig, MockServer};
 use cobo_oauth::signing::Clock as _;
 use cobo_oauth::tokens::{
     DirectoryStore, InstallError, MemoryOrgStore, OrgBearer, OrgRefresher, OrgStore, OrgTokens,
     OrgTokensBuilder, StoreError, StoreFuture, StoredToken, TokenStore,
 };
 use cobo_oauth::{CoboClient, Error, ExposeSecret as _};
+use cobo_oauth_mock::{Fault, MockConfig, MockServer};
 use cobo_oauth_tests::{API_SECRET, Logs, mock_config};
 
 const APP: &str = "portal-app";

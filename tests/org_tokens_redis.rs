@@ -8,10 +8,10 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
-use cobo_oauth::mock::{MockConfig, MockServer};
 use cobo_oauth::signing::{Ed25519Signer, Signer as _};
 use cobo_oauth::tokens::{EncryptionKey, OrgStore as _, OrgTokens, RedisOrgStore};
 use cobo_oauth::{CoboClient, ExposeSecret as _};
+use cobo_oauth_mock::{MockConfig, MockServer};
 use cobo_oauth_tests::{API_SECRET, RedisServer, mock_config, numbered_pair};
 
 const APP: &str = "portal-app";

@@ -14,12 +14,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use cobo_oauth::mock::{Fault, MockConfig, MockServer, RecordedRequest};
 use cobo_oauth::tokens::{
     EncryptionKey, RedisStore, RefreshLease as _, StoreError, StoredToken, TokenManagerBuilder,
     TokenOwner,
 };
 use cobo_oauth::{CoboClient, Error, ExposeSecret as _, TokenManager, TokenStore as _};
+use cobo_oauth_mock::{Fault, MockConfig, MockServer, RecordedRequest};
 use cobo_oauth_tests::{API_SECRET, RedisServer};
 use sha2::{Digest as _, Sha256};
 

@@ -4,9 +4,9 @@
 
 use std::sync::Arc;
 
-use cobo_oauth::mock::{Fault, MockConfig, MockServer};
 use cobo_oauth::signing::TokioClock;
 use cobo_oauth::{CoboClient, Error, RetryPolicy};
+use cobo_oauth_mock::{Fault, MockConfig, MockServer};
 use cobo_oauth_tests::{API_SECRET, CoboDouble, TOKEN_BODY};
 
 /// A reqwest client with no timers of its own, so that paused tokio time moves only with the

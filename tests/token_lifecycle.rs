@@ -8,11 +8,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use cobo_oauth::mock::{Fault, MockServer};
 use cobo_oauth::tokens::{EncryptionKey, RedisStore, StoreError, StoredToken};
 use cobo_oauth::{
     CoboClient, Error, ExposeSecret as _, FileStore, MemoryStore, TokenManager, TokenStore,
 };
+use cobo_oauth_mock::{Fault, MockServer};
 use cobo_oauth_tests::{API_SECRET, RedisServer, ShiftedClock};
 
 /// The mock's access token lifetime (Cobo's).

@@ -7,10 +7,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use cobo_oauth::mock::{Fault, MockConfig, MockServer};
 use cobo_oauth::signing::{Clock as _, TokioClock};
 use cobo_oauth::tokens::{StoreError, StoreFuture, StoredToken};
 use cobo_oauth::{CoboClient, Error, ExposeSecret as _, MemoryStore, TokenManager, TokenStore};
+use cobo_oauth_mock::{Fault, MockConfig, MockServer};
 use cobo_oauth_tests::API_SECRET;
 
 const TTL: Duration = Duration::from_secs(3_600);

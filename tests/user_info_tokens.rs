@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use cobo_oauth::inbound::{JwksCache, UserInfoError, UserInfoVerifier};
-use cobo_oauth::mock::{Fault, MockServer};
+use cobo_oauth_mock::{Fault, MockServer};
 use cobo_oauth_tests::mock_config;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::json;

@@ -4,13 +4,13 @@ use std::io::{BufRead as _, Write as _};
 use std::path::Path;
 use std::sync::Arc;
 
-use cobo_oauth::mock::{MockConfig, MockServer};
 use cobo_oauth::signing::{Ed25519Signer, NonceSource, Signer as _, encode_query};
 use cobo_oauth::tokens::{StoredToken, TokenOwner};
 use cobo_oauth::{
     CoboClient, CoboClientBuilder, ConfigError, ExposeSecret as _, FileStore, SecretString, Token,
     TokenStore as _, vars,
 };
+use cobo_oauth_mock::{MockConfig, MockServer};
 
 use crate::args::{Cli, Command, Global, MockArgs, SignArgs, TokenCommand};
 

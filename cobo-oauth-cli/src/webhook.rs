@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand, ValueEnum};
 use cobo_oauth::inbound::{CallbackDecision, InboundError, InboundVerifier, VerifiedBody};
-use cobo_oauth::mock::{CoboSender, DeliveryKind, DeliveryOutcome, DeliveryPolicy};
 use cobo_oauth::verify::ResponseVerifier;
 use cobo_oauth::{ConfigError, Env};
+use cobo_oauth_mock::{CoboSender, DeliveryKind, DeliveryOutcome, DeliveryPolicy};
 
 use crate::args::Global;
 use crate::run::{CliError, StdinOnce, print_json, response_seed};

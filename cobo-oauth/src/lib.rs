@@ -22,11 +22,11 @@
 //!   [`Token`] (what the token endpoints answer) is a leaf that `client` uses.
 //! - [`inbound`]: what Cobo sends the app (webhook events, callbacks, User Info Tokens); it uses
 //!   `verify`, `env`, `error` and `signing` only.
-//! - `mock` (feature `mock`): the embedded mock Cobo server (and the side that calls the app).
 //!
-//! No feature is on by default. `mock` adds the mock server, `redis` the Redis store,
+//! No feature is on by default. `redis` adds the Redis store,
 //! `secp256k1` local secp256k1 keys, `jwt` the User Info Token verifier, `axum` the axum
-//! extractors of [`inbound`]. The `cobo-oauth` command is the `cobo-oauth-cli` crate.
+//! extractors of [`inbound`]. The `cobo-oauth` command is the `cobo-oauth-cli` crate, and the mock
+//! Cobo server the `cobo-oauth-mock` crate: no feature of this crate builds an HTTP server.
 //!
 //! ```no_run
 //! # async fn f() -> Result<(), cobo_oauth::Error> {
@@ -46,8 +46,6 @@ mod error;
 mod error_map;
 mod executor;
 pub mod inbound;
-#[cfg(feature = "mock")]
-pub mod mock;
 mod owner;
 mod retry;
 pub mod signing;

@@ -32,7 +32,7 @@ pub const API_SECRET: &str = "a84fa52a55b98b9bcfd79fb55e019b002b4bb23a6654708cfe
 pub const SERVER_SECRET: &str = "e45a5fba42034c8d07d40d9d37a84c35943221b15e613a88fa567b5700df6ed4";
 
 /// How many requests with `method` the mock server has received.
-pub fn count_requests(server: &cobo_oauth::mock::MockServer, method: &str) -> usize {
+pub fn count_requests(server: &cobo_oauth_mock::MockServer, method: &str) -> usize {
     server
         .requests()
         .iter()
@@ -62,8 +62,8 @@ pub fn api_key() -> String {
 }
 
 /// The mock server's default configuration, accepting requests signed with [`API_SECRET`].
-pub fn mock_config() -> cobo_oauth::mock::MockConfig {
-    cobo_oauth::mock::MockConfig::accepting(&api_key())
+pub fn mock_config() -> cobo_oauth_mock::MockConfig {
+    cobo_oauth_mock::MockConfig::accepting(&api_key())
 }
 
 /// `SHA-256(SHA-256(bytes))`.

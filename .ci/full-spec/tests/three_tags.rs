@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use cobo_oauth::mock::{Answer, Fault, MockConfig, MockServer};
+use cobo_oauth_mock::{Answer, Fault, MockConfig, MockServer};
 use cobo_oauth::signing::{Ed25519Signer, Signer as _};
 use cobo_oauth::{CoboClient, Error, TokenManager};
 use cobo_waas2_full::{Client, OPERATIONS};

@@ -288,7 +288,7 @@ impl UserInfoVerifier {
 /// (both or neither of its crypto features enabled in the app's tree), so that no decode,
 /// encode or JWK conversion can panic for the want of one. Losing the race to another thread
 /// that installs one is fine: a provider is installed either way.
-pub(crate) fn ensure_crypto_provider() {
+pub fn ensure_crypto_provider() {
     use jsonwebtoken::crypto::CryptoProvider;
     if CryptoProvider::try_get_default().is_none() {
         let _ = jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.install_default();

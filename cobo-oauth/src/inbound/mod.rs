@@ -50,7 +50,7 @@ pub use envelope::{CallbackMessage, EnvelopeError, WebhookEvent, WebhookEventDat
 #[cfg(feature = "jwt")]
 pub use jwks::{DEFAULT_JWKS_MIN_REFRESH_INTERVAL, JwksCache, JwksError, jwks_url};
 #[cfg(feature = "jwt")]
-pub(crate) use jwt::ensure_crypto_provider;
+pub use jwt::ensure_crypto_provider;
 #[cfg(feature = "jwt")]
 pub use jwt::{
     Audience, DEFAULT_ALGORITHMS, DEFAULT_LEEWAY, UserInfoClaims, UserInfoError, UserInfoVerifier,

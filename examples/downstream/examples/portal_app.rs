@@ -32,10 +32,10 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use cobo_downstream_example::{OPERATIONS, client};
-use cobo_oauth::mock::{Answer, MockConfig, MockServer};
 use cobo_oauth::signing::{Ed25519Signer, Signer as _};
 use cobo_oauth::tokens::{InstallError, OrgTokens};
 use cobo_oauth::{CoboClient, Error};
+use cobo_oauth_mock::{Answer, MockConfig, MockServer};
 use serde::Deserialize;
 
 /// The app's client ID (the demo's; yours is in Cobo Portal).

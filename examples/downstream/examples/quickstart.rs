@@ -8,9 +8,9 @@
 //! With `COBO_API_SECRET`, `COBO_ENV` (or `COBO_BASE_URL` and `COBO_RESPONSE_PUBKEY`),
 //! `COBO_CLIENT_ID` and `COBO_ORG_ID` set, it runs the same steps against Cobo.
 
-use cobo_oauth::mock::{MockConfig, MockServer};
 use cobo_oauth::signing::{Ed25519Signer, Signer as _};
 use cobo_oauth::{CoboClient, Error, ExposeSecret as _};
+use cobo_oauth_mock::{MockConfig, MockServer};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {

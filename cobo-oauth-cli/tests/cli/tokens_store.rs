@@ -2,7 +2,7 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
-use cobo_oauth::mock::{MockConfig, MockServer};
+use cobo_oauth_mock::{MockConfig, MockServer};
 
 const SECRET: &str = "a84fa52a55b98b9bcfd79fb55e019b002b4bb23a6654708cfe7dd1d46c55e950";
 

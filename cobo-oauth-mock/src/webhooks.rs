@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use ed25519_dalek::{Signer as _, SigningKey};
 
-use crate::inbound::CallbackDecision;
-use crate::signing::{Clock, Digest, SystemClock};
+use cobo_oauth::inbound::CallbackDecision;
+use cobo_oauth::signing::{Clock, Digest, SystemClock};
 
 /// What is delivered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,7 +6,7 @@ use std::collections::{HashSet, VecDeque};
 use ed25519_dalek::{Signature, VerifyingKey};
 
 use super::reply::Reply;
-use crate::signing::{Digest, StringToSign};
+use cobo_oauth::signing::{Digest, StringToSign};
 
 /// The parts of a received request that are signed.
 #[derive(Debug)]

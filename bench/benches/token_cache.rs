@@ -2,8 +2,8 @@
 
 #![allow(missing_docs, clippy::unwrap_used)]
 
-use cobo_oauth::mock::{MockConfig, MockServer};
 use cobo_oauth::{CoboClient, TokenManager};
+use cobo_oauth_mock::{MockConfig, MockServer};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 const SECRET: &str = "a84fa52a55b98b9bcfd79fb55e019b002b4bb23a6654708cfe7dd1d46c55e950";

@@ -2,7 +2,7 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
-use cobo_oauth::mock::{Fault, MockConfig, MockServer};
+use cobo_oauth_mock::{Fault, MockConfig, MockServer};
 use std::process::Output;
 
 const SECRET: &str = "a84fa52a55b98b9bcfd79fb55e019b002b4bb23a6654708cfe7dd1d46c55e950";
@@ -285,7 +285,7 @@ async fn every_failure_path_exits_1_with_a_clear_message() {
 #[tokio::test]
 async fn sign_matches_every_key_value_vector_of_the_python_sdk() {
     let vectors: serde_json::Value = serde_json::from_str(include_str!(
-        "../../tests/vectors/cobo-python-sdk-vectors.json"
+        "../../../tests/vectors/cobo-python-sdk-vectors.json"
     ))
     .unwrap();
     let mut checked = 0;

@@ -7,9 +7,9 @@
 use std::sync::Arc;
 
 use cobo_downstream_example::{Client, OPERATIONS, client, types};
-use cobo_oauth::mock::{Answer, Fault, MockConfig, MockServer};
 use cobo_oauth::signing::{Ed25519Signer, Signer as _};
 use cobo_oauth::{CoboClient, Error, ExposeSecret as _, TokenManager};
+use cobo_oauth_mock::{Answer, Fault, MockConfig, MockServer};
 use serde_json::json;
 
 const WALLET_ID: &str = "f47ac10b-58cc-4372-a567-0e02b2c3d479";

@@ -5,7 +5,7 @@
 
 use std::process::{Output, Stdio};
 
-use cobo_oauth::mock::CoboSender;
+use cobo_oauth_mock::CoboSender;
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 
 const SEED: &str = "4f3c2b1a00112233445566778899aabbccddeeff00112233445566778899aabb";

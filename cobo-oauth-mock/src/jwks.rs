@@ -50,7 +50,7 @@ impl MockJwks {
     /// One key, derived from `seed`.
     pub fn new(seed: [u8; 32]) -> Self {
         // `Jwk::from_encoding_key` needs a crypto provider (see `inbound::jwt`).
-        crate::inbound::ensure_crypto_provider();
+        cobo_oauth::inbound::ensure_crypto_provider();
         let jwks = Self {
             keys: Mutex::new(Vec::new()),
             requests: AtomicUsize::new(0),

@@ -18,7 +18,7 @@ use super::faults::Fault;
 use super::reply::Reply;
 use super::tokens::RefreshRefused;
 use super::{RecordedRequest, Shared};
-use crate::signing::Digest;
+use cobo_oauth::signing::Digest;
 
 /// Why a connection is closed without an answer.
 #[derive(Debug, thiserror::Error)]

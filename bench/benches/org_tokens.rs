@@ -4,9 +4,9 @@
 
 use std::sync::Arc;
 
-use cobo_oauth::mock::{MockConfig, MockServer};
 use cobo_oauth::tokens::{MemoryOrgStore, OrgStore as _, OrgTokens, StoredToken, TokenOwner};
 use cobo_oauth::{CoboClient, SecretString};
+use cobo_oauth_mock::{MockConfig, MockServer};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 const SECRET: &str = "a84fa52a55b98b9bcfd79fb55e019b002b4bb23a6654708cfe7dd1d46c55e950";

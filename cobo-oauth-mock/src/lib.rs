@@ -1,40 +1,8 @@
-//! An embedded mock of Cobo's OAuth endpoints (cargo feature `mock`), for offline runs and tests.
-//!
-//! It behaves like `/v2/oauth/token`:
-//! - it checks `Biz-Api-*` signatures from the request it received (method, path, query as
-//!   received, raw body), and rejects a bad signature, an API key it was not given
-//!   ([`MockConfig::api_keys`], [`MockServer::register_api_key`]; or any key with
-//!   [`MockConfig::accept_any_key`]), a numeric nonce too far from its clock and a replayed nonce;
-//! - its request log and token tables are bounded, and request bodies are capped;
-//! - `GET` with `grant_type=org_implicit` issues an access token and a refresh token for
-//!   `(client_id, org_id)`; `POST` with `grant_type=refresh_token` rotates them: a new pair, and
-//!   the old refresh token stops working;
-//! - tokens expire after configurable times; a request carrying `Authorization: Bearer` with an
-//!   access token that is not valid gets Cobo's signed HTTP 500 with `error_code` 1000;
-//! - errors come in Cobo's shapes: 4XX `{error, error_description}`, 5XX `ErrorResponse`;
-//! - every response is signed with the server's own ed25519 key ([`MockServer::response_key_hex`]);
-//! - faults can be injected ([`Fault`]) for testing clients;
-//! - other operations answer what is registered for them ([`MockServer::answer`]); any other
-//!   path is a 404 with Cobo's `ErrorResponse`.
-//! - it is the other side too: it delivers signed webhook events and callbacks to an app
-//!   ([`MockServer::sender`], with Cobo's retries and duplicates), serves a JWKS at
-//!   `/v2/oauth/authorize/jwks.json` and issues User Info Tokens
-//!   ([`MockServer::issue_user_info_token`]).
-//!
-//! ```no_run
-//! # async fn f() -> Result<(), Box<dyn std::error::Error>> {
-//! use cobo_oauth::mock::{MockConfig, MockServer};
-//! let server = MockServer::start(MockConfig::default()).await?;
-//! let client = cobo_oauth::CoboClient::builder()
-//!     .env(server.env())
-//!     .api_secret("<64 hex characters>")
-//!     .build()?;
-//! let token = client.get_token("client", "org").await?;
-//! # Ok(()) }
-//! ```
+#![doc = include_str!("../README.md")]
 
 mod answers;
 mod auth;
+mod client;
 mod faults;
 mod installs;
 mod jwks;
@@ -50,13 +18,14 @@ use std::time::Duration;
 use ed25519_dalek::SigningKey;
 
 pub use answers::{Answer, Bearer, UnknownOperation};
+pub use client::StartError;
 pub use faults::Fault;
 pub use jwks::IssueError;
 pub use webhooks::{Attempt, CoboSender, Delivery, DeliveryKind, DeliveryOutcome, DeliveryPolicy};
 
-use crate::env::{Env, ResponseKey};
-use crate::signing::{Clock, SystemClock};
-use crate::verify::ResponseVerifier;
+use cobo_oauth::signing::{Clock, SystemClock};
+use cobo_oauth::verify::ResponseVerifier;
+use cobo_oauth::{Env, ResponseKey};
 
 /// How the mock behaves.
 #[derive(Debug, Clone)]
@@ -109,7 +78,7 @@ impl Default for MockConfig {
             nonce_window: Duration::from_secs(300),
             api_keys: Vec::new(),
             accept_any_key: false,
-            max_request_bytes: crate::DEFAULT_MAX_RESPONSE_BYTES,
+            max_request_bytes: cobo_oauth::DEFAULT_MAX_RESPONSE_BYTES,
             max_recorded_requests: 10_000,
             max_tokens: tokens::DEFAULT_MAX_TOKENS,
             response_seed: None,
@@ -340,7 +309,7 @@ impl MockServer {
 
     /// The URL of its JWKS (`<base_url>/oauth/authorize/jwks.json`, as Cobo's).
     pub fn jwks_url(&self) -> String {
-        crate::inbound::jwks_url(&self.env())
+        cobo_oauth::inbound::jwks_url(&self.env())
     }
 
     /// The `iss` of the User Info Tokens it issues: its base URL.

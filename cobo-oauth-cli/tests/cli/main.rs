@@ -1,0 +1,8 @@
+//! The `cobo-oauth` command's tests, in one binary: each module runs the built command as a
+//! user would.
+
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod commands;
+mod tokens_store;
+mod webhook;
