@@ -5,14 +5,13 @@
 
 use std::sync::Arc;
 
-use cobo_oauth::{CoboClient, TokenManager};
+use cobo_oauth::CoboClient;
+use cobo_oauth::tokens::TokenManager;
 use cobo_oauth_mock::{Fault, MockServer};
-use cobo_oauth_tests::API_SECRET;
 
 fn client(server: &MockServer, oauth2: &[&str]) -> CoboClient {
-    CoboClient::builder()
-        .env(server.env())
-        .api_secret(API_SECRET)
+    server
+        .client_builder()
         .oauth2_operations(oauth2.iter().copied())
         .build()
         .unwrap()

@@ -9,7 +9,7 @@ use cobo_oauth::{CoboClient, ConfigError, Env, Error, SecretString};
 use cobo_oauth_tests::{API_SECRET, CoboDouble, TOKEN_BODY, signed};
 use wiremock::ResponseTemplate;
 
-async fn get(double: &CoboDouble) -> Result<cobo_oauth::Token, Error> {
+async fn get(double: &CoboDouble) -> Result<cobo_oauth::tokens::Token, Error> {
     double.client().get_token("client", "org").await
 }
 

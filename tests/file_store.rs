@@ -5,8 +5,9 @@
 
 use std::time::Duration;
 
+use cobo_oauth::tokens::{FileStore, TokenStore};
 use cobo_oauth::tokens::{StoreError, StoredToken};
-use cobo_oauth::{ExposeSecret as _, FileStore, SecretString, TokenStore};
+use cobo_oauth::{ExposeSecret as _, SecretString};
 
 fn pair(n: u64) -> StoredToken {
     // Large enough that a write is not a single page.

@@ -24,18 +24,13 @@ use cobo_oauth::tokens::{
 };
 use cobo_oauth::{CoboClient, Error, ExposeSecret as _};
 use cobo_oauth_mock::{Fault, MockConfig, MockServer};
-use cobo_oauth_tests::{API_SECRET, Logs, mock_config};
+use cobo_oauth_tests::{Logs, mock_config};
 
 const APP: &str = "portal-app";
 
 async fn start(config: MockConfig) -> (Arc<MockServer>, CoboClient) {
-    let server = Arc::new(MockServer::start(config).await.unwrap());
-    let client = CoboClient::builder()
-        .env(server.env())
-        .api_secret(API_SECRET)
-        .build()
-        .unwrap();
-    (server, client)
+    let (server, client) = MockServer::start_with_client(config).await.unwrap();
+    (Arc::new(server), client)
 }
 
 /// [`start`] with access tokens that live `ttl`.

@@ -8,9 +8,9 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
+use cobo_oauth::ExposeSecret as _;
 use cobo_oauth::signing::{Ed25519Signer, Signer as _};
 use cobo_oauth::tokens::{EncryptionKey, OrgStore as _, OrgTokens, RedisOrgStore};
-use cobo_oauth::{CoboClient, ExposeSecret as _};
 use cobo_oauth_mock::{MockConfig, MockServer};
 use cobo_oauth_tests::{API_SECRET, RedisServer, mock_config, numbered_pair};
 
@@ -70,11 +70,7 @@ async fn two_processes_sharing_redis_refresh_each_org_once_per_period() {
         .await
         .unwrap(),
     );
-    let client = CoboClient::builder()
-        .env(server.env())
-        .api_secret(API_SECRET)
-        .build()
-        .unwrap();
+    let client = server.client_builder().build().unwrap();
     let store = Arc::new(org_store(&redis, &key, APP).await);
     let installer = OrgTokens::builder(client, APP).store(store.clone()).build();
     for n in 0..ORGS {

@@ -18,7 +18,8 @@ use cobo_oauth::tokens::{
     EncryptionKey, RedisStore, RefreshLease as _, StoreError, StoredToken, TokenManagerBuilder,
     TokenOwner,
 };
-use cobo_oauth::{CoboClient, Error, ExposeSecret as _, TokenManager, TokenStore as _};
+use cobo_oauth::tokens::{TokenManager, TokenStore as _};
+use cobo_oauth::{CoboClient, Error, ExposeSecret as _};
 use cobo_oauth_mock::{Fault, MockConfig, MockServer, RecordedRequest};
 use cobo_oauth_tests::{API_SECRET, RedisServer};
 use sha2::{Digest as _, Sha256};
@@ -69,11 +70,7 @@ impl Fleet {
     async fn start(config: MockConfig) -> Self {
         let redis = RedisServer::start();
         let server = Arc::new(MockServer::start(config).await.unwrap());
-        let client = CoboClient::builder()
-            .env(server.env())
-            .api_secret(API_SECRET)
-            .build()
-            .unwrap();
+        let client = server.client_builder().build().unwrap();
         Self {
             redis,
             server,

@@ -6,10 +6,11 @@
 
 use std::time::Duration;
 
+use cobo_oauth::tokens::TokenStore as _;
 use cobo_oauth::tokens::{
     EncryptionKey, RedisStore, RedisStoreBuilder, RefreshLease as _, StoreError, StoredToken,
 };
-use cobo_oauth::{Error, ExposeSecret as _, TokenStore as _};
+use cobo_oauth::{Error, ExposeSecret as _};
 use cobo_oauth_tests::{RedisServer, redis_acl};
 
 fn pair(version: u64) -> StoredToken {

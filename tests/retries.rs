@@ -5,9 +5,9 @@
 use std::sync::Arc;
 
 use cobo_oauth::signing::TokioClock;
-use cobo_oauth::{CoboClient, Error, RetryPolicy};
+use cobo_oauth::{Error, RetryPolicy};
 use cobo_oauth_mock::{Fault, MockConfig, MockServer};
-use cobo_oauth_tests::{API_SECRET, CoboDouble, TOKEN_BODY};
+use cobo_oauth_tests::{CoboDouble, TOKEN_BODY};
 
 /// A reqwest client with no timers of its own, so that paused tokio time moves only with the
 /// client's backoff.
@@ -61,9 +61,8 @@ async fn a_429_with_retry_after_waits_that_long() {
         },
         1,
     );
-    let client = CoboClient::builder()
-        .env(server.env())
-        .api_secret(API_SECRET)
+    let client = server
+        .client_builder()
         .clock(clock)
         .http_client(timerless_http())
         .build()
@@ -89,9 +88,8 @@ async fn retries_stop_at_max_attempts_and_surface_the_last_error() {
         headers: vec![],
     };
     server.inject(busy, 10);
-    let client = CoboClient::builder()
-        .env(server.env())
-        .api_secret(API_SECRET)
+    let client = server
+        .client_builder()
         .http_client(timerless_http())
         .retry_policy(RetryPolicy {
             max_attempts: 4,
@@ -119,11 +117,7 @@ async fn a_post_is_not_resent_after_it_may_have_arrived() {
     let server = MockServer::start(cobo_oauth_tests::mock_config())
         .await
         .unwrap();
-    let client = CoboClient::builder()
-        .env(server.env())
-        .api_secret(API_SECRET)
-        .build()
-        .unwrap();
+    let client = server.client_builder().build().unwrap();
     let token = client.get_token("app", "org").await.unwrap();
     server.inject(Fault::DropConnection, 5);
     let error = client

@@ -9,9 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cobo_oauth::tokens::{EncryptionKey, RedisStore, StoreError, StoredToken};
-use cobo_oauth::{
-    CoboClient, Error, ExposeSecret as _, FileStore, MemoryStore, TokenManager, TokenStore,
-};
+use cobo_oauth::tokens::{FileStore, MemoryStore, TokenManager, TokenStore};
+use cobo_oauth::{CoboClient, Error, ExposeSecret as _};
 use cobo_oauth_mock::{Fault, MockServer};
 use cobo_oauth_tests::{API_SECRET, RedisServer, ShiftedClock};
 
@@ -23,11 +22,7 @@ async fn mock() -> (MockServer, CoboClient) {
     let server = MockServer::start(cobo_oauth_tests::mock_config())
         .await
         .unwrap();
-    let client = CoboClient::builder()
-        .env(server.env())
-        .api_secret(API_SECRET)
-        .build()
-        .unwrap();
+    let client = server.client_builder().build().unwrap();
     (server, client)
 }
 
@@ -132,9 +127,8 @@ async fn a_caller_that_gives_up_mid_refresh_loses_nothing_redis_store_and_frees_
 /// A manager, and a client sharing its nonces that sends the manager's Bearer token with
 /// `get_token` (standing in for an operation that accepts OAuth2, as `list_wallets` does).
 fn bearer_client(server: &MockServer) -> (TokenManager, CoboClient) {
-    let plain = CoboClient::builder()
-        .env(server.env())
-        .api_secret(API_SECRET)
+    let plain = server
+        .client_builder()
         .oauth2_operations(["get_token"])
         .build()
         .unwrap();
@@ -144,7 +138,7 @@ fn bearer_client(server: &MockServer) -> (TokenManager, CoboClient) {
 }
 
 /// Sends 50 bearer requests at once; their outcomes.
-async fn fifty_at_once(api: &CoboClient) -> Vec<Result<cobo_oauth::Token, Error>> {
+async fn fifty_at_once(api: &CoboClient) -> Vec<Result<cobo_oauth::tokens::Token, Error>> {
     let calls: Vec<_> = (0..50)
         .map(|_| {
             let api = api.clone();
@@ -324,9 +318,8 @@ async fn nonces_follow_the_clock_back_after_it_jumped_ahead() {
         .await
         .unwrap();
     let clock = Arc::new(ShiftedClock::default());
-    let client = CoboClient::builder()
-        .env(server.env())
-        .api_secret(API_SECRET)
+    let client = server
+        .client_builder()
         .clock(clock.clone())
         .build()
         .unwrap();
@@ -603,9 +596,8 @@ async fn a_refresh_refused_with_401_spent_nothing_and_the_fleet_refreshes_with_i
 async fn a_grant_refused_for_authentication_or_load_is_not_an_uninstall() {
     let (server, _) = mock().await;
     // One attempt per call: the refusals below are what the manager sees.
-    let client = CoboClient::builder()
-        .env(server.env())
-        .api_secret(API_SECRET)
+    let client = server
+        .client_builder()
         .retry_policy(cobo_oauth::RetryPolicy {
             max_attempts: 1,
             ..Default::default()

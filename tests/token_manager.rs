@@ -8,10 +8,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use cobo_oauth::signing::{Clock as _, TokioClock};
+use cobo_oauth::tokens::{MemoryStore, TokenManager, TokenStore};
 use cobo_oauth::tokens::{StoreError, StoreFuture, StoredToken};
-use cobo_oauth::{CoboClient, Error, ExposeSecret as _, MemoryStore, TokenManager, TokenStore};
+use cobo_oauth::{CoboClient, Error, ExposeSecret as _};
 use cobo_oauth_mock::{Fault, MockConfig, MockServer};
-use cobo_oauth_tests::API_SECRET;
 
 const TTL: Duration = Duration::from_secs(3_600);
 const MARGIN: Duration = Duration::from_secs(300);
@@ -31,9 +31,8 @@ async fn setup() -> Setup {
     })
     .await
     .unwrap();
-    let client = CoboClient::builder()
-        .env(server.env())
-        .api_secret(API_SECRET)
+    let client = server
+        .client_builder()
         .clock(clock.clone())
         // No timers of its own: paused time then moves only when the test advances it.
         .http_client(

@@ -4,12 +4,11 @@
 
 use std::sync::Arc;
 
+use cobo_oauth::SecretString;
 use cobo_oauth::tokens::{MemoryOrgStore, OrgStore as _, OrgTokens, StoredToken, TokenOwner};
-use cobo_oauth::{CoboClient, SecretString};
 use cobo_oauth_mock::{MockConfig, MockServer};
 use criterion::{Criterion, criterion_group, criterion_main};
 
-const SECRET: &str = "a84fa52a55b98b9bcfd79fb55e019b002b4bb23a6654708cfe7dd1d46c55e950";
 const ORGS: usize = 10_000;
 const APP: &str = "app";
 
@@ -30,11 +29,7 @@ fn org_tokens(c: &mut Criterion) {
         })
         .await
         .unwrap();
-        let client = CoboClient::builder()
-            .env(server.env())
-            .api_secret(SECRET)
-            .build()
-            .unwrap();
+        let client = server.client_builder().build().unwrap();
         // 10,000 stored pairs valid for a day; each is read into memory once.
         let store = Arc::new(MemoryOrgStore::default());
         let expires_at_ms =

@@ -7,13 +7,11 @@ use cobo_oauth::CoboClient;
 use cobo_oauth_mock::{MockConfig, MockServer};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
-const SECRET: &str = "a84fa52a55b98b9bcfd79fb55e019b002b4bb23a6654708cfe7dd1d46c55e950";
-
 fn setup(runtime: &tokio::runtime::Runtime) -> (MockServer, CoboClient, reqwest::Client, String) {
     runtime.block_on(async {
         let config = MockConfig { fixed_token: true, record_requests: false, ..MockConfig::default() };
         let server = MockServer::start(config).await.unwrap();
-        let client = CoboClient::builder().env(server.env()).api_secret(SECRET).build().unwrap();
+        let client = server.client_builder().build().unwrap();
         let url = format!(
             "{}/oauth/token?client_id=pvSwS8iFrfK0oZrB0ugG54XPDOLEv0Ij&grant_type=org_implicit&org_id=e3986401-4aec-480a-973d-e775a4518413",
             server.base_url()

@@ -2,11 +2,9 @@
 
 #![allow(missing_docs, clippy::unwrap_used)]
 
-use cobo_oauth::{CoboClient, TokenManager};
+use cobo_oauth::tokens::TokenManager;
 use cobo_oauth_mock::{MockConfig, MockServer};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-
-const SECRET: &str = "a84fa52a55b98b9bcfd79fb55e019b002b4bb23a6654708cfe7dd1d46c55e950";
 
 fn token_cache(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -20,11 +18,7 @@ fn token_cache(c: &mut Criterion) {
         })
         .await
         .unwrap();
-        let client = CoboClient::builder()
-            .env(server.env())
-            .api_secret(SECRET)
-            .build()
-            .unwrap();
+        let client = server.client_builder().build().unwrap();
         let tokens = TokenManager::builder(client, "app", "org").build();
         tokens.access_token().await.unwrap();
         (server, tokens)

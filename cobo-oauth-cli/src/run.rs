@@ -5,10 +5,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 use cobo_oauth::signing::{Ed25519Signer, NonceSource, Signer as _, encode_query};
+use cobo_oauth::tokens::{FileStore, Token, TokenStore as _};
 use cobo_oauth::tokens::{StoredToken, TokenOwner};
 use cobo_oauth::{
-    CoboClient, CoboClientBuilder, ConfigError, ExposeSecret as _, FileStore, SecretString, Token,
-    TokenStore as _, vars,
+    CoboClient, CoboClientBuilder, ConfigError, ExposeSecret as _, SecretString, vars,
 };
 use cobo_oauth_mock::{MockConfig, MockServer};
 

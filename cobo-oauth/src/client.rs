@@ -107,7 +107,7 @@ impl CoboClient {
 
     /// The same client, sending `Authorization: Bearer <token from source>` with every operation
     /// that accepts the `OAuth2` scheme (see [`crate::bearer`]). Usually the source is a
-    /// [`TokenManager`](crate::TokenManager) built on this client.
+    /// [`TokenManager`](crate::tokens::TokenManager) built on this client.
     pub fn with_bearer(&self, source: Arc<dyn BearerSource>) -> Self {
         let parts = Parts {
             bearer: Some(source),

@@ -93,7 +93,7 @@ pub enum Error {
         waited: std::time::Duration,
     },
     /// The task renewing the token pair was stopped before it finished: the tokio runtime is
-    /// shutting down. Nothing else stops it (see [`TokenManager`](crate::TokenManager)).
+    /// shutting down. Nothing else stops it (see [`TokenManager`](crate::tokens::TokenManager)).
     #[error("the token renewal was stopped before it finished (the runtime is shutting down)")]
     RenewalInterrupted,
     /// The server answered with a redirect. Cobo never redirects, and following one would carry

@@ -62,10 +62,6 @@ pub use env::{DEV_RESPONSE_KEY, Env, PROD_RESPONSE_KEY, ResponseKey, SANDBOX_RES
 pub use error::{ConfigError, Error};
 pub use retry::RetryPolicy;
 pub use secrecy::{ExposeSecret, SecretString};
-pub use tokens::Token;
-#[cfg(feature = "redis")]
-pub use tokens::{EncryptionKey, RedisStore, RedisStoreBuilder};
-pub use tokens::{FileStore, MemoryStore, TokenManager, TokenStore};
 
 /// The README's examples, compiled as doctests so that they cannot drift from the API. They use
 /// the Redis store (feature `redis`), the axum extractors (`axum`) and the User Info Token

@@ -7,16 +7,15 @@
 
 use std::sync::Arc;
 
+use cobo_oauth::Error;
+use cobo_oauth::tokens::TokenManager;
 use cobo_oauth_mock::{Answer, Fault, MockConfig, MockServer};
-use cobo_oauth::signing::{Ed25519Signer, Signer as _};
-use cobo_oauth::{CoboClient, Error, TokenManager};
 use cobo_waas2_full::{Client, OPERATIONS};
 use serde_json::json;
 
 #[tokio::test]
 async fn one_operation_of_each_of_three_tags_is_signed_and_verified() {
-    let signer = Ed25519Signer::generate();
-    let server = MockServer::start(MockConfig::accepting(signer.api_key().as_str()))
+    let (server, cobo) = MockServer::start_with_client(MockConfig::default())
         .await
         .unwrap();
     let empty_page =
@@ -31,11 +30,6 @@ async fn one_operation_of_each_of_three_tags_is_signed_and_verified() {
             .answer_operation(OPERATIONS, id, Answer::ok(body))
             .unwrap();
     }
-    let cobo = CoboClient::builder()
-        .env(server.env())
-        .signer(Arc::new(signer))
-        .build()
-        .unwrap();
     let tokens = TokenManager::builder(cobo.clone(), "app", "org").build();
     let cobo = cobo.with_bearer(Arc::new(tokens));
     let api = Client::new_with_client(cobo.env().base_url(), cobo.http(), cobo.hooks());

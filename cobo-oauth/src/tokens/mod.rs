@@ -18,7 +18,6 @@ mod renew;
 mod store;
 pub(crate) mod token;
 
-pub use crate::bearer::TOKEN_EXPIRED_CODE;
 pub use file_store::FileStore;
 pub use manager::{DEFAULT_LEASE_TTL, TokenManager, TokenManagerBuilder};
 pub use orgs::{

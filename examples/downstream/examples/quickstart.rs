@@ -81,7 +81,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     }
 }
 
-fn show(token: &cobo_oauth::Token) {
+fn show(token: &cobo_oauth::tokens::Token) {
     // Tokens are secrets: show that they are there, not what they are.
     let prefix = |t: &Option<cobo_oauth::SecretString>| {
         t.as_ref()

@@ -8,7 +8,7 @@ use crate::error::Error;
 use crate::tokens::store::{MemoryStore, StoreFuture, StoredToken, TokenStore};
 
 /// Where an app keeps the token pairs of all the organizations that installed it: it hands out
-/// the [`TokenStore`] of one organization (what a [`TokenManager`](crate::TokenManager) uses) and
+/// the [`TokenStore`] of one organization (what a [`TokenManager`](crate::tokens::TokenManager) uses) and
 /// lists the organizations it holds a pair for.
 ///
 /// [`MemoryOrgStore`] keeps them in memory, [`DirectoryStore`](super::DirectoryStore) in one

@@ -13,7 +13,7 @@ use crate::error::Error;
 /// value per app, however many organizations.
 ///
 /// - [`access_token(org_id)`](Self::access_token): cached while fresh, otherwise renewed by that
-///   organization's [`TokenManager`](crate::TokenManager) (made at first use, shared by every caller, dropped from
+///   organization's [`TokenManager`](crate::tokens::TokenManager) (made at first use, shared by every caller, dropped from
 ///   memory when idle: the pair stays in the store). Everything a manager guarantees holds per
 ///   organization: single-flight, cancel-safe renewals, no refresh token ever presented twice,
 ///   the fleet-wide lease of a shared store.
@@ -80,7 +80,7 @@ impl OrgTokens {
     }
 
     /// Cobo refused `rejected` as `org_id`'s access token (error 1000): the next call renews it
-    /// (see [`TokenManager::invalidate`](crate::TokenManager::invalidate)). Returns whether the published token was marked.
+    /// (see [`TokenManager::invalidate`](crate::tokens::TokenManager::invalidate)). Returns whether the published token was marked.
     pub fn invalidate(&self, org_id: &str, rejected: &SecretString) -> bool {
         self.inner
             .orgs()

@@ -7,8 +7,8 @@
 use std::sync::Arc;
 
 use cobo_downstream_example::{Client, OPERATIONS, client, types};
-use cobo_oauth::signing::{Ed25519Signer, Signer as _};
-use cobo_oauth::{CoboClient, Error, ExposeSecret as _, TokenManager};
+use cobo_oauth::tokens::TokenManager;
+use cobo_oauth::{CoboClient, Error, ExposeSecret as _};
 use cobo_oauth_mock::{Answer, Fault, MockConfig, MockServer};
 use serde_json::json;
 
@@ -16,8 +16,7 @@ const WALLET_ID: &str = "f47ac10b-58cc-4372-a567-0e02b2c3d479";
 
 /// The mock, answering the three operations by `operationId`, and a client whose key it knows.
 async fn mock_and_client() -> (MockServer, CoboClient) {
-    let signer = Ed25519Signer::generate();
-    let server = MockServer::start(MockConfig::accepting(signer.api_key().as_str()))
+    let (server, cobo) = MockServer::start_with_client(MockConfig::default())
         .await
         .unwrap();
     let wallet = json!({
@@ -44,11 +43,6 @@ async fn mock_and_client() -> (MockServer, CoboClient) {
         };
         server.answer_operation(OPERATIONS, id, answer).unwrap();
     }
-    let cobo = CoboClient::builder()
-        .env(server.env())
-        .signer(Arc::new(signer))
-        .build()
-        .unwrap();
     (server, cobo)
 }
 
