@@ -4,7 +4,7 @@
     python3 bench/compare.py [--calls 2000] [--warmup 200] [--runs 3]
 
 In one run on one machine it:
-1. builds the Rust client (`examples/bench_client.rs`) and the `cobo-oauth` CLI in release mode;
+1. builds the Rust client (`bench/examples/bench_client.rs`) and the `cobo-oauth` CLI in release mode;
 2. installs, under target/bench-compare/, the official Python SDK (`cobo-waas2` from PyPI, in a
    venv) and the official JS SDK (`@cobo/cobo-waas2` from npm);
 3. starts one local server, `cobo-oauth mock-server --fixed-token`, which answers every
@@ -39,7 +39,7 @@ def step(message):
 
 def setup():
     step("building the Rust client and the mock server (release)")
-    for target in (["-p", "cobo-oauth", "--example", "bench_client"], ["-p", "cobo-oauth-cli", "--bin", "cobo-oauth"]):
+    for target in (["-p", "cobo-oauth-bench", "--example", "bench_client"], ["-p", "cobo-oauth-cli", "--bin", "cobo-oauth"]):
         subprocess.run(["cargo", "build", "--quiet", "--release", *target], cwd=ROOT, check=True)
     venv = WORK / "venv"
     if not (venv / "bin" / "python").exists():

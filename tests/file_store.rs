@@ -142,6 +142,13 @@ async fn a_stale_temporary_file_from_a_killed_save_is_removed() {
     assert_eq!(left.len(), 2, "tokens.json and the recent temporary file");
 }
 
+/// The name the test harness knows [`writer_child`] by: its module path without the binary's
+/// crate name (`file_store::writer_child`).
+fn writer_child_test_name() -> String {
+    let module = module_path!().split_once("::").map_or("", |(_, m)| m);
+    format!("{module}::writer_child")
+}
+
 /// Not a test on its own: the writer process of `a_kill_during_a_save_never_tears_the_file`.
 #[tokio::test]
 async fn writer_child() {
@@ -163,7 +170,7 @@ async fn a_kill_during_a_save_never_tears_the_file() {
     let mut newest = 0;
     for round in 0..8u64 {
         let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "writer_child", "--nocapture"])
+            .args(["--exact", &writer_child_test_name(), "--nocapture"])
             .env("FILE_STORE_WRITER", &path)
             .stdout(std::process::Stdio::null())
             .spawn()
