@@ -251,9 +251,9 @@ pub fn import_file(
     into: &Path,
     selection: &[Select],
 ) -> Result<Imported, CodegenError> {
-    let source = spec::load(from)?;
+    let source = spec::load_spec(from)?;
     let mut target = if into.exists() {
-        spec::load(into)?
+        spec::load_spec(into)?
     } else {
         empty_like(&source, into)
     };

@@ -7,7 +7,7 @@ use serde_json::Value;
 use crate::error::CodegenError;
 
 /// Reads a file.
-pub fn read(path: &Path) -> Result<String, CodegenError> {
+pub fn read_file(path: &Path) -> Result<String, CodegenError> {
     std::fs::read_to_string(path).map_err(|cause| CodegenError::Io {
         path: path.to_owned(),
         cause,
@@ -16,7 +16,7 @@ pub fn read(path: &Path) -> Result<String, CodegenError> {
 
 /// Writes a file, creating its directory: into a temporary file beside it, then renamed over
 /// it, so a reader (or an interrupted run) never sees half a file.
-pub fn write(path: &Path, contents: &str) -> Result<(), CodegenError> {
+pub fn write_file(path: &Path, contents: &str) -> Result<(), CodegenError> {
     let io = |cause| CodegenError::Io {
         path: path.to_owned(),
         cause,
@@ -37,8 +37,8 @@ pub fn write(path: &Path, contents: &str) -> Result<(), CodegenError> {
 }
 
 /// Loads a YAML or JSON spec (JSON is YAML) as a JSON value, keeping the order of its keys.
-pub fn load(path: &Path) -> Result<Value, CodegenError> {
-    let text = read(path)?;
+pub fn load_spec(path: &Path) -> Result<Value, CodegenError> {
+    let text = read_file(path)?;
     let parsed = if path.extension().is_some_and(|e| e == "json") {
         serde_json::from_str(&text).map_err(|e| e.to_string())
     } else {
@@ -51,7 +51,7 @@ pub fn load(path: &Path) -> Result<Value, CodegenError> {
 }
 
 /// Writes `spec` as YAML to `path`, keeping the comment lines that start the file there.
-pub fn save_yaml(path: &Path, spec: &Value) -> Result<(), CodegenError> {
+pub(crate) fn save_yaml(path: &Path, spec: &Value) -> Result<(), CodegenError> {
     let header: String = std::fs::read_to_string(path)
         .unwrap_or_default()
         .lines()
@@ -62,5 +62,5 @@ pub fn save_yaml(path: &Path, spec: &Value) -> Result<(), CodegenError> {
         path: path.to_owned(),
         reason: e.to_string(),
     })?;
-    write(path, &format!("{header}{yaml}"))
+    write_file(path, &format!("{header}{yaml}"))
 }

@@ -66,4 +66,4 @@ pub enum NormalizeError {
 }
 
 /// Label used in errors that concern the document rather than an operation.
-pub const DOCUMENT: &str = "(document)";
+pub(crate) const DOCUMENT: &str = "(document)";
