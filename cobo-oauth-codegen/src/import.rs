@@ -576,7 +576,12 @@ mod tests {
 
     #[test]
     fn an_operation_that_is_not_an_object_is_an_error_naming_it_not_a_panic() {
-        for value in [json!(5), json!([{"operationId": "x"}]), json!("x"), json!(null)] {
+        for value in [
+            json!(5),
+            json!([{"operationId": "x"}]),
+            json!("x"),
+            json!(null),
+        ] {
             let mut source = source();
             source["paths"]["/x"] = json!({"get": value});
             // The global requirements differ: the import writes the operation's own.

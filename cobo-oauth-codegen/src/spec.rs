@@ -105,7 +105,10 @@ mod tests {
             .join(format!(".normalized.json.{}.tmp", std::process::id()));
         std::os::unix::fs::symlink(&victim, &planted).unwrap_or_else(|e| panic!("{e}"));
         write_file(&path, "{}").unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(read_file(&victim).unwrap_or_else(|e| panic!("{e}")), "keep me");
+        assert_eq!(
+            read_file(&victim).unwrap_or_else(|e| panic!("{e}")),
+            "keep me"
+        );
         assert_eq!(read_file(&path).unwrap_or_else(|e| panic!("{e}")), "{}");
         assert!(!path.is_symlink());
     }

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-/// Result of [`normalize`](super::normalize).
+/// What normalization made of a spec ([`Generated::normalized`](crate::Generated::normalized)).
 #[derive(Clone, Debug)]
 pub struct Normalized {
     /// The rewritten document.
