@@ -80,7 +80,7 @@ impl Codegen {
     /// Reads, normalizes and generates.
     pub fn generate(&self) -> Result<Generated, CodegenError> {
         let runtime = RuntimePath::parse(&self.runtime)?;
-        let normalized = normalize(spec::load(&self.spec)?)?;
+        let normalized = normalize(spec::load_spec(&self.spec)?)?;
         let normalized_json = format!(
             "{}\n",
             serde_json::to_string_pretty(&normalized.spec)
@@ -116,8 +116,8 @@ impl Codegen {
                 operation.operation, operation.pointer, operation.reason
             );
         }
-        spec::write(&out_dir.join(REPORT_FILE), &generated.normalized.report())?;
-        spec::write(&out_dir.join(OUT_FILE), &generated.code)
+        spec::write_file(&out_dir.join(REPORT_FILE), &generated.normalized.report())?;
+        spec::write_file(&out_dir.join(OUT_FILE), &generated.code)
     }
 }
 

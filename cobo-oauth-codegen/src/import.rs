@@ -51,6 +51,12 @@ pub enum ImportError {
         /// JSON pointer of the operation or component.
         pointer: String,
     },
+    /// What the source has where an operation belongs is not an object.
+    #[error("{pointer} in the source spec is not an operation object")]
+    NotAnOperation {
+        /// JSON pointer of the offending value, e.g. `/paths/~1wallets/get`.
+        pointer: String,
+    },
     /// A spec is not an object with a `paths` object.
     #[error("{0} is not an OpenAPI document with a `paths` object")]
     NotASpec(&'static str),
@@ -109,7 +115,14 @@ fn import_into(
     let mut schemes = BTreeSet::new();
     let mut tags = BTreeSet::new();
     for op in &chosen {
-        let mut operation = source.pointer(&op.pointer).cloned().unwrap_or(Value::Null);
+        let mut operation = match source.pointer(&op.pointer) {
+            Some(operation @ Value::Object(_)) => operation.clone(),
+            _ => {
+                return Err(ImportError::NotAnOperation {
+                    pointer: op.pointer.clone(),
+                });
+            }
+        };
         if operation.get("security").is_none() && source.get("security") != target.get("security") {
             // The source's document-wide requirement applies to it: say so in the operation,
             // so that it means the same in a document whose requirement differs.
@@ -251,9 +264,9 @@ pub fn import_file(
     into: &Path,
     selection: &[Select],
 ) -> Result<Imported, CodegenError> {
-    let source = spec::load(from)?;
+    let source = spec::load_spec(from)?;
     let mut target = if into.exists() {
-        spec::load(into)?
+        spec::load_spec(into)?
     } else {
         empty_like(&source, into)
     };
@@ -559,6 +572,34 @@ mod tests {
                 .pointer("/components/securitySchemes/CoboAuth")
                 .is_some()
         );
+    }
+
+    #[test]
+    fn an_operation_that_is_not_an_object_is_an_error_naming_it_not_a_panic() {
+        for value in [
+            json!(5),
+            json!([{"operationId": "x"}]),
+            json!("x"),
+            json!(null),
+        ] {
+            let mut source = source();
+            source["paths"]["/x"] = json!({"get": value});
+            // The global requirements differ: the import writes the operation's own.
+            let mut target = empty();
+            target["security"] = json!([{"OAuth2": []}]);
+            let before = target.clone();
+            let route = Select::Route {
+                method: "GET".into(),
+                path: "/x".into(),
+            };
+            match import(&source, &mut target, &[route]) {
+                Err(ImportError::NotAnOperation { pointer }) => {
+                    assert_eq!(pointer, "/paths/~1x/get", "{value}");
+                }
+                other => panic!("{value}: {other:?}"),
+            }
+            assert_eq!(target, before, "{value}");
+        }
     }
 
     #[test]

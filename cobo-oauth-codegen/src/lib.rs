@@ -23,11 +23,13 @@
 //! operations you need from Cobo's official spec with [`import_file`] (or
 //! `cargo xtask add-endpoint --into`).
 //!
-//! Modules, top-down:
-//! - [`spec`]: reading and writing specs (YAML or JSON).
-//! - [`normalize`]: the rules that rewrite what progenitor cannot take, with their report.
-//! - [`import`](mod@import): copying operations by `operationId`, tag, or method and path, with their
-//!   components.
+//! Modules, top-down (all private; what they offer is re-exported here):
+//! - `spec`: reading and writing specs (YAML or JSON): [`load_spec`], [`read_file`],
+//!   [`write_file`].
+//! - `normalize`: the rules that rewrite what progenitor cannot take, with their report
+//!   ([`Normalized`]).
+//! - `import`: copying operations by `operationId`, tag, or method and path, with their
+//!   components ([`import()`], [`import_file`]).
 //! - `settings`, `glue`, `locate`, `generate`: progenitor's settings, the generated hooks and
 //!   `OPERATIONS` table, finding the operation behind a progenitor failure, and the whole run.
 //! - [`Codegen`]: the builder over all of it.
@@ -36,16 +38,17 @@ mod builder;
 mod error;
 mod generate;
 mod glue;
-pub mod import;
+mod import;
 mod locate;
-pub mod normalize;
+mod normalize;
 mod settings;
-pub mod spec;
+mod spec;
 
 pub use builder::{Codegen, Generated, OUT_FILE, generate};
 pub use error::CodegenError;
 pub use generate::{DEFAULT_DEADLINE, HEADER};
 pub use import::{ImportError, Imported, Select, import, import_file};
 pub use locate::GenerateError;
-pub use normalize::{NormalizeError, Normalized};
+pub use normalize::{Change, NormalizeError, Normalized, Skipped};
 pub use settings::{DEFAULT_RUNTIME, SECRET_EXTENSION};
+pub use spec::{load_spec, read_file, write_file};

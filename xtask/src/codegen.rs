@@ -5,8 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use cobo_oauth_codegen::spec::write;
-use cobo_oauth_codegen::{Codegen, Generated};
+use cobo_oauth_codegen::{Codegen, Generated, write_file};
 
 use crate::task::TaskError;
 use crate::{paths, standalone};
@@ -80,7 +79,7 @@ pub fn run(options: Options) -> Result<ExitCode, TaskError> {
         return Ok(ExitCode::SUCCESS);
     }
     for (path, contents) in &outputs {
-        write(path, contents)?;
+        write_file(path, contents)?;
         eprintln!("wrote {}", relative(path).display());
     }
     Ok(ExitCode::SUCCESS)

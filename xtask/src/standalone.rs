@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use cobo_oauth_codegen::spec::{read, write};
+use cobo_oauth_codegen::{read_file, write_file};
 
 use crate::paths;
 use crate::task::TaskError;
@@ -27,14 +27,14 @@ pub use generated::*;
 
 /// Writes the crate: `code` is the generated client, `normalized_json` the spec it came from.
 pub fn write_crate(dir: &Path, code: &str, normalized_json: &str) -> Result<(), TaskError> {
-    write(&dir.join("Cargo.toml"), &manifest(dir)?)?;
-    write(&dir.join("src/lib.rs"), LIB)?;
-    write(&dir.join("src/generated.rs"), code)?;
-    write(&dir.join("openapi.json"), normalized_json)?;
+    write_file(&dir.join("Cargo.toml"), &manifest(dir)?)?;
+    write_file(&dir.join("src/lib.rs"), LIB)?;
+    write_file(&dir.join("src/generated.rs"), code)?;
+    write_file(&dir.join("openapi.json"), normalized_json)?;
     // Same dependency versions as the workspace, so a shared target directory is reused.
     let lock = paths::workspace_root().join("Cargo.lock");
     if let Ok(lockfile) = std::fs::read_to_string(lock) {
-        write(&dir.join("Cargo.lock"), &lockfile)?;
+        write_file(&dir.join("Cargo.lock"), &lockfile)?;
     }
     Ok(())
 }
@@ -43,7 +43,7 @@ pub fn write_crate(dir: &Path, code: &str, normalized_json: &str) -> Result<(), 
 /// workspace's own crates by absolute path.
 fn manifest(dir: &Path) -> Result<String, TaskError> {
     let parse = |path: &Path| -> Result<toml::Table, TaskError> {
-        read(path)?
+        read_file(path)?
             .parse::<toml::Table>()
             .map_err(|e| TaskError::Standalone(format!("{}: {e}", path.display())))
     };

@@ -186,7 +186,7 @@ fn add_endpoint_copies_by_operation_id_and_tag_into_any_spec_file() {
 }
 
 fn read_yaml(path: &Path) -> serde_json::Value {
-    cobo_oauth_codegen::spec::load(path).unwrap()
+    cobo_oauth_codegen::load_spec(path).unwrap()
 }
 
 #[test]

@@ -16,31 +16,32 @@
 
 use serde_json::Value;
 
-pub mod body_media_types;
-pub mod enum_idents;
-pub mod error_schemas;
-pub mod missing_schemas;
-pub mod model;
-pub mod naming;
-pub mod operation_ids;
-pub mod operations;
-pub mod pointer;
-pub mod raw_body;
-pub mod report;
-pub mod required_properties;
-pub mod responses;
-pub mod schemas;
-pub mod secret_tokens;
-pub mod subset;
+mod body_media_types;
+mod enum_idents;
+mod error_schemas;
+mod missing_schemas;
+mod model;
+mod naming;
+mod operation_ids;
+pub(crate) mod operations;
+pub(crate) mod pointer;
+mod raw_body;
+mod report;
+mod required_properties;
+mod responses;
+mod schemas;
+mod secret_tokens;
+pub(crate) mod subset;
+mod success_schemas;
 
 #[cfg(test)]
 mod official_spec_tests;
-pub mod success_schemas;
 
-pub use model::{Change, DOCUMENT, NormalizeError, Normalized, Skipped};
+use model::DOCUMENT;
+pub use model::{Change, NormalizeError, Normalized, Skipped};
 
 /// Rewrites `spec` into an equivalent document progenitor 0.15.1 accepts.
-pub fn normalize(mut spec: Value) -> Result<Normalized, NormalizeError> {
+pub(crate) fn normalize(mut spec: Value) -> Result<Normalized, NormalizeError> {
     let version = spec
         .get("openapi")
         .and_then(Value::as_str)

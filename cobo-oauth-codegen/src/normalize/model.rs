@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-/// Result of [`normalize`](super::normalize).
+/// What normalization made of a spec ([`Generated::normalized`](crate::Generated::normalized)).
 #[derive(Clone, Debug)]
 pub struct Normalized {
     /// The rewritten document.
@@ -66,4 +66,4 @@ pub enum NormalizeError {
 }
 
 /// Label used in errors that concern the document rather than an operation.
-pub const DOCUMENT: &str = "(document)";
+pub(crate) const DOCUMENT: &str = "(document)";

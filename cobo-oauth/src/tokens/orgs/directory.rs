@@ -12,7 +12,10 @@ use crate::tokens::store::{StoreError, StoreFuture, TokenStore};
 /// other than lower-case ASCII letters, digits, `-` and `_` written `%XX`, upper-case letters
 /// included: no id can name another path, and no two ids share a file on a case-insensitive
 /// file system), each written by a [`FileStore`]: mode 0600, atomically, never through a
-/// symlink. An empty `org_id`, or one too long for a file name, is refused
+/// symlink. An id whose name would be a Windows device (`con`, `nul`, `com1`, ...: Windows
+/// takes `con.json` for the console) has its first letter written `%XX` too (`%63on.json`); a
+/// pair saved under the plain name by an earlier version is still loaded and listed, and
+/// removed once a newer pair is saved. An empty `org_id`, or one too long for a file name, is refused
 /// ([`Error::InvalidRequest`](crate::Error::InvalidRequest)) before anything is sent. For one
 /// process; a fleet shares `RedisOrgStore` (feature `redis`).
 ///
@@ -38,6 +41,15 @@ impl DirectoryStore {
         self.dir.join(format!("{}.json", escape(org_id)))
     }
 
+    /// The file an earlier version wrote `org_id`'s pair to, when it is not [`Self::path_of`]:
+    /// the plain name of an id that names a Windows device (never on Windows, where that
+    /// name opens the device and no such file can exist).
+    fn legacy_path_of(&self, org_id: &str) -> Option<PathBuf> {
+        let plain = percent_encode(org_id);
+        (!cfg!(windows) && is_windows_device(&plain))
+            .then(|| self.dir.join(format!("{plain}.json")))
+    }
+
     fn list_blocking(&self) -> Result<Vec<String>, StoreError> {
         let entries = match std::fs::read_dir(&self.dir) {
             Ok(entries) => entries,
@@ -56,7 +68,10 @@ impl DirectoryStore {
                 continue;
             };
             let is_file = entry.file_type().is_ok_and(|t| t.is_file());
-            if let (true, Some(org)) = (is_file, unescape(stem)) {
+            // An id saved under its plain name and again under its escaped one is listed once.
+            if let (true, Some(org)) = (is_file, unescape(stem))
+                && !orgs.contains(&org)
+            {
                 orgs.push(org);
             }
         }
@@ -69,6 +84,7 @@ impl OrgStore for DirectoryStore {
         Arc::new(OrgFile {
             dir: self.dir.clone(),
             file: FileStore::new(self.path_of(org_id)),
+            legacy: self.legacy_path_of(org_id),
         })
     }
 
@@ -103,11 +119,19 @@ impl OrgStore for DirectoryStore {
 struct OrgFile {
     dir: PathBuf,
     file: FileStore,
+    /// Where an earlier version kept this organization's pair, if elsewhere: read while `file`
+    /// has none, removed once `file` has a newer one.
+    legacy: Option<PathBuf>,
 }
 
 impl TokenStore for OrgFile {
     fn load(&self) -> StoreFuture<'_, Option<crate::tokens::StoredToken>> {
-        self.file.load()
+        Box::pin(async move {
+            match (self.file.load().await?, &self.legacy) {
+                (None, Some(legacy)) => FileStore::new(legacy).load().await,
+                (stored, _) => Ok(stored),
+            }
+        })
     }
 
     fn save<'a>(&'a self, token: &'a crate::tokens::StoredToken) -> StoreFuture<'a, ()> {
@@ -121,7 +145,13 @@ impl TokenStore for OrgFile {
                     path: self.dir.display().to_string(),
                     reason,
                 })?;
-            self.file.save(token).await
+            self.file.save(token).await?;
+            if let Some(legacy) = self.legacy.clone() {
+                // The pair is saved: the older one under the old name is of no use any more.
+                // Failing to remove it only leaves it unread (`file` comes first).
+                let _ = tokio::task::spawn_blocking(move || std::fs::remove_file(legacy)).await;
+            }
+            Ok(())
         })
     }
 
@@ -152,9 +182,10 @@ fn kept(byte: u8) -> bool {
     byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-' || byte == b'_'
 }
 
-/// `org_id` as a file name: [`kept`] bytes as they are, every other byte `%XX` (so no `/`, no
-/// `.`, no hidden or temporary name of a [`FileStore`], no upper-case letter).
-fn escape(org_id: &str) -> String {
+/// `org_id` with [`kept`] bytes as they are and every other byte `%XX` (so no `/`, no `.`, no
+/// hidden or temporary name of a [`FileStore`], no upper-case letter): its file name, unless
+/// that is a Windows device (see [`escape`]).
+fn percent_encode(org_id: &str) -> String {
     let mut name = String::with_capacity(org_id.len());
     for byte in org_id.bytes() {
         if kept(byte) {
@@ -166,7 +197,31 @@ fn escape(org_id: &str) -> String {
     name
 }
 
-/// The organization of a file name written by [`escape`]; `None` for any other name.
+/// Whether Windows takes a file whose name starts with `stem` and a `.` for a device (`con.json`
+/// is the console): `con`, `prn`, `aux`, `nul`, `com0`-`com9`, `lpt0`-`lpt9`, in any case.
+fn is_windows_device(stem: &str) -> bool {
+    let stem = stem.to_ascii_lowercase();
+    matches!(stem.as_str(), "con" | "prn" | "aux" | "nul")
+        || matches!(stem.as_bytes(), [b'c', b'o', b'm', digit] | [b'l', b'p', b't', digit] if digit.is_ascii_digit())
+}
+
+/// `org_id` as a file name: [`percent_encode`]d, and when that is a Windows device its first
+/// letter written `%XX` too (`con` → `%63on`). Only those ids have names other than their
+/// [`percent_encode`]ing, which [`unescape`] also reads.
+fn escape(org_id: &str) -> String {
+    let name = percent_encode(org_id);
+    let mut chars = name.chars();
+    match chars.next() {
+        // A device name is ASCII: its first char is its first byte.
+        Some(first) if is_windows_device(&name) => {
+            format!("%{:02X}{}", u32::from(first), chars.as_str())
+        }
+        _ => name,
+    }
+}
+
+/// The organization of a file name written by [`escape`], or by [`percent_encode`] (an earlier
+/// version's name for an id that names a Windows device); `None` for any other name.
 fn unescape(name: &str) -> Option<String> {
     let mut bytes = Vec::with_capacity(name.len());
     let mut rest = name.as_bytes();
@@ -185,7 +240,8 @@ fn unescape(name: &str) -> Option<String> {
         }
     }
     let org = String::from_utf8(bytes).ok()?;
-    (escape(&org) == name && !org.is_empty()).then_some(org)
+    let canonical = escape(&org) == name || percent_encode(&org) == name;
+    (canonical && !org.is_empty()).then_some(org)
 }
 
 #[cfg(test)]
@@ -216,6 +272,89 @@ mod tests {
             escape(uuid).to_ascii_lowercase(),
             escape(&uuid.to_ascii_lowercase())
         );
+    }
+
+    /// Whether Windows opens a device for `file_name`: the part before the first `.`, trailing
+    /// spaces ignored, is one of its reserved names, in any case.
+    fn opens_a_windows_device(file_name: &str) -> bool {
+        let base = file_name.split('.').next().unwrap_or_default();
+        let base = base.trim_end_matches(' ').to_ascii_uppercase();
+        let numbered = (0..=9).flat_map(|n| [format!("COM{n}"), format!("LPT{n}")]);
+        ["CON", "PRN", "AUX", "NUL"]
+            .map(str::to_owned)
+            .into_iter()
+            .chain(numbered)
+            .any(|device| device == base)
+    }
+
+    #[test]
+    fn no_org_id_gets_a_windows_device_name_and_each_round_trips() {
+        for org in [
+            "con", "prn", "aux", "nul", "com0", "com1", "com9", "lpt1", "lpt9", "CON", "Nul",
+            "cOm1", "LPT3", "con.json", "nul.txt", "aux ", "prn.",
+        ] {
+            let name = escape(org);
+            let file = format!("{name}.json");
+            assert!(!opens_a_windows_device(&file), "{org:?} -> {file}");
+            assert_eq!(unescape(&name).as_deref(), Some(org), "{file}");
+        }
+        assert_eq!(escape("con"), "%63on");
+        assert!(opens_a_windows_device("con.json") && opens_a_windows_device("COM1.json"));
+        // Only the ids whose name was a device get another one: every other file stays.
+        for org in [
+            "console",
+            "com10",
+            "lpt",
+            "nul-1",
+            "com1_",
+            "0f3c-uuid_1",
+            "a b",
+            "CON",
+        ] {
+            assert_eq!(escape(org), percent_encode(org), "{org:?}");
+        }
+    }
+
+    #[cfg(not(windows))]
+    #[tokio::test]
+    async fn a_pair_saved_under_an_earlier_name_is_still_loaded_and_listed() {
+        let dir = tempfile::tempdir().unwrap();
+        let pair = |version: u64| {
+            let json = format!(
+                r#"{{"access_token":"a{version}","refresh_token":"r{version}","expires_at_ms":0,"version":{version}}}"#
+            );
+            crate::tokens::StoredToken::from_json(json.as_bytes()).unwrap()
+        };
+        // Written by the earlier escaping: `con` as con.json, `0f3c-org` as it still is.
+        for name in ["con.json", "0f3c-org.json"] {
+            std::fs::write(dir.path().join(name), &*pair(1).to_json()).unwrap();
+        }
+        let store = DirectoryStore::new(dir.path());
+        let listed = || async {
+            let mut orgs = store.list().await.unwrap();
+            orgs.sort();
+            orgs
+        };
+        let version = |org: &'static str| {
+            let store = store.clone();
+            async move { store.org(org).load().await.unwrap().map(|t| t.version) }
+        };
+        assert_eq!(listed().await, ["0f3c-org", "con"]);
+        assert_eq!(version("con").await, Some(1));
+        assert_eq!(version("0f3c-org").await, Some(1));
+
+        store.org("con").save(&pair(2)).await.unwrap();
+        assert!(dir.path().join("%63on.json").is_file());
+        assert!(
+            !dir.path().join("con.json").exists(),
+            "the older pair is removed"
+        );
+        assert_eq!(version("con").await, Some(2));
+
+        // Both names present (the removal failed): the new one is read, the id listed once.
+        std::fs::write(dir.path().join("con.json"), &*pair(1).to_json()).unwrap();
+        assert_eq!(listed().await, ["0f3c-org", "con"]);
+        assert_eq!(version("con").await, Some(2));
     }
 
     #[test]
