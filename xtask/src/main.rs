@@ -11,7 +11,8 @@
 //!   (`openapi/cobo-waas2-openapi.yaml`, or `--from PATH`) into `openapi/cobo-oauth.yaml` (or
 //!   `--into PATH`, any spec file, created when missing).
 //! - `cargo xtask test`: install what the tests need when it is missing (`redis-server`), then
-//!   run `cargo test --workspace`.
+//!   run every test (`cargo nextest run --workspace` and the doctests when cargo-nextest is
+//!   installed, otherwise `cargo test --workspace`).
 
 mod add_endpoint;
 mod codegen;
@@ -70,10 +71,11 @@ enum Command {
         #[arg(long, value_name = "PATH")]
         into: Option<PathBuf>,
     },
-    /// Install what the tests need when it is missing (redis-server), then run
-    /// `cargo test --workspace` with the given arguments.
+    /// Install what the tests need when it is missing (redis-server), then run every test:
+    /// `cargo nextest run --workspace` and the doctests when cargo-nextest is installed,
+    /// otherwise (or when arguments are given) `cargo test --workspace`.
     Test {
-        /// Passed on to `cargo test --workspace`, e.g. `-- --nocapture`.
+        /// Passed on to `cargo test --workspace` (which they select), e.g. `-- --nocapture`.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },

@@ -1,5 +1,10 @@
-//! `cargo xtask test`: makes sure the services the tests start are installed, then runs
-//! `cargo test --workspace`.
+//! `cargo xtask test`: makes sure the services the tests start are installed, then runs every
+//! test of the workspace: with `cargo nextest run --workspace` (then the doctests with
+//! `cargo test --workspace --doc`) when cargo-nextest is installed, otherwise with
+//! `cargo test --workspace`. Nextest runs the tests of every binary in one pool, so the slowest
+//! binary (the downstream crate's, which builds a crate of its own) no longer waits for the
+//! others to finish first. Arguments given after `test` are passed to `cargo test --workspace`
+//! and select it.
 //!
 //! The Redis store's tests start their own `redis-server` on loopback (plain and TLS), so the
 //! binary must be on `PATH` (or named by `$REDIS_SERVER`). When it is missing and `apt-get` is
@@ -29,15 +34,39 @@ pub enum TestError {
 pub fn run(extra: &[String]) -> Result<ExitCode, TestError> {
     ensure_redis_server()?;
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let status = Command::new(&cargo)
-        .args(["test", "--workspace"])
-        .args(extra)
+    let runs: Vec<Vec<&str>> = if extra.is_empty() && has_nextest(&cargo) {
+        vec![
+            vec!["nextest", "run", "--workspace"],
+            vec!["test", "--workspace", "--doc"],
+        ]
+    } else {
+        vec![
+            ["test", "--workspace"]
+                .into_iter()
+                .chain(extra.iter().map(String::as_str))
+                .collect(),
+        ]
+    };
+    for args in runs {
+        let status = Command::new(&cargo)
+            .args(&args)
+            .status()
+            .map_err(|e| spawn_error(&cargo, &e))?;
+        if !status.success() {
+            return Ok(ExitCode::FAILURE);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Whether `cargo nextest` is installed.
+fn has_nextest(cargo: &str) -> bool {
+    Command::new(cargo)
+        .args(["nextest", "--version"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
         .status()
-        .map_err(|e| spawn_error(&cargo, &e))?;
-    Ok(match status.code() {
-        Some(0) => ExitCode::SUCCESS,
-        _ => ExitCode::FAILURE,
-    })
+        .is_ok_and(|status| status.success())
 }
 
 fn spawn_error(command: &str, error: &std::io::Error) -> TestError {
