@@ -3,9 +3,9 @@
 //!
 //! Webhook events and callback messages are signed like Cobo's responses: `Biz-Resp-Signature`
 //! is ed25519 over `SHA-256(SHA-256(RAW_BODY|Biz-Timestamp))` with the environment's response
-//! key. [`InboundVerifier`] checks that over the raw body bytes, in any framework: give it the
-//! request's headers and body, and parse the [`VerifiedBody`] it hands back
-//! ([`WebhookEvent`], [`CallbackMessage`]).
+//! key. [`InboundVerifier`] checks that over the raw body bytes before anything is parsed, in any
+//! framework: give it the request's headers and body, and parse the [`VerifiedBody`] it hands
+//! back ([`WebhookEvent`], [`CallbackMessage`]).
 //!
 //! ```
 //! # fn f(headers: &http::HeaderMap, body: bytes::Bytes) -> Result<(), Box<dyn std::error::Error>> {
@@ -16,16 +16,66 @@
 //! # Ok(()) }
 //! ```
 //!
-//! - Answer a webhook event with 200 within 2 s ([`webhook_accepted`]); Cobo retries up to 10
-//!   times, does not follow redirects, and delivers some events twice: deduplicate by
-//!   `event_id` ([`Deduplicator`]).
+//! - **Why a request is refused** ([`InboundError`]): `MissingHeader`, `Malformed`,
+//!   `MalformedTimestamp`, `BadSignature`, or `Stale` when you turn on the freshness window
+//!   ([`InboundVerifier::max_age`], off by default: Cobo documents none). Both header spellings
+//!   are read, case-insensitively.
+//! - Answer a webhook event with 200 within 2 s ([`webhook_accepted`]; hand long work to a
+//!   queue); Cobo retries up to 10 times, does not follow redirects, and delivers some events
+//!   twice: deduplicate by `event_id` ([`Deduplicator`]: [`MemoryDeduplicator`] for one process,
+//!   `RedisDeduplicator` (`SET NX EX`, feature `redis`) for a fleet). Mark an event seen before
+//!   handling it, and forget it when handling fails, or Cobo's retry would be a "duplicate".
 //! - Answer a callback with 200 and the plain text `ok` or `deny` ([`CallbackDecision`]).
 //! - Answer a request that fails verification with 401 ([`rejected`]).
-//! - **Behind nginx**, request headers with underscores (`BIZ_TIMESTAMP`, the spelling of Cobo's
-//!   docs) are dropped unless the `server` block says `underscores_in_headers on;`. The verifier
-//!   reads both spellings; a proxy that drops one of them leaves
-//!   [`InboundError::MissingHeader`].
-//! - Feature `axum`: extractors that do all of this (`cobo_oauth::inbound::axum`).
+//! - **Behind nginx**, request headers with underscores (`BIZ_TIMESTAMP` / `BIZ_RESP_SIGNATURE`,
+//!   the spelling of Cobo's docs) are dropped unless the `server` block says
+//!   `underscores_in_headers on;`. The verifier reads both spellings; a proxy that drops one of
+//!   them leaves [`InboundError::MissingHeader`].
+//! - **The envelopes.** [`WebhookEvent`] keeps `event_id`, `type` (`event_type`),
+//!   `created_timestamp`, `url`, `data` (`data_type` and its other fields;
+//!   [`WebhookEventData::parse`]) and the raw JSON ([`WebhookEvent::raw`]). They mirror the spec's
+//!   `WebhookEvent` and `Transaction` schemas by hand: generating `data`'s 25 shapes (about 185
+//!   schemas) would make every build compile them. For a typed `data`, generate the webhook
+//!   schemas in your own crate with `cobo-oauth-codegen`; its normalization fixes the spec's
+//!   `required: [id]` (the property is `event_id`) and reports it. A body with both `event_id`
+//!   and the spec's `id` is read by its `event_id`.
+//! - Feature `axum`: extractors that do all of this, with a complete router (module `axum`). A
+//!   signed body that is not a `WebhookEvent` (or `CallbackMessage`) gets 400 from them, with a
+//!   message that never quotes the body; for a shape this version does not model, take the raw
+//!   `Verified` body and parse it yourself.
+//!
+//! # User Info Tokens (feature `jwt`)
+//!
+//! ```rust,no_run
+//! # #[cfg(feature = "jwt")]
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use cobo_oauth::inbound::{JwksCache, UserInfoVerifier};
+//!
+//! let users = UserInfoVerifier::new(
+//!     JwksCache::for_env(&cobo_oauth::Env::Prod),  // <base_url>/oauth/authorize/jwks.json
+//!     "<iss of your environment's tokens>",
+//!     "<your app's client ID>",
+//! );
+//! let claims = users.verify("<the JWT from getAuthInfo()>").await?;
+//! # Ok(()) }
+//! ```
+//!
+//! The algorithm comes from an allowed list of asymmetric algorithms (`alg: none` and HMAC are
+//! refused before any key is looked at), the key from the JWKS by `kid`; `iss`, `aud` and `exp`
+//! are required, `nbf` checked, 30 s leeway. The JWKS is cached; an unknown `kid` fetches it again
+//! at most once per 30 s (counted from the last fetch an unknown `kid` caused, so a key rotated in
+//! just after start is found), one fetch at a time, in a task of its own (a dropped caller leaves
+//! nothing stuck). A known `kid` never waits: a set older than an hour still answers it while it
+//! is fetched again in the background (a failed fetch is retried after 30 s at the earliest).
+//! Each refusal is its own `UserInfoError` variant.
+//!
+//! # Testing the app
+//!
+//! The embedded mock Cobo server is the other side too: its sender delivers signed events with
+//! Cobo's retries (and duplicates, tampering or the underscore spelling on request) and records
+//! every answer, and it issues User Info Tokens that its `/v2/oauth/authorize/jwks.json`
+//! publishes. From the command line, `cobo-oauth webhook listen | send | verify` (the
+//! `cobo-oauth-cli` crate).
 
 #[cfg(feature = "axum")]
 pub mod axum;

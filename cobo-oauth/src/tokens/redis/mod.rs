@@ -1,20 +1,105 @@
 //! [`RedisStore`]: one token pair shared by a fleet of processes, with a refresh lease
-//! (cargo feature `redis`).
+//! (cargo feature `redis`); [`RedisOrgStore`], the same for every organization of a Portal App.
 //!
-//! Per `(client_id, org_id)`, under a prefix (default `cobo-oauth`), three keys share the hash
-//! tag `{client_id:org_id}`:
-//! - `…:pair`, a hash: `version`, `expires_at_ms`, `format` and `payload` (the pair, sealed with
-//!   XChaCha20-Poly1305 under the user's [`EncryptionKey`], or plaintext JSON if the user opts
-//!   in). A save is one Lua script: it writes only if its version is higher than the stored one.
+//! Use it when more than one process acts for the same organization: several replicas of your
+//! app, a worker beside a web server. Refresh tokens are single-use, so two processes that each
+//! refresh the same pair on their own kill each other's refresh token, and with bad luck the
+//! organization has to reinstall the app. `FileStore` and the default in-memory store are for
+//! one process.
+//!
+//! ```toml
+//! cobo-oauth = { version = "0.1", features = ["redis"] }
+//! ```
+//!
+//! ```rust,no_run
+//! use std::sync::Arc;
+//! use cobo_oauth::CoboClient;
+use cobo_oauth::tokens::{EncryptionKey, RedisStore, TokenManager};
+//!
+//! # async fn run(client: CoboClient) -> Result<(), Box<dyn std::error::Error>> {
+//! let key = EncryptionKey::from_hex(&std::env::var("COBO_TOKEN_ENCRYPTION_KEY")?)?;
+//! let store = RedisStore::builder("redis://:password@redis.internal:6379/0", "client id", "org id")
+//!     .encryption_key(key)          // or, knowingly, .plaintext()
+//!     .connect()
+//!     .await?;                      // or RedisStoreBuilder::from_env("client id", "org id")?.connect()
+//! let tokens = TokenManager::builder(client, "client id", "org id")
+//!     .store(Arc::new(store))
+//!     .lease_ttl(std::time::Duration::from_secs(45))   // the default: how long a dead holder blocks
+//!     .build();
+//! let access_token = tokens.access_token().await?;
+//! # Ok(()) }
+//! ```
+//!
+//! - **One refresh for the whole fleet.** A process that finds the token stale re-reads Redis,
+//!   then takes the refresh lease (`SET NX PX`, one per `(client_id, org_id)`); only the holder
+//!   calls Cobo, and it extends the lease every third of `lease_ttl` for as long as it works, so
+//!   a slow refresh keeps it. The others poll Redis and take the new pair when it appears, or get
+//!   `Error::RefreshBusy` (transient) once a call has waited `lease_wait` (default: the lease TTL
+//!   plus 15 s), counted from the call, however many callers queue.
+//! - **No lost refresh token.** Every pair carries a version; a save is a compare-and-set script
+//!   that writes only a newer version, so a slow process can never put back an older refresh
+//!   token. If the new pair cannot be saved, its holder keeps the lease (extending it) and retries
+//!   the save in the background until it lands, so nobody else spends the old refresh token
+//!   meanwhile.
+//! - **A holder that dies mid-refresh.** Its lease expires after `lease_ttl`; the next holder
+//!   re-reads the store first (the dead one may have saved), and if it has not, it sees from a
+//!   per-version send counter that the refresh token was already sent. It never sends it again:
+//!   it recovers with one new `org_implicit` grant and logs a warning that says what happened. A
+//!   send that never left its process (signing failed, no connection) is taken back from the
+//!   counter.
+//! - **Redis down or restarting.** Callers get `Error::Store` (transient) or wait, never an old or
+//!   half-written token; a pair the store cannot confirm saved stays in memory and is saved
+//!   again. Run Redis with `appendonly yes` and `appendfsync always`: the guarantees above hold
+//!   only while Redis keeps what it acknowledged. A Redis that restarts empty, or loses its last
+//!   second of writes (`everysec`), or fails over to a lagging replica forgets the lease, the send
+//!   counter and possibly the newest pair: a refresh in flight can then be sent twice, and the
+//!   fleet may need a new `org_implicit` grant.
+//! - **Secrets at rest.** The pair is sealed with XChaCha20-Poly1305 under your 32-byte
+//!   [`EncryptionKey`] (every process needs the same key; make one with
+//!   `EncryptionKey::generate().to_hex()`), bound to its key name and version, so a value copied
+//!   to another key or version does not decrypt. Choosing `.plaintext()` stores the pair as JSON:
+//!   anyone who can read Redis, its dumps or its replicas can then act for the organization.
+//!   There is no default: `connect()` refuses to guess.
+//! - **TLS.** Use a `rediss://` URL. By default the server's certificate must chain to the
+//!   system's CA roots (`/etc/ssl/certs` and the like, read by rustls-native-certs). For a private
+//!   CA, give it with `.tls_ca_pem(pem)` or `.tls_ca_file(path)`: it is then the only CA trusted.
+//!   For a server that asks for client certificates (`tls-auth-clients yes`), add
+//!   `.tls_client_cert_pem(cert_pem, key_pem)` or `.tls_client_cert_files(cert, key)`; the key
+//!   never appears in `Debug`, and the copies this crate makes are zeroized (redis-rs keeps its
+//!   own parsed copy for reconnecting). An untrusted server certificate, or a server that refuses
+//!   the client certificate, is [`StoreError::Tls`]: permanent (`Error::is_permanent`), not
+//!   retried.
+//! - **ACL users.** Put the user in the URL: `redis://cobo:password@redis.internal:6379/0`. It
+//!   needs the keys `~cobo-oauth:*` (or your prefix) and the commands `HMGET HINCRBY SET EVALSHA
+//!   EVAL SCRIPT|LOAD`, plus `HGET HSET DEL GET PEXPIRE` that its scripts call (and `SCAN` for
+//!   `RedisOrgStore`), e.g. `ACL SETUSER cobo on >password ~cobo-oauth:* -@all +hmget +hincrby
+//!   +set +evalsha +eval +script|load +hget +hset +del +get +pexpire`. A wrong or missing password
+//!   (`WRONGPASS`, `NOAUTH`), a missing permission (`NOPERM`) or a script error is
+//!   [`StoreError::Refused`]: permanent, so it is reported rather than retried. Connection
+//!   failures, timeouts, a loading or failing-over server stay [`StoreError::Io`] (transient).
+//! - **Configuration from the environment.** [`RedisStoreBuilder::from_env`] reads
+//!   `COBO_REDIS_URL`, and `COBO_TOKEN_ENCRYPTION_KEY` (64 hex characters) or
+//!   `COBO_TOKEN_PLAINTEXT=1`; for TLS, `COBO_REDIS_CA_FILE`, and `COBO_REDIS_CLIENT_CERT_FILE`
+//!   with `COBO_REDIS_CLIENT_KEY_FILE` ([`vars`]). The URL's password never appears in errors or
+//!   `Debug`.
+//!
+//! # Keys
+//!
+//! Per `(client_id, org_id)`, under a prefix (default `cobo-oauth`, changed with
+//! `.key_prefix(..)`), three keys share the hash tag `{client_id:org_id}`:
+//! - `…:pair`, a hash: `version`, `expires_at_ms`, `format` and `payload` (the sealed pair, or
+//!   plaintext JSON if the user opts in). A save is one Lua script: it writes only if its version
+//!   is higher than the stored one.
 //! - `…:lease`, the refresh lease: `SET NX PX` with a random holder id; released by a script that
 //!   deletes it only for its holder.
 //! - `…:refresh-sends`, how often each version's refresh token was sent; cleared by every save,
 //!   so a count left over means a holder died between sending and saving.
 //!
-//! The connection: `redis://` or `rediss://` (rustls; the system's CA roots, or a CA and a client
-//! certificate given to the [`RedisStoreBuilder`]), optionally as an ACL user. What Redis refuses
-//! (credentials, permissions, scripts, TLS certificates) is a permanent error; an outage is
-//! [`StoreError::Io`], transient.
+//! The store speaks to one standalone Redis (or a primary); Redis Cluster is not supported yet.
+//!
+//! [`StoreError::Tls`]: crate::tokens::StoreError::Tls
+//! [`StoreError::Refused`]: crate::tokens::StoreError::Refused
+//! [`StoreError::Io`]: crate::tokens::StoreError::Io
 
 mod builder;
 mod errors;
