@@ -14,7 +14,7 @@
 //! ```rust,no_run
 //! use std::sync::Arc;
 //! use cobo_oauth::CoboClient;
-use cobo_oauth::tokens::{FileStore, TokenManager};
+//! use cobo_oauth::tokens::{FileStore, TokenManager};
 //!
 //! # async fn run(client: CoboClient) -> Result<(), cobo_oauth::Error> {
 //! let tokens = TokenManager::builder(client.clone(), "client id", "org id")
@@ -61,7 +61,7 @@ use cobo_oauth::tokens::{FileStore, TokenManager};
 //! - **Bearer.** With [`CoboClient::with_bearer`], every operation whose spec accepts the
 //!   `OAuth2` scheme (each generated client's `OPERATIONS` table says which) sends
 //!   `Authorization: Bearer`, still CoboAuth-signed. A *signed* HTTP 500 with `error_code` 1000
-//!   ([`TOKEN_EXPIRED_CODE`]) invalidates the token that was refused (not whatever is current:
+//!   ([`TOKEN_EXPIRED_CODE`](crate::bearer::TOKEN_EXPIRED_CODE)) invalidates the token that was refused (not whatever is current:
 //!   fifty requests refused for one token cause one refresh) and resends once; an unsigned one (a
 //!   gateway's) is [`Error::Http`] and changes no token.
 //!

@@ -14,7 +14,7 @@
 //! ```rust,no_run
 //! use std::sync::Arc;
 //! use cobo_oauth::CoboClient;
-use cobo_oauth::tokens::{EncryptionKey, RedisStore, TokenManager};
+//! use cobo_oauth::tokens::{EncryptionKey, RedisStore, TokenManager};
 //!
 //! # async fn run(client: CoboClient) -> Result<(), Box<dyn std::error::Error>> {
 //! let key = EncryptionKey::from_hex(&std::env::var("COBO_TOKEN_ENCRYPTION_KEY")?)?;
