@@ -43,6 +43,15 @@ pub(crate) struct CallRecord {
 /// One call's record, shared by the call and the executor runs inside it.
 type RecordSlot = Arc<Mutex<CallRecord>>;
 
+// Why a task-local, and the only one in the crate: the executor must hand what it saw (status,
+// signed or not, the typed rejection) to the `CoboClient::call` awaiting the generated method,
+// and progenitor's hook API leaves no other channel. The method's return types are fixed:
+// `ResponseValue` carries status, headers and body but no extensions, and an error from the
+// `exec` hook reaches the method only as `reqwest::Error` (opaque: no typed cause can be
+// attached, nor read back) or `Error::Custom(String)`. `call` takes the operation's future,
+// already built from a client, so no per-call client state can be slipped in either. What is
+// left is state scoped to that one future: a tokio task-local set only while it is polled, so
+// two calls polled together in one task (`join!`) each keep their own record.
 tokio::task_local! {
     /// The record of the [`CoboClient::call`](crate::CoboClient::call) being polled.
     static CALL_RECORD: RecordSlot;
