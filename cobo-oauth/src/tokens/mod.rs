@@ -13,14 +13,15 @@ mod orgs;
 #[cfg(feature = "redis")]
 mod redis;
 mod refresher;
-mod regrant;
-mod renew;
+mod renewal;
+mod settings;
 mod store;
 pub(crate) mod token;
+mod uncancellable;
 
 pub use crate::bearer::TOKEN_EXPIRED_CODE;
 pub use file_store::FileStore;
-pub use manager::{DEFAULT_LEASE_TTL, TokenManager, TokenManagerBuilder};
+pub use manager::{TokenManager, TokenManagerBuilder};
 pub use orgs::{
     ApprovalResult, DEFAULT_IDLE_AFTER, DEFAULT_MAX_CONCURRENT_RENEWALS, DEFAULT_RESCAN_EVERY,
     DEFAULT_STOP_SAVE_WAIT, DEFAULT_UNINSTALL_RECHECK_AFTER, DirectoryStore, InstallError,
@@ -33,6 +34,7 @@ pub use redis::{
     vars as redis_vars,
 };
 pub use refresher::Refresher;
+pub use settings::DEFAULT_LEASE_TTL;
 pub use store::{
     Lease, MemoryStore, RefreshLease, StoreError, StoreFuture, StoredToken, TokenOwner, TokenStore,
 };
