@@ -36,12 +36,12 @@ pub(super) struct State {
 impl State {
     /// Whether a manager whose published pair is `published` loses nothing when dropped: no
     /// unsaved pair, no lease kept, no refresh token of unknown outcome still to be remembered.
-    pub(super) fn is_settled(&self, published: Option<u64>) -> bool {
+    pub fn is_settled(&self, published: Option<u64>) -> bool {
         self.unsaved.is_none() && self.held.is_none() && !self.outcome_unknown_pending(published)
     }
 
     /// Whether a new pair waits to be saved.
-    pub(super) fn has_unsaved(&self) -> bool {
+    pub fn has_unsaved(&self) -> bool {
         self.unsaved.is_some()
     }
 
@@ -74,13 +74,13 @@ enum Leased {
 
 impl Renewal {
     /// The renewal of `manager`, whose single-flight lock (`state`) the caller took.
-    pub(super) fn new(manager: TokenManager, state: OwnedMutexGuard<State>) -> Self {
+    pub fn new(manager: TokenManager, state: OwnedMutexGuard<State>) -> Self {
         Self { manager, state }
     }
 
     /// The published token, if it is valid for longer than `margin_ms` and no unsaved pair waits
     /// to replace it: then there is nothing to renew.
-    pub(super) fn needless(&self, margin_ms: u64) -> Option<Arc<StoredToken>> {
+    pub fn needless(&self, margin_ms: u64) -> Option<Arc<StoredToken>> {
         if self.state.unsaved.is_some() {
             return None;
         }
@@ -89,7 +89,7 @@ impl Renewal {
 
     /// A token valid for longer than `margin_ms`. `started` is when the caller began waiting: it
     /// bounds the wait for another process's refresh.
-    pub(super) async fn renew(
+    pub async fn renew(
         mut self,
         started: Instant,
         margin_ms: u64,
@@ -133,7 +133,7 @@ impl Renewal {
     /// Replaces the pair with a new `org_implicit` grant, whatever the current pair is, under
     /// the fleet's lease when the store has one (see
     /// [`TokenManager::replace_with_grant`]).
-    pub(super) async fn regrant(mut self, started: Instant) -> Result<Arc<StoredToken>, Error> {
+    pub async fn regrant(mut self, started: Instant) -> Result<Arc<StoredToken>, Error> {
         self.check_store_owner()?;
         let store = Arc::clone(self.manager.store());
         let Some(lease) = store.lease() else {
@@ -155,7 +155,7 @@ impl Renewal {
 
     /// Saves the unsaved pair again, if there is one, and gives back the lease kept for it once
     /// none is left unsaved; whether none is left.
-    pub(super) async fn save_unsaved(mut self) -> bool {
+    pub async fn save_unsaved(mut self) -> bool {
         self.save_again().await
     }
 

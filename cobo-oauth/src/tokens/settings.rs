@@ -25,14 +25,14 @@ const LEASE_WAIT_BEYOND_TTL: Duration = Duration::from_secs(15);
 #[derive(Debug, Clone)]
 pub(super) struct RenewalSettings {
     /// How long before expiry a token counts as stale.
-    pub(super) refresh_margin: Duration,
+    pub refresh_margin: Duration,
     /// The clock expiry is computed with.
-    pub(super) clock: Arc<dyn Clock>,
+    pub clock: Arc<dyn Clock>,
     /// How long a refresh lease lasts without being extended (stores with a lease).
-    pub(super) lease_ttl: Duration,
+    pub lease_ttl: Duration,
     /// How long to wait for another process's refresh; `None`: the lease's time to live plus
     /// 15 s.
-    pub(super) lease_wait: Option<Duration>,
+    pub lease_wait: Option<Duration>,
 }
 
 impl Default for RenewalSettings {
@@ -48,12 +48,12 @@ impl Default for RenewalSettings {
 
 impl RenewalSettings {
     /// The refresh margin in whole milliseconds.
-    pub(super) fn margin_ms(&self) -> u64 {
+    pub fn margin_ms(&self) -> u64 {
         millis(self.refresh_margin)
     }
 
     /// How long to wait for another process's refresh.
-    pub(super) fn lease_wait(&self) -> Duration {
+    pub fn lease_wait(&self) -> Duration {
         self.lease_wait
             .unwrap_or(self.lease_ttl + LEASE_WAIT_BEYOND_TTL)
     }

@@ -27,15 +27,15 @@ use crate::tokens::uncancellable::uncancellable;
 #[derive(Debug)]
 pub(super) struct Shared {
     client: CoboClient,
-    pub(super) client_id: String,
-    pub(super) store: Arc<dyn OrgStore>,
+    pub client_id: String,
+    pub store: Arc<dyn OrgStore>,
     /// What every organization's manager is built with.
     settings: RenewalSettings,
     /// One permit per renewal running.
-    pub(super) renewals: Arc<Semaphore>,
-    pub(super) max_renewals: u32,
+    pub renewals: Arc<Semaphore>,
+    pub max_renewals: u32,
     idle_after_ms: u64,
-    pub(super) rescan_every: Duration,
+    pub rescan_every: Duration,
     /// How long a refusal of an organization's grant stands before it is checked again.
     uninstall_recheck_ms: u64,
     /// The organizations in memory.
@@ -45,9 +45,9 @@ pub(super) struct Shared {
     /// Organizations whose grant Cobo refused (they uninstalled the app), for a while.
     uninstalled: RwLock<Refusals>,
     /// When each organization is due for a background renewal.
-    pub(super) schedule: Mutex<Schedule>,
+    pub schedule: Mutex<Schedule>,
     /// Wakes the background refresher when the schedule changes.
-    pub(super) wake: tokio::sync::Notify,
+    pub wake: tokio::sync::Notify,
 }
 
 /// One organization in memory.
@@ -64,15 +64,15 @@ pub(super) struct OrgEntry {
 
 /// The limits an [`OrgTokensBuilder`](super::OrgTokensBuilder) sets beyond the renewal settings.
 pub(super) struct Limits {
-    pub(super) max_renewals: u32,
-    pub(super) idle_after: Duration,
-    pub(super) rescan_every: Duration,
-    pub(super) uninstall_recheck_after: Duration,
+    pub max_renewals: u32,
+    pub idle_after: Duration,
+    pub rescan_every: Duration,
+    pub uninstall_recheck_after: Duration,
 }
 
 impl Shared {
     /// Nothing in memory yet.
-    pub(super) fn new(
+    pub fn new(
         client: CoboClient,
         client_id: String,
         store: Arc<dyn OrgStore>,
@@ -99,18 +99,18 @@ impl Shared {
     }
 
     /// Now, by the clock of the settings (Unix milliseconds).
-    pub(super) fn now_ms(&self) -> u64 {
+    pub fn now_ms(&self) -> u64 {
         self.settings.clock.now_millis()
     }
 
-    pub(super) fn orgs(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Arc<OrgEntry>>> {
+    pub fn orgs(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Arc<OrgEntry>>> {
         self.orgs
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The fresh access token of an organization in memory, marking it used.
-    pub(super) fn cached(&self, org_id: &str) -> Option<SecretString> {
+    pub fn cached(&self, org_id: &str) -> Option<SecretString> {
         let orgs = self.orgs();
         let entry = orgs.get(org_id)?;
         let now = self.now_ms();
@@ -131,7 +131,7 @@ impl Shared {
     }
 
     /// Whether Cobo refused `org_id`'s grant (and that refusal still stands).
-    pub(super) fn is_uninstalled(&self, org_id: &str) -> bool {
+    pub fn is_uninstalled(&self, org_id: &str) -> bool {
         self.refusal(org_id).is_some()
     }
 
@@ -139,7 +139,7 @@ impl Shared {
     /// a pair newer than the one refused (another process got the organization's new grant,
     /// after it installed the app again), which forgets the refusal. A store that cannot be
     /// read leaves the refusal standing.
-    pub(super) async fn standing_refusal(&self, org_id: &str) -> Option<Refusal> {
+    pub async fn standing_refusal(&self, org_id: &str) -> Option<Refusal> {
         let refusal = self.refusal(org_id)?;
         match self.store.org(org_id).load().await {
             Ok(Some(stored)) if refusal.superseded_by(stored.version) => {
@@ -169,7 +169,7 @@ impl Shared {
     }
 
     /// The organization's entry, made (with its manager) if it is not in memory.
-    pub(super) fn entry(&self, org_id: &str) -> Arc<OrgEntry> {
+    pub fn entry(&self, org_id: &str) -> Arc<OrgEntry> {
         let now = self.now_ms();
         if let Some(entry) = self.orgs().get(org_id) {
             entry.last_used_ms.store(now, Ordering::Relaxed);
@@ -205,7 +205,7 @@ impl Shared {
     }
 
     /// Drops idle, settled organizations from memory.
-    pub(super) fn sweep(&self, now: u64) -> usize {
+    pub fn sweep(&self, now: u64) -> usize {
         self.last_sweep_ms.store(now, Ordering::Relaxed);
         let mut orgs = self
             .orgs
@@ -231,7 +231,7 @@ impl Shared {
     }
 
     /// Renews for a caller, in a task of its own holding a renewal permit.
-    pub(super) async fn renew_for_caller(
+    pub async fn renew_for_caller(
         self: &Arc<Self>,
         org_id: &str,
     ) -> Result<Arc<StoredToken>, Error> {
@@ -262,7 +262,7 @@ impl Shared {
 
     /// Renews `entry`'s token to be valid for longer than `ahead_ms`, recording the outcome and
     /// scheduling the next background renewal.
-    pub(super) async fn renew(
+    pub async fn renew(
         &self,
         org_id: &str,
         entry: &OrgEntry,
@@ -366,7 +366,7 @@ impl Shared {
     }
 
     /// The margin plus a random jitter of up to half of it.
-    pub(super) fn ahead_ms(&self) -> u64 {
+    pub fn ahead_ms(&self) -> u64 {
         let margin_ms = self.settings.margin_ms();
         margin_ms.saturating_add(rand::thread_rng().gen_range(0..=margin_ms / 2))
     }
@@ -374,7 +374,7 @@ impl Shared {
     /// Replaces `org_id`'s pair with a new grant (Cobo's install callback), in a task of its own
     /// holding a renewal permit; forgets that the organization uninstalled the app once Cobo
     /// issued a pair.
-    pub(super) async fn regrant_for_install(self: &Arc<Self>, org_id: &str) -> Result<(), Error> {
+    pub async fn regrant_for_install(self: &Arc<Self>, org_id: &str) -> Result<(), Error> {
         let shared = Arc::clone(self);
         let org_id = org_id.to_owned();
         uncancellable(async move {

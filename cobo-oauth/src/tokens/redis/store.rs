@@ -44,12 +44,12 @@ pub struct RedisStore {
 /// How a [`RedisStore`] reaches Redis: what every store of one connection shares.
 #[derive(Clone)]
 pub(super) struct Connected {
-    pub(super) connection: ConnectionManager,
-    pub(super) sealing: Sealing,
+    pub connection: ConnectionManager,
+    pub sealing: Sealing,
     /// `redis://host:port/db` (`rediss://` for TLS), without credentials.
-    pub(super) endpoint: String,
+    pub endpoint: String,
     /// The URL's password, cut out of error messages. Never shown.
-    pub(super) password: Option<SecretString>,
+    pub password: Option<SecretString>,
 }
 
 impl fmt::Debug for RedisStore {
@@ -70,7 +70,7 @@ fn ttl_millis(ttl: Duration) -> u64 {
 impl Connected {
     /// A failed command as a store error: permanent when Redis refused it, [`StoreError::Io`]
     /// when it may pass.
-    pub(super) fn io(&self, error: &redis::RedisError) -> StoreError {
+    pub fn io(&self, error: &redis::RedisError) -> StoreError {
         let password = self.password.as_ref().map(|p| p.expose_secret());
         errors::store_error(&self.endpoint, password, error)
     }
