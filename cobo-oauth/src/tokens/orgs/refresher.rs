@@ -56,9 +56,7 @@ impl OrgRefresher {
         let shared = &self.shared;
         // Every renewal holds a permit until its pair is saved or kept unsaved: holding them
         // all waits for it.
-        let _all = Arc::clone(&shared.renewals)
-            .acquire_many_owned(shared.max_renewals)
-            .await;
+        let _all = shared.all_permits().await;
         let deadline = tokio::time::Instant::now() + save_wait;
         loop {
             let unsaved: Vec<(String, Arc<OrgEntry>)> = shared
@@ -133,15 +131,12 @@ async fn run(shared: Arc<Shared>) {
             continue;
         }
         let (due, next) = {
-            let mut schedule = shared
-                .schedule
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut schedule = shared.schedule();
             (schedule.pop_due(now), schedule.next_due())
         };
         match due {
             Some((org_id, ahead_ms)) => {
-                let Ok(permit) = Arc::clone(&shared.renewals).acquire_owned().await else {
+                let Ok(permit) = shared.permit().await else {
                     return;
                 };
                 // The margin its due time was computed with (never a second draw, which could
@@ -157,7 +152,7 @@ async fn run(shared: Arc<Shared>) {
                 let sleep = Duration::from_millis(wake_at.saturating_sub(now)).min(MAX_SLEEP);
                 tokio::select! {
                     () = tokio::time::sleep(sleep) => {}
-                    () = shared.wake.notified() => {}
+                    () = shared.woken() => {}
                 }
             }
         }
@@ -169,10 +164,7 @@ async fn run(shared: Arc<Shared>) {
 async fn scan(shared: &Shared, now: u64) {
     match shared.store.list().await {
         Ok(orgs) => {
-            let mut schedule = shared
-                .schedule
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut schedule = shared.schedule();
             for org in orgs {
                 if !shared.is_uninstalled(&org) {
                     schedule.add(&org, now);
@@ -203,10 +195,7 @@ async fn refresh_one(
         // (the gate holder may be waiting for that permit).
         let Ok(_gate) = Arc::clone(&entry.gate).try_lock_owned() else {
             drop(permit);
-            let mut schedule = shared
-                .schedule
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut schedule = shared.schedule();
             if !schedule.is_scheduled(org_id) {
                 let due = shared.now_ms().saturating_add(1_000);
                 schedule.set_ahead(org_id, due, ahead_ms);
@@ -241,10 +230,7 @@ async fn refresh_one(
         Err(error) => Some(error),
     };
     let failures = {
-        let mut schedule = shared
-            .schedule
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut schedule = shared.schedule();
         schedule.failed(org_id)
     };
     let backoff = backoff(failures);
@@ -268,21 +254,14 @@ async fn refresh_one(
             tracing::warn!(org_id = ?org_id, error = %error, retry_in_ms = millis(backoff), "background renewal failed");
         }
     }
-    let mut schedule = shared
-        .schedule
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut schedule = shared.schedule();
     schedule.set_ahead(org_id, now.saturating_add(millis(backoff)), ahead_ms);
     drop(schedule);
-    shared.wake.notify_one();
+    shared.wake_refresher();
 }
 
 fn remove(shared: &Shared, org_id: &str) {
-    shared
-        .schedule
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .remove(org_id);
+    shared.schedule().remove(org_id);
 }
 
 /// The backoff after `failures` failures in a row: doubling from 1 s up to 5 min, with a random

@@ -3,12 +3,13 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
 use rand::Rng as _;
 use secrecy::SecretString;
-use tokio::sync::Semaphore;
+use tokio::sync::futures::Notified;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::refusals::{MAX_REFUSALS, Refusal, Refusals, is_uninstall};
 use super::schedule::Schedule;
@@ -32,7 +33,7 @@ pub(super) struct Shared {
     /// What every organization's manager is built with.
     settings: RenewalSettings,
     /// One permit per renewal running.
-    pub renewals: Arc<Semaphore>,
+    renewals: Arc<Semaphore>,
     pub max_renewals: u32,
     idle_after_ms: u64,
     pub rescan_every: Duration,
@@ -45,9 +46,9 @@ pub(super) struct Shared {
     /// Organizations whose grant Cobo refused (they uninstalled the app), for a while.
     uninstalled: RwLock<Refusals>,
     /// When each organization is due for a background renewal.
-    pub schedule: Mutex<Schedule>,
+    schedule: Mutex<Schedule>,
     /// Wakes the background refresher when the schedule changes.
-    pub wake: tokio::sync::Notify,
+    wake: tokio::sync::Notify,
 }
 
 /// One organization in memory.
@@ -96,6 +97,41 @@ impl Shared {
             schedule: Mutex::new(Schedule::default()),
             wake: tokio::sync::Notify::new(),
         }
+    }
+
+    /// When each organization is due for a background renewal.
+    pub fn schedule(&self) -> MutexGuard<'_, Schedule> {
+        self.schedule
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Wakes the background refresher: the schedule changed.
+    pub fn wake_refresher(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Resolves when [`Self::wake_refresher`] is called.
+    pub fn woken(&self) -> Notified<'_> {
+        self.wake.notified()
+    }
+
+    /// A renewal permit: one of the
+    /// [`max_concurrent_renewals`](super::OrgTokensBuilder::max_concurrent_renewals) renewals
+    /// that may run at once.
+    pub async fn permit(&self) -> Result<OwnedSemaphorePermit, Error> {
+        Arc::clone(&self.renewals)
+            .acquire_owned()
+            .await
+            .map_err(|_| Error::RenewalInterrupted)
+    }
+
+    /// Every renewal permit: no renewal runs while they are held.
+    pub async fn all_permits(&self) -> Option<OwnedSemaphorePermit> {
+        Arc::clone(&self.renewals)
+            .acquire_many_owned(self.max_renewals)
+            .await
+            .ok()
     }
 
     /// Now, by the clock of the settings (Unix milliseconds).
@@ -251,10 +287,7 @@ impl Shared {
             if let Some(token) = entry.manager.fresh_for(margin_ms) {
                 return Ok(token);
             }
-            let _permit = Arc::clone(&shared.renewals)
-                .acquire_owned()
-                .await
-                .map_err(|_| Error::RenewalInterrupted)?;
+            let _permit = shared.permit().await?;
             shared.renew(&org_id, &entry, margin_ms).await
         })
         .await
@@ -291,15 +324,12 @@ impl Shared {
                     }
                     r.last_error = None;
                 });
-                let mut schedule = self
-                    .schedule
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let mut schedule = self.schedule();
                 schedule.succeeded(org_id);
                 let (due, ahead) = self.due(&token, now);
                 schedule.set_ahead(org_id, due, ahead);
                 drop(schedule);
-                self.wake.notify_one();
+                self.wake_refresher();
             }
             Err(error) => {
                 entry
@@ -316,10 +346,7 @@ impl Shared {
                         .write()
                         .unwrap_or_else(std::sync::PoisonError::into_inner)
                         .insert(org_id, refusal);
-                    let mut schedule = self
-                        .schedule
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    let mut schedule = self.schedule();
                     if had_pair {
                         // Asked about again when the refusal expires, in case the install
                         // callback of its reinstall was lost.
@@ -380,10 +407,7 @@ impl Shared {
         uncancellable(async move {
             let entry = shared.entry(&org_id);
             let _gate = Arc::clone(&entry.gate).lock_owned().await;
-            let _permit = Arc::clone(&shared.renewals)
-                .acquire_owned()
-                .await
-                .map_err(|_| Error::RenewalInterrupted)?;
+            let _permit = shared.permit().await?;
             let before = entry.manager.published().map(|t| t.version);
             let outcome = entry.manager.regranted().await;
             // Cobo issued a pair and it was saved (an answer with an unusable access token still
