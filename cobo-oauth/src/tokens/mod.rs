@@ -7,9 +7,10 @@
 //!   process, `RedisStore` (feature `redis`) for a fleet of processes sharing one token pair.
 //! - [`OrgTokens`]: tokens for every organization that installed the app (module `orgs`).
 
-// Visibility: a type that one file of this module shares with the others is `pub(super)`; its
-// own fields and methods are plain `pub`, bounded by the type (as `orgs::schedule::Schedule`'s
-// are). Only the methods of public types that this module alone calls carry `pub(super)`.
+// Visibility: a type that one file shares with the other files of its module is visible to
+// that module only; its own fields and methods are plain `pub`, bounded by the type (as
+// `orgs::schedule::Schedule`'s are). Only the methods of public types that this module alone
+// calls are restricted one by one.
 
 mod file_store;
 mod manager;
