@@ -5,13 +5,19 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use secrecy::{ExposeSecret as _, SecretString};
+use tokio::sync::Mutex;
+use tokio::time::Instant;
 use tracing::Instrument as _;
 
+use super::refresher::Refresher;
+use super::renewal::{Renewal, State};
+use super::settings::RenewalSettings;
 use super::store::{MemoryStore, StoredToken, TokenOwner, TokenStore};
+use super::uncancellable::uncancellable;
 use crate::bearer::{BearerFuture, BearerSource, TOKEN_EXPIRED_CODE};
 use crate::client::CoboClient;
 use crate::error::Error;
-use crate::signing::{Clock, SystemClock};
+use crate::signing::Clock;
 
 /// Builds a [`TokenManager`].
 #[derive(Debug)]
@@ -19,15 +25,8 @@ pub struct TokenManagerBuilder {
     client: CoboClient,
     owner: TokenOwner,
     store: Arc<dyn TokenStore>,
-    margin: Duration,
-    clock: Arc<dyn Clock>,
-    lease_ttl: Duration,
-    lease_wait: Option<Duration>,
+    settings: RenewalSettings,
 }
-
-/// How long a refresh lease lasts by default without being extended: how long the fleet waits
-/// before another process takes over from a holder that stopped.
-pub const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(45);
 
 impl TokenManagerBuilder {
     /// Where the newest pair is kept (default: [`MemoryStore`]).
@@ -38,22 +37,23 @@ impl TokenManagerBuilder {
 
     /// How long before expiry a token counts as stale (default 5 minutes).
     pub fn refresh_margin(mut self, margin: Duration) -> Self {
-        self.margin = margin;
+        self.settings.refresh_margin = margin;
         self
     }
 
     /// The clock expiry is computed with (default: the system clock).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
+        self.settings.clock = clock;
         self
     }
 
     /// With a store that has a refresh lease (such as `RedisStore`): how long the lease lasts
-    /// without being extended (default [`DEFAULT_LEASE_TTL`]). The holder extends it every third
-    /// of this while it refreshes or retries saving, so it runs out only when the holder stopped
-    /// (or lost Redis for that long): that is how long the fleet waits for a dead holder.
+    /// without being extended (default [`DEFAULT_LEASE_TTL`](super::DEFAULT_LEASE_TTL)). The
+    /// holder extends it every third of this while it refreshes or retries saving, so it runs
+    /// out only when the holder stopped (or lost Redis for that long): that is how long the
+    /// fleet waits for a dead holder.
     pub fn lease_ttl(mut self, ttl: Duration) -> Self {
-        self.lease_ttl = ttl;
+        self.settings.lease_ttl = ttl;
         self
     }
 
@@ -61,7 +61,14 @@ impl TokenManagerBuilder {
     /// refresh before [`Error::RefreshBusy`] (default: the lease's time to live plus 15 s, so a
     /// dead holder's lease runs out within the wait).
     pub fn lease_wait(mut self, wait: Duration) -> Self {
-        self.lease_wait = Some(wait);
+        self.settings.lease_wait = Some(wait);
+        self
+    }
+
+    /// All the renewal settings at once (what [`OrgTokens`](super::OrgTokens) builds its
+    /// managers with).
+    pub(super) fn settings(mut self, settings: RenewalSettings) -> Self {
+        self.settings = settings;
         self
     }
 
@@ -72,22 +79,12 @@ impl TokenManagerBuilder {
                 client: self.client,
                 owner: self.owner,
                 store: self.store,
-                margin_ms: millis(self.margin),
-                clock: self.clock,
-                lease_ttl: self.lease_ttl,
-                lease_wait: self
-                    .lease_wait
-                    .unwrap_or(self.lease_ttl + Duration::from_secs(15)),
+                settings: self.settings,
                 published: RwLock::new(None),
-                refresh: Arc::new(tokio::sync::Mutex::new(State::default())),
+                state: Arc::new(Mutex::new(State::default())),
             }),
         }
     }
-}
-
-/// `duration` in whole milliseconds, saturating.
-pub(super) fn millis(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Hands out a valid Org Access Token for one `(client_id, org_id)`.
@@ -128,35 +125,21 @@ pub(super) fn millis(duration: Duration) -> u64 {
 /// Cheap to clone; clones share the token.
 #[derive(Debug, Clone)]
 pub struct TokenManager {
-    pub(super) inner: Arc<Inner>,
+    inner: Arc<Inner>,
 }
 
+/// What clones of a [`TokenManager`] share.
 #[derive(Debug)]
-pub(super) struct Inner {
-    pub(super) client: CoboClient,
-    pub(super) owner: TokenOwner,
-    pub(super) store: Arc<dyn TokenStore>,
-    pub(super) margin_ms: u64,
-    pub(super) clock: Arc<dyn Clock>,
-    /// How long a refresh lease lasts (stores with a lease).
-    pub(super) lease_ttl: Duration,
-    /// How long to wait for another process's refresh.
-    pub(super) lease_wait: Duration,
+struct Inner {
+    client: CoboClient,
+    owner: TokenOwner,
+    store: Arc<dyn TokenStore>,
+    settings: RenewalSettings,
     /// The token handed out: saved, and read without waiting.
     published: RwLock<Option<Arc<StoredToken>>>,
-    /// Held by the one task that renews; owned by that task, so no caller can cancel it.
-    pub(super) refresh: Arc<tokio::sync::Mutex<State>>,
-}
-
-#[derive(Debug, Default)]
-pub(super) struct State {
-    /// A new pair that is not saved yet; it replaces the published one once saved.
-    pub(super) unsaved: Option<StoredToken>,
-    /// The version of the pair whose refresh token was sent with an unknown outcome: it is
-    /// never sent again (a new grant replaces it).
-    pub(super) outcome_unknown: Option<u64>,
-    /// The fleet's refresh lease, kept by this process while `unsaved` waits to be saved.
-    pub(super) held: Option<super::store::Lease>,
+    /// The single-flight lock: held by the one [`Renewal`] running, in a task of its own, so no
+    /// caller can cancel it.
+    state: Arc<Mutex<State>>,
 }
 
 impl TokenManager {
@@ -170,10 +153,7 @@ impl TokenManager {
             client,
             owner: TokenOwner::new(client_id, org_id),
             store: Arc::new(MemoryStore::default()),
-            margin: Duration::from_secs(300),
-            clock: Arc::new(SystemClock),
-            lease_ttl: DEFAULT_LEASE_TTL,
-            lease_wait: None,
+            settings: RenewalSettings::default(),
         }
     }
 
@@ -182,94 +162,44 @@ impl TokenManager {
         &self.inner.owner
     }
 
-    /// The span of a renewal task: every event it logs carries `client_id` and `org_id`.
-    pub(super) fn span(&self) -> tracing::Span {
-        tracing::info_span!(
-            "token_renewal",
-            client_id = %self.inner.owner.client_id,
-            org_id = ?self.inner.owner.org_id
-        )
+    /// The client the token requests are sent with.
+    pub(super) fn client(&self) -> &CoboClient {
+        &self.inner.client
     }
 
-    /// The published token, if valid for longer than `margin_ms`.
-    pub(super) fn fresh_for(&self, margin_ms: u64) -> Option<Arc<StoredToken>> {
-        self.published()
-            .filter(|token| self.is_fresh_for(token, margin_ms))
+    /// Where the newest pair is kept.
+    pub(super) fn store(&self) -> &Arc<dyn TokenStore> {
+        &self.inner.store
     }
 
-    /// Whether `token` is valid for longer than `margin_ms`.
-    pub(super) fn is_fresh_for(&self, token: &StoredToken, margin_ms: u64) -> bool {
-        self.inner.clock.now_millis().saturating_add(margin_ms) < token.expires_at_ms
-    }
-
-    /// The published token, fresh or not.
-    pub(super) fn published(&self) -> Option<Arc<StoredToken>> {
-        self.inner
-            .published
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
-    }
-
-    /// Publishes `token` unless the published one is at least as new.
-    pub(super) fn adopt(&self, token: StoredToken) {
-        let mut published = self
-            .inner
-            .published
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if published
-            .as_ref()
-            .is_none_or(|current| token.version > current.version)
-        {
-            *published = Some(Arc::new(token));
-        }
-    }
-
-    /// Publishes `token`.
-    pub(super) fn publish(&self, token: StoredToken) -> Arc<StoredToken> {
-        let token = Arc::new(token);
-        *self
-            .inner
-            .published
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Arc::clone(&token));
-        token
+    /// The renewal settings.
+    pub(super) fn settings(&self) -> &RenewalSettings {
+        &self.inner.settings
     }
 
     /// A valid access token: cached while fresh, otherwise renewed (see the cancellation
     /// guarantee on [`TokenManager`]).
     pub async fn access_token(&self) -> Result<SecretString, Error> {
-        if let Some(token) = self.fresh_for(self.inner.margin_ms) {
+        let margin_ms = self.inner.settings.margin_ms();
+        if let Some(token) = self.fresh_for(margin_ms) {
             return Ok(token.access_token.clone());
         }
         // Boxed: the cached path above stays a small future.
-        let renewed = Box::pin(self.renewed(self.inner.margin_ms)).await?;
+        let renewed = Box::pin(self.renewed(margin_ms)).await?;
         Ok(renewed.access_token.clone())
     }
 
-    /// A token valid for longer than `margin_ms`, renewed if needed by a task of its own, which
-    /// finishes whether or not this caller still waits.
-    pub(super) async fn renewed(&self, margin_ms: u64) -> Result<Arc<StoredToken>, Error> {
-        // The wait for another process's refresh counts from here, queueing included.
-        let started = tokio::time::Instant::now();
-        // Waiting for the lock starts nothing: a caller dropped here leaves nothing behind.
-        let mut state = Arc::clone(&self.inner.refresh).lock_owned().await;
-        if state.unsaved.is_none()
-            && let Some(token) = self.fresh_for(margin_ms)
-        {
-            return Ok(token);
-        }
-        let manager = self.clone();
-        let span = self.span();
-        let work = tokio::spawn(
-            async move { manager.renew(&mut state, started, margin_ms).await }.instrument(span),
-        );
-        match work.await {
-            Ok(outcome) => outcome,
-            Err(stopped) if stopped.is_panic() => std::panic::resume_unwind(stopped.into_panic()),
-            Err(_) => Err(Error::RenewalInterrupted),
-        }
+    /// Asks Cobo for a new `org_implicit` grant and replaces the stored pair with it, whatever
+    /// the current pair is (when the organization installed the app again, or changed the app's
+    /// permissions or wallet scopes: Cobo's install callback with `approval_result` 1 or 2).
+    ///
+    /// The old refresh token is never presented again: the new pair gets a version above every
+    /// pair this process or (with a shared store) the fleet has, and it is saved before it is
+    /// handed out. Runs like a renewal: under this manager's single-flight lock and, with a store
+    /// that has a lease, the fleet's refresh lease, in a task of its own that no caller can
+    /// cancel. A refused grant (a 4XX) is [`Error::ReauthorizationRequired`].
+    pub async fn replace_with_grant(&self) -> Result<SecretString, Error> {
+        Ok(self.regranted().await?.access_token.clone())
     }
 
     /// Cobo refused `rejected` (error 1000): if it is still the published access token, it is
@@ -318,6 +248,134 @@ impl TokenManager {
             }
             outcome => outcome,
         }
+    }
+
+    /// Starts renewing the token in the background, `refresh_margin` plus a random jitter of up
+    /// to half the margin before it expires, so that callers find a fresh token and never wait
+    /// on Cobo, and several processes sharing a token do not all wake at once. A failed renewal
+    /// is logged at `warn` and tried again with exponential backoff (1 s to 5 min); a permanent
+    /// error stops the refresher (logged at `error`). Without a token yet, it gets one at once.
+    ///
+    /// Needs a tokio runtime. Stop it by dropping the handle.
+    pub fn spawn_refresher(&self) -> Refresher {
+        Refresher::spawn(self.clone())
+    }
+
+    /// A token valid for longer than `margin_ms`, renewed if needed by a [`Renewal`] in a task of
+    /// its own, which finishes whether or not this caller still waits.
+    pub(super) async fn renewed(&self, margin_ms: u64) -> Result<Arc<StoredToken>, Error> {
+        // The wait for another process's refresh counts from here, queueing included.
+        let started = Instant::now();
+        // Waiting for the lock starts nothing: a caller dropped here leaves nothing behind.
+        let renewal = self.renewal().await;
+        if let Some(token) = renewal.needless(margin_ms) {
+            return Ok(token);
+        }
+        uncancellable(renewal.renew(started, margin_ms).instrument(self.span())).await
+    }
+
+    /// [`Self::replace_with_grant`], giving the saved pair.
+    pub(super) async fn regranted(&self) -> Result<Arc<StoredToken>, Error> {
+        let started = Instant::now();
+        let renewal = self.renewal().await;
+        uncancellable(renewal.regrant(started).instrument(self.span())).await
+    }
+
+    /// Tries once more to save a pair whose save failed (and gives back the lease kept for it);
+    /// whether no pair is left unsaved. Runs in a task of its own: a caller dropped midway
+    /// loses nothing (the pair goes back to the state if the save fails).
+    pub(super) async fn save_unsaved(&self) -> bool {
+        let renewal = self.renewal().await;
+        uncancellable(async move { Ok::<_, Error>(renewal.save_unsaved().await) })
+            .await
+            .unwrap_or(false)
+    }
+
+    /// Waits for the single-flight lock: the [`Renewal`] that holds it.
+    pub(super) async fn renewal(&self) -> Renewal {
+        let state = Arc::clone(&self.inner.state).lock_owned().await;
+        Renewal::new(self.clone(), state)
+    }
+
+    /// Whether dropping this manager loses nothing: no renewal holds it (only the caller has a
+    /// reference), and it keeps no unsaved pair, no held lease and no refresh token of unknown
+    /// outcome that is still the published one (a new manager would send that one again; once a
+    /// newer pair is published, that refresh token is never sent by anyone).
+    pub(super) fn is_settled(&self) -> bool {
+        Arc::strong_count(&self.inner) == 1
+            && self
+                .idle_state()
+                .is_some_and(|state| state.is_settled(self.published().map(|token| token.version)))
+    }
+
+    /// Whether it may keep a pair it could not save (a renewal holding the state counts).
+    pub(super) fn may_have_unsaved(&self) -> bool {
+        self.idle_state().is_none_or(|state| state.has_unsaved())
+    }
+
+    /// The state, unless a renewal holds it.
+    fn idle_state(&self) -> Option<tokio::sync::MutexGuard<'_, State>> {
+        self.inner.state.try_lock().ok()
+    }
+
+    /// The span of a renewal task: every event it logs carries `client_id` and `org_id`.
+    fn span(&self) -> tracing::Span {
+        tracing::info_span!(
+            "token_renewal",
+            client_id = %self.inner.owner.client_id,
+            org_id = ?self.inner.owner.org_id
+        )
+    }
+
+    /// The published token, if valid for longer than `margin_ms`.
+    pub(super) fn fresh_for(&self, margin_ms: u64) -> Option<Arc<StoredToken>> {
+        self.published()
+            .filter(|token| self.is_fresh_for(token, margin_ms))
+    }
+
+    /// Whether `token` is valid for longer than `margin_ms`.
+    pub(super) fn is_fresh_for(&self, token: &StoredToken, margin_ms: u64) -> bool {
+        self.inner
+            .settings
+            .clock
+            .now_millis()
+            .saturating_add(margin_ms)
+            < token.expires_at_ms
+    }
+
+    /// The published token, fresh or not.
+    pub(super) fn published(&self) -> Option<Arc<StoredToken>> {
+        self.inner
+            .published
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Publishes `token` unless the published one is at least as new.
+    pub(super) fn adopt(&self, token: StoredToken) {
+        let mut published = self
+            .inner
+            .published
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if published
+            .as_ref()
+            .is_none_or(|current| token.version > current.version)
+        {
+            *published = Some(Arc::new(token));
+        }
+    }
+
+    /// Publishes `token`.
+    pub(super) fn publish(&self, token: StoredToken) -> Arc<StoredToken> {
+        let token = Arc::new(token);
+        *self
+            .inner
+            .published
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Arc::clone(&token));
+        token
     }
 }
 

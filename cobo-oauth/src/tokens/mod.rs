@@ -71,19 +71,25 @@
 //! [`Error::Http`]: crate::Error::Http
 //! [`CoboClient::with_bearer`]: crate::CoboClient::with_bearer
 
+// Visibility: a type that one file shares with the other files of its module is visible to
+// that module only; its own fields and methods are plain `pub`, bounded by the type (as
+// `orgs::schedule::Schedule`'s are). Only the methods of public types that this module alone
+// calls are restricted one by one.
+
 mod file_store;
 mod manager;
 mod orgs;
 #[cfg(feature = "redis")]
 mod redis;
 mod refresher;
-mod regrant;
-mod renew;
+mod renewal;
+mod settings;
 mod store;
 pub(crate) mod token;
+mod uncancellable;
 
 pub use file_store::FileStore;
-pub use manager::{DEFAULT_LEASE_TTL, TokenManager, TokenManagerBuilder};
+pub use manager::{TokenManager, TokenManagerBuilder};
 pub use orgs::{
     ApprovalResult, DEFAULT_IDLE_AFTER, DEFAULT_MAX_CONCURRENT_RENEWALS, DEFAULT_RESCAN_EVERY,
     DEFAULT_STOP_SAVE_WAIT, DEFAULT_UNINSTALL_RECHECK_AFTER, DirectoryStore, InstallError,
@@ -96,6 +102,7 @@ pub use redis::{
     vars as redis_vars,
 };
 pub use refresher::Refresher;
+pub use settings::DEFAULT_LEASE_TTL;
 pub use store::{
     Lease, MemoryStore, RefreshLease, StoreError, StoreFuture, StoredToken, TokenOwner, TokenStore,
 };

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use rand::Rng as _;
 
-use super::manager::{TokenManager, millis};
+use super::manager::TokenManager;
+use super::settings::millis;
 
 /// The first pause after a failed background renewal; it doubles with each failure after it.
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);
@@ -37,69 +38,63 @@ impl Refresher {
     }
 }
 
-impl TokenManager {
-    /// Starts renewing the token in the background, `refresh_margin` plus a random jitter of up
-    /// to half the margin before it expires, so that callers find a fresh token and never wait
-    /// on Cobo, and several processes sharing a token do not all wake at once. A failed renewal
-    /// is logged at `warn` and tried again with exponential backoff (1 s to 5 min); a permanent
-    /// error stops the refresher (logged at `error`). Without a token yet, it gets one at once.
-    ///
-    /// Needs a tokio runtime. Stop it by dropping the handle.
-    pub fn spawn_refresher(&self) -> Refresher {
-        let manager = self.clone();
-        let task = tokio::spawn(async move { manager.refresh_ahead().await });
-        Refresher {
+impl Refresher {
+    /// Starts renewing `manager`'s token in the background
+    /// ([`TokenManager::spawn_refresher`]).
+    pub(super) fn spawn(manager: TokenManager) -> Self {
+        let task = tokio::spawn(refresh_ahead(manager));
+        Self {
             task: task.abort_handle(),
         }
     }
+}
 
-    /// The refresher's loop.
-    async fn refresh_ahead(self) {
-        let margin_ms = self.inner.margin_ms;
-        let mut backoff = FIRST_BACKOFF;
-        loop {
-            let ahead_ms =
-                margin_ms.saturating_add(rand::thread_rng().gen_range(0..=margin_ms / 2));
-            if let Some(token) = self.fresh_for(ahead_ms) {
-                let due = token.expires_at_ms.saturating_sub(ahead_ms);
-                let wait = due.saturating_sub(self.inner.clock.now_millis());
-                tokio::time::sleep(Duration::from_millis(wait).min(MAX_SLEEP)).await;
-                continue;
+/// The refresher's loop.
+async fn refresh_ahead(manager: TokenManager) {
+    let margin_ms = manager.settings().margin_ms();
+    let owner = manager.owner();
+    let mut backoff = FIRST_BACKOFF;
+    loop {
+        let ahead_ms = margin_ms.saturating_add(rand::thread_rng().gen_range(0..=margin_ms / 2));
+        if let Some(token) = manager.fresh_for(ahead_ms) {
+            let due = token.expires_at_ms.saturating_sub(ahead_ms);
+            let wait = due.saturating_sub(manager.settings().clock.now_millis());
+            tokio::time::sleep(Duration::from_millis(wait).min(MAX_SLEEP)).await;
+            continue;
+        }
+        match manager.renewed(ahead_ms).await {
+            Ok(token) if manager.is_fresh_for(&token, ahead_ms) => {
+                tracing::debug!("renewed the token ahead of its expiry");
+                backoff = FIRST_BACKOFF;
             }
-            match self.renewed(ahead_ms).await {
-                Ok(token) if self.is_fresh_for(&token, ahead_ms) => {
-                    tracing::debug!("renewed the token ahead of its expiry");
-                    backoff = FIRST_BACKOFF;
-                }
-                Ok(_) => {
-                    // A token that expires within the margin would be renewed in a tight loop.
-                    tracing::warn!(
-                        retry_in_ms = millis(backoff),
-                        "the new token expires within the refresh margin; is the margin longer than the token's lifetime?"
-                    );
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
-                }
-                Err(error) if error.is_permanent() => {
-                    tracing::error!(
-                        client_id = %self.inner.owner.client_id,
-                        org_id = ?self.inner.owner.org_id,
-                        error = %error,
-                        "background token renewal stopped"
-                    );
-                    return;
-                }
-                Err(error) => {
-                    tracing::warn!(
-                        client_id = %self.inner.owner.client_id,
-                        org_id = ?self.inner.owner.org_id,
-                        error = %error,
-                        retry_in_ms = millis(backoff),
-                        "background token renewal failed"
-                    );
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
-                }
+            Ok(_) => {
+                // A token that expires within the margin would be renewed in a tight loop.
+                tracing::warn!(
+                    retry_in_ms = millis(backoff),
+                    "the new token expires within the refresh margin; is the margin longer than the token's lifetime?"
+                );
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+            Err(error) if error.is_permanent() => {
+                tracing::error!(
+                    client_id = %owner.client_id,
+                    org_id = ?owner.org_id,
+                    error = %error,
+                    "background token renewal stopped"
+                );
+                return;
+            }
+            Err(error) => {
+                tracing::warn!(
+                    client_id = %owner.client_id,
+                    org_id = ?owner.org_id,
+                    error = %error,
+                    retry_in_ms = millis(backoff),
+                    "background token renewal failed"
+                );
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(MAX_BACKOFF);
             }
         }
     }

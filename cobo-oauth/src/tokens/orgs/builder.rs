@@ -1,20 +1,14 @@
 //! [`OrgTokensBuilder`]: the settings of [`OrgTokens`].
 
-use std::collections::HashMap;
-use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::Semaphore;
-
-use super::refusals::{MAX_REFUSALS, Refusals};
-use super::schedule::Schedule;
-use super::shared::Shared;
+use super::shared::{Limits, Shared};
 use super::store::{MemoryOrgStore, OrgStore};
 use super::tokens::OrgTokens;
 use crate::client::CoboClient;
-use crate::signing::{Clock, SystemClock};
-use crate::tokens::manager::{DEFAULT_LEASE_TTL, millis};
+use crate::signing::Clock;
+use crate::tokens::settings::RenewalSettings;
 
 /// How many renewals run at once by default ([`OrgTokensBuilder::max_concurrent_renewals`]).
 pub const DEFAULT_MAX_CONCURRENT_RENEWALS: u32 = 4;
@@ -36,10 +30,7 @@ pub struct OrgTokensBuilder {
     client: CoboClient,
     client_id: String,
     store: Arc<dyn OrgStore>,
-    margin: Duration,
-    clock: Arc<dyn Clock>,
-    lease_ttl: Duration,
-    lease_wait: Option<Duration>,
+    settings: RenewalSettings,
     max_renewals: u32,
     idle_after: Duration,
     rescan_every: Duration,
@@ -56,27 +47,27 @@ impl OrgTokensBuilder {
     /// How long before expiry a token counts as stale (default 5 minutes); the background
     /// refresher renews this long plus a random jitter of up to half of it before expiry.
     pub fn refresh_margin(mut self, margin: Duration) -> Self {
-        self.margin = margin;
+        self.settings.refresh_margin = margin;
         self
     }
 
     /// The clock expiry is computed with (default: the system clock).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
+        self.settings.clock = clock;
         self
     }
 
     /// With a store shared by processes: the refresh lease's time to live (see
     /// [`TokenManagerBuilder::lease_ttl`](crate::tokens::TokenManagerBuilder::lease_ttl)).
     pub fn lease_ttl(mut self, ttl: Duration) -> Self {
-        self.lease_ttl = ttl;
+        self.settings.lease_ttl = ttl;
         self
     }
 
     /// With a store shared by processes: how long a call waits for another process's refresh
     /// (see [`TokenManagerBuilder::lease_wait`](crate::tokens::TokenManagerBuilder::lease_wait)).
     pub fn lease_wait(mut self, wait: Duration) -> Self {
-        self.lease_wait = Some(wait);
+        self.settings.lease_wait = Some(wait);
         self
     }
 
@@ -119,46 +110,29 @@ impl OrgTokensBuilder {
 
     /// The tokens.
     pub fn build(self) -> OrgTokens {
-        OrgTokens {
-            inner: Arc::new(Shared {
-                lease_wait: self
-                    .lease_wait
-                    .unwrap_or(self.lease_ttl + Duration::from_secs(15)),
-                client: self.client,
-                client_id: self.client_id,
-                store: self.store,
-                margin_ms: millis(self.margin),
-                clock: self.clock,
-                lease_ttl: self.lease_ttl,
-                renewals: Arc::new(Semaphore::new(self.max_renewals as usize)),
+        OrgTokens::new(Shared::new(
+            self.client,
+            self.client_id,
+            self.store,
+            self.settings,
+            Limits {
                 max_renewals: self.max_renewals,
-                idle_after_ms: millis(self.idle_after),
+                idle_after: self.idle_after,
                 rescan_every: self.rescan_every,
-                orgs: RwLock::new(HashMap::new()),
-                last_sweep_ms: AtomicU64::new(0),
-                uninstalled: RwLock::new(Refusals::new(
-                    millis(self.uninstall_recheck_after),
-                    MAX_REFUSALS,
-                )),
-                uninstall_recheck_ms: millis(self.uninstall_recheck_after),
-                schedule: Mutex::new(Schedule::default()),
-                wake: tokio::sync::Notify::new(),
-            }),
-        }
+                uninstall_recheck_after: self.uninstall_recheck_after,
+            },
+        ))
     }
 }
 
-impl OrgTokens {
-    /// Tokens for the app `client_id`, requested with `client`.
-    pub fn builder(client: CoboClient, client_id: impl Into<String>) -> OrgTokensBuilder {
-        OrgTokensBuilder {
+impl OrgTokensBuilder {
+    /// The defaults, for the app `client_id`, requested with `client`.
+    pub(super) fn new(client: CoboClient, client_id: String) -> Self {
+        Self {
             client,
-            client_id: client_id.into(),
+            client_id,
             store: Arc::new(MemoryOrgStore::default()),
-            margin: Duration::from_secs(300),
-            clock: Arc::new(SystemClock),
-            lease_ttl: DEFAULT_LEASE_TTL,
-            lease_wait: None,
+            settings: RenewalSettings::default(),
             max_renewals: DEFAULT_MAX_CONCURRENT_RENEWALS,
             idle_after: DEFAULT_IDLE_AFTER,
             rescan_every: DEFAULT_RESCAN_EVERY,

@@ -82,7 +82,6 @@ mod install;
 mod refresher;
 mod refusals;
 mod schedule;
-mod settled;
 mod shared;
 mod status;
 mod store;

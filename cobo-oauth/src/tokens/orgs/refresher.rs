@@ -9,9 +9,10 @@ use rand::Rng as _;
 
 use super::refusals::is_uninstall;
 use super::shared::{OrgEntry, Shared};
+#[cfg(doc)]
 use super::tokens::OrgTokens;
 use crate::error::Error;
-use crate::tokens::manager::millis;
+use crate::tokens::settings::millis;
 
 /// Cobo's error code for a rate limit.
 pub const RATE_LIMITED_CODE: i64 = 2026;
@@ -55,9 +56,7 @@ impl OrgRefresher {
         let shared = &self.shared;
         // Every renewal holds a permit until its pair is saved or kept unsaved: holding them
         // all waits for it.
-        let _all = Arc::clone(&shared.renewals)
-            .acquire_many_owned(shared.max_renewals)
-            .await;
+        let _all = shared.all_permits().await;
         let deadline = tokio::time::Instant::now() + save_wait;
         loop {
             let unsaved: Vec<(String, Arc<OrgEntry>)> = shared
@@ -97,31 +96,14 @@ impl Drop for OrgRefresher {
     }
 }
 
-impl OrgTokens {
-    /// Starts renewing every organization in the background, each `refresh_margin` plus a random
-    /// jitter (up to half the margin) before its expiry:
-    ///
-    /// - the organizations of the store (listed at start and every
-    ///   [`rescan_every`](super::OrgTokensBuilder::rescan_every)), and every organization used,
-    ///   granted or installed through these tokens;
-    /// - at most [`max_concurrent_renewals`](super::OrgTokensBuilder::max_concurrent_renewals)
-    ///   at once, so a thousand tokens expiring together never make a thousand requests at once;
-    /// - a failed renewal is retried with its own exponential backoff (1 s to 5 min, jittered);
-    ///   Cobo's rate limit (error 2026) also pauses every renewal for that backoff;
-    /// - with a shared store (Redis), a pair another process renewed first is taken from the
-    ///   store, never refreshed again: the lease rules hold per organization;
-    /// - an organization whose grant Cobo refuses (it uninstalled the app) is reported once
-    ///   and left alone until [`on_install`](OrgTokens::on_install), until another process
-    ///   saves a newer pair for it, or until the refusal is checked again
-    ///   ([`uninstall_recheck_after`](super::OrgTokensBuilder::uninstall_recheck_after)).
-    ///
-    /// Needs a tokio runtime. Stop it by dropping the handle. Run one per process.
-    pub fn spawn_refresher(&self) -> OrgRefresher {
-        let shared = Arc::clone(&self.inner);
-        let task = tokio::spawn(async move { run(shared).await });
-        OrgRefresher {
+impl OrgRefresher {
+    /// Starts renewing every organization of `shared` in the background
+    /// ([`OrgTokens::spawn_refresher`]).
+    pub(super) fn spawn(shared: Arc<Shared>) -> Self {
+        let task = tokio::spawn(run(Arc::clone(&shared)));
+        Self {
             task: task.abort_handle(),
-            shared: Arc::clone(&self.inner),
+            shared,
         }
     }
 }
@@ -138,7 +120,7 @@ async fn run(shared: Arc<Shared>) {
     let pause = Arc::new(Pause::default());
     let mut next_scan_ms = 0;
     loop {
-        let now = shared.clock.now_millis();
+        let now = shared.now_ms();
         if now >= next_scan_ms {
             scan(&shared, now).await;
             next_scan_ms = now.saturating_add(millis(shared.rescan_every).max(1));
@@ -149,15 +131,12 @@ async fn run(shared: Arc<Shared>) {
             continue;
         }
         let (due, next) = {
-            let mut schedule = shared
-                .schedule
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut schedule = shared.schedule();
             (schedule.pop_due(now), schedule.next_due())
         };
         match due {
             Some((org_id, ahead_ms)) => {
-                let Ok(permit) = Arc::clone(&shared.renewals).acquire_owned().await else {
+                let Ok(permit) = shared.permit().await else {
                     return;
                 };
                 // The margin its due time was computed with (never a second draw, which could
@@ -173,7 +152,7 @@ async fn run(shared: Arc<Shared>) {
                 let sleep = Duration::from_millis(wake_at.saturating_sub(now)).min(MAX_SLEEP);
                 tokio::select! {
                     () = tokio::time::sleep(sleep) => {}
-                    () = shared.wake.notified() => {}
+                    () = shared.woken() => {}
                 }
             }
         }
@@ -185,10 +164,7 @@ async fn run(shared: Arc<Shared>) {
 async fn scan(shared: &Shared, now: u64) {
     match shared.store.list().await {
         Ok(orgs) => {
-            let mut schedule = shared
-                .schedule
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut schedule = shared.schedule();
             for org in orgs {
                 if !shared.is_uninstalled(&org) {
                     schedule.add(&org, now);
@@ -219,12 +195,9 @@ async fn refresh_one(
         // (the gate holder may be waiting for that permit).
         let Ok(_gate) = Arc::clone(&entry.gate).try_lock_owned() else {
             drop(permit);
-            let mut schedule = shared
-                .schedule
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut schedule = shared.schedule();
             if !schedule.is_scheduled(org_id) {
-                let due = shared.clock.now_millis().saturating_add(1_000);
+                let due = shared.now_ms().saturating_add(1_000);
                 schedule.set_ahead(org_id, due, ahead_ms);
             }
             return;
@@ -233,7 +206,7 @@ async fn refresh_one(
         drop(permit);
         outcome.map(|token| (token, ahead_ms))
     };
-    let now = shared.clock.now_millis();
+    let now = shared.now_ms();
     let retry = match outcome {
         Ok((token, ahead_ms)) if now.saturating_add(ahead_ms) < token.expires_at_ms => {
             tracing::debug!(org_id = ?org_id, "renewed the token ahead of its expiry");
@@ -257,10 +230,7 @@ async fn refresh_one(
         Err(error) => Some(error),
     };
     let failures = {
-        let mut schedule = shared
-            .schedule
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut schedule = shared.schedule();
         schedule.failed(org_id)
     };
     let backoff = backoff(failures);
@@ -284,21 +254,14 @@ async fn refresh_one(
             tracing::warn!(org_id = ?org_id, error = %error, retry_in_ms = millis(backoff), "background renewal failed");
         }
     }
-    let mut schedule = shared
-        .schedule
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut schedule = shared.schedule();
     schedule.set_ahead(org_id, now.saturating_add(millis(backoff)), ahead_ms);
     drop(schedule);
-    shared.wake.notify_one();
+    shared.wake_refresher();
 }
 
 fn remove(shared: &Shared, org_id: &str) {
-    shared
-        .schedule
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .remove(org_id);
+    shared.schedule().remove(org_id);
 }
 
 /// The backoff after `failures` failures in a row: doubling from 1 s up to 5 min, with a random

@@ -26,7 +26,7 @@ pub(super) struct Refusal {
 impl Refusal {
     /// The refusal `error` (an [`Error::ReauthorizationRequired`]) made at `at_ms`, when the
     /// organization's pair was `version`.
-    pub(super) fn new(error: &Error, at_ms: u64, version: Option<u64>) -> Option<Self> {
+    pub fn new(error: &Error, at_ms: u64, version: Option<u64>) -> Option<Self> {
         match error {
             Error::ReauthorizationRequired {
                 status,
@@ -43,7 +43,7 @@ impl Refusal {
         }
     }
 
-    pub(super) fn to_error(&self) -> Error {
+    pub fn to_error(&self) -> Error {
         Error::ReauthorizationRequired {
             status: self.status,
             error: self.error.clone(),
@@ -52,7 +52,7 @@ impl Refusal {
     }
 
     /// Whether a pair of version `stored` is newer than the one Cobo refused a grant for.
-    pub(super) fn superseded_by(&self, stored: u64) -> bool {
+    pub fn superseded_by(&self, stored: u64) -> bool {
         self.version.is_none_or(|refused| stored > refused)
     }
 }
@@ -68,7 +68,7 @@ pub(super) struct Refusals {
 }
 
 impl Refusals {
-    pub(super) fn new(recheck_ms: u64, cap: usize) -> Self {
+    pub fn new(recheck_ms: u64, cap: usize) -> Self {
         Self {
             by_org: HashMap::new(),
             recheck_ms,
@@ -82,7 +82,7 @@ impl Refusals {
     }
 
     /// The refusal of `org_id` standing at `now_ms`.
-    pub(super) fn get(&self, org_id: &str, now_ms: u64) -> Option<&Refusal> {
+    pub fn get(&self, org_id: &str, now_ms: u64) -> Option<&Refusal> {
         self.by_org
             .get(org_id)
             .filter(|refusal| self.stands(refusal, now_ms))
@@ -90,7 +90,7 @@ impl Refusals {
 
     /// Records `refusal`; whether it is new (no earlier refusal of `org_id` was remembered).
     /// When full, forgets the refusals that no longer stand, then the oldest.
-    pub(super) fn insert(&mut self, org_id: &str, refusal: Refusal) -> bool {
+    pub fn insert(&mut self, org_id: &str, refusal: Refusal) -> bool {
         let now_ms = refusal.at_ms;
         if !self.by_org.contains_key(org_id) && self.by_org.len() >= self.cap {
             let recheck_ms = self.recheck_ms;
@@ -110,7 +110,7 @@ impl Refusals {
     }
 
     /// Forgets `org_id`'s refusal.
-    pub(super) fn remove(&mut self, org_id: &str) {
+    pub fn remove(&mut self, org_id: &str) {
         self.by_org.remove(org_id);
     }
 

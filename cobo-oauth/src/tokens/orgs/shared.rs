@@ -3,14 +3,15 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
 use rand::Rng as _;
 use secrecy::SecretString;
-use tokio::sync::Semaphore;
+use tokio::sync::futures::Notified;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::refusals::{Refusal, Refusals, is_uninstall};
+use super::refusals::{MAX_REFUSALS, Refusal, Refusals, is_uninstall};
 use super::schedule::Schedule;
 use super::status::Recorded;
 use super::store::OrgStore;
@@ -18,37 +19,36 @@ use super::store::OrgStore;
 use super::tokens::OrgTokens;
 use crate::client::CoboClient;
 use crate::error::Error;
-use crate::signing::Clock;
 use crate::tokens::manager::TokenManager;
+use crate::tokens::settings::{RenewalSettings, millis};
 use crate::tokens::store::StoredToken;
+use crate::tokens::uncancellable::uncancellable;
 
 /// What clones of [`OrgTokens`] share.
 #[derive(Debug)]
 pub(super) struct Shared {
-    pub(super) client: CoboClient,
-    pub(super) client_id: String,
-    pub(super) store: Arc<dyn OrgStore>,
-    pub(super) margin_ms: u64,
-    pub(super) clock: Arc<dyn Clock>,
-    pub(super) lease_ttl: Duration,
-    pub(super) lease_wait: Duration,
+    client: CoboClient,
+    pub client_id: String,
+    pub store: Arc<dyn OrgStore>,
+    /// What every organization's manager is built with.
+    settings: RenewalSettings,
     /// One permit per renewal running.
-    pub(super) renewals: Arc<Semaphore>,
-    pub(super) max_renewals: u32,
-    pub(super) idle_after_ms: u64,
-    pub(super) rescan_every: Duration,
+    renewals: Arc<Semaphore>,
+    pub max_renewals: u32,
+    idle_after_ms: u64,
+    pub rescan_every: Duration,
     /// How long a refusal of an organization's grant stands before it is checked again.
-    pub(super) uninstall_recheck_ms: u64,
+    uninstall_recheck_ms: u64,
     /// The organizations in memory.
-    pub(super) orgs: RwLock<HashMap<String, Arc<OrgEntry>>>,
+    orgs: RwLock<HashMap<String, Arc<OrgEntry>>>,
     /// When idle organizations were last dropped from memory.
-    pub(super) last_sweep_ms: AtomicU64,
+    last_sweep_ms: AtomicU64,
     /// Organizations whose grant Cobo refused (they uninstalled the app), for a while.
-    pub(super) uninstalled: RwLock<Refusals>,
+    uninstalled: RwLock<Refusals>,
     /// When each organization is due for a background renewal.
-    pub(super) schedule: Mutex<Schedule>,
+    schedule: Mutex<Schedule>,
     /// Wakes the background refresher when the schedule changes.
-    pub(super) wake: tokio::sync::Notify,
+    wake: tokio::sync::Notify,
 }
 
 /// One organization in memory.
@@ -63,36 +63,111 @@ pub(super) struct OrgEntry {
     pub record: Recorded,
 }
 
+/// The limits an [`OrgTokensBuilder`](super::OrgTokensBuilder) sets beyond the renewal settings.
+pub(super) struct Limits {
+    pub max_renewals: u32,
+    pub idle_after: Duration,
+    pub rescan_every: Duration,
+    pub uninstall_recheck_after: Duration,
+}
+
 impl Shared {
-    pub(super) fn orgs(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Arc<OrgEntry>>> {
+    /// Nothing in memory yet.
+    pub fn new(
+        client: CoboClient,
+        client_id: String,
+        store: Arc<dyn OrgStore>,
+        settings: RenewalSettings,
+        limits: Limits,
+    ) -> Self {
+        let uninstall_recheck_ms = millis(limits.uninstall_recheck_after);
+        Self {
+            client,
+            client_id,
+            store,
+            settings,
+            renewals: Arc::new(Semaphore::new(limits.max_renewals as usize)),
+            max_renewals: limits.max_renewals,
+            idle_after_ms: millis(limits.idle_after),
+            rescan_every: limits.rescan_every,
+            uninstall_recheck_ms,
+            orgs: RwLock::new(HashMap::new()),
+            last_sweep_ms: AtomicU64::new(0),
+            uninstalled: RwLock::new(Refusals::new(uninstall_recheck_ms, MAX_REFUSALS)),
+            schedule: Mutex::new(Schedule::default()),
+            wake: tokio::sync::Notify::new(),
+        }
+    }
+
+    /// When each organization is due for a background renewal.
+    pub fn schedule(&self) -> MutexGuard<'_, Schedule> {
+        self.schedule
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Wakes the background refresher: the schedule changed.
+    pub fn wake_refresher(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Resolves when [`Self::wake_refresher`] is called.
+    pub fn woken(&self) -> Notified<'_> {
+        self.wake.notified()
+    }
+
+    /// A renewal permit: one of the
+    /// [`max_concurrent_renewals`](super::OrgTokensBuilder::max_concurrent_renewals) renewals
+    /// that may run at once.
+    pub async fn permit(&self) -> Result<OwnedSemaphorePermit, Error> {
+        Arc::clone(&self.renewals)
+            .acquire_owned()
+            .await
+            .map_err(|_| Error::RenewalInterrupted)
+    }
+
+    /// Every renewal permit: no renewal runs while they are held.
+    pub async fn all_permits(&self) -> Option<OwnedSemaphorePermit> {
+        Arc::clone(&self.renewals)
+            .acquire_many_owned(self.max_renewals)
+            .await
+            .ok()
+    }
+
+    /// Now, by the clock of the settings (Unix milliseconds).
+    pub fn now_ms(&self) -> u64 {
+        self.settings.clock.now_millis()
+    }
+
+    pub fn orgs(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Arc<OrgEntry>>> {
         self.orgs
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The fresh access token of an organization in memory, marking it used.
-    pub(super) fn cached(&self, org_id: &str) -> Option<SecretString> {
+    pub fn cached(&self, org_id: &str) -> Option<SecretString> {
         let orgs = self.orgs();
         let entry = orgs.get(org_id)?;
-        let now = self.clock.now_millis();
+        let now = self.now_ms();
         entry.last_used_ms.store(now, Ordering::Relaxed);
         let token = entry.manager.published()?;
-        (now.saturating_add(self.margin_ms) < token.expires_at_ms)
+        (now.saturating_add(self.settings.margin_ms()) < token.expires_at_ms)
             .then(|| token.access_token.clone())
     }
 
     /// The refusal of an organization that uninstalled the app, while it stands (it expires
     /// after [`uninstall_recheck_after`](super::OrgTokensBuilder::uninstall_recheck_after)).
-    pub(super) fn refusal(&self, org_id: &str) -> Option<Refusal> {
+    fn refusal(&self, org_id: &str) -> Option<Refusal> {
         self.uninstalled
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(org_id, self.clock.now_millis())
+            .get(org_id, self.now_ms())
             .cloned()
     }
 
     /// Whether Cobo refused `org_id`'s grant (and that refusal still stands).
-    pub(super) fn is_uninstalled(&self, org_id: &str) -> bool {
+    pub fn is_uninstalled(&self, org_id: &str) -> bool {
         self.refusal(org_id).is_some()
     }
 
@@ -100,7 +175,7 @@ impl Shared {
     /// a pair newer than the one refused (another process got the organization's new grant,
     /// after it installed the app again), which forgets the refusal. A store that cannot be
     /// read leaves the refusal standing.
-    pub(super) async fn standing_refusal(&self, org_id: &str) -> Option<Refusal> {
+    pub async fn standing_refusal(&self, org_id: &str) -> Option<Refusal> {
         let refusal = self.refusal(org_id)?;
         match self.store.org(org_id).load().await {
             Ok(Some(stored)) if refusal.superseded_by(stored.version) => {
@@ -122,7 +197,7 @@ impl Shared {
     }
 
     /// Forgets that `org_id` uninstalled the app.
-    pub(super) fn forget_uninstall(&self, org_id: &str) {
+    fn forget_uninstall(&self, org_id: &str) {
         self.uninstalled
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -130,8 +205,8 @@ impl Shared {
     }
 
     /// The organization's entry, made (with its manager) if it is not in memory.
-    pub(super) fn entry(&self, org_id: &str) -> Arc<OrgEntry> {
-        let now = self.clock.now_millis();
+    pub fn entry(&self, org_id: &str) -> Arc<OrgEntry> {
+        let now = self.now_ms();
         if let Some(entry) = self.orgs().get(org_id) {
             entry.last_used_ms.store(now, Ordering::Relaxed);
             return Arc::clone(entry);
@@ -157,18 +232,16 @@ impl Shared {
         entry
     }
 
-    pub(super) fn manager(&self, org_id: &str) -> TokenManager {
+    /// A new manager of `org_id`'s pair, built with the shared settings.
+    fn manager(&self, org_id: &str) -> TokenManager {
         TokenManager::builder(self.client.clone(), self.client_id.clone(), org_id)
             .store(self.store.org(org_id))
-            .refresh_margin(Duration::from_millis(self.margin_ms))
-            .clock(Arc::clone(&self.clock))
-            .lease_ttl(self.lease_ttl)
-            .lease_wait(self.lease_wait)
+            .settings(self.settings.clone())
             .build()
     }
 
     /// Drops idle, settled organizations from memory.
-    pub(super) fn sweep(&self, now: u64) -> usize {
+    pub fn sweep(&self, now: u64) -> usize {
         self.last_sweep_ms.store(now, Ordering::Relaxed);
         let mut orgs = self
             .orgs
@@ -194,7 +267,7 @@ impl Shared {
     }
 
     /// Renews for a caller, in a task of its own holding a renewal permit.
-    pub(super) async fn renew_for_caller(
+    pub async fn renew_for_caller(
         self: &Arc<Self>,
         org_id: &str,
     ) -> Result<Arc<StoredToken>, Error> {
@@ -207,28 +280,22 @@ impl Shared {
         }
         let shared = Arc::clone(self);
         let org_id = org_id.to_owned();
-        let work = tokio::spawn(async move {
+        uncancellable(async move {
+            let margin_ms = shared.settings.margin_ms();
             let entry = shared.entry(&org_id);
             let _gate = Arc::clone(&entry.gate).lock_owned().await;
-            if let Some(token) = entry.manager.fresh_for(shared.margin_ms) {
+            if let Some(token) = entry.manager.fresh_for(margin_ms) {
                 return Ok(token);
             }
-            let _permit = Arc::clone(&shared.renewals)
-                .acquire_owned()
-                .await
-                .map_err(|_| Error::RenewalInterrupted)?;
-            shared.renew(&org_id, &entry, shared.margin_ms).await
-        });
-        match work.await {
-            Ok(outcome) => outcome,
-            Err(stopped) if stopped.is_panic() => std::panic::resume_unwind(stopped.into_panic()),
-            Err(_) => Err(Error::RenewalInterrupted),
-        }
+            let _permit = shared.permit().await?;
+            shared.renew(&org_id, &entry, margin_ms).await
+        })
+        .await
     }
 
     /// Renews `entry`'s token to be valid for longer than `ahead_ms`, recording the outcome and
     /// scheduling the next background renewal.
-    pub(super) async fn renew(
+    pub async fn renew(
         &self,
         org_id: &str,
         entry: &OrgEntry,
@@ -241,14 +308,14 @@ impl Shared {
     }
 
     /// Records the outcome of a renewal or grant (`before`: the version published before it).
-    pub(super) fn settle(
+    fn settle(
         &self,
         org_id: &str,
         entry: &OrgEntry,
         before: Option<u64>,
         outcome: Result<Arc<StoredToken>, &Error>,
     ) {
-        let now = self.clock.now_millis();
+        let now = self.now_ms();
         match outcome {
             Ok(token) => {
                 entry.record.update(|r| {
@@ -257,15 +324,12 @@ impl Shared {
                     }
                     r.last_error = None;
                 });
-                let mut schedule = self
-                    .schedule
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let mut schedule = self.schedule();
                 schedule.succeeded(org_id);
                 let (due, ahead) = self.due(&token, now);
                 schedule.set_ahead(org_id, due, ahead);
                 drop(schedule);
-                self.wake.notify_one();
+                self.wake_refresher();
             }
             Err(error) => {
                 entry
@@ -282,10 +346,7 @@ impl Shared {
                         .write()
                         .unwrap_or_else(std::sync::PoisonError::into_inner)
                         .insert(org_id, refusal);
-                    let mut schedule = self
-                        .schedule
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    let mut schedule = self.schedule();
                     if had_pair {
                         // Asked about again when the refusal expires, in case the install
                         // callback of its reinstall was lost.
@@ -322,7 +383,7 @@ impl Shared {
     /// When `token` is due for a background renewal: the margin plus a random jitter of up to
     /// half of it (`ahead`, returned too) before expiry, and never sooner than a second from
     /// now. A renewal at that time for a token valid for longer than `ahead` always renews.
-    pub(super) fn due(&self, token: &StoredToken, now: u64) -> (u64, u64) {
+    fn due(&self, token: &StoredToken, now: u64) -> (u64, u64) {
         let ahead = self.ahead_ms();
         let due = token
             .expires_at_ms
@@ -332,8 +393,32 @@ impl Shared {
     }
 
     /// The margin plus a random jitter of up to half of it.
-    pub(super) fn ahead_ms(&self) -> u64 {
-        self.margin_ms
-            .saturating_add(rand::thread_rng().gen_range(0..=self.margin_ms / 2))
+    pub fn ahead_ms(&self) -> u64 {
+        let margin_ms = self.settings.margin_ms();
+        margin_ms.saturating_add(rand::thread_rng().gen_range(0..=margin_ms / 2))
+    }
+
+    /// Replaces `org_id`'s pair with a new grant (Cobo's install callback), in a task of its own
+    /// holding a renewal permit; forgets that the organization uninstalled the app once Cobo
+    /// issued a pair.
+    pub async fn regrant_for_install(self: &Arc<Self>, org_id: &str) -> Result<(), Error> {
+        let shared = Arc::clone(self);
+        let org_id = org_id.to_owned();
+        uncancellable(async move {
+            let entry = shared.entry(&org_id);
+            let _gate = Arc::clone(&entry.gate).lock_owned().await;
+            let _permit = shared.permit().await?;
+            let before = entry.manager.published().map(|t| t.version);
+            let outcome = entry.manager.regranted().await;
+            // Cobo issued a pair and it was saved (an answer with an unusable access token still
+            // has its refresh token saved): the organization has the app again.
+            let saved = outcome.is_ok() || entry.manager.published().map(|t| t.version) > before;
+            if saved && !matches!(&outcome, Err(error) if is_uninstall(error)) {
+                shared.forget_uninstall(&org_id);
+            }
+            shared.settle(&org_id, &entry, before, outcome.as_ref().map(Arc::clone));
+            outcome.map(|_| ())
+        })
+        .await
     }
 }

@@ -4,9 +4,13 @@ use std::sync::Arc;
 
 use secrecy::SecretString;
 
+use super::builder::OrgTokensBuilder;
+use super::install::{ApprovalResult, InstallError};
+use super::refresher::OrgRefresher;
 use super::shared::Shared;
 use super::status::OrgStatus;
 use super::store::OrgStore;
+use crate::client::CoboClient;
 use crate::error::Error;
 
 /// A valid Org Access Token for any organization that installed the app (`client_id`): one
@@ -35,7 +39,7 @@ use crate::error::Error;
 /// organizations are in memory, never a token.
 #[derive(Clone)]
 pub struct OrgTokens {
-    pub(super) inner: Arc<Shared>,
+    inner: Arc<Shared>,
 }
 
 impl std::fmt::Debug for OrgTokens {
@@ -50,6 +54,18 @@ impl std::fmt::Debug for OrgTokens {
 }
 
 impl OrgTokens {
+    /// Tokens for the app `client_id`, requested with `client`.
+    pub fn builder(client: CoboClient, client_id: impl Into<String>) -> OrgTokensBuilder {
+        OrgTokensBuilder::new(client, client_id.into())
+    }
+
+    /// The tokens that `shared` holds (what [`OrgTokensBuilder::build`] makes).
+    pub(super) fn new(shared: Shared) -> Self {
+        Self {
+            inner: Arc::new(shared),
+        }
+    }
+
     /// The app.
     pub fn client_id(&self) -> &str {
         &self.inner.client_id
@@ -138,6 +154,69 @@ impl OrgTokens {
     /// unsaved, no refresh token of unknown outcome). Their pairs stay in the store. Also runs
     /// by itself as organizations are added. Returns how many were dropped.
     pub fn drop_idle(&self) -> usize {
-        self.inner.sweep(self.inner.clock.now_millis())
+        self.inner.sweep(self.inner.now_ms())
+    }
+
+    /// Starts renewing every organization in the background, each `refresh_margin` plus a random
+    /// jitter (up to half the margin) before its expiry:
+    ///
+    /// - the organizations of the store (listed at start and every
+    ///   [`rescan_every`](super::OrgTokensBuilder::rescan_every)), and every organization used,
+    ///   granted or installed through these tokens;
+    /// - at most [`max_concurrent_renewals`](super::OrgTokensBuilder::max_concurrent_renewals)
+    ///   at once, so a thousand tokens expiring together never make a thousand requests at once;
+    /// - a failed renewal is retried with its own exponential backoff (1 s to 5 min, jittered);
+    ///   Cobo's rate limit (error 2026) also pauses every renewal for that backoff;
+    /// - with a shared store (Redis), a pair another process renewed first is taken from the
+    ///   store, never refreshed again: the lease rules hold per organization;
+    /// - an organization whose grant Cobo refuses (it uninstalled the app) is reported once
+    ///   and left alone until [`on_install`](OrgTokens::on_install), until another process
+    ///   saves a newer pair for it, or until the refusal is checked again
+    ///   ([`uninstall_recheck_after`](super::OrgTokensBuilder::uninstall_recheck_after)).
+    ///
+    /// Needs a tokio runtime. Stop it by dropping the handle. Run one per process.
+    pub fn spawn_refresher(&self) -> OrgRefresher {
+        OrgRefresher::spawn(Arc::clone(&self.inner))
+    }
+
+    /// Handles Cobo's install callback for `org_id`: `approval_result` `1` (installed) makes the
+    /// organization's first `org_implicit` grant and saves it; `2` (permissions or wallet scopes
+    /// changed) replaces its pair with a new grant, and its old refresh token is never presented
+    /// again. A `1` for an organization that already has a pair (it installed the app again, or
+    /// the callback came twice) also replaces it: a pair from before an uninstall is dead.
+    /// Either forgets that the organization had uninstalled the app. Any other value is
+    /// [`InstallError::UnknownApprovalResult`] and sends nothing.
+    ///
+    /// Cobo documents no signature on this callback, so anyone who can reach the route can call
+    /// it: treat it as a hint, never as proof. The grant itself is the proof: Cobo answers it
+    /// (signed, verified here) only for an organization that installed the app; otherwise the
+    /// call fails with [`Error::ReauthorizationRequired`] and nothing is saved. A flood of forged
+    /// callbacks costs one grant request each: rate-limit the route. The work runs in a task of
+    /// its own, so a callback request that is dropped midway still saves the new pair.
+    ///
+    /// ```no_run
+    /// # async fn f(tokens: cobo_oauth::tokens::OrgTokens) -> Result<(), cobo_oauth::tokens::InstallError> {
+    /// // In the app's `POST /cobo/install?approval_result=1&org_id=...` handler:
+    /// tokens.on_install("org id from the query", "1").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn on_install<R>(&self, org_id: &str, approval_result: R) -> Result<(), InstallError>
+    where
+        R: TryInto<ApprovalResult>,
+        R::Error: Into<InstallError>,
+    {
+        let result = approval_result.try_into().map_err(Into::into)?;
+        if org_id.trim().is_empty() {
+            return Err(InstallError::MissingOrgId);
+        }
+        // An id the store cannot keep a pair for: a grant would be lost.
+        self.inner.store.check_org_id(org_id)?;
+        tracing::info!(
+            client_id = %self.inner.client_id,
+            org_id = ?org_id,
+            approval_result = result.code(),
+            "install callback: asking for a new org_implicit grant"
+        );
+        Ok(self.inner.regrant_for_install(org_id).await?)
     }
 }

@@ -10,11 +10,11 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use secrecy::{ExposeSecret as _, SecretString};
 use zeroize::Zeroizing;
 
-use super::keys::Keys;
+use super::errors;
+use super::orgs::RedisOrgStore;
 use super::sealing::{EncryptionKey, Sealing};
-use super::store::RedisStore;
+use super::store::{Connected, RedisStore};
 use super::tls::{ClientIdentity, Pem, TlsOptions};
-use super::{errors, scripts};
 use crate::tokens::store::{StoreError, TokenOwner};
 
 /// The environment variables [`RedisStoreBuilder::from_env`] reads.
@@ -40,13 +40,13 @@ pub const DEFAULT_REDIS_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Builds a [`RedisStore`].
 pub struct RedisStoreBuilder {
-    pub(super) url: SecretString,
-    pub(super) client_id: String,
-    pub(super) org_id: String,
-    pub(super) prefix: String,
-    pub(super) sealing: Option<Sealing>,
-    pub(super) timeout: Duration,
-    pub(super) tls: TlsOptions,
+    url: SecretString,
+    client_id: String,
+    org_id: String,
+    prefix: String,
+    sealing: Option<Sealing>,
+    timeout: Duration,
+    tls: TlsOptions,
 }
 
 impl fmt::Debug for RedisStoreBuilder {
@@ -172,7 +172,24 @@ impl RedisStoreBuilder {
     /// reached ([`StoreError::Io`]), refuses the credentials ([`StoreError::Refused`]) or the
     /// TLS handshake fails ([`StoreError::Tls`]).
     pub async fn connect(self) -> Result<RedisStore, StoreError> {
-        let sealing = self.sealing.ok_or_else(|| StoreError::Config {
+        let connected = self.reach().await?;
+        Ok(RedisStore::new(
+            connected,
+            &self.prefix,
+            TokenOwner::new(self.client_id, self.org_id),
+        ))
+    }
+
+    /// Connects, for every organization of the builder's `client_id` (its `org_id` is
+    /// ignored): see [`RedisOrgStore`].
+    pub async fn connect_orgs(self) -> Result<RedisOrgStore, StoreError> {
+        let connected = self.reach().await?;
+        Ok(RedisOrgStore::new(connected, self.client_id, self.prefix))
+    }
+
+    /// Connects to Redis: what every store of this connection shares.
+    async fn reach(&self) -> Result<Connected, StoreError> {
+        let sealing = self.sealing.clone().ok_or_else(|| StoreError::Config {
             reason: "choose .encryption_key(...) or, knowingly, .plaintext() for the Redis store"
                 .to_owned(),
         })?;
@@ -224,16 +241,11 @@ impl RedisStoreBuilder {
             .map_err(|e| {
                 errors::store_error(&endpoint, password.as_ref().map(|p| p.expose_secret()), &e)
             })?;
-        Ok(RedisStore {
+        Ok(Connected {
             connection,
-            keys: Keys::new(&self.prefix, &self.client_id, &self.org_id),
-            owner: TokenOwner::new(self.client_id, self.org_id),
             sealing,
             endpoint,
             password,
-            save: scripts::save(),
-            release: scripts::release(),
-            extend: scripts::extend(),
         })
     }
 }

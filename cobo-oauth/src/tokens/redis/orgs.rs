@@ -5,8 +5,7 @@ use std::sync::Arc;
 
 use super::builder::RedisStoreBuilder;
 use super::keys::{Keys, escape};
-use super::scripts;
-use super::store::RedisStore;
+use super::store::{Connected, RedisStore};
 use crate::tokens::orgs::OrgStore;
 use crate::tokens::store::{StoreError, StoreFuture, TokenOwner, TokenStore};
 
@@ -28,18 +27,30 @@ use crate::tokens::store::{StoreError, StoreFuture, TokenOwner, TokenStore};
 /// # Ok(()) }
 /// ```
 pub struct RedisOrgStore {
-    /// A store whose connection, sealing and credentials every organization's store shares.
-    template: RedisStore,
+    /// The connection, sealing and credentials every organization's store shares.
+    connected: Connected,
+    client_id: String,
     prefix: String,
+}
+
+impl RedisOrgStore {
+    /// The stores of `client_id`'s organizations under `prefix`, sharing `connected`.
+    pub(super) fn new(connected: Connected, client_id: String, prefix: String) -> Self {
+        Self {
+            connected,
+            client_id,
+            prefix,
+        }
+    }
 }
 
 impl fmt::Debug for RedisOrgStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisOrgStore")
-            .field("endpoint", &self.template.endpoint)
+            .field("endpoint", &self.connected.endpoint)
             .field("prefix", &self.prefix)
-            .field("client_id", &self.template.owner.client_id)
-            .field("format", &self.template.sealing.format())
+            .field("client_id", &self.client_id)
+            .field("format", &self.connected.sealing.format())
             .finish()
     }
 }
@@ -58,29 +69,15 @@ impl RedisOrgStore {
 
     /// The store of `org_id`'s pair.
     pub fn store_of(&self, org_id: &str) -> RedisStore {
-        let t = &self.template;
-        RedisStore {
-            connection: t.connection.clone(),
-            keys: Keys::new(&self.prefix, &t.owner.client_id, org_id),
-            owner: TokenOwner::new(t.owner.client_id.clone(), org_id),
-            sealing: t.sealing.clone(),
-            endpoint: t.endpoint.clone(),
-            password: t.password.clone(),
-            save: scripts::save(),
-            release: scripts::release(),
-            extend: scripts::extend(),
-        }
+        let owner = TokenOwner::new(self.client_id.clone(), org_id);
+        RedisStore::new(self.connected.clone(), &self.prefix, owner)
     }
 
     /// The organizations with a pair, found with `SCAN` (a cursor, a page at a time).
     async fn scan(&self) -> Result<Vec<String>, StoreError> {
-        let head = format!(
-            "{}:{{{}:",
-            self.prefix,
-            escape(&self.template.owner.client_id)
-        );
+        let head = format!("{}:{{{}:", self.prefix, escape(&self.client_id));
         let pattern = format!("{}*}}:pair", glob_escape(&head));
-        let mut connection = self.template.connection.clone();
+        let mut connection = self.connected.connection.clone();
         let mut cursor: u64 = 0;
         let mut orgs = Vec::new();
         loop {
@@ -92,10 +89,10 @@ impl RedisOrgStore {
                 .arg(1_000)
                 .query_async(&mut connection)
                 .await
-                .map_err(|e| self.template.io(&e))?;
+                .map_err(|e| self.connected.io(&e))?;
             for key in keys {
                 if let Some(org) = org_of(&key, &head)
-                    && Keys::new(&self.prefix, &self.template.owner.client_id, &org).pair == key
+                    && Keys::new(&self.prefix, &self.client_id, &org).pair == key
                 {
                     orgs.push(org);
                 }
@@ -118,18 +115,6 @@ impl OrgStore for RedisOrgStore {
 
     fn list(&self) -> StoreFuture<'_, Vec<String>> {
         Box::pin(self.scan())
-    }
-}
-
-impl RedisStoreBuilder {
-    /// Connects, for every organization of the builder's `client_id` (its `org_id` is
-    /// ignored): see [`RedisOrgStore`].
-    pub async fn connect_orgs(self) -> Result<RedisOrgStore, StoreError> {
-        let prefix = self.prefix.clone();
-        Ok(RedisOrgStore {
-            template: self.connect().await?,
-            prefix,
-        })
     }
 }
 

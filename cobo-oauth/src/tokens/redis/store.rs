@@ -7,9 +7,9 @@ use rand::RngCore as _;
 use redis::aio::ConnectionManager;
 use secrecy::{ExposeSecret as _, SecretString};
 
-use super::errors;
 use super::keys::Keys;
 use super::sealing::Sealing;
+use super::{errors, scripts};
 use crate::tokens::store::{
     Lease, RefreshLease, StoreError, StoreFuture, StoredToken, TokenOwner, TokenStore,
 };
@@ -32,26 +32,32 @@ use crate::tokens::store::{
 /// # Ok(()) }
 /// ```
 pub struct RedisStore {
-    pub(super) connection: ConnectionManager,
-    pub(super) keys: Keys,
+    connected: Connected,
+    keys: Keys,
     /// The `(client_id, org_id)` its keys name.
-    pub(super) owner: TokenOwner,
-    pub(super) sealing: Sealing,
+    owner: TokenOwner,
+    save: redis::Script,
+    release: redis::Script,
+    extend: redis::Script,
+}
+
+/// How a [`RedisStore`] reaches Redis: what every store of one connection shares.
+#[derive(Clone)]
+pub(super) struct Connected {
+    pub connection: ConnectionManager,
+    pub sealing: Sealing,
     /// `redis://host:port/db` (`rediss://` for TLS), without credentials.
-    pub(super) endpoint: String,
+    pub endpoint: String,
     /// The URL's password, cut out of error messages. Never shown.
-    pub(super) password: Option<SecretString>,
-    pub(super) save: redis::Script,
-    pub(super) release: redis::Script,
-    pub(super) extend: redis::Script,
+    pub password: Option<SecretString>,
 }
 
 impl fmt::Debug for RedisStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisStore")
-            .field("endpoint", &self.endpoint)
+            .field("endpoint", &self.connected.endpoint)
             .field("pair_key", &self.keys.pair)
-            .field("format", &self.sealing.format())
+            .field("format", &self.connected.sealing.format())
             .finish()
     }
 }
@@ -61,21 +67,40 @@ fn ttl_millis(ttl: Duration) -> u64 {
     u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1)
 }
 
+impl Connected {
+    /// A failed command as a store error: permanent when Redis refused it, [`StoreError::Io`]
+    /// when it may pass.
+    pub fn io(&self, error: &redis::RedisError) -> StoreError {
+        let password = self.password.as_ref().map(|p| p.expose_secret());
+        errors::store_error(&self.endpoint, password, error)
+    }
+}
+
 impl RedisStore {
+    /// The store of `owner`'s pair, under keys that start with `prefix`.
+    pub(super) fn new(connected: Connected, prefix: &str, owner: TokenOwner) -> Self {
+        Self {
+            connected,
+            keys: Keys::new(prefix, &owner.client_id, &owner.org_id),
+            owner,
+            save: scripts::save(),
+            release: scripts::release(),
+            extend: scripts::extend(),
+        }
+    }
+
     /// The key of the pair's hash.
     pub fn pair_key(&self) -> &str {
         &self.keys.pair
     }
 
-    /// A failed command as a store error: permanent when Redis refused it, [`StoreError::Io`]
-    /// when it may pass.
-    pub(super) fn io(&self, error: &redis::RedisError) -> StoreError {
-        let password = self.password.as_ref().map(|p| p.expose_secret());
-        errors::store_error(&self.endpoint, password, error)
+    /// A failed command as a store error.
+    fn io(&self, error: &redis::RedisError) -> StoreError {
+        self.connected.io(error)
     }
 
     async fn load_pair(&self) -> Result<Option<StoredToken>, StoreError> {
-        let mut connection = self.connection.clone();
+        let mut connection = self.connected.connection.clone();
         let (version, format, payload): (Option<u64>, Option<String>, Option<Vec<u8>>) =
             redis::cmd("HMGET")
                 .arg(&self.keys.pair)
@@ -90,7 +115,8 @@ impl RedisStore {
             (Some(version), Some(format), Some(payload)) => {
                 // Plaintext JSON in the plaintext format: zeroized once read.
                 let payload = zeroize::Zeroizing::new(payload);
-                self.sealing
+                self.connected
+                    .sealing
                     .open(&format, &payload, &self.keys.pair, version)
                     .map(Some)
             }
@@ -102,15 +128,15 @@ impl RedisStore {
     }
 
     async fn save_pair(&self, token: &StoredToken) -> Result<(), StoreError> {
-        let payload = zeroize::Zeroizing::new(self.sealing.seal(token, &self.keys.pair)?);
-        let mut connection = self.connection.clone();
+        let payload = zeroize::Zeroizing::new(self.connected.sealing.seal(token, &self.keys.pair)?);
+        let mut connection = self.connected.connection.clone();
         let stored: i64 = self
             .save
             .key(&self.keys.pair)
             .key(&self.keys.sends)
             .arg(token.version)
             .arg(token.expires_at_ms)
-            .arg(self.sealing.format())
+            .arg(self.connected.sealing.format())
             .arg(payload.as_slice())
             .invoke_async(&mut connection)
             .await
@@ -129,7 +155,7 @@ impl RedisStore {
         rand::rngs::OsRng.fill_bytes(&mut id);
         let holder = hex::encode(id);
         let ttl_ms = ttl_millis(ttl);
-        let mut connection = self.connection.clone();
+        let mut connection = self.connected.connection.clone();
         let taken: Option<String> = redis::cmd("SET")
             .arg(&self.keys.lease)
             .arg(&holder)
@@ -143,7 +169,7 @@ impl RedisStore {
     }
 
     async fn prolong(&self, lease: &Lease, ttl: Duration) -> Result<bool, StoreError> {
-        let mut connection = self.connection.clone();
+        let mut connection = self.connected.connection.clone();
         let extended: i64 = self
             .extend
             .key(&self.keys.lease)
@@ -156,7 +182,7 @@ impl RedisStore {
     }
 
     async fn give_back(&self, lease: &Lease) -> Result<(), StoreError> {
-        let mut connection = self.connection.clone();
+        let mut connection = self.connected.connection.clone();
         let _deleted: i64 = self
             .release
             .key(&self.keys.lease)
@@ -168,7 +194,7 @@ impl RedisStore {
     }
 
     async fn count_send(&self, version: u64) -> Result<u64, StoreError> {
-        let mut connection = self.connection.clone();
+        let mut connection = self.connected.connection.clone();
         let sends: u64 = redis::cmd("HINCRBY")
             .arg(&self.keys.sends)
             .arg(version)
@@ -180,7 +206,7 @@ impl RedisStore {
     }
 
     async fn uncount_send(&self, version: u64) -> Result<(), StoreError> {
-        let mut connection = self.connection.clone();
+        let mut connection = self.connected.connection.clone();
         let _sends: i64 = redis::cmd("HINCRBY")
             .arg(&self.keys.sends)
             .arg(version)
