@@ -18,10 +18,11 @@ use std::time::{Duration, Instant};
 
 use cobo_oauth::bearer::BearerSource as _;
 use cobo_oauth::signing::Clock as _;
-use cobo_oauth::tokens::{
+use cobo_oauth::tokens::orgs::{
     DirectoryStore, InstallError, MemoryOrgStore, OrgBearer, OrgRefresher, OrgStore, OrgTokens,
-    OrgTokensBuilder, StoreError, StoreFuture, StoredToken, TokenStore,
+    OrgTokensBuilder,
 };
+use cobo_oauth::tokens::{StoreError, StoreFuture, StoredToken, TokenStore};
 use cobo_oauth::{CoboClient, Error, ExposeSecret as _};
 use cobo_oauth_mock::{Fault, MockConfig, MockServer};
 use cobo_oauth_tests::{Logs, mock_config};

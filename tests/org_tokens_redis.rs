@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use cobo_oauth::ExposeSecret as _;
 use cobo_oauth::signing::{Ed25519Signer, Signer as _};
-use cobo_oauth::tokens::{EncryptionKey, OrgStore as _, OrgTokens, RedisOrgStore};
+use cobo_oauth::tokens::orgs::{OrgStore as _, OrgTokens};
+use cobo_oauth::tokens::redis::{EncryptionKey, RedisOrgStore};
 use cobo_oauth_mock::{MockConfig, MockServer};
 use cobo_oauth_tests::{API_SECRET, RedisServer, mock_config, numbered_pair};
 

@@ -14,9 +14,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use cobo_oauth::tokens::redis::{EncryptionKey, RedisStore};
+
 use cobo_oauth::tokens::{
-    EncryptionKey, RedisStore, RefreshLease as _, StoreError, StoredToken, TokenManagerBuilder,
-    TokenOwner,
+    RefreshLease as _, StoreError, StoredToken, TokenManagerBuilder, TokenOwner,
 };
 use cobo_oauth::tokens::{TokenManager, TokenStore as _};
 use cobo_oauth::{CoboClient, Error, ExposeSecret as _};

@@ -8,9 +8,8 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use cobo_oauth::tokens::TokenStore as _;
-use cobo_oauth::tokens::{
-    EncryptionKey, RedisStore, RedisStoreBuilder, RefreshLease as _, StoreError, StoredToken,
-};
+use cobo_oauth::tokens::redis::{EncryptionKey, RedisStore, RedisStoreBuilder};
+use cobo_oauth::tokens::{RefreshLease as _, StoreError, StoredToken};
 use cobo_oauth::{Error, ExposeSecret as _};
 use cobo_oauth_mock::MockServer;
 use cobo_oauth_tests::{API_SECRET, ClientCerts, RedisServer, TestPki, redis_acl};

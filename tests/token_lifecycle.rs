@@ -8,8 +8,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use cobo_oauth::tokens::{EncryptionKey, RedisStore, StoreError, StoredToken};
+use cobo_oauth::tokens::redis::{EncryptionKey, RedisStore};
+
 use cobo_oauth::tokens::{FileStore, MemoryStore, TokenManager, TokenStore};
+use cobo_oauth::tokens::{StoreError, StoredToken};
 use cobo_oauth::{CoboClient, Error, ExposeSecret as _};
 use cobo_oauth_mock::{Fault, MockServer};
 use cobo_oauth_tests::{API_SECRET, RedisServer, ShiftedClock};

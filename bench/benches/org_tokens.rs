@@ -5,7 +5,8 @@
 use std::sync::Arc;
 
 use cobo_oauth::SecretString;
-use cobo_oauth::tokens::{MemoryOrgStore, OrgStore as _, OrgTokens, StoredToken, TokenOwner};
+use cobo_oauth::tokens::orgs::{MemoryOrgStore, OrgStore as _, OrgTokens};
+use cobo_oauth::tokens::{StoredToken, TokenOwner};
 use cobo_oauth_mock::{MockConfig, MockServer};
 use criterion::{Criterion, criterion_group, criterion_main};
 

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use clap::Subcommand;
-use cobo_oauth::tokens::{ApprovalResult, DirectoryStore, OrgStore, OrgTokens};
+use cobo_oauth::tokens::orgs::{ApprovalResult, DirectoryStore, OrgStore, OrgTokens};
 
 use crate::args::Global;
 use crate::run::{CliError, StdinOnce, client, print_json};
@@ -76,7 +76,9 @@ pub async fn tokens(global: &Global, command: TokensCommand) -> Result<(), CliEr
                 .on_install(&org_id, ApprovalResult::Installed)
                 .await
                 .map_err(|error| match error {
-                    cobo_oauth::tokens::InstallError::Grant(error) => CliError::Request(error),
+                    cobo_oauth::tokens::orgs::InstallError::Grant(error) => {
+                        CliError::Request(error)
+                    }
                     other => CliError::Usage(other.to_string()),
                 })?;
             let status = tokens.status(&org_id).await?;
@@ -103,7 +105,7 @@ async fn open(spec: &str, client_id: &str) -> Result<Arc<dyn OrgStore>, CliError
 
 #[cfg(feature = "redis")]
 async fn redis(url: &str, client_id: &str) -> Result<Arc<dyn OrgStore>, CliError> {
-    use cobo_oauth::tokens::{EncryptionKey, RedisOrgStore, redis_vars};
+    use cobo_oauth::tokens::redis::{EncryptionKey, RedisOrgStore, vars as redis_vars};
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
     let mut builder = RedisOrgStore::builder(url, client_id);
     if let Some(key) = var(redis_vars::ENCRYPTION_KEY).map(zeroize::Zeroizing::new) {

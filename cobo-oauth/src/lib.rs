@@ -58,7 +58,7 @@
 //!   [`hooks`](CoboClient::hooks) that give the same signing to a client generated in your own
 //!   crate by `cobo-oauth-codegen` (its shared types are re-exported as [`runtime`]).
 //! - [`tokens`]: the token lifecycle on top of the client ([`tokens::TokenManager`], the stores,
-//!   [`tokens::OrgTokens`] for many organizations). Its [`tokens::Token`] (what the token endpoints
+//!   [`tokens::orgs::OrgTokens`] for many organizations). Its [`tokens::Token`] (what the token endpoints
 //!   answer) is a leaf that `client` uses.
 //! - [`inbound`]: what Cobo sends the app (webhook events, callbacks, User Info Tokens); it uses
 //!   `verify`, `env`, `error` and `signing` only.

@@ -13,8 +13,8 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use cobo_oauth::tokens::RedisStoreBuilder;
 use cobo_oauth::tokens::TokenManager;
+use cobo_oauth::tokens::redis::RedisStoreBuilder;
 use cobo_oauth::{CoboClient, ExposeSecret as _};
 use sha2::{Digest as _, Sha256};
 

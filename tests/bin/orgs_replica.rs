@@ -8,7 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cobo_oauth::CoboClient;
-use cobo_oauth::tokens::{OrgTokens, RedisOrgStore};
+use cobo_oauth::tokens::orgs::OrgTokens;
+use cobo_oauth::tokens::redis::RedisOrgStore;
 
 fn millis(name: &str) -> u64 {
     std::env::var(name)

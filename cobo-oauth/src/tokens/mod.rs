@@ -9,7 +9,7 @@
 //! - [`TokenStore`] keeps the newest refresh token: [`MemoryStore`] (the default) or
 //!   [`FileStore`] for one process, `RedisStore` (feature `redis`, module `redis`) for a fleet of
 //!   processes sharing one token pair.
-//! - [`OrgTokens`]: tokens for every organization that installed the app (module `orgs`).
+//! - [`orgs`]: tokens for every organization that installed the app ([`orgs::OrgTokens`]).
 //!
 //! ```rust,no_run
 //! use std::sync::Arc;
@@ -78,9 +78,9 @@
 
 mod file_store;
 mod manager;
-mod orgs;
+pub mod orgs;
 #[cfg(feature = "redis")]
-mod redis;
+pub mod redis;
 mod refresher;
 mod renewal;
 mod settings;
@@ -90,17 +90,6 @@ mod uncancellable;
 
 pub use file_store::FileStore;
 pub use manager::{TokenManager, TokenManagerBuilder};
-pub use orgs::{
-    ApprovalResult, DEFAULT_IDLE_AFTER, DEFAULT_MAX_CONCURRENT_RENEWALS, DEFAULT_RESCAN_EVERY,
-    DEFAULT_STOP_SAVE_WAIT, DEFAULT_UNINSTALL_RECHECK_AFTER, DirectoryStore, InstallError,
-    MAX_CONCURRENT_RENEWALS, MemoryOrgStore, OrgBearer, OrgRefresher, OrgStatus, OrgStore,
-    OrgTokens, OrgTokensBuilder, RATE_LIMITED_CODE,
-};
-#[cfg(feature = "redis")]
-pub use redis::{
-    DEFAULT_REDIS_TIMEOUT, EncryptionKey, RedisOrgStore, RedisStore, RedisStoreBuilder,
-    vars as redis_vars,
-};
 pub use refresher::Refresher;
 pub use settings::DEFAULT_LEASE_TTL;
 pub use store::{

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 #[cfg(doc)]
-use super::{OrgTokensBuilder, TokenManagerBuilder};
+use super::{TokenManagerBuilder, orgs::OrgTokensBuilder};
 use crate::signing::{Clock, SystemClock};
 
 /// How long a refresh lease lasts by default without being extended: how long the fleet waits

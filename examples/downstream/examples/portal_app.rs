@@ -33,7 +33,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use cobo_downstream_example::{OPERATIONS, client};
 use cobo_oauth::signing::{Ed25519Signer, Signer as _};
-use cobo_oauth::tokens::{InstallError, OrgTokens};
+use cobo_oauth::tokens::orgs::{InstallError, OrgTokens};
 use cobo_oauth::{CoboClient, Error};
 use cobo_oauth_mock::{Answer, MockConfig, MockServer};
 use serde::Deserialize;
@@ -151,7 +151,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // One value for every organization; renewed in the background, four at a time at most.
     let tokens = OrgTokens::builder(client.clone(), CLIENT_ID)
-        // .store(Arc::new(cobo_oauth::tokens::DirectoryStore::new("/var/lib/my-app/cobo")))
+        // .store(Arc::new(cobo_oauth::tokens::orgs::DirectoryStore::new("/var/lib/my-app/cobo")))
         .refresh_margin(Duration::from_secs(300))
         .build();
     let refresher = tokens.spawn_refresher();

@@ -14,7 +14,7 @@
 //! ```rust,no_run
 //! use std::sync::Arc;
 //! use cobo_oauth::CoboClient;
-//! use cobo_oauth::tokens::{DirectoryStore, OrgTokens};
+//! use cobo_oauth::tokens::orgs::{DirectoryStore, OrgTokens};
 //!
 //! # async fn run(client: CoboClient) -> Result<(), Box<dyn std::error::Error>> {
 //! let tokens = OrgTokens::builder(client.clone(), "client id")

@@ -195,7 +195,7 @@ impl OrgTokens {
     /// its own, so a callback request that is dropped midway still saves the new pair.
     ///
     /// ```no_run
-    /// # async fn f(tokens: cobo_oauth::tokens::OrgTokens) -> Result<(), cobo_oauth::tokens::InstallError> {
+    /// # async fn f(tokens: cobo_oauth::tokens::orgs::OrgTokens) -> Result<(), cobo_oauth::tokens::orgs::InstallError> {
     /// // In the app's `POST /cobo/install?approval_result=1&org_id=...` handler:
     /// tokens.on_install("org id from the query", "1").await?;
     /// # Ok(()) }

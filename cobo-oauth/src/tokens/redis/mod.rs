@@ -14,7 +14,8 @@
 //! ```rust,no_run
 //! use std::sync::Arc;
 //! use cobo_oauth::CoboClient;
-//! use cobo_oauth::tokens::{EncryptionKey, RedisStore, TokenManager};
+//! use cobo_oauth::tokens::redis::{EncryptionKey, RedisStore};
+//! use cobo_oauth::tokens::TokenManager;
 //!
 //! # async fn run(client: CoboClient) -> Result<(), Box<dyn std::error::Error>> {
 //! let key = EncryptionKey::from_hex(&std::env::var("COBO_TOKEN_ENCRYPTION_KEY")?)?;

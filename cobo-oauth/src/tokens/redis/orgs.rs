@@ -18,7 +18,8 @@ use crate::tokens::store::{StoreError, StoreFuture, TokenOwner, TokenStore};
 /// ```no_run
 /// # async fn f(client: cobo_oauth::CoboClient) -> Result<(), Box<dyn std::error::Error>> {
 /// use std::sync::Arc;
-/// use cobo_oauth::tokens::{EncryptionKey, OrgTokens, RedisOrgStore};
+/// use cobo_oauth::tokens::redis::{EncryptionKey, RedisOrgStore};
+/// use cobo_oauth::tokens::orgs::OrgTokens;
 /// let store = RedisOrgStore::builder("redis://127.0.0.1:6379/0", "client-id")
 ///     .encryption_key(EncryptionKey::from_hex(&std::env::var("COBO_TOKEN_ENCRYPTION_KEY")?)?)
 ///     .connect_orgs()

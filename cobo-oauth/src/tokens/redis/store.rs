@@ -20,7 +20,8 @@ use crate::tokens::store::{
 /// ```no_run
 /// # async fn f(client: cobo_oauth::CoboClient) -> Result<(), Box<dyn std::error::Error>> {
 /// use std::sync::Arc;
-/// use cobo_oauth::tokens::{EncryptionKey, RedisStore, TokenManager};
+/// use cobo_oauth::tokens::redis::{EncryptionKey, RedisStore};
+/// use cobo_oauth::tokens::TokenManager;
 /// let store = RedisStore::builder("redis://127.0.0.1:6379/0", "client-id", "org-id")
 ///     .encryption_key(EncryptionKey::from_hex(&std::env::var("COBO_TOKEN_ENCRYPTION_KEY")?)?)
 ///     .connect()
