@@ -24,13 +24,9 @@ fn org_tokens(c: &mut Criterion) {
         .build()
         .unwrap();
     let (_server, tokens) = runtime.block_on(async {
-        let server = MockServer::start(MockConfig {
-            accept_any_key: true,
-            ..MockConfig::default()
-        })
-        .await
-        .unwrap();
-        let client = server.client_builder().build().unwrap();
+        let (server, client) = MockServer::start_with_client(MockConfig::default())
+            .await
+            .unwrap();
         // 10,000 stored pairs valid for a day; each is read into memory once.
         let store = Arc::new(MemoryOrgStore::default());
         let expires_at_ms =

@@ -12,13 +12,9 @@ fn token_cache(c: &mut Criterion) {
         .build()
         .unwrap();
     let (_server, tokens) = runtime.block_on(async {
-        let server = MockServer::start(MockConfig {
-            accept_any_key: true,
-            ..MockConfig::default()
-        })
-        .await
-        .unwrap();
-        let client = server.client_builder().build().unwrap();
+        let (server, client) = MockServer::start_with_client(MockConfig::default())
+            .await
+            .unwrap();
         let tokens = TokenManager::builder(client, "app", "org").build();
         tokens.access_token().await.unwrap();
         (server, tokens)
