@@ -89,9 +89,17 @@ pub enum TokenCommand {
         /// The app's client ID.
         #[arg(long)]
         client_id: String,
+        /// The organization's ID. With --store: the file must hold this organization's pair
+        /// (a new file records it as the pair's owner); required to refresh a refresh token
+        /// given with --refresh-token, COBO_REFRESH_TOKEN or `-` into a file that already
+        /// holds a pair, and then it must be the organization the file records (Cobo's answer
+        /// does not say whose pair it is).
+        #[arg(long)]
+        org_id: Option<String>,
         /// The current Refresh Token, or `-` to read it from standard input (default: the one
         /// in the --store file). Prefer COBO_REFRESH_TOKEN, `-` or --store: arguments are
-        /// visible to other users of the machine.
+        /// visible to other users of the machine. With a --store file that already holds a
+        /// pair, refused unless --org-id names that pair's organization.
         #[arg(long, env = "COBO_REFRESH_TOKEN", hide_env_values = true)]
         refresh_token: Option<String>,
         /// Save the new pair to this token file (atomically, mode 0600) before printing

@@ -4,6 +4,7 @@
 //! 2 usage or configuration error. Errors go to stderr; stdout carries only the result.
 
 mod args;
+mod retrying_store;
 mod run;
 mod tokens;
 mod webhook;

@@ -147,6 +147,7 @@ async fn token(global: &Global, command: TokenCommand) -> Result<(), CliError> {
         }
         TokenCommand::Refresh {
             client_id,
+            org_id,
             refresh_token,
             store,
         } => {
@@ -158,8 +159,15 @@ async fn token(global: &Global, command: TokenCommand) -> Result<(), CliError> {
                     "the --store file holds the pair of {other}, not of client {client_id:?}"
                 )));
             }
+            let named = org_id.map(|org_id| TokenOwner::new(client_id.clone(), org_id));
+            if let Some(named) = &named {
+                check_owner(stored.as_ref(), named)?;
+            }
             let refresh_token = match (refresh_token, &stored) {
-                (Some(token), _) => stdin.resolve(token, "--refresh-token")?,
+                (Some(token), stored) => {
+                    check_given_refresh_token(stored.as_ref(), named.as_ref())?;
+                    stdin.resolve(token, "--refresh-token")?
+                }
                 (None, Some(stored)) => stored.refresh_token.clone(),
                 (None, None) => {
                     return Err(CliError::Usage(
@@ -168,7 +176,10 @@ async fn token(global: &Global, command: TokenCommand) -> Result<(), CliError> {
                 }
             };
             let token = client.refresh_token(&client_id, &refresh_token).await?;
-            let owner = stored.as_ref().and_then(|s| s.owner.clone());
+            // Cobo's answer names no organization: the pair is the file's owner's (a given
+            // refresh token was refused above unless --org-id confirmed that owner), or, in a
+            // new file, --org-id's.
+            let owner = stored.as_ref().and_then(|s| s.owner.clone()).or(named);
             (token, store, owner, stored)
         }
     };
@@ -200,6 +211,29 @@ fn check_owner(stored: Option<&StoredToken>, owner: &TokenOwner) -> Result<(), C
                 .map_or_else(String::new, ToString::to_string)
         ))),
         _ => Ok(()),
+    }
+}
+
+/// Refuses a refresh token given on the command line, in `COBO_REFRESH_TOKEN` or on standard
+/// input when the `--store` file already holds a pair, unless `--org-id` (`named`) confirms it
+/// is the organization whose pair the file records: Cobo's answer does not say whose pair it
+/// is, so another organization's refresh token would put its pair into this file.
+fn check_given_refresh_token(
+    stored: Option<&StoredToken>,
+    named: Option<&TokenOwner>,
+) -> Result<(), CliError> {
+    let Some(stored) = stored else {
+        return Ok(()); // A new file (or no --store): nothing to overwrite.
+    };
+    match (&stored.owner, named) {
+        (Some(owner), Some(named)) if owner == named => Ok(()),
+        (Some(owner), _) => Err(CliError::Usage(format!(
+            "the --store file holds the pair of {owner}; a refresh token given with --refresh-token, COBO_REFRESH_TOKEN or - may be another organization's and would replace it: give --org-id {:?} if it is that organization's, leave it out to refresh the file's own pair, or use a new file",
+            owner.org_id
+        ))),
+        (None, _) => Err(CliError::Usage(
+            "the --store file holds a pair that records no organization; a refresh token given with --refresh-token, COBO_REFRESH_TOKEN or - could be another organization's and would replace it: leave it out to refresh the file's own pair, or use a new file".to_owned(),
+        )),
     }
 }
 

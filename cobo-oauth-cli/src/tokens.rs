@@ -1,12 +1,18 @@
 //! `cobo-oauth tokens`: the token store of an app serving many organizations.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::Subcommand;
+use cobo_oauth::tokens::StoredToken;
 use cobo_oauth::tokens::orgs::{ApprovalResult, DirectoryStore, OrgStore, OrgTokens};
 
 use crate::args::Global;
+use crate::retrying_store::RetryingStore;
 use crate::run::{CliError, StdinOnce, client, print_json};
+
+/// How long `tokens grant` retries a failed save by default, in seconds.
+const DEFAULT_SAVE_RETRY_SECS: u64 = 5;
 
 /// `tokens` commands: a store holding one pair per organization (a directory of token files, or
 /// Redis).
@@ -19,12 +25,23 @@ pub enum TokensCommand {
     },
     /// Make an org_implicit grant for an organization and save it into a store (replacing its
     /// pair, as Cobo's install callback does); prints its version and expiry, never the tokens.
+    ///
+    /// If the new pair cannot be saved, the save is retried for --save-retry seconds (a store
+    /// that refuses it for good, such as a Redis permission denied, is not retried); if it
+    /// still fails, the pair is printed on standard output as the store would hold it (both
+    /// tokens: keep it, it is in no store) and the exit code is 1. With Redis, the refresh
+    /// lease this command took is then left to run out (its time to live), not given back, so
+    /// that meanwhile no other process refreshes the pair this grant replaced.
     Grant {
         #[command(flatten)]
         app: AppStore,
         /// The organization's ID.
         #[arg(long)]
         org_id: String,
+        /// How long to keep retrying a save that failed (a directory that cannot be written, a
+        /// store that cannot be reached), in seconds, before printing the pair and exiting 1.
+        #[arg(long, value_name = "SECS", default_value_t = DEFAULT_SAVE_RETRY_SECS)]
+        save_retry: u64,
     },
 }
 
@@ -66,21 +83,39 @@ pub async fn tokens(global: &Global, command: TokensCommand) -> Result<(), CliEr
             }
             print_json(&serde_json::Value::Array(listed))
         }
-        TokensCommand::Grant { app, org_id } => {
+        TokensCommand::Grant {
+            app,
+            org_id,
+            save_retry,
+        } => {
             let client = client(global, &mut StdinOnce::default())?;
-            let store = open(&app.store, &app.client_id).await?;
+            let store = Arc::new(RetryingStore::new(
+                open(&app.store, &app.client_id).await?,
+                Duration::from_secs(save_retry),
+            ));
             let tokens = OrgTokens::builder(client, app.client_id)
-                .store(store)
+                .store(Arc::clone(&store) as Arc<dyn OrgStore>)
                 .build();
-            tokens
-                .on_install(&org_id, ApprovalResult::Installed)
-                .await
-                .map_err(|error| match error {
+            let installed = tokens.on_install(&org_id, ApprovalResult::Installed).await;
+            if let Err(error) = installed {
+                // Cobo issued a pair that could not be saved: printed, it is not lost.
+                if let Some(pair) = store.unsaved(&org_id) {
+                    return Err(CliError::Other(match print_pair(&pair) {
+                        Ok(()) => format!(
+                            "the new pair could not be saved ({error}); it is printed on standard output: keep it (it is in no store), put it into the store once it works again"
+                        ),
+                        Err(printing) => format!(
+                            "the new pair could not be saved ({error}), nor printed ({printing})"
+                        ),
+                    }));
+                }
+                return Err(match error {
                     cobo_oauth::tokens::orgs::InstallError::Grant(error) => {
                         CliError::Request(error)
                     }
                     other => CliError::Usage(other.to_string()),
-                })?;
+                });
+            }
             let status = tokens.status(&org_id).await?;
             print_json(&serde_json::json!({
                 "org_id": status.org_id,
@@ -89,6 +124,13 @@ pub async fn tokens(global: &Global, command: TokensCommand) -> Result<(), CliEr
             }))
         }
     }
+}
+
+/// Prints a pair as a store holds it (both tokens, its version, expiry and owner).
+fn print_pair(pair: &StoredToken) -> Result<(), CliError> {
+    let json = pair.to_json();
+    let value = serde_json::from_str(&json).map_err(|e| CliError::Other(e.to_string()))?;
+    print_json(&value)
 }
 
 fn store_error(error: cobo_oauth::tokens::StoreError) -> CliError {

@@ -728,3 +728,135 @@ async fn a_store_file_of_another_organization_is_refused_before_anything_is_sent
         "the file is untouched"
     );
 }
+
+#[tokio::test]
+async fn a_refresh_token_given_for_a_store_file_must_be_its_organizations() {
+    let server = MockServer::start(mock_config()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.json");
+    let store = path.to_str().unwrap();
+    let run = |extra: &[&str], envs: Vec<(&'static str, String)>, input: String| {
+        let mut args = server_options(&server);
+        args.extend(extra.iter().map(|a| (*a).to_owned()));
+        async move {
+            let envs: Vec<(&str, &str)> = envs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            cli_with(&strs(&args), &envs, &input, None).await
+        }
+    };
+    let secret = || vec![("COBO_API_SECRET", SECRET.to_owned())];
+    let got_a = run(
+        &[
+            "token",
+            "get",
+            "--client-id",
+            "app",
+            "--org-id",
+            "org-a",
+            "--store",
+            store,
+        ],
+        secret(),
+        String::new(),
+    )
+    .await;
+    assert_eq!(got_a.status.code(), Some(0), "{}", stderr(&got_a));
+    let got_b = run(
+        &["token", "get", "--client-id", "app", "--org-id", "org-b"],
+        secret(),
+        String::new(),
+    )
+    .await;
+    assert_eq!(got_b.status.code(), Some(0), "{}", stderr(&got_b));
+    let token_b = json(&got_b)["refresh_token"].as_str().unwrap().to_owned();
+    let before = std::fs::read(&path).unwrap();
+    let requests = server.requests().len();
+
+    // org-b's refresh token, given each way, never lands in org-a's file.
+    let refresh = ["token", "refresh", "--client-id", "app", "--store", store];
+    let on_argv = run(
+        &[&refresh[..], &["--refresh-token", &token_b]].concat(),
+        secret(),
+        String::new(),
+    )
+    .await;
+    expect_exit(&on_argv, 2, "--org-id \"org-a\"");
+    let in_env = run(
+        &refresh,
+        vec![
+            ("COBO_API_SECRET", SECRET.to_owned()),
+            ("COBO_REFRESH_TOKEN", token_b.clone()),
+        ],
+        String::new(),
+    )
+    .await;
+    expect_exit(&in_env, 2, "--org-id \"org-a\"");
+    let on_stdin = run(
+        &[&refresh[..], &["--refresh-token", "-"]].concat(),
+        secret(),
+        format!("{token_b}\n"),
+    )
+    .await;
+    expect_exit(&on_stdin, 2, "--org-id \"org-a\"");
+    let named_wrongly = run(
+        &[
+            &refresh[..],
+            &["--org-id", "org-b", "--refresh-token", &token_b],
+        ]
+        .concat(),
+        secret(),
+        String::new(),
+    )
+    .await;
+    expect_exit(&named_wrongly, 2, "org-a");
+    for refused in [&on_argv, &in_env, &on_stdin, &named_wrongly] {
+        assert!(!stderr(refused).contains(&token_b), "{}", stderr(refused));
+    }
+    assert_eq!(server.requests().len(), requests, "nothing was sent");
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        before,
+        "the file is untouched"
+    );
+
+    // Confirmed with --org-id, the file's own organization's refresh token is refreshed into it.
+    let token_a = json(&got_a)["refresh_token"].as_str().unwrap().to_owned();
+    let confirmed = run(
+        &[&refresh[..], &["--org-id", "org-a"]].concat(),
+        vec![
+            ("COBO_API_SECRET", SECRET.to_owned()),
+            ("COBO_REFRESH_TOKEN", token_a),
+        ],
+        String::new(),
+    )
+    .await;
+    assert_eq!(confirmed.status.code(), Some(0), "{}", stderr(&confirmed));
+    let saved: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(saved["org_id"], "org-a");
+    assert_eq!(saved["version"], 2);
+    assert_eq!(saved["refresh_token"], json(&confirmed)["refresh_token"]);
+
+    // A new file takes a given refresh token, recorded under --org-id.
+    let new_path = dir.path().join("b.json");
+    let new_file = run(
+        &[
+            "token",
+            "refresh",
+            "--client-id",
+            "app",
+            "--org-id",
+            "org-b",
+            "--store",
+            new_path.to_str().unwrap(),
+            "--refresh-token",
+            &token_b,
+        ],
+        secret(),
+        String::new(),
+    )
+    .await;
+    assert_eq!(new_file.status.code(), Some(0), "{}", stderr(&new_file));
+    let saved: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&new_path).unwrap()).unwrap();
+    assert_eq!(saved["org_id"], "org-b");
+    assert_eq!(saved["refresh_token"], json(&new_file)["refresh_token"]);
+}
