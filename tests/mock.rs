@@ -369,3 +369,59 @@ async fn added_operations_answer_what_is_registered_signed_and_check_the_bearer_
         "an unregistered path shows up in the log"
     );
 }
+
+/// Sends an unsigned `POST /v2/oauth/token` with `body`; the status.
+async fn unsigned_post(server: &MockServer, body: Vec<u8>) -> u16 {
+    reqwest::Client::new()
+        .post(format!("http://{}/v2/oauth/token", server.addr()))
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// What the recorded requests hold at least: their bodies and text fields.
+fn recorded_bytes(server: &MockServer) -> usize {
+    server
+        .requests()
+        .iter()
+        .map(|r| r.body.len() + r.method.len() + r.path.len() + r.query.len())
+        .sum()
+}
+
+#[tokio::test]
+async fn unauthenticated_bodies_are_never_kept_and_the_request_log_is_bounded_by_bytes() {
+    const MIB: usize = 1024 * 1024;
+    let cap = 3 * MIB;
+    let server = MockServer::start(MockConfig {
+        max_recorded_bytes: cap as u64,
+        ..cobo_oauth_tests::mock_config()
+    })
+    .await
+    .unwrap();
+    for _ in 0..200 {
+        assert_eq!(unsigned_post(&server, vec![b'x'; MIB]).await, 401);
+    }
+    let kept = recorded_bytes(&server);
+    assert!(kept <= cap, "200 MiB posted, {kept} bytes kept");
+    let requests = server.requests();
+    assert_eq!(requests.len(), 200, "each request is still recorded");
+    assert!(requests.iter().all(|r| !r.body_kept && r.body.is_empty()));
+
+    // Authenticated requests keep their bodies, the oldest dropped to stay under the cap.
+    for n in 0..4 {
+        let (status, body) = signed_request(&server, &format!("big-{n}"), &vec![b'y'; MIB]).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let kept = recorded_bytes(&server);
+    assert!(kept <= cap, "{kept} bytes kept");
+    let requests = server.requests();
+    let with_bodies: Vec<_> = requests
+        .iter()
+        .filter(|r| r.body_kept && r.body == vec![b'y'; MIB])
+        .map(|r| r.nonce.as_deref().unwrap())
+        .collect();
+    assert_eq!(with_bodies, ["big-2", "big-3"], "the newest that fit");
+}

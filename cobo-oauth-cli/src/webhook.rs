@@ -202,16 +202,10 @@ fn verifier(global: &Global) -> Result<InboundVerifier, CliError> {
 
 /// Headers and raw body of a captured request.
 fn parse_request(raw: &[u8]) -> Result<(http::HeaderMap, Vec<u8>), CliError> {
-    let (head, body) = match find(raw, b"\r\n\r\n") {
-        Some(at) => (&raw[..at], &raw[at + 4..]),
-        None => match find(raw, b"\n\n") {
-            Some(at) => (&raw[..at], &raw[at + 2..]),
-            None => {
-                return Err(CliError::Usage(
-                    "the request has no blank line between its headers and its body".to_owned(),
-                ));
-            }
-        },
+    let Some((head, body)) = split_at_blank_line(raw) else {
+        return Err(CliError::Usage(
+            "the request has no blank line between its headers and its body".to_owned(),
+        ));
     };
     let head = std::str::from_utf8(head)
         .map_err(|_| CliError::Usage("the request's headers are not UTF-8".to_owned()))?;
@@ -233,8 +227,19 @@ fn parse_request(raw: &[u8]) -> Result<(http::HeaderMap, Vec<u8>), CliError> {
     Ok((headers, body.to_vec()))
 }
 
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
+/// The head and the body of a captured request: split at its first line that is empty once a
+/// trailing `\r` is removed (header lines may end in LF or CRLF; the body is whatever follows,
+/// blank lines of its own included).
+fn split_at_blank_line(raw: &[u8]) -> Option<(&[u8], &[u8])> {
+    let mut start = 0;
+    while let Some(len) = raw[start..].iter().position(|&byte| byte == b'\n') {
+        let line = &raw[start..start + len];
+        if line.strip_suffix(b"\r").unwrap_or(line).is_empty() {
+            return Some((&raw[..start], &raw[start + len + 1..]));
+        }
+        start += len + 1;
+    }
+    None
 }
 
 /// What a verified body is, for printing.

@@ -53,15 +53,10 @@ pub(crate) enum KnownKeys<'a> {
     Any,
 }
 
-/// Checks a request; `Err` is the 401 to send. A nonce is a string, as Cobo allows; a numeric
-/// one must also be within the window of the server's clock.
-pub(crate) fn check(
-    request: &Received<'_>,
-    known: KnownKeys<'_>,
-    nonces: &mut SeenNonces,
-    now: u64,
-    window_ms: u64,
-) -> Result<(), Reply> {
+/// Checks who signed a request: its CoboAuth headers are present, its API key is known and its
+/// signature verifies over the bytes received. `Ok` is the key (lower-case hex); `Err` is the 401
+/// to send. The nonce is not looked at ([`check_nonce`] does, once the request is routed).
+pub(crate) fn authenticate(request: &Received<'_>, known: KnownKeys<'_>) -> Result<String, Reply> {
     let refuse = |description: &str| Reply::oauth(401, "unauthorized_client", description);
     let (Some(api_key), Some(nonce), Some(signature)) =
         (request.api_key, request.nonce, request.signature)
@@ -96,6 +91,20 @@ pub(crate) fn check(
     let digest = Digest::sha256d(string_to_sign.as_bytes());
     key.verify_strict(digest.as_bytes(), &Signature::from_bytes(&signature_bytes))
         .map_err(|_| refuse("signature verification failed"))?;
+    Ok(api_key)
+}
+
+/// Checks the nonce of a request [`authenticate`] accepted for `api_key`; `Err` is the 401 to
+/// send. A nonce is a string, as Cobo allows; a numeric one must also be within the window of
+/// the server's clock; none may be used twice within the window.
+pub(crate) fn check_nonce(
+    api_key: &str,
+    request: &Received<'_>,
+    nonces: &mut SeenNonces,
+    now: u64,
+    window_ms: u64,
+) -> Result<(), Reply> {
+    let nonce = request.nonce.unwrap_or("");
     if nonce.is_empty() {
         return Err(Reply::oauth(401, "invalid_request", "the nonce is empty"));
     }
@@ -109,7 +118,7 @@ pub(crate) fn check(
         ));
     }
     if !nonces.record(
-        &api_key,
+        api_key,
         nonce,
         now,
         now.saturating_sub(window_ms.saturating_mul(2)),

@@ -6,6 +6,7 @@ mod client;
 mod faults;
 mod installs;
 mod jwks;
+mod log;
 mod reply;
 mod serve;
 mod tokens;
@@ -46,6 +47,9 @@ pub struct MockConfig {
     pub max_request_bytes: u64,
     /// How many requests [`MockServer::requests`] keeps (the oldest are dropped).
     pub max_recorded_requests: usize,
+    /// How many bytes the requests [`MockServer::requests`] keeps may hold, bodies included
+    /// (the oldest are dropped; a request larger on its own is kept without its body).
+    pub max_recorded_bytes: u64,
     /// How many issued tokens of each kind are remembered (the oldest are forgotten, and then
     /// refused like expired ones).
     pub max_tokens: usize,
@@ -80,6 +84,7 @@ impl Default for MockConfig {
             accept_any_key: false,
             max_request_bytes: cobo_oauth::DEFAULT_MAX_RESPONSE_BYTES,
             max_recorded_requests: 10_000,
+            max_recorded_bytes: 64 * 1024 * 1024,
             max_tokens: tokens::DEFAULT_MAX_TOKENS,
             response_seed: None,
             clock: Arc::new(SystemClock),
@@ -98,8 +103,13 @@ pub struct RecordedRequest {
     pub path: String,
     /// Query string, as received.
     pub query: String,
-    /// Raw body.
+    /// Raw body, when [`Self::body_kept`].
     pub body: Vec<u8>,
+    /// Whether `body` is the body received. It is not when the request was not authenticated
+    /// (its CoboAuth headers missing, its API key unknown or its signature invalid: the mock
+    /// never keeps an unauthenticated body) or when it alone exceeded
+    /// [`MockConfig::max_recorded_bytes`]; `body` is then empty.
+    pub body_kept: bool,
     /// `Biz-Api-Key`, if sent.
     pub api_key: Option<String>,
     /// `Biz-Api-Nonce`, if sent.
@@ -130,7 +140,7 @@ pub(crate) struct State {
     pub tokens: tokens::Tokens,
     pub nonces: auth::SeenNonces,
     pub faults: faults::FaultQueue,
-    pub requests: std::collections::VecDeque<RecordedRequest>,
+    pub requests: log::RequestLog,
     pub api_keys: Vec<String>,
     pub answers: answers::Answers,
     pub uninstalled: installs::Uninstalled,
@@ -266,7 +276,9 @@ impl MockServer {
         self.state().faults.push(fault, times);
     }
 
-    /// The requests received so far (the newest [`MockConfig::max_recorded_requests`]).
+    /// The requests received so far: the newest [`MockConfig::max_recorded_requests`], holding
+    /// at most [`MockConfig::max_recorded_bytes`]; a body only when the request was
+    /// authenticated ([`RecordedRequest::body_kept`]).
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.state().requests.iter().cloned().collect()
     }

@@ -17,7 +17,7 @@ use super::auth::{self, Received};
 use super::faults::Fault;
 use super::reply::Reply;
 use super::tokens::RefreshRefused;
-use super::{RecordedRequest, Shared};
+use super::{MockConfig, RecordedRequest, Shared, State};
 use cobo_oauth::signing::Digest;
 
 /// Why a connection is closed without an answer.
@@ -50,6 +50,28 @@ fn header<'a>(request: &'a http::request::Parts, name: &str) -> Option<&'a str> 
     request.headers.get(name).and_then(|v| v.to_str().ok())
 }
 
+/// The parts of a request that CoboAuth signs.
+fn received<'a>(parts: &'a http::request::Parts, body: &'a [u8]) -> Received<'a> {
+    Received {
+        method: parts.method.as_str(),
+        path: parts.uri.path(),
+        query: parts.uri.query().unwrap_or(""),
+        body,
+        api_key: header(parts, "biz-api-key"),
+        nonce: header(parts, "biz-api-nonce"),
+        signature: header(parts, "biz-api-signature"),
+    }
+}
+
+/// The API keys whose signatures are accepted now.
+fn known<'a>(config: &MockConfig, state: &'a State) -> auth::KnownKeys<'a> {
+    if config.accept_any_key {
+        auth::KnownKeys::Any
+    } else {
+        auth::KnownKeys::Only(&state.api_keys)
+    }
+}
+
 async fn handle(
     shared: Arc<Shared>,
     request: Request<Incoming>,
@@ -66,27 +88,36 @@ async fn handle(
         .path()
         .ends_with("/oauth/token")
         .then(|| shared.token_requests.enter());
-    let fault = {
+    let (fault, authenticated) = {
+        let config = &shared.config;
         let mut state = shared
             .state
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if shared.config.record_requests {
-            if state.requests.len() >= shared.config.max_recorded_requests.max(1) {
-                state.requests.pop_front();
-            }
-            state.requests.push_back(RecordedRequest {
+        // Authenticated before anything is kept: only a body signed by a known key is recorded.
+        let authenticated = config
+            .record_requests
+            .then(|| auth::authenticate(&received(&parts, &body), known(config, &state)));
+        if config.record_requests {
+            let body_kept = matches!(authenticated, Some(Ok(_)));
+            let request = RecordedRequest {
                 method: parts.method.to_string(),
                 path: parts.uri.path().to_owned(),
                 query: parts.uri.query().unwrap_or("").to_owned(),
-                body: body.to_vec(),
+                body: if body_kept { body.to_vec() } else { Vec::new() },
+                body_kept,
                 api_key: header(&parts, "biz-api-key").map(str::to_owned),
                 nonce: header(&parts, "biz-api-nonce").map(str::to_owned),
                 authorization: header(&parts, "authorization").map(str::to_owned),
-                received_at_ms: shared.config.clock.now_millis(),
-            });
+                received_at_ms: config.clock.now_millis(),
+            };
+            state.requests.push(
+                request,
+                config.max_recorded_requests,
+                config.max_recorded_bytes,
+            );
         }
-        state.faults.next()
+        (state.faults.next(), authenticated)
     };
     if let Some(Fault::Delay(delay)) = &fault {
         tokio::time::sleep(*delay).await;
@@ -100,7 +131,7 @@ async fn handle(
             status: 200,
             body: "{\"access_token\": ".to_owned(),
         },
-        _ => route(&shared, &parts, &body),
+        _ => route(&shared, &parts, &body, authenticated),
     };
     if fault == Some(Fault::DropConnection) {
         return Err(Dropped);
@@ -182,7 +213,14 @@ fn sign_content(shared: &Shared, content: String) -> String {
     }
 }
 
-fn route(shared: &Shared, parts: &http::request::Parts, body: &[u8]) -> Reply {
+/// Answers a request; `authenticated` is [`auth::authenticate`]'s verdict when it was reached
+/// already (to record the request), and is reached here otherwise.
+fn route(
+    shared: &Shared,
+    parts: &http::request::Parts,
+    body: &[u8],
+    authenticated: Option<Result<String, Reply>>,
+) -> Reply {
     let config = &shared.config;
     if config.fixed_token && parts.uri.path().ends_with("/oauth/token") {
         return Reply {
@@ -198,23 +236,14 @@ fn route(shared: &Shared, parts: &http::request::Parts, body: &[u8]) -> Reply {
         .state
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let received = Received {
-        method: parts.method.as_str(),
-        path: parts.uri.path(),
-        query: parts.uri.query().unwrap_or(""),
-        body,
-        api_key: header(parts, "biz-api-key"),
-        nonce: header(parts, "biz-api-nonce"),
-        signature: header(parts, "biz-api-signature"),
-    };
+    let received = received(parts, body);
     let window = u64::try_from(config.nonce_window.as_millis()).unwrap_or(u64::MAX);
     let state = &mut *state;
-    let known = if config.accept_any_key {
-        auth::KnownKeys::Any
-    } else {
-        auth::KnownKeys::Only(&state.api_keys)
-    };
-    if let Err(reply) = auth::check(&received, known, &mut state.nonces, now, window) {
+    let authenticated =
+        authenticated.unwrap_or_else(|| auth::authenticate(&received, known(config, state)));
+    if let Err(reply) = authenticated
+        .and_then(|key| auth::check_nonce(&key, &received, &mut state.nonces, now, window))
+    {
         return reply;
     }
     let bearer = header(parts, "authorization").and_then(|v| v.strip_prefix("Bearer "));

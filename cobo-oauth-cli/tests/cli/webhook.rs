@@ -218,3 +218,35 @@ async fn verify_reads_a_captured_request_and_says_why_it_fails() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("ms away from now"));
 }
+
+/// A capture whose header lines end in LF (as `nc -l` or a text editor saves them) and whose body
+/// holds a CRLF blank line of its own: the head ends at the first blank line, not at the body's.
+#[tokio::test]
+async fn verify_splits_a_capture_with_lf_headers_at_its_first_blank_line() {
+    let body = "{\"event_id\":\"ev-2\",\"url\":\"http://localhost/hook\",\"created_timestamp\":1,\r\n\r\n\"type\":\"wallets.updated\",\"data\":{\"data_type\":\"WalletInfo\"}}";
+    let sender = CoboSender::from_seed(seed());
+    let (timestamp, signature) = sender.sign(body.as_bytes(), 1_735_689_600_123);
+    let request = format!(
+        "POST /cobo/webhook HTTP/1.1\nHost: app\nBiz-Timestamp: {timestamp}\nBiz-Resp-Signature: {signature}\n\n{body}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lf.http");
+    std::fs::write(&path, request).unwrap();
+    let out = cli(&[
+        "--response-pubkey",
+        &sender.public_key_hex(),
+        "webhook",
+        "verify",
+        "--request",
+        path.to_str().unwrap(),
+    ])
+    .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(printed["event_id"], "ev-2");
+    assert_eq!(printed["timestamp_ms"], 1_735_689_600_123_u64);
+}
