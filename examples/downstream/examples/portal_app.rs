@@ -18,12 +18,13 @@
 //!   verify against Cobo's JWKS (issuer, audience: the app's client ID, expiry) and its
 //!   organization claim ([`ORG_CLAIM`]) must name `org_id`. Anything else gets 401 before the
 //!   store or Cobo is asked anything.
-//! - `GET /orgs`: each organization's expiry, last renewal and last error (no secrets).
 //!
 //! Cobo documents no signature on the install callback, so anyone who reaches the route can call
 //! it. It is only a hint: the grant it triggers is what proves the installation (Cobo answers it,
-//! signed, only for an organization that installed the app). Rate-limit the route in production,
-//! and put `/orgs` behind your own authentication: it lists your customers.
+//! signed, only for an organization that installed the app). Rate-limit the route in production.
+//! No route lists the store: a request reads the one organization it names, after its token
+//! named that organization (an operator's view of every organization is `OrgTokens::statuses`,
+//! for an admin tool of your own, never a public route).
 //!
 //! Offline, the app talks to the embedded mock Cobo server, which answers `list_wallets` and
 //! issues User Info Tokens, and the demo plays Cobo calling the install callback for two
@@ -91,23 +92,6 @@ async fn install(State(app): State<App>, Query(query): Query<Install>) -> (Statu
         }
         Err(error) => (StatusCode::SERVICE_UNAVAILABLE, error.to_string()),
     }
-}
-
-/// `GET /orgs`
-async fn orgs(State(app): State<App>) -> Result<Json<serde_json::Value>, (StatusCode, String)> {
-    let statuses = app.tokens.statuses().await.map_err(unavailable)?;
-    Ok(Json(serde_json::json!(
-        statuses
-            .into_iter()
-            .map(|s| serde_json::json!({
-                "org_id": s.org_id,
-                "expires_at_ms": s.expires_at_ms,
-                "last_renewal_ms": s.last_renewal_ms,
-                "last_error": s.last_error,
-                "uninstalled": s.uninstalled,
-            }))
-            .collect::<Vec<_>>()
-    )))
 }
 
 /// `GET /orgs/{org_id}/wallets`: only for a user of `org_id` ([`authorize`]), and only for an
@@ -224,7 +208,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let router = Router::new()
         .route("/cobo/install", post(install))
-        .route("/orgs", get(orgs))
         .route("/orgs/{org_id}/wallets", get(wallets))
         .with_state(app);
     let port = if serve { 3000 } else { 0 };
@@ -293,7 +276,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "POST /cobo/install?approval_result=7".to_owned(),
             http.post(format!("{base}/cobo/install?approval_result=7&org_id=x")),
         ),
-        ("GET /orgs".to_owned(), http.get(format!("{base}/orgs"))),
     ] {
         let answer = request.send().await?;
         println!("{what}: {} {}", answer.status(), answer.text().await?);
