@@ -68,8 +68,8 @@ use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 
 use super::{
-    CallbackDecision, CallbackMessage, EnvelopeError, InboundError, InboundVerifier, VerifiedBody,
-    WebhookEvent,
+    CallbackDecision, CallbackMessage, ContextError, EnvelopeError, InboundError, InboundVerifier,
+    VerifiedBody, WebhookEvent, not_for_this_app,
 };
 
 /// Why an extractor refused a request.
@@ -85,6 +85,11 @@ pub enum InboundRejection {
     /// the body).
     #[error(transparent)]
     BadEnvelope(#[from] EnvelopeError),
+    /// The signature holds but the message is not meant for this app (another endpoint's
+    /// event, an organization or wallet the app does not serve): 403; or the app's check could
+    /// not tell: 503 ([`super::not_for_this_app`]).
+    #[error(transparent)]
+    NotForThisApp(#[from] ContextError),
 }
 
 impl IntoResponse for InboundRejection {
@@ -98,6 +103,10 @@ impl IntoResponse for InboundRejection {
             Self::BadEnvelope(error) => {
                 tracing::warn!(%error, "a signed request from Cobo could not be parsed");
                 (StatusCode::BAD_REQUEST, error.to_string()).into_response()
+            }
+            Self::NotForThisApp(error) => {
+                tracing::warn!(%error, "a signed request from Cobo is not meant for this app");
+                not_for_this_app(&error).into_response()
             }
         }
     }
@@ -140,8 +149,11 @@ where
     type Rejection = InboundRejection;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let verifier = InboundVerifier::from_ref(state);
         let Verified(body) = Verified::from_request(request, state).await?;
-        Ok(Self(body.webhook_event()?))
+        let event = body.webhook_event()?;
+        verifier.admit_webhook(&event).await?;
+        Ok(Self(event))
     }
 }
 
@@ -153,8 +165,11 @@ where
     type Rejection = InboundRejection;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let verifier = InboundVerifier::from_ref(state);
         let Verified(body) = Verified::from_request(request, state).await?;
-        Ok(Self(body.callback_message()?))
+        let message = body.callback_message()?;
+        verifier.admit_callback(&message).await?;
+        Ok(Self(message))
     }
 }
 

@@ -79,6 +79,7 @@
 
 #[cfg(feature = "axum")]
 pub mod axum;
+mod context;
 mod dedup;
 #[cfg(feature = "redis")]
 mod dedup_redis;
@@ -90,6 +91,7 @@ mod jwt;
 mod reply;
 mod verifier;
 
+pub use context::{CheckError, CheckFuture, ContextError, Endpoints, Subject, SubjectCheck};
 pub use dedup::{
     DEFAULT_DEDUP_TTL, DEFAULT_MEMORY_CAPACITY, DedupError, DedupFuture, Deduplicator,
     MemoryDeduplicator, Seen,
@@ -105,7 +107,7 @@ pub use jwt::ensure_crypto_provider;
 pub use jwt::{
     Audience, DEFAULT_ALGORITHMS, DEFAULT_LEEWAY, UserInfoClaims, UserInfoError, UserInfoVerifier,
 };
-pub use reply::{CallbackDecision, rejected, webhook_accepted};
+pub use reply::{CallbackDecision, not_for_this_app, rejected, webhook_accepted};
 pub use verifier::{
     InboundError, InboundVerifier, SIGNATURE_HEADERS, TIMESTAMP_HEADERS, VerifiedBody,
 };
