@@ -100,6 +100,7 @@ use super::{
 
 /// Why an extractor refused a request.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum InboundRejection {
     /// The body could not be read (too large, connection lost): axum's own answer.
     #[error(transparent)]
