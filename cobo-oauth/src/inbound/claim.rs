@@ -167,3 +167,52 @@ impl Drop for ReleaseOnDrop {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inbound::MemoryDeduplicator;
+
+    fn runner() -> (Arc<MemoryDeduplicator>, ClaimRunner) {
+        let dedup = Arc::new(MemoryDeduplicator::default());
+        (dedup.clone(), ClaimRunner::new(dedup))
+    }
+
+    #[tokio::test]
+    async fn a_handled_event_is_a_duplicate_and_a_failed_one_is_released_at_once() {
+        let (_, runner) = runner();
+        let failed = runner.run("f", async { Err::<(), _>("no") }).await;
+        assert!(matches!(failed, Err(RunError::Handler("no"))));
+        let handled = runner.run("f", async { Ok::<_, ()>(7) }).await.unwrap();
+        assert_eq!(handled, Outcome::Handled(7));
+        assert_eq!(handled.status(), http::StatusCode::OK);
+        let again = runner.run("f", async { Ok::<_, ()>(8) }).await.unwrap();
+        assert_eq!(again, Outcome::Duplicate);
+        assert_eq!(again.status(), http::StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn while_a_handler_runs_the_event_is_in_progress_and_a_dropped_one_is_released() {
+        let (dedup, runner) = runner();
+        let mut running = Box::pin(runner.run("r", std::future::pending::<Result<(), ()>>()));
+        assert!(
+            tokio::time::timeout(Duration::from_millis(10), &mut running)
+                .await
+                .is_err()
+        );
+        let retry = runner.run("r", async { Ok::<_, ()>(()) }).await.unwrap();
+        assert_eq!(retry, Outcome::InProgress);
+        assert_eq!(retry.status(), http::StatusCode::SERVICE_UNAVAILABLE);
+        drop(running);
+        // The release runs in a spawned task: let it.
+        for _ in 0..100 {
+            if dedup.is_empty() {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        assert!(dedup.is_empty(), "the dropped handler's claim was released");
+        let next = runner.run("r", async { Ok::<_, ()>(()) }).await.unwrap();
+        assert_eq!(next, Outcome::Handled(()));
+    }
+}
