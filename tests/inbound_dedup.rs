@@ -299,11 +299,17 @@ async fn slow_webhook(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_retry_while_a_slow_handler_runs_is_not_answered_200_and_a_failed_first_is_handled_once()
 {
+    let redis = RedisServer::start();
+    for dedup in both_deduplicators(&redis).await {
+        slow_handler_with_retries(dedup).await;
+    }
+}
+
+async fn slow_handler_with_retries(dedup: Arc<dyn Deduplicator>) {
     let mock = MockServer::start(mock_config()).await.unwrap();
     let app = SlowApp {
         verifier: InboundVerifier::for_env(&mock.env()).unwrap(),
-        claims: ClaimRunner::new(Arc::new(MemoryDeduplicator::default()))
-            .lease(Duration::from_millis(1500)),
+        claims: ClaimRunner::new(dedup).lease(Duration::from_millis(1500)),
         started: Arc::default(),
         succeeded: Arc::default(),
         retried: Arc::default(),
