@@ -309,7 +309,7 @@ async fn slow_handler_with_retries(dedup: Arc<dyn Deduplicator>) {
     let mock = MockServer::start(mock_config()).await.unwrap();
     let app = SlowApp {
         verifier: InboundVerifier::for_env(&mock.env()).unwrap(),
-        claims: ClaimRunner::new(dedup).lease(Duration::from_millis(1500)),
+        claims: ClaimRunner::new(dedup).lease(Duration::from_millis(2400)),
         started: Arc::default(),
         succeeded: Arc::default(),
         retried: Arc::default(),
