@@ -4,14 +4,18 @@
 //! Webhook events and callback messages are signed like Cobo's responses: `Biz-Resp-Signature`
 //! is ed25519 over `SHA-256(SHA-256(RAW_BODY|Biz-Timestamp))` with the environment's response
 //! key. [`InboundVerifier`] checks that over the raw body bytes before anything is parsed, in any
-//! framework: give it the request's headers and body, and parse the [`VerifiedBody`] it hands
-//! back ([`WebhookEvent`], [`CallbackMessage`]).
+//! framework: give it the request's headers and body, parse the [`VerifiedBody`] it hands back
+//! ([`WebhookEvent`], [`CallbackMessage`]), and check that it is meant for this app.
 //!
 //! ```
-//! # fn f(headers: &http::HeaderMap, body: bytes::Bytes) -> Result<(), Box<dyn std::error::Error>> {
-//! use cobo_oauth::{Env, inbound::InboundVerifier};
-//! let verifier = InboundVerifier::for_env(&Env::Prod)?;
-//! let event = verifier.verify(headers, body)?.webhook_event()?;
+//! # async fn f(headers: &http::HeaderMap, body: bytes::Bytes) -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//! use cobo_oauth::{Env, inbound::{Endpoints, InboundVerifier, Subject}};
+//! let verifier = InboundVerifier::for_env(&Env::Prod)?
+//!     .endpoints(Endpoints::parse(["https://app.example/cobo/webhook"])?)
+//!     .subjects(Arc::new(|about: &Subject| about.org_id.as_deref() == Some("<installed org>")));
+//! let event = verifier.verify(headers, body)?.webhook_event()?; // signed by Cobo (401 if not)
+//! verifier.admit_webhook(&event).await?;                        // and meant for this app (403)
 //! println!("{} {}", event.event_id, event.event_type);
 //! # Ok(()) }
 //! ```
