@@ -110,6 +110,17 @@ async fn the_claim_carries_its_lease_and_the_completed_mark_its_time_to_live() {
         .await
         .unwrap();
     assert!((80..=90).contains(&ttl), "{ttl}");
+    // The mark of a version before claims (`SET key 1 NX EX ttl`) reads as completed.
+    redis::cmd("SET")
+        .arg("test:seen:legacy")
+        .arg(1)
+        .query_async::<()>(&mut connection)
+        .await
+        .unwrap();
+    assert_eq!(
+        dedup.claim("legacy", LEASE).await.unwrap(),
+        Claim::Completed
+    );
 }
 
 #[tokio::test]

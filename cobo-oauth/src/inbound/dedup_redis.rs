@@ -54,6 +54,9 @@ fn failed(error: redis::RedisError) -> DedupError {
 
 /// The value of a completed event's key (a claim's is its token, hex).
 const COMPLETED: &str = "done";
+/// The value versions before claims wrote (`SET key 1 NX EX ttl`, "seen"): read as completed,
+/// as those versions answered it, until it expires.
+const LEGACY_SEEN: &str = "1";
 
 /// `KEYS[1]` held by token `ARGV[1]`: extend it to `ARGV[2]` ms. 1 if renewed.
 const RENEW: &str = r"
@@ -105,7 +108,7 @@ impl Deduplicator for RedisDeduplicator {
             // Gone between the two commands (a lapsed or released claim): in progress until a
             // moment ago, so let Cobo retry rather than race.
             Ok(match value.as_deref() {
-                Some(COMPLETED) => Claim::Completed,
+                Some(COMPLETED | LEGACY_SEEN) => Claim::Completed,
                 _ => Claim::InProgress,
             })
         })
