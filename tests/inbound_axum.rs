@@ -13,7 +13,9 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef, State};
 use axum::routing::post;
 use cobo_oauth::inbound::axum::{VerifiedCallback, VerifiedWebhook};
-use cobo_oauth::inbound::{CallbackDecision, InboundVerifier, MemoryDeduplicator, Seen};
+use cobo_oauth::inbound::{
+    CallbackDecision, ClaimRunner, InboundVerifier, MemoryDeduplicator, Outcome,
+};
 use cobo_oauth::signing::Clock;
 use cobo_oauth_mock::{DeliveryKind, DeliveryOutcome, DeliveryPolicy, MockConfig, MockServer};
 use cobo_oauth_tests::{Logs, mock_config};
@@ -21,7 +23,7 @@ use cobo_oauth_tests::{Logs, mock_config};
 #[derive(Clone)]
 struct App {
     verifier: InboundVerifier,
-    seen: Arc<MemoryDeduplicator>,
+    claims: ClaimRunner,
     handled: Arc<Mutex<Vec<String>>>,
     /// Answer 500 to this many requests first (to see Cobo's retries).
     fail_first: Arc<AtomicUsize>,
@@ -58,12 +60,14 @@ async fn webhook(
     {
         return (http::StatusCode::INTERNAL_SERVER_ERROR, "busy");
     }
-    match app.seen.check_and_mark_now(&event.event_id) {
-        Seen::First => {
-            app.handled.lock().unwrap().push(event.event_id.clone());
-            (http::StatusCode::OK, "handled")
-        }
-        Seen::Duplicate => (http::StatusCode::OK, "seen"),
+    let handling = async {
+        app.handled.lock().unwrap().push(event.event_id.clone());
+        Ok::<_, std::convert::Infallible>(())
+    };
+    match app.claims.run(&event.event_id, handling).await.unwrap() {
+        Outcome::Handled(()) => (http::StatusCode::OK, "handled"),
+        Outcome::Duplicate => (http::StatusCode::OK, "seen"),
+        Outcome::InProgress => (http::StatusCode::SERVICE_UNAVAILABLE, "in progress"),
     }
 }
 
@@ -96,7 +100,7 @@ async fn start_with(config: MockConfig) -> Running {
     let mock = MockServer::start(config).await.unwrap();
     let app = App {
         verifier: InboundVerifier::for_env(&mock.env()).unwrap(),
-        seen: Arc::new(MemoryDeduplicator::default()),
+        claims: ClaimRunner::new(Arc::new(MemoryDeduplicator::default())),
         handled: Arc::default(),
         fail_first: Arc::default(),
         signed: Arc::default(),

@@ -10,6 +10,7 @@ mod errors;
 mod file_store;
 mod hardening;
 mod inbound_axum;
+mod inbound_context;
 mod inbound_dedup;
 mod inbound_vectors;
 mod mock;

@@ -1,18 +1,25 @@
-//! "Seen before?": Cobo may deliver a webhook event more than once (retries, and duplicates even
-//! after a 200), so an app deduplicates by `event_id`.
+//! "Handled before?": Cobo may deliver a webhook event more than once (retries, and duplicates
+//! even after a 200), so an app handles each `event_id` once, and must never lose one.
+//!
+//! Claim, handle, complete: [`Deduplicator::claim`] takes a short lease on the event (one
+//! replica wins it), the handler runs while the lease is renewed, and
+//! [`Deduplicator::complete`] marks it handled for a long time ([`DEFAULT_DEDUP_TTL`]). A
+//! delivery that finds the event claimed answers non-2xx (Cobo retries later), one that finds
+//! it completed answers 200. A failed handler releases its claim at once; a crashed process or a
+//! dropped handler future leaves a claim that lapses with its lease, and the next delivery
+//! handles the event. [`ClaimRunner`](super::ClaimRunner) does all of it around a handler.
 //!
 //! [`MemoryDeduplicator`] is for one process (bounded: the oldest IDs are forgotten first, and
-//! each is forgotten after a time to live); `RedisDeduplicator` (feature `redis`) is for a fleet,
-//! with `SET key 1 NX EX ttl`.
-//!
-//! Mark an event seen only once you handled it, or accept that a crash between marking and
-//! handling loses it: [`Deduplicator::forget`] undoes a mark when handling fails.
+//! a completed one after a time to live); `RedisDeduplicator` (feature `redis`) is for a fleet.
 
 use std::collections::{HashMap, VecDeque};
+use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+use rand::RngCore;
 
 /// Why the deduplicator could not answer (Redis unreachable, ...). Answer Cobo with a 5XX so it
 /// retries, rather than guessing.
@@ -23,61 +30,137 @@ pub struct DedupError {
     pub reason: String,
 }
 
-/// Whether an event ID was seen before.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Seen {
-    /// The first time: handle it.
-    First,
-    /// Seen before: answer 200 and do nothing.
-    Duplicate,
+/// Proof of a claim: renew, complete or release only with it (a lapsed claim taken over by
+/// another delivery is that one's).
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClaimToken(String);
+
+impl ClaimToken {
+    /// A new random token.
+    pub fn generate() -> Self {
+        let mut bytes = [0u8; 16];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        Self(hex::encode(bytes))
+    }
+
+    /// The token, as stored.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ClaimToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ClaimToken(..)")
+    }
+}
+
+/// What [`Deduplicator::claim`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// This delivery holds the event for the lease: handle it, then complete or release.
+    Claimed(ClaimToken),
+    /// Another delivery holds it now: answer non-2xx (Cobo retries later).
+    InProgress,
+    /// It was handled: answer 200 and do nothing.
+    Completed,
 }
 
 /// The future of a [`Deduplicator`] call.
 pub type DedupFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, DedupError>> + Send + 'a>>;
 
-/// Answers "seen before?" for event IDs, atomically: of two concurrent calls with one ID, one
-/// gets [`Seen::First`].
+/// Claims, renews, completes and releases event IDs, atomically: of two concurrent claims of
+/// one ID, one gets [`Claim::Claimed`].
 pub trait Deduplicator: Send + Sync {
-    /// Marks `event_id` seen, and says whether it was seen before.
-    fn check_and_mark<'a>(&'a self, event_id: &'a str) -> DedupFuture<'a, Seen>;
-    /// Forgets `event_id` (its handling failed: let the next delivery handle it).
-    fn forget<'a>(&'a self, event_id: &'a str) -> DedupFuture<'a, ()>;
+    /// Claims `event_id` for `lease`, unless it is claimed (and the claim has not lapsed) or
+    /// completed.
+    fn claim<'a>(&'a self, event_id: &'a str, lease: Duration) -> DedupFuture<'a, Claim>;
+    /// Extends the claim of `token` by `lease` from now; `false` when it is no longer held
+    /// (lapsed, and maybe taken by another delivery).
+    fn renew<'a>(
+        &'a self,
+        event_id: &'a str,
+        token: &'a ClaimToken,
+        lease: Duration,
+    ) -> DedupFuture<'a, bool>;
+    /// Marks `event_id` handled (for the deduplicator's time to live), if `token` holds it or
+    /// nobody does; `false` when another delivery holds it now.
+    fn complete<'a>(&'a self, event_id: &'a str, token: &'a ClaimToken) -> DedupFuture<'a, bool>;
+    /// Releases the claim of `token` (its handling failed: the next delivery handles it).
+    fn release<'a>(&'a self, event_id: &'a str, token: &'a ClaimToken) -> DedupFuture<'a, ()>;
 }
 
 /// The default number of IDs a [`MemoryDeduplicator`] remembers.
 pub const DEFAULT_MEMORY_CAPACITY: usize = 100_000;
-/// The default time an ID is remembered: Cobo's retries of one event span about a day.
+/// The default time a completed ID is remembered: Cobo's retries of one event span about a day.
 pub const DEFAULT_DEDUP_TTL: Duration = Duration::from_secs(3 * 24 * 3600);
 
-/// Event IDs in memory, at most `capacity` of them, each for `ttl`.
+/// Event IDs in memory, at most `capacity` of them, a completed one for `ttl`.
 #[derive(Debug)]
 pub struct MemoryDeduplicator {
     capacity: usize,
     ttl: Duration,
-    seen: Mutex<SeenIds>,
+    ids: Mutex<Ids>,
+}
+
+/// The state of one ID.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum State {
+    /// Claimed by `token` until `until`.
+    Claimed { token: ClaimToken, until: Instant },
+    /// Completed (at the entry's `since`).
+    Completed,
+}
+
+#[derive(Debug)]
+struct Entry {
+    state: State,
+    /// When the entry was written (its place in `order`).
+    since: Instant,
 }
 
 #[derive(Debug, Default)]
-struct SeenIds {
-    /// When each ID was marked.
-    at: HashMap<String, Instant>,
-    /// IDs in marking order (may hold IDs forgotten since; `at` decides).
+struct Ids {
+    at: HashMap<String, Entry>,
+    /// IDs in writing order (may hold IDs rewritten or forgotten since; `at` decides).
     order: VecDeque<(String, Instant)>,
 }
 
-impl SeenIds {
-    /// Drops the oldest IDs while `drop(marked_at, how_many_remembered)` says so.
-    fn drop_oldest_while(&mut self, drop: impl Fn(Instant, usize) -> bool) {
+impl Ids {
+    /// Drops the oldest IDs while `drop(entry, how_many_remembered)` says so.
+    fn drop_oldest_while(&mut self, drop: impl Fn(&Entry, usize) -> bool) {
         while let Some((id, at)) = self.order.front() {
-            let current = self.at.get(id) == Some(at);
-            if current && !drop(*at, self.at.len()) {
-                break;
-            }
-            if current {
+            let current = self.at.get(id).filter(|entry| entry.since == *at);
+            if let Some(entry) = current {
+                if !drop(entry, self.at.len()) {
+                    break;
+                }
                 self.at.remove(id);
             }
             self.order.pop_front();
         }
+    }
+
+    fn write(&mut self, capacity: usize, event_id: &str, state: State, now: Instant) {
+        if !self.at.contains_key(event_id) {
+            self.drop_oldest_while(|_, len| len >= capacity);
+        }
+        if self.order.len() > capacity.saturating_mul(2) {
+            // Many rewritten IDs linger in `order`: rebuild it from `at`.
+            let mut order: Vec<_> = self.at.iter().map(|(k, v)| (k.clone(), v.since)).collect();
+            order.sort_by_key(|(_, at)| *at);
+            self.order = order.into();
+        }
+        let entry = Entry { state, since: now };
+        self.at.insert(event_id.to_owned(), entry);
+        self.order.push_back((event_id.to_owned(), now));
+    }
+
+    fn holds(&self, event_id: &str, token: &ClaimToken, now: Instant) -> bool {
+        matches!(
+            self.at.get(event_id).map(|entry| &entry.state),
+            Some(State::Claimed { token: held, until }) if held == token && *until > now
+        )
     }
 }
 
@@ -88,48 +171,95 @@ impl Default for MemoryDeduplicator {
 }
 
 impl MemoryDeduplicator {
-    /// Remembers at most `capacity` IDs (at least one), each for `ttl`.
+    /// Remembers at most `capacity` IDs (at least one), a completed one for `ttl`.
     pub fn new(capacity: usize, ttl: Duration) -> Self {
         Self {
             capacity: capacity.max(1),
             ttl,
-            seen: Mutex::new(SeenIds::default()),
+            ids: Mutex::new(Ids::default()),
         }
     }
 
-    /// Marks `event_id` seen, and says whether it was seen before (synchronous).
-    pub fn check_and_mark_now(&self, event_id: &str) -> Seen {
+    fn ids(&self) -> std::sync::MutexGuard<'_, Ids> {
+        self.ids.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// [`Deduplicator::claim`], synchronous.
+    pub fn claim_now(&self, event_id: &str, lease: Duration) -> Claim {
         let now = Instant::now();
-        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-        let seen = &mut *seen;
-        seen.drop_oldest_while(|at, _| now.duration_since(at) >= self.ttl);
-        if seen.at.contains_key(event_id) {
-            return Seen::Duplicate;
+        let mut ids = self.ids();
+        let ttl = self.ttl;
+        let lapsed = |entry: &Entry| match &entry.state {
+            State::Completed => now.duration_since(entry.since) >= ttl,
+            State::Claimed { until, .. } => *until <= now,
+        };
+        ids.drop_oldest_while(|entry, _| lapsed(entry));
+        match ids.at.get(event_id) {
+            Some(entry) if lapsed(entry) => {}
+            Some(Entry {
+                state: State::Completed,
+                ..
+            }) => return Claim::Completed,
+            Some(_) => return Claim::InProgress,
+            None => {}
         }
-        seen.drop_oldest_while(|_, len| len >= self.capacity);
-        if seen.order.len() > self.capacity.saturating_mul(2) {
-            // Many forgotten IDs linger in `order`: rebuild it from `at`.
-            let mut order: Vec<_> = seen.at.iter().map(|(k, v)| (k.clone(), *v)).collect();
-            order.sort_by_key(|(_, at)| *at);
-            seen.order = order.into();
-        }
-        seen.at.insert(event_id.to_owned(), now);
-        seen.order.push_back((event_id.to_owned(), now));
-        Seen::First
+        let token = ClaimToken::generate();
+        let until = now + lease;
+        let state = State::Claimed {
+            token: token.clone(),
+            until,
+        };
+        ids.write(self.capacity, event_id, state, now);
+        Claim::Claimed(token)
     }
 
-    /// Forgets `event_id` (its handling failed: let the next delivery handle it; synchronous).
-    pub fn forget_now(&self, event_id: &str) {
-        self.seen
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .at
-            .remove(event_id);
+    /// [`Deduplicator::renew`], synchronous.
+    pub fn renew_now(&self, event_id: &str, token: &ClaimToken, lease: Duration) -> bool {
+        let now = Instant::now();
+        let mut ids = self.ids();
+        if !ids.holds(event_id, token, now) {
+            return false;
+        }
+        if let Some(Entry {
+            state: State::Claimed { until, .. },
+            ..
+        }) = ids.at.get_mut(event_id)
+        {
+            *until = now + lease;
+        }
+        true
     }
 
-    /// How many IDs it remembers now.
+    /// [`Deduplicator::complete`], synchronous.
+    pub fn complete_now(&self, event_id: &str, token: &ClaimToken) -> bool {
+        let now = Instant::now();
+        let mut ids = self.ids();
+        let free = match ids.at.get(event_id).map(|entry| &entry.state) {
+            None => true,
+            Some(State::Claimed { token: held, until }) => held == token || *until <= now,
+            Some(State::Completed) => return true,
+        };
+        if free {
+            ids.write(self.capacity, event_id, State::Completed, now);
+        }
+        free
+    }
+
+    /// [`Deduplicator::release`], synchronous.
+    pub fn release_now(&self, event_id: &str, token: &ClaimToken) {
+        let mut ids = self.ids();
+        let held = matches!(
+            ids.at.get(event_id).map(|entry| &entry.state),
+            Some(State::Claimed { token: held, .. }) if held == token
+        );
+        if held {
+            ids.at.remove(event_id);
+        }
+    }
+
+    /// How many IDs it remembers now (claimed or completed).
     pub fn len(&self) -> usize {
-        self.seen.lock().unwrap_or_else(|e| e.into_inner()).at.len()
+        self.ids().at.len()
     }
 
     /// Whether it remembers no ID.
@@ -139,13 +269,28 @@ impl MemoryDeduplicator {
 }
 
 impl Deduplicator for MemoryDeduplicator {
-    fn check_and_mark<'a>(&'a self, event_id: &'a str) -> DedupFuture<'a, Seen> {
-        let seen = self.check_and_mark_now(event_id);
-        Box::pin(async move { Ok(seen) })
+    fn claim<'a>(&'a self, event_id: &'a str, lease: Duration) -> DedupFuture<'a, Claim> {
+        let claim = self.claim_now(event_id, lease);
+        Box::pin(async move { Ok(claim) })
     }
 
-    fn forget<'a>(&'a self, event_id: &'a str) -> DedupFuture<'a, ()> {
-        self.forget_now(event_id);
+    fn renew<'a>(
+        &'a self,
+        event_id: &'a str,
+        token: &'a ClaimToken,
+        lease: Duration,
+    ) -> DedupFuture<'a, bool> {
+        let renewed = self.renew_now(event_id, token, lease);
+        Box::pin(async move { Ok(renewed) })
+    }
+
+    fn complete<'a>(&'a self, event_id: &'a str, token: &'a ClaimToken) -> DedupFuture<'a, bool> {
+        let completed = self.complete_now(event_id, token);
+        Box::pin(async move { Ok(completed) })
+    }
+
+    fn release<'a>(&'a self, event_id: &'a str, token: &'a ClaimToken) -> DedupFuture<'a, ()> {
+        self.release_now(event_id, token);
         Box::pin(async { Ok(()) })
     }
 }
@@ -154,42 +299,73 @@ impl Deduplicator for MemoryDeduplicator {
 mod tests {
     use super::*;
 
+    const LEASE: Duration = Duration::from_secs(60);
+
+    fn claimed(claim: Claim) -> ClaimToken {
+        match claim {
+            Claim::Claimed(token) => token,
+            other => panic!("expected a claim, got {other:?}"),
+        }
+    }
+
     #[tokio::test]
-    async fn the_second_delivery_is_a_duplicate_until_forgotten() {
+    async fn claimed_is_in_progress_completed_is_a_duplicate_released_is_claimed_again() {
         let dedup = MemoryDeduplicator::default();
-        assert_eq!(dedup.check_and_mark("a").await.unwrap(), Seen::First);
-        assert_eq!(dedup.check_and_mark("a").await.unwrap(), Seen::Duplicate);
-        assert_eq!(dedup.check_and_mark("b").await.unwrap(), Seen::First);
-        dedup.forget("a").await.unwrap();
-        assert_eq!(dedup.check_and_mark("a").await.unwrap(), Seen::First);
+        let token = claimed(dedup.claim("a", LEASE).await.unwrap());
+        assert_eq!(dedup.claim("a", LEASE).await.unwrap(), Claim::InProgress);
+        assert!(matches!(
+            dedup.claim("b", LEASE).await.unwrap(),
+            Claim::Claimed(_)
+        ));
+        dedup.release("a", &token).await.unwrap();
+        let token = claimed(dedup.claim("a", LEASE).await.unwrap());
+        assert!(dedup.renew("a", &token, LEASE).await.unwrap());
+        assert!(dedup.complete("a", &token).await.unwrap());
+        assert_eq!(dedup.claim("a", LEASE).await.unwrap(), Claim::Completed);
+        assert!(!dedup.renew("a", &token, LEASE).await.unwrap());
+    }
+
+    #[test]
+    fn a_lapsed_claim_is_taken_over_and_only_its_holder_may_release_it() {
+        let dedup = MemoryDeduplicator::default();
+        let stale = claimed(dedup.claim_now("x", Duration::ZERO));
+        let token = claimed(dedup.claim_now("x", LEASE));
+        assert!(!dedup.renew_now("x", &stale, LEASE));
+        dedup.release_now("x", &stale);
+        assert_eq!(dedup.claim_now("x", LEASE), Claim::InProgress);
+        assert!(!dedup.complete_now("x", &stale), "another holds it");
+        assert!(dedup.complete_now("x", &token));
     }
 
     #[test]
     fn memory_is_bounded_and_forgets_the_oldest() {
         let dedup = MemoryDeduplicator::new(3, DEFAULT_DEDUP_TTL);
         for id in ["1", "2", "3", "4"] {
-            assert_eq!(dedup.check_and_mark_now(id), Seen::First);
+            let token = claimed(dedup.claim_now(id, LEASE));
+            assert!(dedup.complete_now(id, &token));
         }
         assert_eq!(dedup.len(), 3);
-        assert_eq!(dedup.check_and_mark_now("4"), Seen::Duplicate);
-        assert_eq!(
-            dedup.check_and_mark_now("1"),
-            Seen::First,
+        assert_eq!(dedup.claim_now("4", LEASE), Claim::Completed);
+        assert!(
+            matches!(dedup.claim_now("1", LEASE), Claim::Claimed(_)),
             "the oldest was forgotten"
         );
         for i in 0..1000 {
-            dedup.check_and_mark_now(&i.to_string());
+            let id = format!("n{i}");
+            let token = claimed(dedup.claim_now(&id, LEASE));
+            assert!(dedup.complete_now(&id, &token));
         }
         assert!(dedup.len() <= 3);
-        assert!(dedup.seen.lock().unwrap().order.len() <= 7);
+        assert!(dedup.ids.lock().unwrap().order.len() <= 7);
     }
 
     #[test]
-    fn an_id_is_forgotten_after_its_ttl() {
+    fn a_completed_id_is_forgotten_after_its_ttl() {
         let dedup = MemoryDeduplicator::new(10, Duration::from_millis(30));
-        assert_eq!(dedup.check_and_mark_now("x"), Seen::First);
-        assert_eq!(dedup.check_and_mark_now("x"), Seen::Duplicate);
+        let token = claimed(dedup.claim_now("x", LEASE));
+        assert!(dedup.complete_now("x", &token));
+        assert_eq!(dedup.claim_now("x", LEASE), Claim::Completed);
         std::thread::sleep(Duration::from_millis(40));
-        assert_eq!(dedup.check_and_mark_now("x"), Seen::First);
+        assert!(matches!(dedup.claim_now("x", LEASE), Claim::Claimed(_)));
     }
 }

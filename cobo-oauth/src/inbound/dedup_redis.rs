@@ -1,12 +1,14 @@
-//! [`RedisDeduplicator`] (feature `redis`): "seen before?" shared by a fleet of replicas, with
-//! `SET <prefix><event_id> 1 NX EX <ttl>`: of all the replicas that receive one event, exactly one
-//! gets [`Seen::First`].
+//! [`RedisDeduplicator`] (feature `redis`): claims shared by a fleet of replicas. A claim is
+//! `SET <prefix><event_id> <token> NX PX <lease>` (of all the replicas that receive one event,
+//! exactly one gets [`Claim::Claimed`]); renewing, completing and releasing are Lua scripts that
+//! act only while the key holds one's own token; a completed event's key is `done`, kept for the
+//! time to live.
 
 use std::time::Duration;
 
 use redis::aio::ConnectionManager;
 
-use super::dedup::{DedupError, DedupFuture, Deduplicator, Seen};
+use super::dedup::{Claim, ClaimToken, DedupError, DedupFuture, Deduplicator};
 
 /// Event IDs in Redis, each for a time to live.
 #[derive(Clone)]
@@ -26,8 +28,8 @@ impl std::fmt::Debug for RedisDeduplicator {
 }
 
 impl RedisDeduplicator {
-    /// Keys `<prefix><event_id>` (e.g. prefix `cobo:webhook:seen:`), each kept `ttl` (at least a
-    /// second; use [`super::DEFAULT_DEDUP_TTL`] unless you know better).
+    /// Keys `<prefix><event_id>` (e.g. prefix `cobo:webhook:seen:`), a completed one kept `ttl`
+    /// (at least a second; use [`super::DEFAULT_DEDUP_TTL`] unless you know better).
     pub fn new(connection: ConnectionManager, prefix: impl Into<String>, ttl: Duration) -> Self {
         Self {
             connection,
@@ -50,35 +52,112 @@ fn failed(error: redis::RedisError) -> DedupError {
     DedupError { reason }
 }
 
+/// The value of a completed event's key (a claim's is its token, hex).
+const COMPLETED: &str = "done";
+/// The value versions before claims wrote (`SET key 1 NX EX ttl`, "seen"): read as completed,
+/// as those versions answered it, until it expires.
+const LEGACY_SEEN: &str = "1";
+
+/// `KEYS[1]` held by token `ARGV[1]`: extend it to `ARGV[2]` ms. 1 if renewed.
+const RENEW: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0";
+
+/// `KEYS[1]` held by token `ARGV[1]`, or by nobody: mark it `done` for `ARGV[2]` s. 1 if marked.
+const COMPLETE: &str = r"
+local value = redis.call('GET', KEYS[1])
+if value == ARGV[1] or value == false or value == 'done' then
+  redis.call('SET', KEYS[1], 'done', 'EX', ARGV[2])
+  return 1
+end
+return 0";
+
+/// `KEYS[1]` held by token `ARGV[1]`: delete it.
+const RELEASE: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0";
+
 impl Deduplicator for RedisDeduplicator {
-    fn check_and_mark<'a>(&'a self, event_id: &'a str) -> DedupFuture<'a, Seen> {
+    fn claim<'a>(&'a self, event_id: &'a str, lease: Duration) -> DedupFuture<'a, Claim> {
         Box::pin(async move {
             let mut connection = self.connection.clone();
+            let key = self.key(event_id);
+            let token = ClaimToken::generate();
+            let lease_ms = u64::try_from(lease.as_millis()).unwrap_or(u64::MAX).max(1);
             let set: Option<String> = redis::cmd("SET")
-                .arg(self.key(event_id))
-                .arg(1)
+                .arg(&key)
+                .arg(token.as_str())
                 .arg("NX")
-                .arg("EX")
-                .arg(self.ttl_secs)
+                .arg("PX")
+                .arg(lease_ms)
                 .query_async(&mut connection)
                 .await
                 .map_err(failed)?;
-            Ok(if set.is_some() {
-                Seen::First
-            } else {
-                Seen::Duplicate
+            if set.is_some() {
+                return Ok(Claim::Claimed(token));
+            }
+            let value: Option<String> = redis::cmd("GET")
+                .arg(&key)
+                .query_async(&mut connection)
+                .await
+                .map_err(failed)?;
+            // Gone between the two commands (a lapsed or released claim): in progress until a
+            // moment ago, so let Cobo retry rather than race.
+            Ok(match value.as_deref() {
+                Some(COMPLETED | LEGACY_SEEN) => Claim::Completed,
+                _ => Claim::InProgress,
             })
         })
     }
 
-    fn forget<'a>(&'a self, event_id: &'a str) -> DedupFuture<'a, ()> {
+    fn renew<'a>(
+        &'a self,
+        event_id: &'a str,
+        token: &'a ClaimToken,
+        lease: Duration,
+    ) -> DedupFuture<'a, bool> {
         Box::pin(async move {
             let mut connection = self.connection.clone();
-            redis::cmd("DEL")
-                .arg(self.key(event_id))
-                .query_async::<()>(&mut connection)
+            let lease_ms = u64::try_from(lease.as_millis()).unwrap_or(u64::MAX).max(1);
+            let renewed: i64 = redis::Script::new(RENEW)
+                .key(self.key(event_id))
+                .arg(token.as_str())
+                .arg(lease_ms)
+                .invoke_async(&mut connection)
                 .await
-                .map_err(failed)
+                .map_err(failed)?;
+            Ok(renewed == 1)
+        })
+    }
+
+    fn complete<'a>(&'a self, event_id: &'a str, token: &'a ClaimToken) -> DedupFuture<'a, bool> {
+        Box::pin(async move {
+            let mut connection = self.connection.clone();
+            let completed: i64 = redis::Script::new(COMPLETE)
+                .key(self.key(event_id))
+                .arg(token.as_str())
+                .arg(self.ttl_secs)
+                .invoke_async(&mut connection)
+                .await
+                .map_err(failed)?;
+            Ok(completed == 1)
+        })
+    }
+
+    fn release<'a>(&'a self, event_id: &'a str, token: &'a ClaimToken) -> DedupFuture<'a, ()> {
+        Box::pin(async move {
+            let mut connection = self.connection.clone();
+            let _: i64 = redis::Script::new(RELEASE)
+                .key(self.key(event_id))
+                .arg(token.as_str())
+                .invoke_async(&mut connection)
+                .await
+                .map_err(failed)?;
+            Ok(())
         })
     }
 }

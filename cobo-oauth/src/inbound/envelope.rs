@@ -166,6 +166,12 @@ pub struct WebhookEventData {
 }
 
 impl WebhookEventData {
+    /// What the data is about: its organization and wallets, where it names them (the
+    /// `Transaction`, `Addresses`, `WalletInfo`, `Organization`, ... shapes).
+    pub fn subject(&self) -> super::Subject {
+        super::Subject::from_fields(&self.fields)
+    }
+
     /// The data as `T` (your type, or a generated model of the shape `data_type` names).
     pub fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T, EnvelopeError> {
         let mut object = self.fields.clone();
@@ -194,6 +200,11 @@ impl WebhookEvent {
     /// The JSON text of the event, exactly as received and signed.
     pub fn raw(&self) -> &str {
         &self.raw
+    }
+
+    /// What the event is about ([`WebhookEventData::subject`]).
+    pub fn subject(&self) -> super::Subject {
+        self.data.subject()
     }
 }
 
@@ -253,6 +264,16 @@ impl CallbackMessage {
     /// The JSON text of the message, exactly as received and signed.
     pub fn raw(&self) -> &str {
         &self.raw
+    }
+
+    /// What the transaction is about: its wallet (and an `org_id`, should the body carry one).
+    pub fn subject(&self) -> super::Subject {
+        let mut subject = super::Subject::from_fields(&self.fields);
+        if let Some(wallet_id) = &self.wallet_id {
+            subject.wallet_ids.retain(|id| id != wallet_id);
+            subject.wallet_ids.insert(0, wallet_id.clone());
+        }
+        subject
     }
 }
 

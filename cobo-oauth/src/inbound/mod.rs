@@ -4,27 +4,48 @@
 //! Webhook events and callback messages are signed like Cobo's responses: `Biz-Resp-Signature`
 //! is ed25519 over `SHA-256(SHA-256(RAW_BODY|Biz-Timestamp))` with the environment's response
 //! key. [`InboundVerifier`] checks that over the raw body bytes before anything is parsed, in any
-//! framework: give it the request's headers and body, and parse the [`VerifiedBody`] it hands
-//! back ([`WebhookEvent`], [`CallbackMessage`]).
+//! framework: give it the request's headers and body, parse the [`VerifiedBody`] it hands back
+//! ([`WebhookEvent`], [`CallbackMessage`]), and check that it is meant for this app.
 //!
 //! ```
-//! # fn f(headers: &http::HeaderMap, body: bytes::Bytes) -> Result<(), Box<dyn std::error::Error>> {
-//! use cobo_oauth::{Env, inbound::InboundVerifier};
-//! let verifier = InboundVerifier::for_env(&Env::Prod)?;
-//! let event = verifier.verify(headers, body)?.webhook_event()?;
+//! # async fn f(headers: &http::HeaderMap, body: bytes::Bytes) -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//! use cobo_oauth::{Env, inbound::{Endpoints, InboundVerifier, Subject}};
+//! let verifier = InboundVerifier::for_env(&Env::Prod)?
+//!     .endpoints(Endpoints::parse(["https://app.example/cobo/webhook"])?)
+//!     .subjects(Arc::new(|about: &Subject| about.org_id.as_deref() == Some("<installed org>")));
+//! let event = verifier.verify(headers, body)?.webhook_event()?; // signed by Cobo (401 if not)
+//! verifier.admit_webhook(&event).await?;                        // and meant for this app (403)
 //! println!("{} {}", event.event_id, event.event_type);
 //! # Ok(()) }
 //! ```
 //!
-//! - **Why a request is refused** ([`InboundError`]): `MissingHeader`, `Malformed`,
+//! - **What a signature proves: that Cobo produced the body, not that it was meant for this
+//!   app.** Cobo signs its API responses with the same key and scheme, so any Cobo customer can
+//!   post a signed `WebhookEvent` (`get_webhook_event_by_id`) or transaction
+//!   (`get_transaction_by_id`, the shape of a callback) to the app; and any organization can
+//!   register the app's URL as its webhook endpoint, so Cobo itself sends signed events about
+//!   organizations that never installed the app. Configure the app's endpoint URL(s)
+//!   ([`InboundVerifier::endpoints`], [`Endpoints`]: an event whose `url` differs is
+//!   [`ContextError::WrongEndpoint`]) and a check of whom a message is about
+//!   ([`InboundVerifier::subjects`], [`SubjectCheck`], [`Subject`]: the `org_id` and
+//!   `wallet_id`s its data carries; one the app does not serve is
+//!   [`ContextError::UnknownSubject`]). The axum extractors apply both; elsewhere call
+//!   [`InboundVerifier::admit_webhook`] / [`InboundVerifier::admit_callback`].
+//! - **Why a request is refused** ([`InboundError`], answered 401): `MissingHeader`, `Malformed`,
 //!   `MalformedTimestamp`, `BadSignature`, or `Stale` when you turn on the freshness window
-//!   ([`InboundVerifier::max_age`], off by default: Cobo documents none). Both header spellings
-//!   are read, case-insensitively.
-//! - Answer a webhook event with 200 within 2 s ([`webhook_accepted`]; hand long work to a
-//!   queue); Cobo retries up to 10 times, does not follow redirects, and delivers some events
-//!   twice: deduplicate by `event_id` ([`Deduplicator`]: [`MemoryDeduplicator`] for one process,
-//!   `RedisDeduplicator` (`SET NX EX`, feature `redis`) for a fleet). Mark an event seen before
-//!   handling it, and forget it when handling fails, or Cobo's retry would be a "duplicate".
+//!   ([`InboundVerifier::max_age`], off by default: Cobo documents none; turn it on when the app
+//!   acts on callbacks, where an old signed transaction must not answer a new question). Both
+//!   header spellings are read, case-insensitively. Not meant for this app ([`ContextError`]):
+//!   403 ([`not_for_this_app`]).
+//! - Answer a webhook event with 200 within 2 s ([`webhook_accepted`]); Cobo retries up to 10
+//!   times, does not follow redirects, and delivers some events twice. Handle each `event_id`
+//!   once without losing one: [`ClaimRunner`] claims it for a short lease (renewed while the
+//!   handler runs), completes it when the handler succeeds and releases it when it fails
+//!   ([`Deduplicator`]: [`MemoryDeduplicator`] for one process, `RedisDeduplicator` (`SET NX PX`
+//!   and Lua scripts, feature `redis`) for a fleet). A delivery that finds the event completed
+//!   answers 200; one that finds it claimed answers 503 so Cobo retries later; a crash leaves a
+//!   claim that lapses, and a later retry handles the event.
 //! - Answer a callback with 200 and the plain text `ok` or `deny` ([`CallbackDecision`]).
 //! - Answer a request that fails verification with 401 ([`rejected`]).
 //! - **Behind nginx**, request headers with underscores (`BIZ_TIMESTAMP` / `BIZ_RESP_SIGNATURE`,
@@ -79,6 +100,8 @@
 
 #[cfg(feature = "axum")]
 pub mod axum;
+mod claim;
+mod context;
 mod dedup;
 #[cfg(feature = "redis")]
 mod dedup_redis;
@@ -90,9 +113,11 @@ mod jwt;
 mod reply;
 mod verifier;
 
+pub use claim::{ClaimRunner, DEFAULT_CLAIM_LEASE, Outcome, RunError};
+pub use context::{CheckError, CheckFuture, ContextError, Endpoints, Subject, SubjectCheck};
 pub use dedup::{
-    DEFAULT_DEDUP_TTL, DEFAULT_MEMORY_CAPACITY, DedupError, DedupFuture, Deduplicator,
-    MemoryDeduplicator, Seen,
+    Claim, ClaimToken, DEFAULT_DEDUP_TTL, DEFAULT_MEMORY_CAPACITY, DedupError, DedupFuture,
+    Deduplicator, MemoryDeduplicator,
 };
 #[cfg(feature = "redis")]
 pub use dedup_redis::RedisDeduplicator;
@@ -105,7 +130,7 @@ pub use jwt::ensure_crypto_provider;
 pub use jwt::{
     Audience, DEFAULT_ALGORITHMS, DEFAULT_LEEWAY, UserInfoClaims, UserInfoError, UserInfoVerifier,
 };
-pub use reply::{CallbackDecision, rejected, webhook_accepted};
+pub use reply::{CallbackDecision, not_for_this_app, rejected, webhook_accepted};
 pub use verifier::{
     InboundError, InboundVerifier, SIGNATURE_HEADERS, TIMESTAMP_HEADERS, VerifiedBody,
 };

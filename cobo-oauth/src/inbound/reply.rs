@@ -2,7 +2,7 @@
 
 use http::{Response, StatusCode, header};
 
-use super::InboundError;
+use super::{ContextError, InboundError};
 
 /// The answer to a transaction-approval callback. Cobo reads the plain-text body of a 200:
 /// `ok` approves, `deny` denies; a JSON body or another status counts as a failure, and Cobo
@@ -49,6 +49,19 @@ pub fn webhook_accepted() -> Response<String> {
 /// names headers, never their values).
 pub fn rejected(error: &InboundError) -> Response<String> {
     plain(StatusCode::UNAUTHORIZED, &error.to_string())
+}
+
+/// The answer to a correctly signed message that is not meant for this app
+/// ([`ContextError`]): `403 Forbidden`, or `503 Service Unavailable` when the app's check could
+/// not tell (Cobo retries later). Cobo retries any answer but 200/201 a bounded number of times
+/// (10 for events, 30 for callbacks) and then gives up, so a 403 costs those retries and leaves
+/// the refusal in the sending organization's delivery log, where its operator sees it.
+pub fn not_for_this_app(error: &ContextError) -> Response<String> {
+    let status = match error {
+        ContextError::CheckFailed { .. } => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::FORBIDDEN,
+    };
+    plain(status, &error.to_string())
 }
 
 fn plain(status: StatusCode, body: &str) -> Response<String> {

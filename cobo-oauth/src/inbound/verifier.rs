@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use http::HeaderMap;
 
+use super::context::{ContextError, Endpoints, Subject, SubjectCheck};
 use crate::env::Env;
 use crate::error::ConfigError;
 use crate::signing::{Clock, SystemClock};
@@ -19,7 +20,9 @@ pub const SIGNATURE_HEADERS: [&str; 2] = ["biz-resp-signature", "biz_resp_signat
 pub const TIMESTAMP_HEADERS: [&str; 2] = ["biz-timestamp", "biz_timestamp"];
 
 /// Why a webhook event or callback message was rejected. Answer any of them with 401 (the
-/// axum extractor does): Cobo retries, and a forged request learns nothing.
+/// axum extractor does): Cobo retries (a bounded number of times), and the answer names no
+/// value of the request. A signature that holds is not the end of it: see
+/// [`InboundVerifier`] on what it does not prove.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum InboundError {
@@ -112,18 +115,37 @@ impl<B: AsRef<[u8]>> fmt::Debug for VerifiedBody<B> {
 /// `BIZ_RESP_SIGNATURE` / `BIZ_TIMESTAMP`), case-insensitively. The signature is checked over
 /// the body bytes as received; nothing is parsed before it holds.
 ///
+/// **What a valid signature proves: that Cobo produced the body. Not that it was meant for this
+/// app.** Cobo signs its API responses with the same key and the same `body|timestamp` scheme,
+/// so any Cobo customer can fetch a signed `WebhookEvent` (`get_webhook_event_by_id`) or a
+/// signed transaction (`get_transaction_by_id`, the shape a callback delivers) and post it to
+/// this app; and any organization can register this app's URL as its own webhook endpoint, so
+/// Cobo itself sends validly signed events about organizations that never installed the app.
+/// Bind what you accept to this app:
+/// - [`Self::endpoints`]: a [`super::WebhookEvent`] whose `url` is not one of the app's
+///   endpoints is refused ([`ContextError::WrongEndpoint`]).
+/// - [`Self::subjects`]: the app's check of the organization or wallet a message is about
+///   ([`super::Subject`]); one it does not serve is refused ([`ContextError::UnknownSubject`]).
+///
+/// The axum extractors apply both before the handler runs; elsewhere call
+/// [`Self::admit_webhook`] / [`Self::admit_callback`] after parsing.
+///
 /// **Freshness** is off by default: Cobo documents no replay window and no official SDK checks
 /// the timestamp, and Cobo's retries (up to 10 for events, 30 for callbacks, over hours) are
-/// signed anew or not, which is not documented either. Turn it on with
-/// [`Self::max_age`] when a captured request replayed later must be refused: a replayed
-/// webhook event is harmless once you deduplicate by `event_id`, but a replayed callback could
-/// answer a new approval question with an old body. Pick a window much longer than your clock
-/// skew (minutes), and watch for [`InboundError::Stale`] in your logs after enabling it.
+/// signed anew or not, which is not documented either. Turn it on with [`Self::max_age`] when a
+/// captured request replayed later must be refused, and always when the app acts on callbacks:
+/// a replayed callback (or a fetched transaction of a wallet you serve) could answer a new
+/// approval question with an old body. A replayed webhook event is handled once if you
+/// deduplicate by `event_id`, but its content may be days old. Pick a window much longer than
+/// your clock skew (minutes), and watch for [`InboundError::Stale`] in your logs after enabling
+/// it.
 #[derive(Clone)]
 pub struct InboundVerifier {
     verifier: ResponseVerifier,
     max_age: Option<Duration>,
     clock: Arc<dyn Clock>,
+    endpoints: Endpoints,
+    subjects: Option<Arc<dyn SubjectCheck>>,
 }
 
 impl InboundVerifier {
@@ -143,6 +165,61 @@ impl InboundVerifier {
             verifier,
             max_age: None,
             clock: Arc::new(SystemClock),
+            endpoints: Endpoints::default(),
+            subjects: None,
+        }
+    }
+
+    /// The app's public webhook endpoint URL(s): a webhook event whose `url` names none of them
+    /// is refused ([`ContextError::WrongEndpoint`]). None by default (no `url` is checked).
+    pub fn endpoints(mut self, endpoints: Endpoints) -> Self {
+        self.endpoints = endpoints;
+        self
+    }
+
+    /// The app's check of whom a message is about: a webhook event or a callback whose
+    /// [`super::Subject`] it does not serve is refused ([`ContextError::UnknownSubject`]). None by
+    /// default (any organization's message is accepted).
+    pub fn subjects(mut self, check: Arc<dyn SubjectCheck>) -> Self {
+        self.subjects = Some(check);
+        self
+    }
+
+    /// Whether the event's `url` is one of [`Self::endpoints`] (always, when none is set).
+    pub fn check_endpoint(&self, event: &super::WebhookEvent) -> Result<(), ContextError> {
+        if self.endpoints.is_empty() || self.endpoints.contains(&event.url) {
+            Ok(())
+        } else {
+            Err(ContextError::WrongEndpoint)
+        }
+    }
+
+    /// Whether a verified webhook event is meant for this app: its `url` ([`Self::endpoints`]),
+    /// then its subject ([`Self::subjects`]).
+    pub async fn admit_webhook(&self, event: &super::WebhookEvent) -> Result<(), ContextError> {
+        self.check_endpoint(event)?;
+        self.check_subject(&event.subject()).await
+    }
+
+    /// Whether a verified callback is meant for this app: its wallet ([`Self::subjects`]).
+    pub async fn admit_callback(
+        &self,
+        message: &super::CallbackMessage,
+    ) -> Result<(), ContextError> {
+        self.check_subject(&message.subject()).await
+    }
+
+    /// Asks [`Self::subjects`] about `subject` (yes, when none is set).
+    pub async fn check_subject(&self, subject: &Subject) -> Result<(), ContextError> {
+        let Some(check) = &self.subjects else {
+            return Ok(());
+        };
+        match check.serves(subject).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(ContextError::UnknownSubject),
+            Err(error) => Err(ContextError::CheckFailed {
+                reason: error.reason,
+            }),
         }
     }
 
@@ -214,6 +291,8 @@ impl fmt::Debug for InboundVerifier {
         f.debug_struct("InboundVerifier")
             .field("key", &self.verifier.public_key_hex())
             .field("max_age", &self.max_age)
+            .field("endpoints", &self.endpoints)
+            .field("subjects", &self.subjects.is_some())
             .finish()
     }
 }
