@@ -348,9 +348,11 @@ fn summarize(samples: &Samples) {
     for (group, calls_per_iteration) in [("concurrent", IN_FLIGHT), ("sequential", 1)] {
         let mut ratios = Vec::new();
         for round in 1..=ROUNDS {
+            // Only measured benchmarks: in test mode (without `--bench`) each ran once.
             let rate = |side: &str| {
                 samples
                     .get(&format!("{group}/{side}/round{round}"))
+                    .filter(|s| s.len() > SAMPLES)
                     .map(|s| calls_per_iteration as f64 / median_per_iteration(s))
             };
             if let (Some(cobo), Some(plain)) = (rate("cobo_oauth"), rate("reqwest")) {

@@ -51,15 +51,6 @@ tokio::task_local! {
     static CALL_RECORD: RecordSlot;
 }
 
-/// Runs `call` with a record of its own, and returns its output with what the executor
-/// recorded while it ran.
-#[cfg(test)]
-pub(crate) fn recorded<F: Future>(
-    call: F,
-) -> Recorded<F, fn(F::Output, CallRecord) -> (F::Output, CallRecord)> {
-    recorded_then(call, |output, record| (output, record))
-}
-
 /// Runs `call` with a record of its own, and finishes its output with what the executor recorded
 /// while it ran.
 pub(crate) fn recorded_then<F, M, O>(call: F, finish: M) -> Recorded<F, M>
@@ -395,7 +386,7 @@ struct Rejected(String);
 mod tests {
     use std::sync::Arc;
 
-    use super::{CallRecord, recorded};
+    use super::{CallRecord, recorded_then};
     use crate::mock::{Fault, MockConfig, MockServer};
     use crate::signing::{Ed25519Signer, Signer as _};
 
@@ -413,7 +404,7 @@ mod tests {
             .org_id("org")
             .grant_type("org_implicit")
             .send();
-        recorded(call).await.1
+        recorded_then(call, |_, record| record).await
     }
 
     #[tokio::test]
