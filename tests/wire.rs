@@ -157,3 +157,29 @@ proptest! {
         })?;
     }
 }
+
+/// The response a generated method receives after the executor verified it carries the URL it
+/// came from (not a placeholder of the rebuilt response).
+#[tokio::test]
+async fn a_verified_response_keeps_the_url_it_came_from() {
+    let (server, client) =
+        cobo_oauth_mock::MockServer::start_with_client(cobo_oauth_mock::MockConfig::default())
+            .await
+            .unwrap();
+    let url = format!(
+        "{}/oauth/token?client_id=app&org_id=org&grant_type=org_implicit",
+        server.base_url()
+    );
+    let request = client.http().get(&url).build().unwrap();
+    let response = client
+        .hooks()
+        .exec(
+            &client.http(),
+            request,
+            cobo_oauth::runtime::Operation::unlisted("get_token"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.url().as_str(), url);
+}

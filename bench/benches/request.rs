@@ -1,11 +1,12 @@
 //! `request`: a signed and verified `get_token` against a local server on loopback, next to an
-//! unsigned plain reqwest GET of the same URL; `concurrent`: 64 requests in flight.
+//! unsigned plain reqwest GET of the same URL. Calls in flight at once, next to plain reqwest
+//! doing the same signing and verification, are `benches/concurrent.rs`.
 
 #![allow(missing_docs, clippy::unwrap_used)]
 
 use cobo_oauth::CoboClient;
 use cobo_oauth_mock::{MockConfig, MockServer};
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, criterion_group, criterion_main};
 
 fn setup(runtime: &tokio::runtime::Runtime) -> (MockServer, CoboClient, reqwest::Client, String) {
     runtime.block_on(async {
@@ -41,23 +42,6 @@ fn request(c: &mut Criterion) {
     group.bench_function("reqwest: unsigned GET, body read", |b| {
         b.to_async(&runtime)
             .iter(|| async { plain.get(&url).send().await.unwrap().bytes().await.unwrap() })
-    });
-    group.finish();
-
-    let mut group = c.benchmark_group("concurrent");
-    group.throughput(Throughput::Elements(64));
-    group.bench_function("cobo_oauth: 64 get_token in flight", |b| {
-        b.to_async(&runtime).iter(|| async {
-            let calls = (0..64).map(|_| {
-                client.get_token(
-                    "pvSwS8iFrfK0oZrB0ugG54XPDOLEv0Ij",
-                    "e3986401-4aec-480a-973d-e775a4518413",
-                )
-            });
-            for outcome in futures::future::join_all(calls).await {
-                outcome.unwrap();
-            }
-        })
     });
     group.finish();
 }

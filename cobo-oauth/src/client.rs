@@ -13,7 +13,7 @@ use crate::bearer::BearerSource;
 use crate::config::{ClientConfig, CoboClientBuilder, Parts};
 use crate::env::Env;
 use crate::error::{ConfigError, Error};
-use crate::executor::{SigningExecutor, recorded};
+use crate::executor::{SigningExecutor, recorded_then};
 use crate::signing::{ApiKey, CoboAuth, NonceSource};
 use crate::tokens::token::Token;
 
@@ -170,14 +170,18 @@ impl CoboClient {
         org_id: &str,
         grant_type: &str,
     ) -> Result<Token, Error> {
-        let request = self
-            .raw
-            .get_token()
-            .client_id(client_id)
-            .org_id(org_id)
-            .grant_type(grant_type)
-            .send();
-        let token = self.call(request).await?;
+        // One expression: a named local would keep a copy of the operation's future beside the
+        // one being awaited.
+        let token = self
+            .call(
+                self.raw
+                    .get_token()
+                    .client_id(client_id)
+                    .org_id(org_id)
+                    .grant_type(grant_type)
+                    .send(),
+            )
+            .await?;
         Ok(token.into())
     }
 
@@ -212,14 +216,20 @@ impl CoboClient {
     /// let token = client.call(request.send()).await?;
     /// # Ok(()) }
     /// ```
-    pub async fn call<T, E, Fut>(&self, request: Fut) -> Result<T, Error>
+    pub fn call<T, E, Fut>(
+        &self,
+        request: Fut,
+    ) -> impl Future<Output = Result<T, Error>> + use<T, E, Fut>
     where
         Fut: Future<Output = Result<ResponseValue<T>, progenitor_client::Error<E>>>,
         E: Serialize,
     {
-        let (outcome, record) = recorded(request).await;
-        outcome
-            .map(ResponseValue::into_inner)
-            .map_err(|error| crate::error_map::map_error(error, record))
+        // Not an `async fn`: that would hold `request` twice (the argument, and the future
+        // awaiting it), which costs cache misses with many calls in flight.
+        recorded_then(request, |outcome, record| {
+            outcome
+                .map(ResponseValue::into_inner)
+                .map_err(|error| crate::error_map::map_error(error, record))
+        })
     }
 }

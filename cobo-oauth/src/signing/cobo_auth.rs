@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::digest::Digest;
 use super::headers::AuthHeaders;
 use super::nonce::NonceSource;
-use super::query::reencode_query;
+use super::query::{encodes_to_itself, reencode_query};
 use super::signer::{ApiKey, AsyncSigner, SignError, Signature, Signer};
 use super::string_to_sign::StringToSign;
 
@@ -152,8 +152,12 @@ impl CoboAuth {
         &self,
         request: &mut reqwest::Request,
     ) -> Result<SignedParts, SignRequestError> {
-        let query = request.url().query().and_then(reencode_query);
-        request.url_mut().set_query(query.as_deref());
+        if let Some(query) = request.url().query()
+            && !encodes_to_itself(query)
+        {
+            let query = reencode_query(query);
+            request.url_mut().set_query(query.as_deref());
+        }
         let body: &[u8] = match request.body() {
             None => &[],
             Some(body) => body.as_bytes().ok_or(SignRequestError::StreamingBody)?,
