@@ -161,6 +161,54 @@ async fn two_hundred_orgs_with_five_second_tokens_stay_valid_under_the_refresher
     eprintln!("{samples} samples, {refreshed} refreshes, at most {max} in flight");
 }
 
+/// Tokens that live 3 s under a 5 s margin, with the refresher and a caller every 2 s per
+/// organization: each is renewed half-way through its life, not about once a second, and every
+/// token handed out is valid.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_that_live_less_than_the_margin_are_renewed_half_way_through_their_life() {
+    const ORGS: usize = 10;
+    let (server, client) = start(MockConfig {
+        access_token_ttl: Duration::from_secs(3),
+        max_recorded_requests: 100_000,
+        ..mock_config()
+    })
+    .await;
+    let tokens = OrgTokens::builder(client, APP)
+        .refresh_margin(Duration::from_secs(5))
+        .build();
+    install_all(&tokens, ORGS).await;
+    let refresher = tokens.spawn_refresher();
+    let callers: Vec<_> = (0..ORGS)
+        .map(|n| {
+            let (tokens, server) = (tokens.clone(), Arc::clone(&server));
+            tokio::spawn(async move {
+                let started = Instant::now();
+                while started.elapsed() < Duration::from_secs(15) {
+                    let token = tokens.access_token(&org(n)).await.unwrap();
+                    assert!(
+                        server.access_token_valid(token.expose_secret()),
+                        "{} got an expired token after {:?}",
+                        org(n),
+                        started.elapsed()
+                    );
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                }
+            })
+        })
+        .collect();
+    for caller in callers {
+        caller.await.unwrap();
+    }
+    refresher.stop().await;
+    // Renewed every 1.5 s: about ten per organization in 15 s, plus its grant.
+    let renewals = server.requests().len();
+    assert!(
+        renewals <= ORGS * 12,
+        "{renewals} renewals of {ORGS} organizations in 15 s"
+    );
+    assert_eq!(server.max_refresh_token_presentations(), 1);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_uninstalled_org_gets_one_clear_error_and_the_others_go_on() {
     let (server, client) = start_with_ttl(Duration::from_secs(3)).await;

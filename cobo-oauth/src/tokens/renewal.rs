@@ -482,7 +482,12 @@ impl Renewal {
         let unusable = match (&token.access_token, token.expires_in) {
             (None, _) => Some(missing("access_token", true)),
             (Some(_), None) => Some(missing("expires_in", true)),
-            (Some(_), Some(_)) => None,
+            (Some(_), Some(expires_in)) => {
+                let lifetime_s = u64::try_from(expires_in).unwrap_or(0);
+                self.manager
+                    .observe_lifetime(lifetime_s.saturating_mul(1_000));
+                None
+            }
         };
         let owner = Some(self.manager.owner().clone());
         let now = self.manager.settings().clock.now_millis();

@@ -141,7 +141,10 @@ async fn run(shared: Arc<Shared>) {
                 };
                 // The margin its due time was computed with (never a second draw, which could
                 // find the token still fresh); a fresh draw for an organization found by a scan.
-                let ahead_ms = ahead_ms.unwrap_or_else(|| shared.ahead_ms());
+                let ahead_ms = ahead_ms.unwrap_or_else(|| match shared.orgs().get(&org_id) {
+                    Some(entry) => entry.manager.ahead_ms(),
+                    None => shared.ahead_ms(),
+                });
                 let (shared, pause) = (Arc::clone(&shared), Arc::clone(&pause));
                 tokio::spawn(async move {
                     refresh_one(&shared, &pause, &org_id, ahead_ms, permit).await;
@@ -204,11 +207,16 @@ async fn refresh_one(
         };
         let outcome = shared.renew(org_id, &entry, ahead_ms).await;
         drop(permit);
-        outcome.map(|token| (token, ahead_ms))
+        outcome
     };
     let now = shared.now_ms();
     let retry = match outcome {
-        Ok((token, ahead_ms)) if now.saturating_add(ahead_ms) < token.expires_at_ms => {
+        // Fresh for the margin that follows from the lifetime of the token just issued.
+        Ok(token)
+            if entry
+                .manager
+                .is_fresh_for(&token, entry.manager.margin_ms()) =>
+        {
             tracing::debug!(org_id = ?org_id, "renewed the token ahead of its expiry");
             pause.backoff_ms.store(0, Ordering::Relaxed);
             return; // `renew` scheduled the next renewal.

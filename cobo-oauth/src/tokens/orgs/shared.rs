@@ -152,7 +152,7 @@ impl Shared {
         let now = self.now_ms();
         entry.last_used_ms.store(now, Ordering::Relaxed);
         let token = entry.manager.published()?;
-        (now.saturating_add(self.settings.margin_ms()) < token.expires_at_ms)
+        (now.saturating_add(entry.manager.margin_ms()) < token.expires_at_ms)
             .then(|| token.access_token.clone())
     }
 
@@ -281,8 +281,8 @@ impl Shared {
         let shared = Arc::clone(self);
         let org_id = org_id.to_owned();
         uncancellable(async move {
-            let margin_ms = shared.settings.margin_ms();
             let entry = shared.entry(&org_id);
+            let margin_ms = entry.manager.margin_ms();
             let _gate = Arc::clone(&entry.gate).lock_owned().await;
             if let Some(token) = entry.manager.fresh_for(margin_ms) {
                 return Ok(token);
@@ -326,7 +326,7 @@ impl Shared {
                 });
                 let mut schedule = self.schedule();
                 schedule.succeeded(org_id);
-                let (due, ahead) = self.due(&token, now);
+                let (due, ahead) = due(&entry.manager, &token, now);
                 schedule.set_ahead(org_id, due, ahead);
                 drop(schedule);
                 self.wake_refresher();
@@ -380,18 +380,6 @@ impl Shared {
         }
     }
 
-    /// When `token` is due for a background renewal: the margin plus a random jitter of up to
-    /// half of it (`ahead`, returned too) before expiry, and never sooner than a second from
-    /// now. A renewal at that time for a token valid for longer than `ahead` always renews.
-    fn due(&self, token: &StoredToken, now: u64) -> (u64, u64) {
-        let ahead = self.ahead_ms();
-        let due = token
-            .expires_at_ms
-            .saturating_sub(ahead)
-            .max(now.saturating_add(1_000).min(token.expires_at_ms));
-        (due, ahead)
-    }
-
     /// The margin plus a random jitter of up to half of it.
     pub fn ahead_ms(&self) -> u64 {
         let margin_ms = self.settings.margin_ms();
@@ -421,4 +409,17 @@ impl Shared {
         })
         .await
     }
+}
+
+/// When `token` of `manager` is due for a background renewal: the margin plus a random jitter
+/// of up to half of it (`ahead`, returned too; see [`TokenManager::ahead_ms`]) before expiry,
+/// and never sooner than a second from now. A renewal at that time for a token valid for longer
+/// than `ahead` always renews.
+fn due(manager: &TokenManager, token: &StoredToken, now: u64) -> (u64, u64) {
+    let ahead = manager.ahead_ms();
+    let due = token
+        .expires_at_ms
+        .saturating_sub(ahead)
+        .max(now.saturating_add(1_000).min(token.expires_at_ms));
+    (due, ahead)
 }
