@@ -630,6 +630,111 @@ async fn rate_limited_renewals_pause(body: &str) {
     assert_eq!(server.requests().len(), seen);
 }
 
+fn now_ms() -> u64 {
+    cobo_oauth::signing::SystemClock.now_millis()
+}
+
+/// Cobo's rate limit error, as a 429.
+fn rate_limited(headers: Vec<(String, String)>) -> Fault {
+    Fault::Status {
+        status: 429,
+        body: r#"{"error_code":2026,"error_message":"too many requests","error_id":"e"}"#
+            .to_owned(),
+        headers,
+    }
+}
+
+/// A 3 s burst of 429s while 40 organizations are renewed: one pause per episode, not one per
+/// refused request, and no organization's own backoff grown by it, so renewals resume (and
+/// every organization is valid again) within 10 s of its end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn renewals_resume_within_ten_seconds_of_a_burst_of_rate_limits() {
+    const ORGS: usize = 40;
+    let (server, client) = start(MockConfig {
+        access_token_ttl: Duration::from_secs(4),
+        max_recorded_requests: 100_000,
+        ..mock_config()
+    })
+    .await;
+    let tokens = OrgTokens::builder(client, APP)
+        .refresh_margin(Duration::from_secs(2))
+        .max_concurrent_renewals(8)
+        .build();
+    install_all(&tokens, ORGS).await;
+    let refresher = tokens.spawn_refresher();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    server.inject(rate_limited(Vec::new()), usize::MAX);
+    let burst_started = now_ms();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    server.clear_faults();
+    let burst_ended = now_ms();
+    let refused = server
+        .requests()
+        .iter()
+        .filter(|r| r.received_at_ms >= burst_started)
+        .count();
+    assert!(refused > 0, "the burst refused nothing");
+    tokio::time::sleep(Duration::from_secs(10)).await;
+
+    let resumed = server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.received_at_ms > burst_ended)
+        .map(|r| r.received_at_ms)
+        .min();
+    assert!(
+        resumed.is_some_and(|at| at <= burst_ended + 10_000),
+        "renewals resumed {:?} ms after the burst ended",
+        resumed.map(|at| at - burst_ended)
+    );
+    let now = now_ms();
+    for n in 0..ORGS {
+        let status = tokens.status(&org(n)).await.unwrap();
+        assert!(
+            status.expires_at_ms.is_some_and(|expiry| expiry > now),
+            "{} still had an expired token 10 s after the burst: {status:?}",
+            org(n)
+        );
+    }
+    refresher.stop().await;
+    assert_eq!(server.max_refresh_token_presentations(), 1);
+}
+
+/// Cobo's `Retry-After` sets the pause: for its length, a caller whose token is inside the
+/// margin but unexpired gets that token, and nothing is sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn during_a_rate_limit_pause_an_unexpired_token_is_handed_out_without_renewing() {
+    let (server, client) = start_with_ttl(Duration::from_secs(6)).await;
+    let tokens = OrgTokens::builder(client, APP)
+        .refresh_margin(Duration::from_secs(3))
+        .build();
+    install_all(&tokens, 2).await;
+    let granted = tokens.access_token(&org(1)).await.unwrap();
+    // Inside the margin, 2.5 s before expiry.
+    tokio::time::sleep(Duration::from_millis(3_500)).await;
+    server.inject(
+        rate_limited(vec![("Retry-After".to_owned(), "5".to_owned())]),
+        1,
+    );
+    let error = tokens.access_token(&org(0)).await.unwrap_err();
+    assert_eq!(
+        error.retry_after(),
+        Some(Duration::from_secs(5)),
+        "{error:?}"
+    );
+    let sent = server.requests().len();
+    // Past a 1 s pause, within the 5 s Cobo asked for.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let token = tokens.access_token(&org(1)).await.unwrap();
+    assert_eq!(token.expose_secret(), granted.expose_secret());
+    assert!(server.access_token_valid(token.expose_secret()));
+    assert_eq!(
+        server.requests().len(),
+        sent,
+        "nothing sent during the pause"
+    );
+}
+
 #[tokio::test]
 async fn an_empty_org_id_is_a_typed_error_and_sends_nothing() {
     let (server, client) = start(mock_config()).await;

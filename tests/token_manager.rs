@@ -390,6 +390,7 @@ async fn error_1000_refreshes_and_retries_once() {
                         code: 1000,
                         message: "token expired".into(),
                         error_id: "e".into(),
+                        retry_after: None,
                     })
                 } else {
                     Ok("done")

@@ -85,14 +85,18 @@ async fn refresh_ahead(manager: TokenManager) {
                 return;
             }
             Err(error) => {
+                // Cobo's `Retry-After` (a rate limit), capped, when it asks for longer.
+                let wait = error
+                    .retry_after()
+                    .map_or(backoff, |asked| asked.min(MAX_BACKOFF).max(backoff));
                 tracing::warn!(
                     client_id = %owner.client_id,
                     org_id = ?owner.org_id,
                     error = %error,
-                    retry_in_ms = millis(backoff),
+                    retry_in_ms = millis(wait),
                     "background token renewal failed"
                 );
-                tokio::time::sleep(backoff).await;
+                tokio::time::sleep(wait).await;
                 backoff = (backoff * 2).min(MAX_BACKOFF);
             }
         }

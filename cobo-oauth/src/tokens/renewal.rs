@@ -454,6 +454,7 @@ impl Renewal {
                 status,
                 error,
                 description,
+                ..
             }) if (400..500).contains(&status) && !matches!(status, 401 | 408 | 429) => {
                 tracing::error!(status, error = %error, "Cobo refused a new org_implicit grant: the organization must authorize the app again");
                 Err(Error::ReauthorizationRequired {

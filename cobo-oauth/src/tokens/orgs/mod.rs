@@ -53,7 +53,10 @@
 //! - **The background refresher** renews each organization `refresh_margin` plus a jitter of up
 //!   to half of it before expiry, at most `max_concurrent_renewals` at a time (callers' renewals
 //!   count too), with a backoff per organization on errors. A 429 in any shape, or Cobo's rate
-//!   limit error ([`RATE_LIMITED_CODE`], 2026), pauses every renewal. With `RedisOrgStore`, a pair
+//!   limit error ([`RATE_LIMITED_CODE`], 2026), pauses every renewal (callers whose token is
+//!   still unexpired get it meanwhile) once per episode, for Cobo's `Retry-After` or a pause
+//!   doubling from 1 s, at most [`MAX_RATE_LIMIT_PAUSE`]; it does not grow an organization's
+//!   backoff. With `RedisOrgStore`, a pair
 //!   another process renewed first is read, not refreshed again, and the refresher lists the
 //!   store every `rescan_every` ([`DEFAULT_RESCAN_EVERY`], 5 min) to find the organizations other
 //!   processes installed. Before the process exits, `stop().await` waits for the renewals in
@@ -79,6 +82,7 @@ mod builder;
 mod client;
 mod directory;
 mod install;
+mod rate_limit;
 mod refresher;
 mod refusals;
 mod schedule;
@@ -94,7 +98,8 @@ pub use builder::{
 pub use client::OrgBearer;
 pub use directory::DirectoryStore;
 pub use install::{ApprovalResult, InstallError};
-pub use refresher::{DEFAULT_STOP_SAVE_WAIT, OrgRefresher, RATE_LIMITED_CODE};
+pub use rate_limit::{MAX_PAUSE as MAX_RATE_LIMIT_PAUSE, RATE_LIMITED_CODE};
+pub use refresher::{DEFAULT_STOP_SAVE_WAIT, OrgRefresher};
 pub use status::OrgStatus;
 pub use store::{MemoryOrgStore, OrgStore};
 pub use tokens::OrgTokens;

@@ -11,6 +11,7 @@ use secrecy::SecretString;
 use tokio::sync::futures::Notified;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use super::rate_limit::{RateLimit, is_rate_limited};
 use super::refusals::{MAX_REFUSALS, Refusal, Refusals, is_uninstall};
 use super::schedule::Schedule;
 use super::status::Recorded;
@@ -49,6 +50,8 @@ pub(super) struct Shared {
     schedule: Mutex<Schedule>,
     /// Wakes the background refresher when the schedule changes.
     wake: tokio::sync::Notify,
+    /// The pause of every renewal while Cobo rate-limits the app.
+    rate_limit: RateLimit,
 }
 
 /// One organization in memory.
@@ -96,6 +99,7 @@ impl Shared {
             uninstalled: RwLock::new(Refusals::new(uninstall_recheck_ms, MAX_REFUSALS)),
             schedule: Mutex::new(Schedule::default()),
             wake: tokio::sync::Notify::new(),
+            rate_limit: RateLimit::default(),
         }
     }
 
@@ -104,6 +108,23 @@ impl Shared {
         self.schedule
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The pause of every renewal while Cobo rate-limits the app.
+    pub fn rate_limit(&self) -> &RateLimit {
+        &self.rate_limit
+    }
+
+    /// Waits for the rate limit's pause to end, then for a renewal permit (again, if a pause
+    /// started meanwhile).
+    async fn permit_unpaused(&self) -> Result<OwnedSemaphorePermit, Error> {
+        loop {
+            self.rate_limit.wait(|| self.now_ms()).await;
+            let permit = self.permit().await?;
+            if !self.rate_limit.is_paused(self.now_ms()) {
+                return Ok(permit);
+            }
+        }
     }
 
     /// Wakes the background refresher: the schedule changed.
@@ -288,6 +309,12 @@ impl Shared {
                 return Ok(token);
             }
             let _permit = shared.permit().await?;
+            // Cobo rate-limits the app: a token still unexpired is handed out without renewing.
+            if shared.rate_limit.is_paused(shared.now_ms())
+                && let Some(token) = entry.manager.fresh_for(0)
+            {
+                return Ok(token);
+            }
             shared.renew(&org_id, &entry, margin_ms).await
         })
         .await
@@ -318,6 +345,7 @@ impl Shared {
         let now = self.now_ms();
         match outcome {
             Ok(token) => {
+                self.rate_limit.calm();
                 entry.record.update(|r| {
                     if Some(token.version) != before {
                         r.last_renewal_ms = Some(now);
@@ -335,6 +363,17 @@ impl Shared {
                 entry
                     .record
                     .update(|r| r.last_error = Some(error.to_string()));
+                if is_rate_limited(error)
+                    && let Some(pause) = self.rate_limit.raise(now, error.retry_after())
+                {
+                    tracing::warn!(
+                        client_id = %self.client_id,
+                        org_id = ?org_id,
+                        pause_ms = millis(pause),
+                        retry_after_ms = error.retry_after().map(millis),
+                        "Cobo rate-limits the app (HTTP 429 or error 2026); pausing every renewal"
+                    );
+                }
                 let published = entry.manager.published();
                 if is_uninstall(error)
                     && let Some(refusal) =
@@ -395,7 +434,7 @@ impl Shared {
         uncancellable(async move {
             let entry = shared.entry(&org_id);
             let _gate = Arc::clone(&entry.gate).lock_owned().await;
-            let _permit = shared.permit().await?;
+            let _permit = shared.permit_unpaused().await?;
             let before = entry.manager.published().map(|t| t.version);
             let outcome = entry.manager.regranted().await;
             // Cobo issued a pair and it was saved (an answer with an unusable access token still

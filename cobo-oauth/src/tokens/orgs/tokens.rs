@@ -166,7 +166,11 @@ impl OrgTokens {
     /// - at most [`max_concurrent_renewals`](super::OrgTokensBuilder::max_concurrent_renewals)
     ///   at once, so a thousand tokens expiring together never make a thousand requests at once;
     /// - a failed renewal is retried with its own exponential backoff (1 s to 5 min, jittered);
-    ///   Cobo's rate limit (error 2026) also pauses every renewal for that backoff;
+    /// - a rate limit (HTTP 429 in any shape, or Cobo's error 2026) is not an organization's
+    ///   failure: it pauses every renewal (the refresher's, installs', and callers' whose token
+    ///   is still unexpired: they get that token meanwhile) for one pause per episode, as long
+    ///   as Cobo's `Retry-After` says, or 1 s doubling with each episode until a renewal
+    ///   succeeds, at most [`MAX_RATE_LIMIT_PAUSE`](super::MAX_RATE_LIMIT_PAUSE);
     /// - with a shared store (Redis), a pair another process renewed first is taken from the
     ///   store, never refreshed again: the lease rules hold per organization;
     /// - an organization whose grant Cobo refuses (it uninstalled the app) is reported once
