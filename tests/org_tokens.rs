@@ -735,6 +735,113 @@ async fn during_a_rate_limit_pause_an_unexpired_token_is_handed_out_without_rene
     );
 }
 
+/// 1,000 forged install callbacks (org ids Cobo does not know) and 200 for one real
+/// organization, every caller gone after 50 ms, while 100 real organizations are renewed: the
+/// installs' own budget bounds what is sent for them and never delays a renewal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_install_callbacks_is_bounded_and_never_delays_renewals() {
+    const ORGS: usize = 100;
+    const FORGED: usize = 1_000;
+    const BUDGET: usize = 2 + 32;
+    let (server, client) = start(MockConfig {
+        access_token_ttl: Duration::from_secs(5),
+        max_recorded_requests: 100_000,
+        ..mock_config()
+    })
+    .await;
+    let forged = |n: usize| format!("forged-{n:04}");
+    for n in 0..FORGED {
+        server.uninstall(APP, &forged(n));
+    }
+    let tokens = OrgTokens::builder(client, APP)
+        .refresh_margin(Duration::from_secs(2))
+        .build();
+    install_all(&tokens, ORGS).await;
+    let refresher = tokens.spawn_refresher();
+    let real = org(0);
+    let real_grants_before = grants_for(&server, &real);
+    // Every request takes a while, as over a real network.
+    server.inject(Fault::Delay(Duration::from_millis(20)), usize::MAX);
+
+    // The callbacks all arrive at once: each waits for the start, held until all are spawned.
+    let start = Arc::new(tokio::sync::RwLock::new(()));
+    let held = Arc::clone(&start).write_owned().await;
+    let mut callbacks = Vec::new();
+    for n in 0..FORGED + 200 {
+        let (tokens, start) = (tokens.clone(), Arc::clone(&start));
+        let org_id = if n % 6 == 5 { real.clone() } else { forged(n) };
+        callbacks.push(tokio::spawn(async move {
+            let _started = start.read().await;
+            let answer =
+                tokio::time::timeout(Duration::from_millis(50), tokens.on_install(&org_id, 1))
+                    .await;
+            matches!(answer, Ok(Err(InstallError::Busy)))
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    drop(held);
+    let flood_started = Instant::now();
+    let mut slowest = Duration::ZERO;
+    while flood_started.elapsed() < Duration::from_secs(8) {
+        let now = now_ms();
+        for n in 0..ORGS {
+            let status = tokens.status(&org(n)).await.unwrap();
+            assert!(
+                status.expires_at_ms.is_some_and(|expiry| expiry > now),
+                "{} had an expired token {:?} into the flood: {status:?}",
+                org(n),
+                flood_started.elapsed()
+            );
+        }
+        // A caller's renewal of a real organization (its token refused, say).
+        let n = 1 + flood_started.elapsed().as_millis() as usize % (ORGS - 1);
+        let stale = tokens.access_token(&org(n)).await.unwrap();
+        tokens.invalidate(&org(n), &stale);
+        let asked = Instant::now();
+        let renewed = tokens.access_token(&org(n)).await.unwrap();
+        slowest = slowest.max(asked.elapsed());
+        assert!(server.access_token_valid(renewed.expose_secret()));
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let mut busy = 0;
+    for callback in callbacks {
+        busy += usize::from(callback.await.unwrap());
+    }
+    refresher.stop().await;
+
+    assert!(
+        slowest < Duration::from_secs(1),
+        "a caller's renewal took {slowest:?}"
+    );
+    let forged_grants = server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET" && r.query.contains("org_id=forged-"))
+        .count();
+    assert!(
+        forged_grants <= BUDGET,
+        "{forged_grants} grants sent for forged organizations"
+    );
+    let real_grants = grants_for(&server, &real) - real_grants_before;
+    assert!(
+        real_grants <= 3,
+        "the real organization was granted {real_grants} times"
+    );
+    assert!(
+        busy >= FORGED - BUDGET,
+        "only {busy} callbacks answered Busy"
+    );
+    let in_memory = tokens.cached_orgs();
+    assert!(
+        in_memory <= ORGS + 32,
+        "{in_memory} organizations in memory afterwards"
+    );
+    assert_eq!(server.max_refresh_token_presentations(), 1);
+    eprintln!(
+        "{forged_grants} forged grants, {real_grants} real grants, {busy} busy, slowest caller renewal {slowest:?}, {in_memory} in memory"
+    );
+}
+
 #[tokio::test]
 async fn an_empty_org_id_is_a_typed_error_and_sends_nothing() {
     let (server, client) = start(mock_config()).await;

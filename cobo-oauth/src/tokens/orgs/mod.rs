@@ -49,7 +49,13 @@
 //!   [`InstallError::UnknownApprovalResult`], and nothing is sent. Cobo documents no signature on
 //!   this callback: treat it as a hint, never as proof. The grant is the proof (Cobo answers it
 //!   only for an organization that installed the app; otherwise `Error::ReauthorizationRequired`
-//!   and nothing is saved). Rate-limit the route.
+//!   and nothing is saved). Install grants have a budget of their own, apart from renewals: at
+//!   most `max_concurrent_installs` ([`DEFAULT_MAX_CONCURRENT_INSTALLS`], 2) in flight and
+//!   `max_queued_installs` ([`DEFAULT_MAX_QUEUED_INSTALLS`], 32) waiting; beyond it a callback
+//!   is answered at once with [`InstallError::Busy`] (answer 503), so a flood of forged
+//!   callbacks never delays the renewals of organizations that have a pair. Callbacks for one
+//!   organization that arrive before its grant starts share that grant. Rate-limit the route
+//!   too.
 //! - **The background refresher** renews each organization `refresh_margin` plus a jitter of up
 //!   to half of it before expiry, at most `max_concurrent_renewals` at a time (callers' renewals
 //!   count too), with a backoff per organization on errors. A 429 in any shape, or Cobo's rate
@@ -82,6 +88,7 @@ mod builder;
 mod client;
 mod directory;
 mod install;
+mod install_queue;
 mod rate_limit;
 mod refresher;
 mod refusals;
@@ -92,8 +99,9 @@ mod store;
 mod tokens;
 
 pub use builder::{
-    DEFAULT_IDLE_AFTER, DEFAULT_MAX_CONCURRENT_RENEWALS, DEFAULT_RESCAN_EVERY,
-    DEFAULT_UNINSTALL_RECHECK_AFTER, MAX_CONCURRENT_RENEWALS, OrgTokensBuilder,
+    DEFAULT_IDLE_AFTER, DEFAULT_MAX_CONCURRENT_INSTALLS, DEFAULT_MAX_CONCURRENT_RENEWALS,
+    DEFAULT_MAX_QUEUED_INSTALLS, DEFAULT_RESCAN_EVERY, DEFAULT_UNINSTALL_RECHECK_AFTER,
+    MAX_CONCURRENT_RENEWALS, OrgTokensBuilder,
 };
 pub use client::OrgBearer;
 pub use directory::DirectoryStore;

@@ -55,6 +55,7 @@ impl OrgRefresher {
         // Every renewal holds a permit until its pair is saved or kept unsaved: holding them
         // all waits for it.
         let _all = shared.all_permits().await;
+        let _installs = shared.all_install_permits().await;
         let deadline = tokio::time::Instant::now() + save_wait;
         loop {
             let unsaved: Vec<(String, Arc<OrgEntry>)> = shared

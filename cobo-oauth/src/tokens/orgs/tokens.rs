@@ -195,8 +195,20 @@ impl OrgTokens {
     /// it: treat it as a hint, never as proof. The grant itself is the proof: Cobo answers it
     /// (signed, verified here) only for an organization that installed the app; otherwise the
     /// call fails with [`Error::ReauthorizationRequired`] and nothing is saved. A flood of forged
-    /// callbacks costs one grant request each: rate-limit the route. The work runs in a task of
-    /// its own, so a callback request that is dropped midway still saves the new pair.
+    /// callbacks costs one grant request each, within a budget: rate-limit the route too.
+    ///
+    /// Install grants have a budget of their own, apart from renewals (whose permits they never
+    /// take): at most
+    /// [`max_concurrent_installs`](super::OrgTokensBuilder::max_concurrent_installs) in flight
+    /// and [`max_queued_installs`](super::OrgTokensBuilder::max_queued_installs) waiting (2 and
+    /// 32 by default). A callback beyond them is answered at once with [`InstallError::Busy`]
+    /// (answer 503): nothing is spawned or sent for it. Callbacks for one organization that
+    /// arrive while its grant waits share that grant (a failure then comes as
+    /// [`InstallError::SharedGrant`]; [`InstallError::grant_error`] reads either); one that
+    /// arrives while its grant is sent gets a new grant after it, so a `2` is never lost. An
+    /// admitted grant runs in a task of its own, so a callback request that is dropped midway
+    /// still saves the new pair; an organization that was not in memory leaves it again when
+    /// Cobo refuses its grant. Installs wait while a rate limit pauses renewals.
     ///
     /// ```no_run
     /// # async fn f(tokens: cobo_oauth::tokens::orgs::OrgTokens) -> Result<(), cobo_oauth::tokens::orgs::InstallError> {
@@ -221,6 +233,12 @@ impl OrgTokens {
             approval_result = result.code(),
             "install callback: asking for a new org_implicit grant"
         );
-        Ok(self.inner.regrant_for_install(org_id).await?)
+        let answer = self.inner.install(org_id)?;
+        match answer.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(error)) => Err(InstallError::from_grant(error)),
+            // The grant's task stopped without answering: the runtime is shutting down.
+            Err(_) => Err(Error::RenewalInterrupted.into()),
+        }
     }
 }
