@@ -842,6 +842,79 @@ async fn a_flood_of_install_callbacks_is_bounded_and_never_delays_renewals() {
     );
 }
 
+/// Callbacks for one organization that arrive while its grant is sent share one grant that
+/// starts after the last of them: none is lost, and three cost one grant, not three.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callbacks_for_one_org_during_its_grant_share_one_grant_after_it() {
+    let (server, client) = start(mock_config()).await;
+    let tokens = OrgTokens::builder(client, APP).build();
+    tokens.on_install("org-a", 1).await.unwrap();
+    let before = grants_for(&server, "org-a");
+    server.inject(Fault::Delay(Duration::from_millis(500)), 1);
+    let first = {
+        let tokens = tokens.clone();
+        tokio::spawn(async move { tokens.on_install("org-a", 1).await })
+    };
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let later: Vec<_> = (0..3)
+        .map(|_| {
+            let tokens = tokens.clone();
+            tokio::spawn(async move { tokens.on_install("org-a", 2).await })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let last_callback = now_ms();
+    first.await.unwrap().unwrap();
+    for callback in later {
+        callback.await.unwrap().unwrap();
+    }
+    let grants: Vec<u64> = server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET" && r.query.contains("org_id=org-a"))
+        .map(|r| r.received_at_ms)
+        .skip(before)
+        .collect();
+    assert_eq!(
+        grants.len(),
+        2,
+        "the first grant and one shared by the three after it"
+    );
+    assert!(
+        grants[1] >= last_callback,
+        "the shared grant started after the last callback"
+    );
+}
+
+/// Beyond the install budget, a callback is answered at once with `Busy` and nothing is sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callback_beyond_the_install_budget_is_busy_at_once() {
+    let (server, client) = start(mock_config()).await;
+    let tokens = OrgTokens::builder(client, APP)
+        .max_concurrent_installs(1)
+        .max_queued_installs(1)
+        .build();
+    server.inject(Fault::Delay(Duration::from_millis(500)), 2);
+    let admitted: Vec<_> = ["org-a", "org-b"]
+        .into_iter()
+        .map(|org_id| {
+            let tokens = tokens.clone();
+            tokio::spawn(async move { tokens.on_install(org_id, 1).await })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let asked = Instant::now();
+    let busy = tokens.on_install("org-c", 1).await;
+    assert!(matches!(busy, Err(InstallError::Busy)), "{busy:?}");
+    assert!(asked.elapsed() < Duration::from_millis(100));
+    for install in admitted {
+        install.await.unwrap().unwrap();
+    }
+    assert_eq!(grants_for(&server, "org-c"), 0);
+    // Once they are done, there is room again.
+    tokens.on_install("org-c", 1).await.unwrap();
+}
+
 #[tokio::test]
 async fn an_empty_org_id_is_a_typed_error_and_sends_nothing() {
     let (server, client) = start(mock_config()).await;
