@@ -36,7 +36,9 @@ impl TokenManagerBuilder {
         self
     }
 
-    /// How long before expiry a token counts as stale (default 5 minutes).
+    /// How long before expiry a token counts as stale (default 5 minutes). Tokens that Cobo
+    /// issues to live no longer than this count as stale half-way through their life instead
+    /// (logged once at `warn`): served from cache until then, renewed once.
     pub fn refresh_margin(mut self, margin: Duration) -> Self {
         self.settings.refresh_margin = margin;
         self

@@ -54,6 +54,9 @@ impl OrgTokensBuilder {
 
     /// How long before expiry a token counts as stale (default 5 minutes); the background
     /// refresher renews this long plus a random jitter of up to half of it before expiry.
+    /// Tokens that Cobo issues to live no longer than this count as stale half-way through
+    /// their life instead (logged once per organization at `warn`): served from cache until
+    /// then, renewed once.
     pub fn refresh_margin(mut self, margin: Duration) -> Self {
         self.settings.refresh_margin = margin;
         self

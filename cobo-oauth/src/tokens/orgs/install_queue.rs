@@ -163,3 +163,37 @@ pub(super) struct Turn {
     _turn: tokio::sync::OwnedMutexGuard<()>,
     _permit: OwnedSemaphorePermit,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn callbacks_coalesce_until_the_grant_starts_and_the_budget_is_counted_in_grants() {
+        let queue = InstallQueue::new(1, 1);
+        let first = queue.admit("a").unwrap();
+        let joined = queue.admit("a").unwrap();
+        assert!(first.new_grant && !joined.new_grant);
+        assert!(queue.admit("b").unwrap().new_grant);
+        assert!(matches!(queue.admit("c"), Err(InstallError::Busy)));
+        // Once "a"'s grant started, a callback for it makes a new grant: none left.
+        let answers = queue.start("a");
+        assert_eq!(answers.len(), 2);
+        assert!(matches!(queue.admit("a"), Err(InstallError::Busy)));
+        queue.finish("a", answers, Ok(()));
+        assert!(queue.admit("a").unwrap().new_grant);
+    }
+
+    #[tokio::test]
+    async fn a_callback_answered_alone_gets_the_error_itself() {
+        let queue = InstallQueue::new(1, 1);
+        let alone = queue.admit("a").unwrap();
+        let answers = queue.start("a");
+        queue.finish("a", answers, Err(Arc::new(Error::RenewalInterrupted)));
+        let error = alone.answer.await.unwrap().unwrap_err();
+        assert!(matches!(
+            InstallError::from_grant(error),
+            InstallError::Grant(Error::RenewalInterrupted)
+        ));
+    }
+}

@@ -227,13 +227,24 @@ impl OrgTokens {
         }
         // An id the store cannot keep a pair for: a grant would be lost.
         self.inner.store.check_org_id(org_id)?;
+        let answer = match self.inner.install(org_id) {
+            Ok(answer) => answer,
+            Err(busy) => {
+                // Logged at `debug` only: a flood of callbacks would flood the logs too.
+                tracing::debug!(
+                    client_id = %self.inner.client_id,
+                    org_id = ?org_id,
+                    "install callback refused: too many install grants queued or in flight"
+                );
+                return Err(busy);
+            }
+        };
         tracing::info!(
             client_id = %self.inner.client_id,
             org_id = ?org_id,
             approval_result = result.code(),
             "install callback: asking for a new org_implicit grant"
         );
-        let answer = self.inner.install(org_id)?;
         match answer.await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(error)) => Err(InstallError::from_grant(error)),
