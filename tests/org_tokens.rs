@@ -206,6 +206,7 @@ async fn tokens_that_live_less_than_the_margin_are_renewed_half_way_through_thei
         renewals <= ORGS * 12,
         "{renewals} renewals of {ORGS} organizations in 15 s"
     );
+    eprintln!("{renewals} renewals of {ORGS} organizations in 15 s");
     assert_eq!(server.max_refresh_token_presentations(), 1);
 }
 
@@ -685,6 +686,10 @@ async fn renewals_resume_within_ten_seconds_of_a_burst_of_rate_limits() {
     assert!(
         resumed.is_some_and(|at| at <= burst_ended + 10_000),
         "renewals resumed {:?} ms after the burst ended",
+        resumed.map(|at| at - burst_ended)
+    );
+    eprintln!(
+        "{refused} requests during the burst; renewals resumed {:?} ms after it",
         resumed.map(|at| at - burst_ended)
     );
     let now = now_ms();
