@@ -30,7 +30,7 @@ async fn oauth_4xx_is_typed_with_its_status() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&error, Error::OAuth { status: 400, error, description } if error == "invalid_grant" && description == "refresh token revoked"),
+        matches!(&error, Error::OAuth { status: 400, error, description, retry_after: None } if error == "invalid_grant" && description == "refresh token revoked"),
         "{error:?}"
     );
 }
@@ -48,7 +48,7 @@ async fn cobo_5xx_error_response_is_typed() {
         .await;
     let error = get(&double).await.unwrap_err();
     assert!(
-        matches!(&error, Error::Api { status: 500, code: 1000, message, error_id } if message == "token expired" && error_id == "abc"),
+        matches!(&error, Error::Api { status: 500, code: 1000, message, error_id, retry_after: None } if message == "token expired" && error_id == "abc"),
         "{error:?}"
     );
 }
@@ -116,7 +116,7 @@ async fn unsigned_gateway_error_is_the_http_error_it_is() {
         .await;
     let error = get(&double).await.unwrap_err();
     assert!(
-        matches!(&error, Error::Http { status: 503, body } if body == "upstream down"),
+        matches!(&error, Error::Http { status: 503, body, retry_after: None } if body == "upstream down"),
         "{error:?}"
     );
 }

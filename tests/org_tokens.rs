@@ -161,6 +161,55 @@ async fn two_hundred_orgs_with_five_second_tokens_stay_valid_under_the_refresher
     eprintln!("{samples} samples, {refreshed} refreshes, at most {max} in flight");
 }
 
+/// Tokens that live 3 s under a 5 s margin, with the refresher and a caller every 2 s per
+/// organization: each is renewed half-way through its life, not about once a second, and every
+/// token handed out is valid.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_that_live_less_than_the_margin_are_renewed_half_way_through_their_life() {
+    const ORGS: usize = 10;
+    let (server, client) = start(MockConfig {
+        access_token_ttl: Duration::from_secs(3),
+        max_recorded_requests: 100_000,
+        ..mock_config()
+    })
+    .await;
+    let tokens = OrgTokens::builder(client, APP)
+        .refresh_margin(Duration::from_secs(5))
+        .build();
+    install_all(&tokens, ORGS).await;
+    let refresher = tokens.spawn_refresher();
+    let callers: Vec<_> = (0..ORGS)
+        .map(|n| {
+            let (tokens, server) = (tokens.clone(), Arc::clone(&server));
+            tokio::spawn(async move {
+                let started = Instant::now();
+                while started.elapsed() < Duration::from_secs(15) {
+                    let token = tokens.access_token(&org(n)).await.unwrap();
+                    assert!(
+                        server.access_token_valid(token.expose_secret()),
+                        "{} got an expired token after {:?}",
+                        org(n),
+                        started.elapsed()
+                    );
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                }
+            })
+        })
+        .collect();
+    for caller in callers {
+        caller.await.unwrap();
+    }
+    refresher.stop().await;
+    // Renewed every 1.5 s: about ten per organization in 15 s, plus its grant.
+    let renewals = server.requests().len();
+    assert!(
+        renewals <= ORGS * 12,
+        "{renewals} renewals of {ORGS} organizations in 15 s"
+    );
+    eprintln!("{renewals} renewals of {ORGS} organizations in 15 s");
+    assert_eq!(server.max_refresh_token_presentations(), 1);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_uninstalled_org_gets_one_clear_error_and_the_others_go_on() {
     let (server, client) = start_with_ttl(Duration::from_secs(3)).await;
@@ -580,6 +629,295 @@ async fn rate_limited_renewals_pause(body: &str) {
     let seen = server.requests().len();
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(server.requests().len(), seen);
+}
+
+fn now_ms() -> u64 {
+    cobo_oauth::signing::SystemClock.now_millis()
+}
+
+/// Cobo's rate limit error, as a 429.
+fn rate_limited(headers: Vec<(String, String)>) -> Fault {
+    Fault::Status {
+        status: 429,
+        body: r#"{"error_code":2026,"error_message":"too many requests","error_id":"e"}"#
+            .to_owned(),
+        headers,
+    }
+}
+
+/// A 3 s burst of 429s while 40 organizations are renewed: one pause per episode, not one per
+/// refused request, and no organization's own backoff grown by it, so renewals resume (and
+/// every organization is valid again) within 10 s of its end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn renewals_resume_within_ten_seconds_of_a_burst_of_rate_limits() {
+    const ORGS: usize = 40;
+    let (server, client) = start(MockConfig {
+        access_token_ttl: Duration::from_secs(4),
+        max_recorded_requests: 100_000,
+        ..mock_config()
+    })
+    .await;
+    let tokens = OrgTokens::builder(client, APP)
+        .refresh_margin(Duration::from_secs(2))
+        .max_concurrent_renewals(8)
+        .build();
+    install_all(&tokens, ORGS).await;
+    let refresher = tokens.spawn_refresher();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    server.inject(rate_limited(Vec::new()), usize::MAX);
+    let burst_started = now_ms();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    server.clear_faults();
+    let burst_ended = now_ms();
+    let refused = server
+        .requests()
+        .iter()
+        .filter(|r| r.received_at_ms >= burst_started)
+        .count();
+    assert!(refused > 0, "the burst refused nothing");
+    tokio::time::sleep(Duration::from_secs(10)).await;
+
+    let resumed = server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.received_at_ms > burst_ended)
+        .map(|r| r.received_at_ms)
+        .min();
+    assert!(
+        resumed.is_some_and(|at| at <= burst_ended + 10_000),
+        "renewals resumed {:?} ms after the burst ended",
+        resumed.map(|at| at - burst_ended)
+    );
+    eprintln!(
+        "{refused} requests during the burst; renewals resumed {:?} ms after it",
+        resumed.map(|at| at - burst_ended)
+    );
+    let now = now_ms();
+    for n in 0..ORGS {
+        let status = tokens.status(&org(n)).await.unwrap();
+        assert!(
+            status.expires_at_ms.is_some_and(|expiry| expiry > now),
+            "{} still had an expired token 10 s after the burst: {status:?}",
+            org(n)
+        );
+    }
+    refresher.stop().await;
+    assert_eq!(server.max_refresh_token_presentations(), 1);
+}
+
+/// Cobo's `Retry-After` sets the pause: for its length, a caller whose token is inside the
+/// margin but unexpired gets that token, and nothing is sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn during_a_rate_limit_pause_an_unexpired_token_is_handed_out_without_renewing() {
+    let (server, client) = start_with_ttl(Duration::from_secs(6)).await;
+    let tokens = OrgTokens::builder(client, APP)
+        .refresh_margin(Duration::from_secs(3))
+        .build();
+    install_all(&tokens, 2).await;
+    let granted = tokens.access_token(&org(1)).await.unwrap();
+    // Inside the margin, 2.5 s before expiry.
+    tokio::time::sleep(Duration::from_millis(3_500)).await;
+    server.inject(
+        rate_limited(vec![("Retry-After".to_owned(), "5".to_owned())]),
+        1,
+    );
+    let error = tokens.access_token(&org(0)).await.unwrap_err();
+    assert_eq!(
+        error.retry_after(),
+        Some(Duration::from_secs(5)),
+        "{error:?}"
+    );
+    let sent = server.requests().len();
+    // Past a 1 s pause, within the 5 s Cobo asked for.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let token = tokens.access_token(&org(1)).await.unwrap();
+    assert_eq!(token.expose_secret(), granted.expose_secret());
+    assert!(server.access_token_valid(token.expose_secret()));
+    assert_eq!(
+        server.requests().len(),
+        sent,
+        "nothing sent during the pause"
+    );
+}
+
+/// 1,000 forged install callbacks (org ids Cobo does not know) and 200 for one real
+/// organization, every caller gone after 50 ms, while 100 real organizations are renewed: the
+/// installs' own budget bounds what is sent for them and never delays a renewal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_install_callbacks_is_bounded_and_never_delays_renewals() {
+    const ORGS: usize = 100;
+    const FORGED: usize = 1_000;
+    const BUDGET: usize = 2 + 32;
+    let (server, client) = start(MockConfig {
+        access_token_ttl: Duration::from_secs(5),
+        max_recorded_requests: 100_000,
+        ..mock_config()
+    })
+    .await;
+    let forged = |n: usize| format!("forged-{n:04}");
+    for n in 0..FORGED {
+        server.uninstall(APP, &forged(n));
+    }
+    let tokens = OrgTokens::builder(client, APP)
+        .refresh_margin(Duration::from_secs(2))
+        .build();
+    install_all(&tokens, ORGS).await;
+    let refresher = tokens.spawn_refresher();
+    let real = org(0);
+    let real_grants_before = grants_for(&server, &real);
+    // Every request takes a while, as over a real network.
+    server.inject(Fault::Delay(Duration::from_millis(20)), usize::MAX);
+
+    // The callbacks all arrive at once: each waits for the start, held until all are spawned.
+    let start = Arc::new(tokio::sync::RwLock::new(()));
+    let held = Arc::clone(&start).write_owned().await;
+    let mut callbacks = Vec::new();
+    for n in 0..FORGED + 200 {
+        let (tokens, start) = (tokens.clone(), Arc::clone(&start));
+        let org_id = if n % 6 == 5 { real.clone() } else { forged(n) };
+        callbacks.push(tokio::spawn(async move {
+            let _started = start.read().await;
+            let answer =
+                tokio::time::timeout(Duration::from_millis(50), tokens.on_install(&org_id, 1))
+                    .await;
+            matches!(answer, Ok(Err(InstallError::Busy)))
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    drop(held);
+    let flood_started = Instant::now();
+    let mut slowest = Duration::ZERO;
+    while flood_started.elapsed() < Duration::from_secs(8) {
+        let now = now_ms();
+        for n in 0..ORGS {
+            let status = tokens.status(&org(n)).await.unwrap();
+            assert!(
+                status.expires_at_ms.is_some_and(|expiry| expiry > now),
+                "{} had an expired token {:?} into the flood: {status:?}",
+                org(n),
+                flood_started.elapsed()
+            );
+        }
+        // A caller's renewal of a real organization (its token refused, say).
+        let n = 1 + flood_started.elapsed().as_millis() as usize % (ORGS - 1);
+        let stale = tokens.access_token(&org(n)).await.unwrap();
+        tokens.invalidate(&org(n), &stale);
+        let asked = Instant::now();
+        let renewed = tokens.access_token(&org(n)).await.unwrap();
+        slowest = slowest.max(asked.elapsed());
+        assert!(server.access_token_valid(renewed.expose_secret()));
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let mut busy = 0;
+    for callback in callbacks {
+        busy += usize::from(callback.await.unwrap());
+    }
+    refresher.stop().await;
+
+    assert!(
+        slowest < Duration::from_secs(1),
+        "a caller's renewal took {slowest:?}"
+    );
+    let forged_grants = server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET" && r.query.contains("org_id=forged-"))
+        .count();
+    assert!(
+        forged_grants <= BUDGET,
+        "{forged_grants} grants sent for forged organizations"
+    );
+    let real_grants = grants_for(&server, &real) - real_grants_before;
+    assert!(
+        real_grants <= 3,
+        "the real organization was granted {real_grants} times"
+    );
+    assert!(
+        busy >= FORGED - BUDGET,
+        "only {busy} callbacks answered Busy"
+    );
+    let in_memory = tokens.cached_orgs();
+    assert!(
+        in_memory <= ORGS + 32,
+        "{in_memory} organizations in memory afterwards"
+    );
+    assert_eq!(server.max_refresh_token_presentations(), 1);
+    eprintln!(
+        "{forged_grants} forged grants, {real_grants} real grants, {busy} busy, slowest caller renewal {slowest:?}, {in_memory} in memory"
+    );
+}
+
+/// Callbacks for one organization that arrive while its grant is sent share one grant that
+/// starts after the last of them: none is lost, and three cost one grant, not three.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callbacks_for_one_org_during_its_grant_share_one_grant_after_it() {
+    let (server, client) = start(mock_config()).await;
+    let tokens = OrgTokens::builder(client, APP).build();
+    tokens.on_install("org-a", 1).await.unwrap();
+    let before = grants_for(&server, "org-a");
+    server.inject(Fault::Delay(Duration::from_millis(500)), 1);
+    let first = {
+        let tokens = tokens.clone();
+        tokio::spawn(async move { tokens.on_install("org-a", 1).await })
+    };
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let later: Vec<_> = (0..3)
+        .map(|_| {
+            let tokens = tokens.clone();
+            tokio::spawn(async move { tokens.on_install("org-a", 2).await })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let last_callback = now_ms();
+    first.await.unwrap().unwrap();
+    for callback in later {
+        callback.await.unwrap().unwrap();
+    }
+    let grants: Vec<u64> = server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET" && r.query.contains("org_id=org-a"))
+        .map(|r| r.received_at_ms)
+        .skip(before)
+        .collect();
+    assert_eq!(
+        grants.len(),
+        2,
+        "the first grant and one shared by the three after it"
+    );
+    assert!(
+        grants[1] >= last_callback,
+        "the shared grant started after the last callback"
+    );
+}
+
+/// Beyond the install budget, a callback is answered at once with `Busy` and nothing is sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callback_beyond_the_install_budget_is_busy_at_once() {
+    let (server, client) = start(mock_config()).await;
+    let tokens = OrgTokens::builder(client, APP)
+        .max_concurrent_installs(1)
+        .max_queued_installs(1)
+        .build();
+    server.inject(Fault::Delay(Duration::from_millis(500)), 2);
+    let admitted: Vec<_> = ["org-a", "org-b"]
+        .into_iter()
+        .map(|org_id| {
+            let tokens = tokens.clone();
+            tokio::spawn(async move { tokens.on_install(org_id, 1).await })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let asked = Instant::now();
+    let busy = tokens.on_install("org-c", 1).await;
+    assert!(matches!(busy, Err(InstallError::Busy)), "{busy:?}");
+    assert!(asked.elapsed() < Duration::from_millis(100));
+    for install in admitted {
+        install.await.unwrap().unwrap();
+    }
+    assert_eq!(grants_for(&server, "org-c"), 0);
+    // Once they are done, there is room again.
+    tokens.on_install("org-c", 1).await.unwrap();
 }
 
 #[tokio::test]

@@ -23,9 +23,14 @@ struct Setup {
 }
 
 async fn setup() -> Setup {
+    setup_with_ttl(TTL).await
+}
+
+/// [`setup`] with access tokens that live `ttl`.
+async fn setup_with_ttl(ttl: Duration) -> Setup {
     let clock = Arc::new(TokioClock::new());
     let server = MockServer::start(MockConfig {
-        access_token_ttl: TTL,
+        access_token_ttl: ttl,
         clock: clock.clone(),
         ..cobo_oauth_tests::mock_config()
     })
@@ -385,6 +390,7 @@ async fn error_1000_refreshes_and_retries_once() {
                         code: 1000,
                         message: "token expired".into(),
                         error_id: "e".into(),
+                        retry_after: None,
                     })
                 } else {
                     Ok("done")
@@ -398,4 +404,48 @@ async fn error_1000_refreshes_and_retries_once() {
     let seen = seen.lock().unwrap();
     assert_ne!(seen[0], seen[1], "the retry used a refreshed token");
     assert_eq!(count(&setup.server, "POST"), 1);
+}
+
+/// Tokens that live 3 s under a 5 s margin: the refresher renews them half-way through their
+/// life (not in a loop, and not so late that they expire), and callers get them from cache.
+#[tokio::test(start_paused = true)]
+async fn tokens_that_live_less_than_the_margin_are_renewed_half_way_through_their_life() {
+    let setup = setup_with_ttl(Duration::from_secs(3)).await;
+    let store = Arc::new(MemoryStore::default());
+    let tokens = TokenManager::builder(setup.client.clone(), "app", "org")
+        .store(store.clone())
+        .refresh_margin(Duration::from_secs(5))
+        .clock(setup.clock.clone())
+        .build();
+    let refresher = tokens.spawn_refresher();
+    wait_until(|| count(&setup.server, "GET") == 1).await;
+    let started = tokio::time::Instant::now();
+    let mut ticks = 0_u32;
+    while started.elapsed() < Duration::from_secs(15) {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        ticks += 1;
+        // The refresher alone keeps the stored token valid.
+        let stored = store.load().await.unwrap().unwrap();
+        assert!(
+            setup
+                .server
+                .access_token_valid(stored.access_token.expose_secret()),
+            "the stored token expired after {:?}",
+            started.elapsed()
+        );
+        // A caller every 4 s (more often, callers' own renewals would hide the refresher's).
+        if ticks.is_multiple_of(16) {
+            let token = tokens.access_token().await.unwrap();
+            assert!(
+                setup.server.access_token_valid(token.expose_secret()),
+                "a caller got an expired token after {:?}",
+                started.elapsed()
+            );
+        }
+    }
+    drop(refresher);
+    let renewals = count(&setup.server, "GET") + count(&setup.server, "POST");
+    // Renewed every 1.5 s: about ten in 15 s, plus the first grant.
+    assert!(renewals <= 12, "{renewals} renewals in 15 s");
+    assert_eq!(setup.server.max_refresh_token_presentations(), 1);
 }

@@ -50,6 +50,11 @@ impl FaultQueue {
         }
     }
 
+    /// Forgets every fault still waiting.
+    pub fn clear(&mut self) {
+        self.0.clear();
+    }
+
     /// The fault for the next request, if any.
     pub fn next(&mut self) -> Option<Fault> {
         let (fault, left) = self.0.front_mut()?;

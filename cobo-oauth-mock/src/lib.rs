@@ -276,6 +276,12 @@ impl MockServer {
         self.state().faults.push(fault, times);
     }
 
+    /// Forgets the faults still waiting ([`Self::inject`]): the next requests are handled
+    /// normally, e.g. at the end of a burst of faults.
+    pub fn clear_faults(&self) {
+        self.state().faults.clear();
+    }
+
     /// The requests received so far: the newest [`MockConfig::max_recorded_requests`], holding
     /// at most [`MockConfig::max_recorded_bytes`]; a body only when the request was
     /// authenticated ([`RecordedRequest::body_kept`]).

@@ -18,6 +18,9 @@ pub enum Error {
         error: String,
         /// Cobo's description.
         description: String,
+        /// How long the answer's `Retry-After` header (seconds) asked to wait, if it had one
+        /// (rate limits, 429 and 503).
+        retry_after: Option<std::time::Duration>,
     },
     /// Cobo's `ErrorResponse` (`{error_code, error_message, error_id}`), e.g. with a 5XX.
     #[error("Cobo API error (HTTP {status}): code {code}: {message} (error id {error_id})")]
@@ -30,6 +33,9 @@ pub enum Error {
         message: String,
         /// The error log ID to quote to Cobo's support.
         error_id: String,
+        /// How long the answer's `Retry-After` header (seconds) asked to wait, if it had one
+        /// (rate limits, 429 and 503).
+        retry_after: Option<std::time::Duration>,
     },
     /// An unsigned non-2xx response: from a gateway, CDN or load balancer, not from Cobo.
     #[error("HTTP {status} from an intermediary (the response is not signed by Cobo)")]
@@ -38,6 +44,9 @@ pub enum Error {
         status: u16,
         /// The start of the body (at most 512 bytes), for diagnosis.
         body: String,
+        /// How long the answer's `Retry-After` header (seconds) asked to wait, if it had one
+        /// (rate limits, 429 and 503).
+        retry_after: Option<std::time::Duration>,
     },
     /// The request did not complete: DNS, connection, TLS, or the connection broke.
     #[error("transport error: {0}")]
@@ -147,6 +156,18 @@ impl Error {
             | Self::Store(_)
             | Self::RenewalInterrupted
             | Self::RefreshBusy { .. } => None,
+        }
+    }
+
+    /// How long the answer the error came from asked to wait before trying again
+    /// (`Retry-After`, in seconds), if it said.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            Self::OAuth { retry_after, .. }
+            | Self::Api { retry_after, .. }
+            | Self::Http { retry_after, .. } => *retry_after,
+            Self::RefreshOutcomeUnknown(cause) => cause.retry_after(),
+            _ => None,
         }
     }
 
@@ -309,11 +330,13 @@ mod tests {
             code,
             message: String::new(),
             error_id: String::new(),
+            retry_after: None,
         };
         let oauth = |status| Error::OAuth {
             status,
             error: "invalid_grant".into(),
             description: String::new(),
+            retry_after: None,
         };
         for transient in [api(500, 2000), api(503, 2000), api(429, 2026), oauth(408)] {
             assert!(

@@ -27,20 +27,24 @@ pub(crate) fn map_error<E: Serialize>(error: GenError<E>, mut record: CallRecord
         );
     }
     let status = record.status.unwrap_or_default();
+    let retry_after = record.retry_after;
     if record.unsigned_error {
         // Not signed by Cobo: the HTTP error it is, whatever its body claims.
         return Error::Http {
             status,
             body: record.body_start,
+            retry_after: record.retry_after,
         };
     }
     match error {
         GenError::ErrorResponse(response) => {
             let status = response.status().as_u16();
             match serde_json::to_value(response.into_inner()) {
-                Ok(body) => from_error_body(status, &body).unwrap_or_else(|| Error::InvalidBody {
-                    status,
-                    reason: "the error body has neither Cobo's nor OAuth's shape".to_owned(),
+                Ok(body) => from_error_body(status, &body, retry_after).unwrap_or_else(|| {
+                    Error::InvalidBody {
+                        status,
+                        reason: "the error body has neither Cobo's nor OAuth's shape".to_owned(),
+                    }
                 }),
                 Err(e) => Error::InvalidBody {
                     status,
@@ -60,7 +64,7 @@ pub(crate) fn map_error<E: Serialize>(error: GenError<E>, mut record: CallRecord
             let parsed = serde_json::from_str::<serde_json::Value>(&record.body_start).ok();
             match parsed
                 .as_ref()
-                .and_then(|body| from_error_body(status, body))
+                .and_then(|body| from_error_body(status, body, retry_after))
             {
                 Some(error) => error,
                 _ if (200..300).contains(&status) => Error::InvalidBody {
@@ -70,6 +74,7 @@ pub(crate) fn map_error<E: Serialize>(error: GenError<E>, mut record: CallRecord
                 _ => Error::Http {
                     status,
                     body: record.body_start,
+                    retry_after,
                 },
             }
         }
@@ -79,8 +84,13 @@ pub(crate) fn map_error<E: Serialize>(error: GenError<E>, mut record: CallRecord
     }
 }
 
-/// Reads Cobo's `ErrorResponse` or the OAuth `{error, error_description}` from a JSON body.
-fn from_error_body(status: u16, body: &serde_json::Value) -> Option<Error> {
+/// Reads Cobo's `ErrorResponse` or the OAuth `{error, error_description}` from a JSON body
+/// (`retry_after`: the answer's `Retry-After`).
+fn from_error_body(
+    status: u16,
+    body: &serde_json::Value,
+    retry_after: Option<std::time::Duration>,
+) -> Option<Error> {
     let text = |key: &str| body.get(key).and_then(|v| v.as_str()).map(str::to_owned);
     if let Some(code) = body.get("error_code").and_then(serde_json::Value::as_i64) {
         return Some(Error::Api {
@@ -88,11 +98,13 @@ fn from_error_body(status: u16, body: &serde_json::Value) -> Option<Error> {
             code,
             message: text("error_message").unwrap_or_default(),
             error_id: text("error_id").unwrap_or_default(),
+            retry_after,
         });
     }
     text("error").map(|error| Error::OAuth {
         status,
         error,
         description: text("error_description").unwrap_or_default(),
+        retry_after,
     })
 }

@@ -41,6 +41,8 @@ pub(crate) struct CallRecord {
     pub body_start: String,
     /// The typed error behind an `Error::Custom`.
     pub rejection: Option<Error>,
+    /// The last response's `Retry-After` (seconds), if it had one.
+    pub retry_after: Option<std::time::Duration>,
 }
 
 /// One call's record, shared by the call and the executor runs inside it.
@@ -303,6 +305,7 @@ impl SigningExecutor {
         self.record(|call| {
             call.status = Some(status.as_u16());
             call.unsigned_error = verdict == Verdict::UnsignedError;
+            call.retry_after = RetryPolicy::retry_after(&headers);
             // Kept for mapping errors only: a success body may hold tokens.
             call.body_start = if status.is_success() {
                 String::new()

@@ -58,16 +58,20 @@ impl RetryPolicy {
         matches!(status.as_u16(), 408 | 429 | 502 | 503 | 504)
     }
 
+    /// The wait a `Retry-After` header (whole seconds) asks for, if `headers` have one.
+    pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+        headers
+            .get(http::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs)
+    }
+
     /// The wait before retry number `retry` (1 for the first retry): `Retry-After` (seconds)
     /// when the response has one, capped; otherwise exponential backoff with full jitter in its
     /// upper half.
     pub fn delay(&self, retry: u32, headers: Option<&HeaderMap>) -> Duration {
-        let retry_after = headers
-            .and_then(|h| h.get(http::header::RETRY_AFTER))
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        if let Some(wait) = retry_after {
+        if let Some(wait) = headers.and_then(Self::retry_after) {
             return wait.min(self.max_retry_after);
         }
         let exponential = self

@@ -9,6 +9,7 @@ use tokio::sync::Mutex;
 use tokio::time::Instant;
 use tracing::Instrument as _;
 
+use super::lifetime::Lifetime;
 use super::refresher::Refresher;
 use super::renewal::{Renewal, State};
 use super::settings::RenewalSettings;
@@ -35,7 +36,9 @@ impl TokenManagerBuilder {
         self
     }
 
-    /// How long before expiry a token counts as stale (default 5 minutes).
+    /// How long before expiry a token counts as stale (default 5 minutes). Tokens that Cobo
+    /// issues to live no longer than this count as stale half-way through their life instead
+    /// (logged once at `warn`): served from cache until then, renewed once.
     pub fn refresh_margin(mut self, margin: Duration) -> Self {
         self.settings.refresh_margin = margin;
         self
@@ -81,6 +84,7 @@ impl TokenManagerBuilder {
                 store: self.store,
                 settings: self.settings,
                 published: RwLock::new(None),
+                lifetime: Lifetime::default(),
                 state: Arc::new(Mutex::new(State::default())),
             }),
         }
@@ -137,6 +141,8 @@ struct Inner {
     settings: RenewalSettings,
     /// The token handed out: saved, and read without waiting.
     published: RwLock<Option<Arc<StoredToken>>>,
+    /// How long the tokens Cobo issues live: the margin is shorter for short-lived ones.
+    lifetime: Lifetime,
     /// The single-flight lock: held by the one [`Renewal`] running, in a task of its own, so no
     /// caller can cancel it.
     state: Arc<Mutex<State>>,
@@ -180,7 +186,7 @@ impl TokenManager {
     /// A valid access token: cached while fresh, otherwise renewed (see the cancellation
     /// guarantee on [`TokenManager`]).
     pub async fn access_token(&self) -> Result<SecretString, Error> {
-        let margin_ms = self.inner.settings.margin_ms();
+        let margin_ms = self.margin_ms();
         if let Some(token) = self.fresh_for(margin_ms) {
             return Ok(token.access_token.clone());
         }
@@ -261,9 +267,14 @@ impl TokenManager {
         Refresher::spawn(self.clone())
     }
 
-    /// A token valid for longer than `margin_ms`, renewed if needed by a [`Renewal`] in a task of
+    /// A token valid for longer than `margin_ms` (at most what a token of the lifetime seen can
+    /// be, see [`Lifetime::clamp`]), renewed if needed by a [`Renewal`] in a task of
     /// its own, which finishes whether or not this caller still waits.
     pub(super) async fn renewed(&self, margin_ms: u64) -> Result<Arc<StoredToken>, Error> {
+        let margin_ms = self
+            .inner
+            .lifetime
+            .clamp(margin_ms, self.inner.settings.margin_ms());
         // The wait for another process's refresh counts from here, queueing included.
         let started = Instant::now();
         // Waiting for the lock starts nothing: a caller dropped here leaves nothing behind.
@@ -325,6 +336,29 @@ impl TokenManager {
             client_id = %self.inner.owner.client_id,
             org_id = ?self.inner.owner.org_id
         )
+    }
+
+    /// How long before expiry a token counts as stale: the refresh margin, or half the tokens'
+    /// lifetime when they live no longer than the margin (see [`Lifetime`]).
+    pub(super) fn margin_ms(&self) -> u64 {
+        self.inner
+            .lifetime
+            .margin_ms(self.inner.settings.margin_ms())
+    }
+
+    /// How long before expiry a background renewal is due: [`Self::margin_ms`] plus a random
+    /// jitter (see [`Lifetime::ahead_ms`]).
+    pub(super) fn ahead_ms(&self) -> u64 {
+        self.inner
+            .lifetime
+            .ahead_ms(self.inner.settings.margin_ms())
+    }
+
+    /// Records that Cobo issued a token that lives `lifetime_ms`.
+    pub(super) fn observe_lifetime(&self, lifetime_ms: u64) {
+        self.inner
+            .lifetime
+            .observe(lifetime_ms, self.inner.settings.margin_ms());
     }
 
     /// The published token, if valid for longer than `margin_ms`.

@@ -77,6 +77,7 @@
 // calls are restricted one by one.
 
 mod file_store;
+mod lifetime;
 mod manager;
 pub mod orgs;
 #[cfg(feature = "redis")]

@@ -3,8 +3,6 @@
 
 use std::time::Duration;
 
-use rand::Rng as _;
-
 use super::manager::TokenManager;
 use super::settings::millis;
 
@@ -51,11 +49,11 @@ impl Refresher {
 
 /// The refresher's loop.
 async fn refresh_ahead(manager: TokenManager) {
-    let margin_ms = manager.settings().margin_ms();
     let owner = manager.owner();
     let mut backoff = FIRST_BACKOFF;
     loop {
-        let ahead_ms = margin_ms.saturating_add(rand::thread_rng().gen_range(0..=margin_ms / 2));
+        // Drawn again each time: the tokens' lifetime, once seen, may shorten it.
+        let ahead_ms = manager.ahead_ms();
         if let Some(token) = manager.fresh_for(ahead_ms) {
             let due = token.expires_at_ms.saturating_sub(ahead_ms);
             let wait = due.saturating_sub(manager.settings().clock.now_millis());
@@ -63,7 +61,8 @@ async fn refresh_ahead(manager: TokenManager) {
             continue;
         }
         match manager.renewed(ahead_ms).await {
-            Ok(token) if manager.is_fresh_for(&token, ahead_ms) => {
+            // Fresh for the margin that follows from the lifetime of the token just issued.
+            Ok(token) if manager.is_fresh_for(&token, manager.margin_ms()) => {
                 tracing::debug!("renewed the token ahead of its expiry");
                 backoff = FIRST_BACKOFF;
             }
@@ -86,14 +85,18 @@ async fn refresh_ahead(manager: TokenManager) {
                 return;
             }
             Err(error) => {
+                // Cobo's `Retry-After` (a rate limit), capped, when it asks for longer.
+                let wait = error
+                    .retry_after()
+                    .map_or(backoff, |asked| asked.min(MAX_BACKOFF).max(backoff));
                 tracing::warn!(
                     client_id = %owner.client_id,
                     org_id = ?owner.org_id,
                     error = %error,
-                    retry_in_ms = millis(backoff),
+                    retry_in_ms = millis(wait),
                     "background token renewal failed"
                 );
-                tokio::time::sleep(backoff).await;
+                tokio::time::sleep(wait).await;
                 backoff = (backoff * 2).min(MAX_BACKOFF);
             }
         }

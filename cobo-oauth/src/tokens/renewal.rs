@@ -454,6 +454,7 @@ impl Renewal {
                 status,
                 error,
                 description,
+                ..
             }) if (400..500).contains(&status) && !matches!(status, 401 | 408 | 429) => {
                 tracing::error!(status, error = %error, "Cobo refused a new org_implicit grant: the organization must authorize the app again");
                 Err(Error::ReauthorizationRequired {
@@ -482,7 +483,12 @@ impl Renewal {
         let unusable = match (&token.access_token, token.expires_in) {
             (None, _) => Some(missing("access_token", true)),
             (Some(_), None) => Some(missing("expires_in", true)),
-            (Some(_), Some(_)) => None,
+            (Some(_), Some(expires_in)) => {
+                let lifetime_s = u64::try_from(expires_in).unwrap_or(0);
+                self.manager
+                    .observe_lifetime(lifetime_s.saturating_mul(1_000));
+                None
+            }
         };
         let owner = Some(self.manager.owner().clone());
         let now = self.manager.settings().clock.now_millis();

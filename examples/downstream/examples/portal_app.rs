@@ -85,11 +85,19 @@ async fn install(State(app): State<App>, Query(query): Query<Install>) -> (Statu
         Err(error @ (InstallError::UnknownApprovalResult(_) | InstallError::MissingOrgId)) => {
             (StatusCode::BAD_REQUEST, error.to_string())
         }
-        // Cobo refused the grant: the organization has not installed the app (a forged or
-        // stale callback).
-        Err(InstallError::Grant(error @ Error::ReauthorizationRequired { .. })) => {
+        // Cobo refused the grant (this callback's, or the one it shared with others for the
+        // same organization): the organization has not installed the app (a forged or stale
+        // callback).
+        Err(error)
+            if matches!(
+                error.grant_error(),
+                Some(Error::ReauthorizationRequired { .. })
+            ) =>
+        {
             (StatusCode::FORBIDDEN, error.to_string())
         }
+        // Busy (too many installs in flight or queued), a rate limit, Cobo unreachable: Cobo
+        // calls again later.
         Err(error) => (StatusCode::SERVICE_UNAVAILABLE, error.to_string()),
     }
 }

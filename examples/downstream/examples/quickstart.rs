@@ -72,6 +72,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             status,
             error,
             description,
+            ..
         }) => {
             println!("   rejected as expected: HTTP {status} {error}: {description}");
             Ok(())

@@ -14,6 +14,12 @@ use crate::tokens::settings::RenewalSettings;
 pub const DEFAULT_MAX_CONCURRENT_RENEWALS: u32 = 4;
 /// The most [`OrgTokensBuilder::max_concurrent_renewals`] accepts.
 pub const MAX_CONCURRENT_RENEWALS: u32 = 65_536;
+/// How many install grants ([`OrgTokens::on_install`]) are sent at once by default
+/// ([`OrgTokensBuilder::max_concurrent_installs`]).
+pub const DEFAULT_MAX_CONCURRENT_INSTALLS: u32 = 2;
+/// How many install grants wait for their turn by default
+/// ([`OrgTokensBuilder::max_queued_installs`]).
+pub const DEFAULT_MAX_QUEUED_INSTALLS: u32 = 32;
 /// How long an organization's manager stays in memory unused by default
 /// ([`OrgTokensBuilder::idle_after`]).
 pub const DEFAULT_IDLE_AFTER: Duration = Duration::from_secs(15 * 60);
@@ -32,6 +38,8 @@ pub struct OrgTokensBuilder {
     store: Arc<dyn OrgStore>,
     settings: RenewalSettings,
     max_renewals: u32,
+    max_installs: u32,
+    max_queued_installs: u32,
     idle_after: Duration,
     rescan_every: Duration,
     uninstall_recheck_after: Duration,
@@ -46,6 +54,9 @@ impl OrgTokensBuilder {
 
     /// How long before expiry a token counts as stale (default 5 minutes); the background
     /// refresher renews this long plus a random jitter of up to half of it before expiry.
+    /// Tokens that Cobo issues to live no longer than this count as stale half-way through
+    /// their life instead (logged once per organization at `warn`): served from cache until
+    /// then, renewed once.
     pub fn refresh_margin(mut self, margin: Duration) -> Self {
         self.settings.refresh_margin = margin;
         self
@@ -79,6 +90,27 @@ impl OrgTokensBuilder {
         self.max_renewals = u32::try_from(renewals)
             .unwrap_or(MAX_CONCURRENT_RENEWALS)
             .clamp(1, MAX_CONCURRENT_RENEWALS);
+        self
+    }
+
+    /// How many install grants ([`OrgTokens::on_install`]) are sent at once (default
+    /// [`DEFAULT_MAX_CONCURRENT_INSTALLS`]; at least 1), with a budget of their own: installs
+    /// never take the permits of renewals, so a flood of install callbacks (anyone can send
+    /// them) never delays the renewals of organizations that have a pair.
+    pub fn max_concurrent_installs(mut self, installs: usize) -> Self {
+        self.max_installs = u32::try_from(installs)
+            .unwrap_or(MAX_CONCURRENT_RENEWALS)
+            .clamp(1, MAX_CONCURRENT_RENEWALS);
+        self
+    }
+
+    /// How many install grants wait for their turn beyond those sent
+    /// ([`max_concurrent_installs`](Self::max_concurrent_installs)) (default
+    /// [`DEFAULT_MAX_QUEUED_INSTALLS`]). A callback beyond them is answered at once with
+    /// [`InstallError::Busy`](super::InstallError::Busy), and nothing is spawned or sent for
+    /// it.
+    pub fn max_queued_installs(mut self, queued: usize) -> Self {
+        self.max_queued_installs = u32::try_from(queued).unwrap_or(MAX_CONCURRENT_RENEWALS);
         self
     }
 
@@ -117,6 +149,8 @@ impl OrgTokensBuilder {
             self.settings,
             Limits {
                 max_renewals: self.max_renewals,
+                max_installs: self.max_installs,
+                max_queued_installs: self.max_queued_installs,
                 idle_after: self.idle_after,
                 rescan_every: self.rescan_every,
                 uninstall_recheck_after: self.uninstall_recheck_after,
@@ -134,6 +168,8 @@ impl OrgTokensBuilder {
             store: Arc::new(MemoryOrgStore::default()),
             settings: RenewalSettings::default(),
             max_renewals: DEFAULT_MAX_CONCURRENT_RENEWALS,
+            max_installs: DEFAULT_MAX_CONCURRENT_INSTALLS,
+            max_queued_installs: DEFAULT_MAX_QUEUED_INSTALLS,
             idle_after: DEFAULT_IDLE_AFTER,
             rescan_every: DEFAULT_RESCAN_EVERY,
             uninstall_recheck_after: DEFAULT_UNINSTALL_RECHECK_AFTER,

@@ -1,6 +1,7 @@
 //! Cobo's install callback: [`OrgTokens::on_install`].
 
 use std::fmt;
+use std::sync::Arc;
 
 #[cfg(doc)]
 use super::tokens::OrgTokens;
@@ -34,6 +35,7 @@ impl fmt::Display for ApprovalResult {
 
 /// Why [`OrgTokens::on_install`] failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum InstallError {
     /// `approval_result` is neither `1` nor `2`. Nothing was sent.
     #[error("unknown approval_result {0:?}: Cobo sends 1 (installed) or 2 (permissions changed)")]
@@ -46,6 +48,40 @@ pub enum InstallError {
     /// error of the request or the store.
     #[error(transparent)]
     Grant(#[from] Error),
+    /// The grant failed, and its error is shared: callbacks for the organization that arrived
+    /// before its grant started were all answered by that one grant. The error is what
+    /// [`Grant`](Self::Grant) would hold; [`grant_error`](InstallError::grant_error) gives it
+    /// for both.
+    #[error(transparent)]
+    SharedGrant(Arc<Error>),
+    /// Too many install grants are queued or in flight
+    /// ([`max_concurrent_installs`](super::OrgTokensBuilder::max_concurrent_installs) plus
+    /// [`max_queued_installs`](super::OrgTokensBuilder::max_queued_installs)): answered at once,
+    /// nothing was sent. Answer the callback with 503 (Service Unavailable): the install route
+    /// is flooded.
+    #[error("too many install callbacks are being handled; nothing was sent (answer 503)")]
+    Busy,
+}
+
+impl InstallError {
+    /// The grant's error ([`Grant`](Self::Grant) or [`SharedGrant`](Self::SharedGrant)), e.g.
+    /// [`Error::ReauthorizationRequired`] when Cobo refused it.
+    pub fn grant_error(&self) -> Option<&Error> {
+        match self {
+            Self::Grant(error) => Some(error),
+            Self::SharedGrant(error) => Some(error),
+            _ => None,
+        }
+    }
+
+    /// The error of a grant that answered one or more callbacks: itself when it answers this
+    /// callback alone.
+    pub(super) fn from_grant(error: Arc<Error>) -> Self {
+        match Arc::try_unwrap(error) {
+            Ok(error) => Self::Grant(error),
+            Err(shared) => Self::SharedGrant(shared),
+        }
+    }
 }
 
 impl From<std::convert::Infallible> for InstallError {

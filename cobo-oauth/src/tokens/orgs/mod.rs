@@ -49,11 +49,20 @@
 //!   [`InstallError::UnknownApprovalResult`], and nothing is sent. Cobo documents no signature on
 //!   this callback: treat it as a hint, never as proof. The grant is the proof (Cobo answers it
 //!   only for an organization that installed the app; otherwise `Error::ReauthorizationRequired`
-//!   and nothing is saved). Rate-limit the route.
+//!   and nothing is saved). Install grants have a budget of their own, apart from renewals: at
+//!   most `max_concurrent_installs` ([`DEFAULT_MAX_CONCURRENT_INSTALLS`], 2) in flight and
+//!   `max_queued_installs` ([`DEFAULT_MAX_QUEUED_INSTALLS`], 32) waiting; beyond it a callback
+//!   is answered at once with [`InstallError::Busy`] (answer 503), so a flood of forged
+//!   callbacks never delays the renewals of organizations that have a pair. Callbacks for one
+//!   organization that arrive before its grant starts share that grant. Rate-limit the route
+//!   too.
 //! - **The background refresher** renews each organization `refresh_margin` plus a jitter of up
 //!   to half of it before expiry, at most `max_concurrent_renewals` at a time (callers' renewals
 //!   count too), with a backoff per organization on errors. A 429 in any shape, or Cobo's rate
-//!   limit error ([`RATE_LIMITED_CODE`], 2026), pauses every renewal. With `RedisOrgStore`, a pair
+//!   limit error ([`RATE_LIMITED_CODE`], 2026), pauses every renewal (callers whose token is
+//!   still unexpired get it meanwhile) once per episode, for Cobo's `Retry-After` or a pause
+//!   doubling from 1 s, at most [`MAX_RATE_LIMIT_PAUSE`]; it does not grow an organization's
+//!   backoff. With `RedisOrgStore`, a pair
 //!   another process renewed first is read, not refreshed again, and the refresher lists the
 //!   store every `rescan_every` ([`DEFAULT_RESCAN_EVERY`], 5 min) to find the organizations other
 //!   processes installed. Before the process exits, `stop().await` waits for the renewals in
@@ -79,6 +88,8 @@ mod builder;
 mod client;
 mod directory;
 mod install;
+mod install_queue;
+mod rate_limit;
 mod refresher;
 mod refusals;
 mod schedule;
@@ -88,13 +99,15 @@ mod store;
 mod tokens;
 
 pub use builder::{
-    DEFAULT_IDLE_AFTER, DEFAULT_MAX_CONCURRENT_RENEWALS, DEFAULT_RESCAN_EVERY,
-    DEFAULT_UNINSTALL_RECHECK_AFTER, MAX_CONCURRENT_RENEWALS, OrgTokensBuilder,
+    DEFAULT_IDLE_AFTER, DEFAULT_MAX_CONCURRENT_INSTALLS, DEFAULT_MAX_CONCURRENT_RENEWALS,
+    DEFAULT_MAX_QUEUED_INSTALLS, DEFAULT_RESCAN_EVERY, DEFAULT_UNINSTALL_RECHECK_AFTER,
+    MAX_CONCURRENT_RENEWALS, OrgTokensBuilder,
 };
 pub use client::OrgBearer;
 pub use directory::DirectoryStore;
 pub use install::{ApprovalResult, InstallError};
-pub use refresher::{DEFAULT_STOP_SAVE_WAIT, OrgRefresher, RATE_LIMITED_CODE};
+pub use rate_limit::{MAX_PAUSE as MAX_RATE_LIMIT_PAUSE, RATE_LIMITED_CODE};
+pub use refresher::{DEFAULT_STOP_SAVE_WAIT, OrgRefresher};
 pub use status::OrgStatus;
 pub use store::{MemoryOrgStore, OrgStore};
 pub use tokens::OrgTokens;

@@ -2,11 +2,11 @@
 //! time.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use rand::Rng as _;
 
+use super::rate_limit::is_rate_limited;
 use super::refusals::is_uninstall;
 use super::shared::{OrgEntry, Shared};
 #[cfg(doc)]
@@ -14,8 +14,6 @@ use super::tokens::OrgTokens;
 use crate::error::Error;
 use crate::tokens::settings::millis;
 
-/// Cobo's error code for a rate limit.
-pub const RATE_LIMITED_CODE: i64 = 2026;
 /// The first pause after a failed renewal of one organization; it doubles with each failure.
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 /// The longest pause between two failed renewals of one organization.
@@ -57,6 +55,7 @@ impl OrgRefresher {
         // Every renewal holds a permit until its pair is saved or kept unsaved: holding them
         // all waits for it.
         let _all = shared.all_permits().await;
+        let _installs = shared.all_install_permits().await;
         let deadline = tokio::time::Instant::now() + save_wait;
         loop {
             let unsaved: Vec<(String, Arc<OrgEntry>)> = shared
@@ -108,16 +107,8 @@ impl OrgRefresher {
     }
 }
 
-/// When renewals may start again after a rate limit (Unix ms), and the backoff in force.
-#[derive(Debug, Default)]
-struct Pause {
-    until_ms: AtomicU64,
-    backoff_ms: AtomicU64,
-}
-
 /// The refresher's loop.
 async fn run(shared: Arc<Shared>) {
-    let pause = Arc::new(Pause::default());
     let mut next_scan_ms = 0;
     loop {
         let now = shared.now_ms();
@@ -125,7 +116,8 @@ async fn run(shared: Arc<Shared>) {
             scan(&shared, now).await;
             next_scan_ms = now.saturating_add(millis(shared.rescan_every).max(1));
         }
-        let paused_until = pause.until_ms.load(Ordering::Relaxed);
+        // Cobo rate-limits the app: nothing is renewed until the pause is over.
+        let paused_until = shared.rate_limit().until_ms();
         if paused_until > now {
             tokio::time::sleep(Duration::from_millis(paused_until - now)).await;
             continue;
@@ -141,10 +133,13 @@ async fn run(shared: Arc<Shared>) {
                 };
                 // The margin its due time was computed with (never a second draw, which could
                 // find the token still fresh); a fresh draw for an organization found by a scan.
-                let ahead_ms = ahead_ms.unwrap_or_else(|| shared.ahead_ms());
-                let (shared, pause) = (Arc::clone(&shared), Arc::clone(&pause));
+                let ahead_ms = ahead_ms.unwrap_or_else(|| match shared.orgs().get(&org_id) {
+                    Some(entry) => entry.manager.ahead_ms(),
+                    None => shared.ahead_ms(),
+                });
+                let shared = Arc::clone(&shared);
                 tokio::spawn(async move {
-                    refresh_one(&shared, &pause, &org_id, ahead_ms, permit).await;
+                    refresh_one(&shared, &org_id, ahead_ms, permit).await;
                 });
             }
             None => {
@@ -180,7 +175,6 @@ async fn scan(shared: &Shared, now: u64) {
 /// Renews one organization (holding a renewal permit) and schedules its next renewal.
 async fn refresh_one(
     shared: &Shared,
-    pause: &Pause,
     org_id: &str,
     ahead_ms: u64,
     permit: tokio::sync::OwnedSemaphorePermit,
@@ -204,13 +198,17 @@ async fn refresh_one(
         };
         let outcome = shared.renew(org_id, &entry, ahead_ms).await;
         drop(permit);
-        outcome.map(|token| (token, ahead_ms))
+        outcome
     };
     let now = shared.now_ms();
     let retry = match outcome {
-        Ok((token, ahead_ms)) if now.saturating_add(ahead_ms) < token.expires_at_ms => {
+        // Fresh for the margin that follows from the lifetime of the token just issued.
+        Ok(token)
+            if entry
+                .manager
+                .is_fresh_for(&token, entry.manager.margin_ms()) =>
+        {
             tracing::debug!(org_id = ?org_id, "renewed the token ahead of its expiry");
-            pause.backoff_ms.store(0, Ordering::Relaxed);
             return; // `renew` scheduled the next renewal.
         }
         Ok(_) => {
@@ -227,6 +225,17 @@ async fn refresh_one(
             remove(shared, org_id);
             return;
         }
+        // Not this organization's failure: `renew` raised the shared pause, and the
+        // organization is due again when it ends, its own backoff unchanged.
+        Err(error) if is_rate_limited(&error) => {
+            let resume = shared.rate_limit().until_ms().max(now);
+            let jitter = rand::thread_rng().gen_range(0..=millis(FIRST_BACKOFF) / 4);
+            let mut schedule = shared.schedule();
+            schedule.set_ahead(org_id, resume.saturating_add(jitter), ahead_ms);
+            drop(schedule);
+            shared.wake_refresher();
+            return;
+        }
         Err(error) => Some(error),
     };
     let failures = {
@@ -235,24 +244,7 @@ async fn refresh_one(
     };
     let backoff = backoff(failures);
     if let Some(error) = &retry {
-        if is_rate_limited(error) {
-            let global = pause
-                .backoff_ms
-                .load(Ordering::Relaxed)
-                .saturating_mul(2)
-                .clamp(millis(FIRST_BACKOFF), millis(MAX_BACKOFF) / 5);
-            pause.backoff_ms.store(global, Ordering::Relaxed);
-            pause
-                .until_ms
-                .fetch_max(now.saturating_add(global), Ordering::Relaxed);
-            tracing::warn!(
-                org_id = ?org_id,
-                pause_ms = global,
-                "Cobo rate-limits renewals (HTTP 429 or error 2026); pausing all of them"
-            );
-        } else {
-            tracing::warn!(org_id = ?org_id, error = %error, retry_in_ms = millis(backoff), "background renewal failed");
-        }
+        tracing::warn!(org_id = ?org_id, error = %error, retry_in_ms = millis(backoff), "background renewal failed");
     }
     let mut schedule = shared.schedule();
     schedule.set_ahead(org_id, now.saturating_add(millis(backoff)), ahead_ms);
@@ -280,17 +272,6 @@ fn is_reauthorization(error: &Error) -> bool {
     matches!(error, Error::ReauthorizationRequired { .. })
 }
 
-/// Whether Cobo (or a gateway in front of it) said to slow down: error 2026 with any status, or
-/// HTTP 429 in any shape (Cobo's or OAuth's error body, an unsigned or unreadable body, a
-/// refused grant, a refresh of unknown outcome).
-fn is_rate_limited(error: &Error) -> bool {
-    match error {
-        Error::Api { code, .. } if *code == RATE_LIMITED_CODE => true,
-        Error::RefreshOutcomeUnknown(cause) if is_rate_limited(cause) => true,
-        _ => error.status() == Some(429),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -300,55 +281,5 @@ mod tests {
         assert!(backoff(1) >= FIRST_BACKOFF && backoff(1) <= FIRST_BACKOFF * 5 / 4);
         assert!(backoff(3) >= Duration::from_secs(4));
         assert!(backoff(40) >= MAX_BACKOFF && backoff(40) <= MAX_BACKOFF * 5 / 4);
-    }
-
-    #[test]
-    fn error_2026_is_a_rate_limit() {
-        let api = |status, code| Error::Api {
-            status,
-            code,
-            message: String::new(),
-            error_id: String::new(),
-        };
-        assert!(is_rate_limited(&api(400, RATE_LIMITED_CODE)));
-        assert!(is_rate_limited(&api(500, RATE_LIMITED_CODE)));
-        assert!(is_rate_limited(&api(429, 2000)));
-        assert!(!is_rate_limited(&api(500, 2000)));
-        assert!(is_rate_limited(&Error::RefreshOutcomeUnknown(Box::new(
-            api(500, RATE_LIMITED_CODE)
-        ))));
-    }
-
-    #[test]
-    fn a_429_in_any_shape_is_a_rate_limit() {
-        let oauth = |status| Error::OAuth {
-            status,
-            error: "slow_down".to_owned(),
-            description: String::new(),
-        };
-        let body = |status| Error::InvalidBody {
-            status,
-            reason: "not JSON".to_owned(),
-        };
-        assert!(is_rate_limited(&oauth(429)));
-        assert!(!is_rate_limited(&oauth(400)));
-        assert!(is_rate_limited(&Error::Http {
-            status: 429,
-            body: "Too Many Requests".to_owned(),
-        }));
-        // A body that is neither Cobo's nor OAuth's, or that is not signed.
-        assert!(is_rate_limited(&body(429)));
-        assert!(is_rate_limited(&Error::RefreshOutcomeUnknown(Box::new(
-            body(429)
-        ))));
-        assert!(is_rate_limited(&Error::ResponseSignature(
-            crate::verify::VerifyError::Missing { status: 429 }
-        )));
-        assert!(is_rate_limited(&Error::ReauthorizationRequired {
-            status: 429,
-            error: "slow_down".to_owned(),
-            description: String::new(),
-        }));
-        assert!(!is_rate_limited(&body(400)));
     }
 }

@@ -167,6 +167,7 @@ mod tests {
             status: 400,
             error: "unauthorized_client".to_owned(),
             description: String::new(),
+            retry_after: None,
         }));
     }
 

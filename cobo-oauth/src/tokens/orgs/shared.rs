@@ -11,6 +11,9 @@ use secrecy::SecretString;
 use tokio::sync::futures::Notified;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use super::install::InstallError;
+use super::install_queue::{InstallQueue, Outcome};
+use super::rate_limit::{RateLimit, is_rate_limited};
 use super::refusals::{MAX_REFUSALS, Refusal, Refusals, is_uninstall};
 use super::schedule::Schedule;
 use super::status::Recorded;
@@ -49,6 +52,10 @@ pub(super) struct Shared {
     schedule: Mutex<Schedule>,
     /// Wakes the background refresher when the schedule changes.
     wake: tokio::sync::Notify,
+    /// The pause of every renewal while Cobo rate-limits the app.
+    rate_limit: RateLimit,
+    /// Install grants queued or in flight, with a budget of their own.
+    installs: InstallQueue,
 }
 
 /// One organization in memory.
@@ -66,6 +73,8 @@ pub(super) struct OrgEntry {
 /// The limits an [`OrgTokensBuilder`](super::OrgTokensBuilder) sets beyond the renewal settings.
 pub(super) struct Limits {
     pub max_renewals: u32,
+    pub max_installs: u32,
+    pub max_queued_installs: u32,
     pub idle_after: Duration,
     pub rescan_every: Duration,
     pub uninstall_recheck_after: Duration,
@@ -96,6 +105,8 @@ impl Shared {
             uninstalled: RwLock::new(Refusals::new(uninstall_recheck_ms, MAX_REFUSALS)),
             schedule: Mutex::new(Schedule::default()),
             wake: tokio::sync::Notify::new(),
+            rate_limit: RateLimit::default(),
+            installs: InstallQueue::new(limits.max_installs, limits.max_queued_installs),
         }
     }
 
@@ -104,6 +115,11 @@ impl Shared {
         self.schedule
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The pause of every renewal while Cobo rate-limits the app.
+    pub fn rate_limit(&self) -> &RateLimit {
+        &self.rate_limit
     }
 
     /// Wakes the background refresher: the schedule changed.
@@ -152,7 +168,7 @@ impl Shared {
         let now = self.now_ms();
         entry.last_used_ms.store(now, Ordering::Relaxed);
         let token = entry.manager.published()?;
-        (now.saturating_add(self.settings.margin_ms()) < token.expires_at_ms)
+        (now.saturating_add(entry.manager.margin_ms()) < token.expires_at_ms)
             .then(|| token.access_token.clone())
     }
 
@@ -281,13 +297,19 @@ impl Shared {
         let shared = Arc::clone(self);
         let org_id = org_id.to_owned();
         uncancellable(async move {
-            let margin_ms = shared.settings.margin_ms();
             let entry = shared.entry(&org_id);
+            let margin_ms = entry.manager.margin_ms();
             let _gate = Arc::clone(&entry.gate).lock_owned().await;
             if let Some(token) = entry.manager.fresh_for(margin_ms) {
                 return Ok(token);
             }
             let _permit = shared.permit().await?;
+            // Cobo rate-limits the app: a token still unexpired is handed out without renewing.
+            if shared.rate_limit.is_paused(shared.now_ms())
+                && let Some(token) = entry.manager.fresh_for(0)
+            {
+                return Ok(token);
+            }
             shared.renew(&org_id, &entry, margin_ms).await
         })
         .await
@@ -318,6 +340,7 @@ impl Shared {
         let now = self.now_ms();
         match outcome {
             Ok(token) => {
+                self.rate_limit.calm();
                 entry.record.update(|r| {
                     if Some(token.version) != before {
                         r.last_renewal_ms = Some(now);
@@ -326,7 +349,7 @@ impl Shared {
                 });
                 let mut schedule = self.schedule();
                 schedule.succeeded(org_id);
-                let (due, ahead) = self.due(&token, now);
+                let (due, ahead) = due(&entry.manager, &token, now);
                 schedule.set_ahead(org_id, due, ahead);
                 drop(schedule);
                 self.wake_refresher();
@@ -335,6 +358,17 @@ impl Shared {
                 entry
                     .record
                     .update(|r| r.last_error = Some(error.to_string()));
+                if is_rate_limited(error)
+                    && let Some(pause) = self.rate_limit.raise(now, error.retry_after())
+                {
+                    tracing::warn!(
+                        client_id = %self.client_id,
+                        org_id = ?org_id,
+                        pause_ms = millis(pause),
+                        retry_after_ms = error.retry_after().map(millis),
+                        "Cobo rate-limits the app (HTTP 429 or error 2026); pausing every renewal"
+                    );
+                }
                 let published = entry.manager.published();
                 if is_uninstall(error)
                     && let Some(refusal) =
@@ -380,45 +414,104 @@ impl Shared {
         }
     }
 
-    /// When `token` is due for a background renewal: the margin plus a random jitter of up to
-    /// half of it (`ahead`, returned too) before expiry, and never sooner than a second from
-    /// now. A renewal at that time for a token valid for longer than `ahead` always renews.
-    fn due(&self, token: &StoredToken, now: u64) -> (u64, u64) {
-        let ahead = self.ahead_ms();
-        let due = token
-            .expires_at_ms
-            .saturating_sub(ahead)
-            .max(now.saturating_add(1_000).min(token.expires_at_ms));
-        (due, ahead)
-    }
-
     /// The margin plus a random jitter of up to half of it.
     pub fn ahead_ms(&self) -> u64 {
         let margin_ms = self.settings.margin_ms();
         margin_ms.saturating_add(rand::thread_rng().gen_range(0..=margin_ms / 2))
     }
 
-    /// Replaces `org_id`'s pair with a new grant (Cobo's install callback), in a task of its own
-    /// holding a renewal permit; forgets that the organization uninstalled the app once Cobo
-    /// issued a pair.
-    pub async fn regrant_for_install(self: &Arc<Self>, org_id: &str) -> Result<(), Error> {
-        let shared = Arc::clone(self);
-        let org_id = org_id.to_owned();
-        uncancellable(async move {
-            let entry = shared.entry(&org_id);
+    /// Admits an install callback for `org_id` ([`InstallQueue::admit`]): its answer, once the
+    /// grant that answers it has run; [`InstallError::Busy`] at once when the budget of install
+    /// grants is spent. A new grant runs in a task of its own, so it completes whether or not
+    /// the callback still waits.
+    pub fn install(
+        self: &Arc<Self>,
+        org_id: &str,
+    ) -> Result<tokio::sync::oneshot::Receiver<Outcome>, InstallError> {
+        let admitted = self.installs.admit(org_id)?;
+        if admitted.new_grant {
+            let shared = Arc::clone(self);
+            let org_id = org_id.to_owned();
+            tokio::spawn(async move { shared.run_install(&org_id).await });
+        }
+        Ok(admitted.answer)
+    }
+
+    /// Runs an admitted install grant: after the organization's grant that runs (if any), with
+    /// an install permit, once no rate limit pauses renewals; then answers its callbacks.
+    async fn run_install(&self, org_id: &str) {
+        let turn = self.installs.turn(org_id).await;
+        self.rate_limit.wait(|| self.now_ms()).await;
+        // From here, a new callback for the organization makes a new grant after this one.
+        let answers = self.installs.start(org_id);
+        let outcome = match turn {
+            Ok(_turn) => self.grant_for_install(org_id).await,
+            Err(error) => Err(error),
+        };
+        self.installs
+            .finish(org_id, answers, outcome.map_err(Arc::new));
+    }
+
+    /// Replaces `org_id`'s pair with a new grant (Cobo's install callback); forgets that the
+    /// organization uninstalled the app once Cobo issued a pair. An entry made here for an
+    /// organization that was not in memory is dropped again when Cobo refused the grant (the
+    /// organization has not installed the app: a forged or stale callback).
+    async fn grant_for_install(&self, org_id: &str) -> Result<(), Error> {
+        let existed = self.orgs().contains_key(org_id);
+        let entry = self.entry(org_id);
+        let outcome = {
             let _gate = Arc::clone(&entry.gate).lock_owned().await;
-            let _permit = shared.permit().await?;
             let before = entry.manager.published().map(|t| t.version);
             let outcome = entry.manager.regranted().await;
             // Cobo issued a pair and it was saved (an answer with an unusable access token still
             // has its refresh token saved): the organization has the app again.
             let saved = outcome.is_ok() || entry.manager.published().map(|t| t.version) > before;
             if saved && !matches!(&outcome, Err(error) if is_uninstall(error)) {
-                shared.forget_uninstall(&org_id);
+                self.forget_uninstall(org_id);
             }
-            shared.settle(&org_id, &entry, before, outcome.as_ref().map(Arc::clone));
+            self.settle(org_id, &entry, before, outcome.as_ref().map(Arc::clone));
             outcome.map(|_| ())
-        })
-        .await
+        };
+        // Refused (a forged or stale callback): nothing of it stays in memory. Another failure
+        // keeps its entry, whose status tells the error until the next try.
+        if matches!(&outcome, Err(error) if is_uninstall(error))
+            && !existed
+            && entry.manager.published().is_none()
+        {
+            self.forget_entry(org_id, &entry);
+        }
+        outcome
     }
+
+    /// Drops `entry` from memory, if it is still `org_id`'s.
+    fn forget_entry(&self, org_id: &str, entry: &Arc<OrgEntry>) {
+        let mut orgs = self
+            .orgs
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if orgs
+            .get(org_id)
+            .is_some_and(|kept| Arc::ptr_eq(kept, entry))
+        {
+            orgs.remove(org_id);
+        }
+    }
+
+    /// Every install permit: no install grant runs while they are held.
+    pub async fn all_install_permits(&self) -> Option<OwnedSemaphorePermit> {
+        self.installs.all_permits().await
+    }
+}
+
+/// When `token` of `manager` is due for a background renewal: the margin plus a random jitter
+/// of up to half of it (`ahead`, returned too; see [`TokenManager::ahead_ms`]) before expiry,
+/// and never sooner than a second from now. A renewal at that time for a token valid for longer
+/// than `ahead` always renews.
+fn due(manager: &TokenManager, token: &StoredToken, now: u64) -> (u64, u64) {
+    let ahead = manager.ahead_ms();
+    let due = token
+        .expires_at_ms
+        .saturating_sub(ahead)
+        .max(now.saturating_add(1_000).min(token.expires_at_ms));
+    (due, ahead)
 }

@@ -166,7 +166,11 @@ impl OrgTokens {
     /// - at most [`max_concurrent_renewals`](super::OrgTokensBuilder::max_concurrent_renewals)
     ///   at once, so a thousand tokens expiring together never make a thousand requests at once;
     /// - a failed renewal is retried with its own exponential backoff (1 s to 5 min, jittered);
-    ///   Cobo's rate limit (error 2026) also pauses every renewal for that backoff;
+    /// - a rate limit (HTTP 429 in any shape, or Cobo's error 2026) is not an organization's
+    ///   failure: it pauses every renewal (the refresher's, installs', and callers' whose token
+    ///   is still unexpired: they get that token meanwhile) for one pause per episode, as long
+    ///   as Cobo's `Retry-After` says, or 1 s doubling with each episode until a renewal
+    ///   succeeds, at most [`MAX_RATE_LIMIT_PAUSE`](super::MAX_RATE_LIMIT_PAUSE);
     /// - with a shared store (Redis), a pair another process renewed first is taken from the
     ///   store, never refreshed again: the lease rules hold per organization;
     /// - an organization whose grant Cobo refuses (it uninstalled the app) is reported once
@@ -191,8 +195,20 @@ impl OrgTokens {
     /// it: treat it as a hint, never as proof. The grant itself is the proof: Cobo answers it
     /// (signed, verified here) only for an organization that installed the app; otherwise the
     /// call fails with [`Error::ReauthorizationRequired`] and nothing is saved. A flood of forged
-    /// callbacks costs one grant request each: rate-limit the route. The work runs in a task of
-    /// its own, so a callback request that is dropped midway still saves the new pair.
+    /// callbacks costs one grant request each, within a budget: rate-limit the route too.
+    ///
+    /// Install grants have a budget of their own, apart from renewals (whose permits they never
+    /// take): at most
+    /// [`max_concurrent_installs`](super::OrgTokensBuilder::max_concurrent_installs) in flight
+    /// and [`max_queued_installs`](super::OrgTokensBuilder::max_queued_installs) waiting (2 and
+    /// 32 by default). A callback beyond them is answered at once with [`InstallError::Busy`]
+    /// (answer 503): nothing is spawned or sent for it. Callbacks for one organization that
+    /// arrive while its grant waits share that grant (a failure then comes as
+    /// [`InstallError::SharedGrant`]; [`InstallError::grant_error`] reads either); one that
+    /// arrives while its grant is sent gets a new grant after it, so a `2` is never lost. An
+    /// admitted grant runs in a task of its own, so a callback request that is dropped midway
+    /// still saves the new pair; an organization that was not in memory leaves it again when
+    /// Cobo refuses its grant. Installs wait while a rate limit pauses renewals.
     ///
     /// ```no_run
     /// # async fn f(tokens: cobo_oauth::tokens::orgs::OrgTokens) -> Result<(), cobo_oauth::tokens::orgs::InstallError> {
@@ -211,12 +227,29 @@ impl OrgTokens {
         }
         // An id the store cannot keep a pair for: a grant would be lost.
         self.inner.store.check_org_id(org_id)?;
+        let answer = match self.inner.install(org_id) {
+            Ok(answer) => answer,
+            Err(busy) => {
+                // Logged at `debug` only: a flood of callbacks would flood the logs too.
+                tracing::debug!(
+                    client_id = %self.inner.client_id,
+                    org_id = ?org_id,
+                    "install callback refused: too many install grants queued or in flight"
+                );
+                return Err(busy);
+            }
+        };
         tracing::info!(
             client_id = %self.inner.client_id,
             org_id = ?org_id,
             approval_result = result.code(),
             "install callback: asking for a new org_implicit grant"
         );
-        Ok(self.inner.regrant_for_install(org_id).await?)
+        match answer.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(error)) => Err(InstallError::from_grant(error)),
+            // The grant's task stopped without answering: the runtime is shutting down.
+            Err(_) => Err(Error::RenewalInterrupted.into()),
+        }
     }
 }
