@@ -305,7 +305,7 @@ impl SigningExecutor {
         self.record(|call| {
             call.status = Some(status.as_u16());
             call.unsigned_error = verdict == Verdict::UnsignedError;
-            call.retry_after = RetryPolicy::retry_after(&headers);
+            call.retry_after = RetryPolicy::retry_after(response.headers());
             // Kept for mapping errors only: a success body may hold tokens.
             call.body_start = if status.is_success() {
                 String::new()
