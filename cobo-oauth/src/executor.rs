@@ -305,13 +305,16 @@ impl SigningExecutor {
         self.record(|call| {
             call.status = Some(status.as_u16());
             call.unsigned_error = verdict == Verdict::UnsignedError;
-            call.retry_after = RetryPolicy::retry_after(response.headers());
-            // Kept for mapping errors only: a success body may hold tokens.
-            call.body_start = if status.is_success() {
-                String::new()
+            // Kept for mapping errors only: a success body may hold tokens, and its
+            // `Retry-After` means nothing.
+            if status.is_success() {
+                call.retry_after = None;
+                call.body_start = String::new();
             } else {
-                String::from_utf8_lossy(&body[..body.len().min(512)]).into_owned()
-            };
+                call.retry_after = RetryPolicy::retry_after(response.headers());
+                call.body_start =
+                    String::from_utf8_lossy(&body[..body.len().min(512)]).into_owned();
+            }
         });
         tracing::debug!(status = status.as_u16(), "response received");
 
