@@ -15,7 +15,7 @@ use crate::env::Env;
 use crate::error::{ConfigError, Error};
 use crate::executor::{SigningExecutor, recorded_then};
 use crate::signing::{ApiKey, CoboAuth, NonceSource};
-use crate::tokens::token::Token;
+use crate::tokens::Token;
 
 /// The grant type of `GET /oauth/token`.
 pub const ORG_IMPLICIT: &str = "org_implicit";

@@ -86,7 +86,7 @@ mod refresher;
 mod renewal;
 mod settings;
 mod store;
-pub(crate) mod token;
+mod token;
 mod uncancellable;
 
 pub use file_store::FileStore;

@@ -8,7 +8,7 @@ use crate::error::Error;
 /// The most refusals remembered at once: ids come from callers and from the install callback,
 /// which anyone can call, so the map must not grow with them. Forgetting a refusal costs one
 /// more grant request for that organization, nothing else.
-pub(super) const MAX_REFUSALS: usize = 10_000;
+const MAX_REFUSALS: usize = 10_000;
 
 /// Cobo's refusal of a grant, kept to answer without asking again.
 #[derive(Debug, Clone)]
@@ -68,7 +68,13 @@ pub(super) struct Refusals {
 }
 
 impl Refusals {
-    pub fn new(recheck_ms: u64, cap: usize) -> Self {
+    /// No refusal yet; each will stand for `recheck_ms`, and at most [`MAX_REFUSALS`] at once.
+    pub fn new(recheck_ms: u64) -> Self {
+        Self::bounded(recheck_ms, MAX_REFUSALS)
+    }
+
+    /// As [`Refusals::new`], keeping at most `cap`.
+    fn bounded(recheck_ms: u64, cap: usize) -> Self {
         Self {
             by_org: HashMap::new(),
             recheck_ms,
@@ -173,7 +179,7 @@ mod tests {
 
     #[test]
     fn a_refusal_stands_for_a_while_then_the_org_is_asked_again() {
-        let mut refusals = Refusals::new(1_000, 10);
+        let mut refusals = Refusals::bounded(1_000, 10);
         assert!(refusals.insert("a", refused("unauthorized_client", 5_000, Some(3))));
         assert!(refusals.get("a", 5_999).is_some());
         assert!(refusals.get("a", 6_000).is_none(), "expired: re-probe");
@@ -189,7 +195,7 @@ mod tests {
 
     #[test]
     fn the_map_is_bounded_whatever_ids_come() {
-        let mut refusals = Refusals::new(1_000, 100);
+        let mut refusals = Refusals::bounded(1_000, 100);
         for n in 0..10_000_u64 {
             refusals.insert(
                 &format!("forged-{n}"),

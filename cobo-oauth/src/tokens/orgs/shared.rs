@@ -14,7 +14,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use super::install::InstallError;
 use super::install_queue::{InstallQueue, Outcome};
 use super::rate_limit::{RateLimit, is_rate_limited};
-use super::refusals::{MAX_REFUSALS, Refusal, Refusals, is_uninstall};
+use super::refusals::{Refusal, Refusals, is_uninstall};
 use super::schedule::Schedule;
 use super::status::Recorded;
 use super::store::OrgStore;
@@ -102,7 +102,7 @@ impl Shared {
             uninstall_recheck_ms,
             orgs: RwLock::new(HashMap::new()),
             last_sweep_ms: AtomicU64::new(0),
-            uninstalled: RwLock::new(Refusals::new(uninstall_recheck_ms, MAX_REFUSALS)),
+            uninstalled: RwLock::new(Refusals::new(uninstall_recheck_ms)),
             schedule: Mutex::new(Schedule::default()),
             wake: tokio::sync::Notify::new(),
             rate_limit: RateLimit::default(),

@@ -11,7 +11,7 @@ use zeroize::Zeroizing;
 use crate::tokens::store::{StoreError, StoredToken};
 
 /// The `format` field of a sealed pair.
-pub(super) const SEALED: &str = "xchacha20poly1305-v1";
+const SEALED: &str = "xchacha20poly1305-v1";
 /// The `format` field of a plaintext pair.
 pub(super) const PLAINTEXT: &str = "plaintext-json";
 
