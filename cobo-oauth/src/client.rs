@@ -13,7 +13,7 @@ use crate::bearer::BearerSource;
 use crate::config::{ClientConfig, CoboClientBuilder, Parts};
 use crate::env::Env;
 use crate::error::{ConfigError, Error};
-use crate::executor::{SigningExecutor, recorded_then};
+use crate::executor::{CallOptions, SigningExecutor, recorded_then};
 use crate::signing::{ApiKey, CoboAuth, NonceSource};
 use crate::tokens::Token;
 
@@ -170,16 +170,43 @@ impl CoboClient {
         org_id: &str,
         grant_type: &str,
     ) -> Result<Token, Error> {
+        self.grant(client_id, org_id, grant_type, CallOptions::default())
+            .await
+    }
+
+    /// An `org_implicit` grant whose 429 comes back at once, not retried: the token managers
+    /// pause every renewal on a rate limit themselves, and a grant must not keep a renewal
+    /// permit through the executor's backoff.
+    pub(crate) async fn get_token_unless_rate_limited(
+        &self,
+        client_id: &str,
+        org_id: &str,
+    ) -> Result<Token, Error> {
+        let options = CallOptions {
+            rate_limit_ends_call: true,
+        };
+        self.grant(client_id, org_id, ORG_IMPLICIT, options).await
+    }
+
+    /// `GET /oauth/token` with `options`.
+    async fn grant(
+        &self,
+        client_id: &str,
+        org_id: &str,
+        grant_type: &str,
+        options: CallOptions,
+    ) -> Result<Token, Error> {
         // One expression: a named local would keep a copy of the operation's future beside the
         // one being awaited.
         let token = self
-            .call(
+            .call_with(
                 self.raw
                     .get_token()
                     .client_id(client_id)
                     .org_id(org_id)
                     .grant_type(grant_type)
                     .send(),
+                options,
             )
             .await?;
         Ok(token.into())
@@ -226,7 +253,20 @@ impl CoboClient {
     {
         // Not an `async fn`: that would hold `request` twice (the argument, and the future
         // awaiting it), which costs cache misses with many calls in flight.
-        recorded_then(request, |outcome, record| {
+        self.call_with(request, CallOptions::default())
+    }
+
+    /// [`Self::call`] with `options`.
+    pub(crate) fn call_with<T, E, Fut>(
+        &self,
+        request: Fut,
+        options: CallOptions,
+    ) -> impl Future<Output = Result<T, Error>> + use<T, E, Fut>
+    where
+        Fut: Future<Output = Result<ResponseValue<T>, progenitor_client::Error<E>>>,
+        E: Serialize,
+    {
+        recorded_then(request, options, |outcome, record| {
             outcome
                 .map(ResponseValue::into_inner)
                 .map_err(|error| crate::error_map::map_error(error, record))

@@ -45,8 +45,24 @@ pub(crate) struct CallRecord {
     pub retry_after: Option<std::time::Duration>,
 }
 
-/// One call's record, shared by the call and the executor runs inside it.
-type RecordSlot = Arc<Mutex<CallRecord>>;
+/// What the caller of one call asks of the executor, beyond its policy.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct CallOptions {
+    /// A 429 ends the call at once instead of being retried: set by callers that pause on a
+    /// rate limit themselves (the token managers, whose grants must not hold a renewal permit
+    /// through the executor's backoff).
+    pub rate_limit_ends_call: bool,
+}
+
+/// One call's options and record, shared by the call and the executor runs inside it.
+#[derive(Debug, Default)]
+struct CallSlot {
+    options: CallOptions,
+    record: Mutex<CallRecord>,
+}
+
+/// A call's [`CallSlot`].
+type RecordSlot = Arc<CallSlot>;
 
 // Why a task-local, and the only one in the crate: the executor must hand what it saw (status,
 // signed or not, the typed rejection) to the `CoboClient::call` awaiting the generated method,
@@ -62,14 +78,17 @@ tokio::task_local! {
     static CALL_RECORD: RecordSlot;
 }
 
-/// Runs `call` with a record of its own, and finishes its output with what the executor recorded
-/// while it ran.
-pub(crate) fn recorded_then<F, M, O>(call: F, finish: M) -> Recorded<F, M>
+/// Runs `call` with `options` and a record of its own, and finishes its output with what the
+/// executor recorded while it ran.
+pub(crate) fn recorded_then<F, M, O>(call: F, options: CallOptions, finish: M) -> Recorded<F, M>
 where
     F: Future,
     M: FnOnce(F::Output, CallRecord) -> O,
 {
-    let slot = RecordSlot::default();
+    let slot = Arc::new(CallSlot {
+        options,
+        record: Mutex::default(),
+    });
     Recorded {
         call: CALL_RECORD.scope(Arc::clone(&slot), call),
         slot,
@@ -100,7 +119,13 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<O> {
         let this = self.project();
         let output = std::task::ready!(this.call.poll(cx));
-        let record = std::mem::take(&mut *this.slot.lock().unwrap_or_else(PoisonError::into_inner));
+        let record = std::mem::take(
+            &mut *this
+                .slot
+                .record
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
         match this.finish.take() {
             Some(finish) => Poll::Ready(finish(output, record)),
             // Polled again after it returned `Ready`, which futures must not be.
@@ -127,8 +152,15 @@ impl SigningExecutor {
     /// Writes into the record of the call being polled, if any.
     fn record(&self, update: impl FnOnce(&mut CallRecord)) {
         let _outside_a_call = CALL_RECORD.try_with(|slot| {
-            update(&mut slot.lock().unwrap_or_else(PoisonError::into_inner));
+            update(&mut slot.record.lock().unwrap_or_else(PoisonError::into_inner));
         });
+    }
+
+    /// The options of the call being polled (the defaults outside a call).
+    fn options(&self) -> CallOptions {
+        CALL_RECORD
+            .try_with(|slot| slot.options)
+            .unwrap_or_default()
     }
 
     /// Whether `operation` is sent with the Bearer token.
@@ -200,6 +232,7 @@ impl SigningExecutor {
     ) -> Result<(reqwest::Response, Verdict), ExecError> {
         let started = tokio::time::Instant::now();
         let idempotent = RetryPolicy::idempotent(request.method());
+        let retries_rate_limits = !self.options().rate_limit_ends_call;
         let mut attempt = 1;
         loop {
             let spare = (attempt < self.retry.max_attempts)
@@ -214,7 +247,10 @@ impl SigningExecutor {
                         Some(self.retry.delay(attempt, None))
                     }
                     Ok((response, _))
-                        if idempotent && RetryPolicy::transient_status(response.status()) =>
+                        if idempotent
+                            && RetryPolicy::transient_status(response.status())
+                            && (retries_rate_limits
+                                || response.status() != http::StatusCode::TOO_MANY_REQUESTS) =>
                     {
                         Some(self.retry.delay(attempt, Some(response.headers())))
                     }
@@ -404,13 +440,18 @@ mod tests {
     use wiremock::matchers::method;
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
-    use super::{CallRecord, recorded_then};
+    use super::{CallOptions, CallRecord, recorded_then};
     use crate::Env;
     use crate::signing::Ed25519Signer;
 
     /// What the executor recorded for one `get_token` call to `server` (verification off: what
     /// is kept of a body does not depend on its signature).
     async fn record_of(server: &MockServer) -> CallRecord {
+        record_with(server, CallOptions::default()).await
+    }
+
+    /// As [`record_of`], for a call made with `options`.
+    async fn record_with(server: &MockServer, options: CallOptions) -> CallRecord {
         let client = crate::CoboClient::builder()
             .env(Env::custom_unverified(&server.uri()).unwrap_or_else(|e| panic!("{e}")))
             .signer(Arc::new(Ed25519Signer::generate()))
@@ -423,7 +464,26 @@ mod tests {
             .org_id("org")
             .grant_type("org_implicit")
             .send();
-        recorded_then(call, |_, record| record).await
+        recorded_then(call, options, |_, record| record).await
+    }
+
+    #[tokio::test]
+    async fn a_429_ends_a_call_whose_caller_pauses_on_rate_limits_itself() {
+        let server = MockServer::start().await;
+        let pausing = CallOptions {
+            rate_limit_ends_call: true,
+        };
+        for (options, sent) in [(CallOptions::default(), 3), (pausing, 1)] {
+            server.reset().await;
+            Mock::given(method("GET"))
+                .respond_with(ResponseTemplate::new(429))
+                .mount(&server)
+                .await;
+            let record = record_with(&server, options).await;
+            assert_eq!(record.status, Some(429));
+            let received = server.received_requests().await.unwrap_or_default();
+            assert_eq!(received.len(), sent, "{options:?}");
+        }
     }
 
     #[tokio::test]

@@ -443,7 +443,7 @@ impl Renewal {
         match self
             .manager
             .client()
-            .get_token(&owner.client_id, &owner.org_id)
+            .get_token_unless_rate_limited(&owner.client_id, &owner.org_id)
             .await
         {
             Ok(token) => self.issued(token, version),
