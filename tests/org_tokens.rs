@@ -983,6 +983,29 @@ async fn a_manager_that_remembers_an_unknown_refresh_outcome_stays_until_it_reco
 }
 
 #[tokio::test]
+async fn an_install_whose_grant_fails_leaves_no_entry_but_a_served_org_keeps_its_own() {
+    let (server, client) = start(mock_config()).await;
+    let tokens = OrgTokens::builder(client, APP).build();
+    tokens.on_install("served", 1).await.unwrap();
+    let failure = || Fault::Status {
+        status: 500,
+        body: r#"{"error_code":1000,"error_message":"internal"}"#.to_owned(),
+        headers: Vec::new(),
+    };
+    // A new organization's install fails (neither a refusal nor an uninstall): nothing stays.
+    server.inject(failure(), 1);
+    let failed = tokens.on_install("new-org", 1).await;
+    assert!(failed.is_err(), "{failed:?}");
+    assert_eq!(tokens.cached_orgs(), 1);
+    // A served organization's failed re-install keeps its entry and its pair.
+    server.inject(failure(), 1);
+    assert!(tokens.on_install("served", 1).await.is_err());
+    assert_eq!(tokens.cached_orgs(), 1);
+    let token = tokens.access_token("served").await.unwrap();
+    assert!(server.access_token_valid(token.expose_secret()));
+}
+
+#[tokio::test]
 async fn a_grant_refused_for_the_key_or_nonce_is_not_an_uninstall() {
     let (server, client) = start(mock_config()).await;
     let tokens = OrgTokens::builder(client, APP).build();
@@ -1004,11 +1027,14 @@ async fn a_grant_refused_for_the_key_or_nonce_is_not_an_uninstall() {
         ),
         "{refused:?}"
     );
+    // No uninstall mark; and no entry stays behind for an install that failed (the callback's
+    // caller had the error), so neither does an error in the status.
     let status = tokens.status("org-a").await.unwrap();
     assert!(
-        !status.uninstalled && status.last_error.is_some(),
+        !status.uninstalled && status.last_error.is_none(),
         "{status:?}"
     );
+    assert_eq!(tokens.cached_orgs(), 0);
     // The next call simply tries again.
     let token = tokens.access_token("org-a").await.unwrap();
     assert!(server.access_token_valid(token.expose_secret()));

@@ -454,8 +454,9 @@ impl Shared {
 
     /// Replaces `org_id`'s pair with a new grant (Cobo's install callback); forgets that the
     /// organization uninstalled the app once Cobo issued a pair. An entry made here for an
-    /// organization that was not in memory is dropped again when Cobo refused the grant (the
-    /// organization has not installed the app: a forged or stale callback).
+    /// organization that was not in memory is dropped again when the grant fails and left no
+    /// pair (a forged or stale callback, or Cobo unreachable): install callbacks, which anyone
+    /// can send, never leave entries behind. The callback's caller gets the error.
     async fn grant_for_install(&self, org_id: &str) -> Result<(), Error> {
         let existed = self.orgs().contains_key(org_id);
         let entry = self.entry(org_id);
@@ -472,12 +473,8 @@ impl Shared {
             self.settle(org_id, &entry, before, outcome.as_ref().map(Arc::clone));
             outcome.map(|_| ())
         };
-        // Refused (a forged or stale callback): nothing of it stays in memory. Another failure
-        // keeps its entry, whose status tells the error until the next try.
-        if matches!(&outcome, Err(error) if is_uninstall(error))
-            && !existed
-            && entry.manager.published().is_none()
-        {
+        // Failed without a pair for an organization not served before: nothing of it stays.
+        if outcome.is_err() && !existed && entry.manager.published().is_none() {
             self.forget_entry(org_id, &entry);
         }
         outcome
