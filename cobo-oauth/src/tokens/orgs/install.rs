@@ -56,7 +56,8 @@ pub enum InstallError {
     SharedGrant(Arc<Error>),
     /// Too many install grants are queued or in flight
     /// ([`max_concurrent_installs`](super::OrgTokensBuilder::max_concurrent_installs) plus
-    /// [`max_queued_installs`](super::OrgTokensBuilder::max_queued_installs)): answered at once,
+    /// [`max_queued_installs`](super::OrgTokensBuilder::max_queued_installs)), or the
+    /// organization's waiting grant already answers its most callbacks: answered at once,
     /// nothing was sent. Answer the callback with 503 (Service Unavailable): the install route
     /// is flooded.
     #[error("too many install callbacks are being handled; nothing was sent (answer 503)")]

@@ -15,6 +15,11 @@ use crate::error::Error;
 /// answers.
 pub(super) type Outcome = Result<(), Arc<Error>>;
 
+/// The most callbacks one queued grant answers: those for an organization that arrive while its
+/// grant waits join it, and anyone can send them, so their answers must not grow with the rate
+/// they come at. Callers that left do not count; beyond it, [`InstallError::Busy`].
+const MAX_CALLBACKS_PER_GRANT: usize = 64;
+
 /// Install grants queued or in flight, at most `max_in_flight` sent at once and `max_queued`
 /// more waiting; one grant per organization waits at a time, answering every callback for it
 /// that arrives before it starts.
@@ -66,7 +71,8 @@ impl InstallQueue {
     }
 
     /// Admits a callback for `org_id`: it joins the organization's grant that has not started
-    /// yet, or makes a new one if the budget allows; otherwise [`InstallError::Busy`].
+    /// yet (if that answers fewer than [`MAX_CALLBACKS_PER_GRANT`]), or makes a new one if the
+    /// budget allows; otherwise [`InstallError::Busy`].
     pub fn admit(&self, org_id: &str) -> Result<Admitted, InstallError> {
         let mut grants = self.grants();
         let (tx, answer) = oneshot::channel();
@@ -75,6 +81,10 @@ impl InstallQueue {
             .get_mut(org_id)
             .and_then(|org| org.waiting.as_mut())
         {
+            waiting.retain(|answer| !answer.is_closed());
+            if waiting.len() >= MAX_CALLBACKS_PER_GRANT {
+                return Err(InstallError::Busy);
+            }
             waiting.push(tx);
             return Ok(Admitted {
                 answer,
@@ -195,5 +205,26 @@ mod tests {
             InstallError::from_grant(error),
             InstallError::Grant(Error::RenewalInterrupted)
         ));
+    }
+
+    #[test]
+    fn a_queued_grant_answers_a_bounded_number_of_callbacks_that_still_wait() {
+        let queue = InstallQueue::new(1, 1);
+        let first = queue.admit("org").unwrap();
+        assert!(first.new_grant);
+        let mut joined: Vec<_> = (1..MAX_CALLBACKS_PER_GRANT)
+            .map(|_| queue.admit("org").unwrap())
+            .collect();
+        assert!(joined.iter().all(|admitted| !admitted.new_grant));
+        assert!(matches!(queue.admit("org"), Err(InstallError::Busy)));
+        // Two callers that left free two places, and no more.
+        joined.truncate(joined.len() - 2);
+        joined.extend((0..2).map(|_| queue.admit("org").unwrap()));
+        assert!(matches!(queue.admit("org"), Err(InstallError::Busy)));
+        // The organization's grant starts: it answers exactly those still waiting.
+        let answers = queue.start("org");
+        assert_eq!(answers.len(), MAX_CALLBACKS_PER_GRANT);
+        assert!(answers.iter().all(|answer| !answer.is_closed()));
+        drop((first, joined));
     }
 }

@@ -54,8 +54,9 @@
 //!   `max_queued_installs` ([`DEFAULT_MAX_QUEUED_INSTALLS`], 32) waiting; beyond it a callback
 //!   is answered at once with [`InstallError::Busy`] (answer 503), so a flood of forged
 //!   callbacks never delays the renewals of organizations that have a pair. Callbacks for one
-//!   organization that arrive before its grant starts share that grant. Rate-limit the route
-//!   too.
+//!   organization that arrive before its grant starts share that grant (at most 64 of them).
+//!   An entry an install made for an organization not served before leaves memory again when
+//!   its grant fails. Rate-limit the route too.
 //! - **The background refresher** renews each organization `refresh_margin` plus a jitter of up
 //!   to half of it before expiry, at most `max_concurrent_renewals` at a time (callers' renewals
 //!   count too), with a backoff per organization on errors. A 429 in any shape, or Cobo's rate

@@ -208,7 +208,9 @@ impl OrgTokens {
     /// arrives while its grant is sent gets a new grant after it, so a `2` is never lost. An
     /// admitted grant runs in a task of its own, so a callback request that is dropped midway
     /// still saves the new pair; an organization that was not in memory leaves it again when
-    /// Cobo refuses its grant. Installs wait while a rate limit pauses renewals.
+    /// its grant fails. A waiting grant answers at most 64 callbacks still waiting (beyond
+    /// them, `Busy`). Installs wait while a rate limit pauses renewals, and a grant's 429 is
+    /// not retried while it holds its place: it pauses every renewal instead.
     ///
     /// ```no_run
     /// # async fn f(tokens: cobo_oauth::tokens::orgs::OrgTokens) -> Result<(), cobo_oauth::tokens::orgs::InstallError> {
