@@ -207,6 +207,14 @@ async fn tokens_that_live_less_than_the_margin_are_renewed_half_way_through_thei
         "{renewals} renewals of {ORGS} organizations in 15 s"
     );
     eprintln!("{renewals} renewals of {ORGS} organizations in 15 s");
+    for n in 0..ORGS {
+        let refreshes = server.refreshes_of(APP, &org(n));
+        assert!(
+            (1..=12).contains(&refreshes),
+            "{} refreshed {refreshes} times in 15 s",
+            org(n)
+        );
+    }
     assert_eq!(server.max_refresh_token_presentations(), 1);
 }
 

@@ -295,6 +295,12 @@ impl MockServer {
         self.state().tokens.presentations().clone()
     }
 
+    /// How many refreshes of `org_id`'s pairs for app `client_id` succeeded (each rotated the
+    /// pair; grants are not counted).
+    pub fn refreshes_of(&self, client_id: &str, org_id: &str) -> usize {
+        self.state().tokens.refreshes(client_id, org_id)
+    }
+
     /// The most often any refresh token was presented (0 before any refresh).
     pub fn max_refresh_token_presentations(&self) -> usize {
         self.state()

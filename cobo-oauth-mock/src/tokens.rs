@@ -39,6 +39,9 @@ pub(crate) struct Tokens {
     /// Issue order of the tokens in `access` and `refresh`, and of first presentations.
     issued: VecDeque<String>,
     presented_order: VecDeque<String>,
+    /// Successful refreshes per `(client_id, org_id)`: only a valid refresh token counts, so
+    /// it grows with the organizations granted, not with requests.
+    refreshes: HashMap<(String, String), usize>,
     capacity: usize,
 }
 
@@ -68,6 +71,7 @@ impl Tokens {
             presented: HashMap::new(),
             issued: VecDeque::new(),
             presented_order: VecDeque::new(),
+            refreshes: HashMap::new(),
             capacity: capacity.max(1),
         }
     }
@@ -139,6 +143,10 @@ impl Tokens {
             return Err(RefreshRefused::WrongClient);
         }
         self.refresh.remove(refresh_token);
+        *self
+            .refreshes
+            .entry((grant.client_id.clone(), grant.org_id.clone()))
+            .or_default() += 1;
         Ok(self.issue(
             &grant.client_id,
             &grant.org_id,
@@ -146,6 +154,14 @@ impl Tokens {
             access_ttl_ms,
             refresh_ttl_ms,
         ))
+    }
+
+    /// How many refreshes of `(client_id, org_id)`'s pairs succeeded.
+    pub fn refreshes(&self, client_id: &str, org_id: &str) -> usize {
+        self.refreshes
+            .get(&(client_id.to_owned(), org_id.to_owned()))
+            .copied()
+            .unwrap_or(0)
     }
 
     /// How often each refresh token was presented for a refresh, valid or not.
