@@ -9,7 +9,8 @@
 //!   struct builders: the types are for reading.
 //! - an enum named by [`UnionTypes::enum_name`] with one variant per discriminator value
 //!   (boxed: the shapes differ a lot in size) and `Unknown { tag, data }` keeping the JSON of a
-//!   value the spec does not list, with `KNOWN` (the values), `tag()`, and `parse(tag, json)`
+//!   value the spec does not list, written back by `Serialize` as the data it holds, with
+//!   `KNOWN` (the values), `tag()`, and `parse(tag, json)`
 //!   which reads a known value's shape with `serde_path_to_error` (so its error says where
 //!   reading stopped) and keeps any other as `Unknown`.
 //!
@@ -208,9 +209,7 @@ impl UnionTypes {
         let tags: Vec<&str> = variants.iter().map(|(tag, _)| tag.as_str()).collect();
         let docs: Vec<String> = variants
             .iter()
-            .map(|(tag, schema)| {
-                format!("`{property}` `{tag}`: `#/components/schemas/{schema}`.")
-            })
+            .map(|(tag, schema)| format!("`{property}` `{tag}`: `#/components/schemas/{schema}`."))
             .collect();
         let enum_doc = format!(
             "`#/components/schemas/{union}`, chosen by `{property}`: a variant per value the spec \
@@ -234,6 +233,19 @@ impl UnionTypes {
                     /// The data, as received.
                     data: ::serde_json::Value,
                 },
+            }
+
+            /// Writes the data of the variant: the shape's fields, or the unknown data as received.
+            impl ::serde::Serialize for #name {
+                fn serialize<S: ::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> ::std::result::Result<S::Ok, S::Error> {
+                    match self {
+                        #(Self::#idents(data) => ::serde::Serialize::serialize(data, serializer),)*
+                        Self::Unknown { data, .. } => ::serde::Serialize::serialize(data, serializer),
+                    }
+                }
             }
 
             impl #name {

@@ -12519,6 +12519,66 @@ pub enum EventData {
         data: ::serde_json::Value,
     },
 }
+/// Writes the data of the variant: the shape's fields, or the unknown data as received.
+impl ::serde::Serialize for EventData {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        match self {
+            Self::Transaction(data) => ::serde::Serialize::serialize(data, serializer),
+            Self::TssRequest(data) => ::serde::Serialize::serialize(data, serializer),
+            Self::Addresses(data) => ::serde::Serialize::serialize(data, serializer),
+            Self::WalletInfo(data) => ::serde::Serialize::serialize(data, serializer),
+            Self::MpcVault(data) => ::serde::Serialize::serialize(data, serializer),
+            Self::Chains(data) => ::serde::Serialize::serialize(data, serializer),
+            Self::Tokens(data) => ::serde::Serialize::serialize(data, serializer),
+            Self::TokenListing(data) => ::serde::Serialize::serialize(data, serializer),
+            Self::BalanceUpdateInfo(data) => {
+                ::serde::Serialize::serialize(data, serializer)
+            }
+            Self::SuspendedToken(data) => ::serde::Serialize::serialize(data, serializer),
+            Self::PaymentOrder(data) => ::serde::Serialize::serialize(data, serializer),
+            Self::PaymentRefund(data) => ::serde::Serialize::serialize(data, serializer),
+            Self::PaymentSettlement(data) => {
+                ::serde::Serialize::serialize(data, serializer)
+            }
+            Self::PaymentTransaction(data) => {
+                ::serde::Serialize::serialize(data, serializer)
+            }
+            Self::PaymentAddressUpdate(data) => {
+                ::serde::Serialize::serialize(data, serializer)
+            }
+            Self::PaymentPayout(data) => ::serde::Serialize::serialize(data, serializer),
+            Self::PaymentBankWithdrawal(data) => {
+                ::serde::Serialize::serialize(data, serializer)
+            }
+            Self::PaymentBulkSend(data) => {
+                ::serde::Serialize::serialize(data, serializer)
+            }
+            Self::PaymentBulkSendItem(data) => {
+                ::serde::Serialize::serialize(data, serializer)
+            }
+            Self::PaymentAccountBalanceUpdate(data) => {
+                ::serde::Serialize::serialize(data, serializer)
+            }
+            Self::ComplianceDisposition(data) => {
+                ::serde::Serialize::serialize(data, serializer)
+            }
+            Self::ComplianceKytScreenings(data) => {
+                ::serde::Serialize::serialize(data, serializer)
+            }
+            Self::ComplianceKyaScreenings(data) => {
+                ::serde::Serialize::serialize(data, serializer)
+            }
+            Self::Organization(data) => ::serde::Serialize::serialize(data, serializer),
+            Self::FiatTransaction(data) => {
+                ::serde::Serialize::serialize(data, serializer)
+            }
+            Self::Unknown { data, .. } => ::serde::Serialize::serialize(data, serializer),
+        }
+    }
+}
 impl EventData {
     /// Every value the spec lists, in its order.
     pub const KNOWN: &'static [&'static str] = &[

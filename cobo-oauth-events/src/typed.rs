@@ -72,15 +72,24 @@ fn callback_fields(message: &CallbackMessage) -> Map<String, Value> {
     let mut object = message.fields.clone();
     let text = |value: &Option<String>| value.clone().map(Value::String);
     let known = [
-        ("transaction_id", Some(Value::String(message.transaction_id.clone()))),
+        (
+            "transaction_id",
+            Some(Value::String(message.transaction_id.clone())),
+        ),
         ("request_id", text(&message.request_id)),
         ("wallet_id", text(&message.wallet_id)),
         ("type", text(&message.transaction_type)),
         ("status", Some(Value::String(message.status.clone()))),
         ("chain_id", text(&message.chain_id)),
         ("token_id", text(&message.token_id)),
-        ("created_timestamp", message.created_timestamp.map(Value::from)),
-        ("updated_timestamp", message.updated_timestamp.map(Value::from)),
+        (
+            "created_timestamp",
+            message.created_timestamp.map(Value::from),
+        ),
+        (
+            "updated_timestamp",
+            message.updated_timestamp.map(Value::from),
+        ),
     ];
     for (key, value) in known {
         if let Some(value) = value {

@@ -63,6 +63,7 @@ pub fn run(options: Options) -> Result<ExitCode, TaskError> {
     }
     let started = Instant::now();
     let events = events(&paths::official_spec())?;
+    eprint!("{}", events.normalized.report());
     eprintln!(
         "generated the types of {} webhook event data types ({} lines) in {:.1} s",
         events.variants.len(),
