@@ -322,3 +322,77 @@ fn types_text(spec: &openapiv3::OpenAPI) -> Result<String, CodegenError> {
         })
         .ok_or_else(|| CodegenError::Internal("progenitor generated no `types` module".to_owned()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SPEC: &str = "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths: {}\ncomponents:\n  schemas:\n    \
+        Pet:\n      oneOf: [{$ref: '#/components/schemas/Cat'}, {$ref: '#/components/schemas/DogData'}]\n      \
+        discriminator: {propertyName: kind}\n    \
+        Cat: {type: object, required: [kind], properties: {kind: {type: string}, lives: {$ref: '#/components/schemas/Lives'}}}\n    \
+        Lives: {type: integer}\n    \
+        DogData: {type: object, required: [kind, id], properties: {kind: {type: string}}}\n    \
+        Unused: {type: object, properties: {x: {type: string}}}\n";
+
+    fn spec_file() -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("pets.yaml");
+        std::fs::write(&path, SPEC).unwrap_or_else(|e| panic!("{e}"));
+        (dir, path)
+    }
+
+    #[test]
+    fn a_discriminated_one_of_without_mapping_gives_a_variant_per_schema_and_only_what_they_use() {
+        let (_dir, path) = spec_file();
+        let generated = UnionTypes::new(&path, "Pet")
+            .generate()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(generated.property, "kind");
+        assert_eq!(
+            generated.variants,
+            [
+                ("Cat".to_owned(), "Cat".to_owned()),
+                ("DogData".to_owned(), "DogData".to_owned())
+            ]
+        );
+        let code = generated.code.replace(char::is_whitespace, "");
+        for expected in [
+            "pubenumPet{",
+            "Cat(::std::boxed::Box<types::Cat>)",
+            "DogData(::std::boxed::Box<types::DogData>)",
+            "Unknown{",
+            "pubconstKNOWN:&'static[&'staticstr]=&[\"Cat\",\"DogData\"];",
+            "pubstructLives(",
+        ] {
+            assert!(
+                code.contains(expected),
+                "no {expected} in {}",
+                generated.code
+            );
+        }
+        // Neither the union itself nor a schema no shape references is generated.
+        assert!(!code.contains("pubstructUnused"), "{}", generated.code);
+        assert_eq!(code.matches("pubenumPet").count(), 1, "{}", generated.code);
+        // `required` naming no property is normalized (and reported) as for a client.
+        assert!(
+            generated
+                .normalized
+                .report()
+                .contains("/components/schemas/DogData/required")
+        );
+    }
+
+    #[test]
+    fn a_schema_that_is_not_a_discriminated_one_of_is_refused_by_name() {
+        let (_dir, path) = spec_file();
+        for union in ["Cat", "Missing"] {
+            match UnionTypes::new(&path, union).generate() {
+                Err(CodegenError::Settings(message)) => {
+                    assert!(message.contains(union), "{message}")
+                }
+                other => panic!("{union}: {other:?}"),
+            }
+        }
+    }
+}
