@@ -317,7 +317,17 @@ fn types_text(spec: &openapiv3::OpenAPI) -> Result<String, CodegenError> {
     file.items
         .into_iter()
         .find_map(|item| match item {
-            syn::Item::Mod(module) if module.ident == "types" => Some(quote!(#module).to_string()),
+            syn::Item::Mod(mut module) if module.ident == "types" => {
+                // progenitor's doc speaks of operations; there are none here.
+                module.attrs.retain(|attr| !attr.path().is_ident("doc"));
+                Some(
+                    quote! {
+                        /// The types of the shapes and of what they reference, from the spec's schemas.
+                        #module
+                    }
+                    .to_string(),
+                )
+            }
             _ => None,
         })
         .ok_or_else(|| CodegenError::Internal("progenitor generated no `types` module".to_owned()))
