@@ -12,6 +12,8 @@
 //! - `settings`, `glue`, `locate`, `generate`: progenitor's settings, the generated hooks and
 //!   `OPERATIONS` table, finding the operation behind a progenitor failure, and the whole run.
 //! - [`Codegen`]: the builder over all of it ([`generate`] is its one-call form).
+//! - `union`: [`UnionTypes`], the types of one discriminated `oneOf` and an open enum over
+//!   them, without any operation (webhook event data).
 
 mod builder;
 mod error;
@@ -22,6 +24,7 @@ mod locate;
 mod normalize;
 mod settings;
 mod spec;
+mod union;
 
 pub use builder::{Codegen, Generated, OUT_FILE, generate};
 pub use error::CodegenError;
@@ -31,3 +34,4 @@ pub use locate::GenerateError;
 pub use normalize::{Change, NormalizeError, Normalized, Skipped};
 pub use settings::{DEFAULT_RUNTIME, SECRET_EXTENSION};
 pub use spec::{load_spec, read_file, write_file};
+pub use union::{GeneratedUnion, UnionTypes};

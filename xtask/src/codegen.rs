@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use cobo_oauth_codegen::{Codegen, Generated, write_file};
+use cobo_oauth_codegen::{Codegen, Generated, GeneratedUnion, write_file};
 
 use crate::task::TaskError;
 use crate::{paths, standalone};
@@ -29,6 +29,16 @@ pub const GENERATED_COPY: &str = "generated/client.rs";
 /// Where `cobo-oauth-gen` (which depends on `cobo-oauth-runtime` alone) finds the runtime.
 pub const GEN_RUNTIME: &str = "::cobo_oauth_runtime";
 
+/// The committed types of `cobo-oauth-events`, relative to that crate.
+pub const EVENTS_COPY: &str = "generated/events.rs";
+
+/// The types of webhook event data, from Cobo's official spec
+/// ([`UnionTypes::webhook_event_data`](cobo_oauth_codegen::UnionTypes::webhook_event_data), as
+/// `cobo-oauth-events`' test that the copy is current calls it).
+pub fn events(official_spec: &std::path::Path) -> Result<GeneratedUnion, TaskError> {
+    Ok(cobo_oauth_codegen::UnionTypes::webhook_event_data(official_spec).generate()?)
+}
+
 /// Runs `cargo xtask codegen`.
 pub fn run(options: Options) -> Result<ExitCode, TaskError> {
     let spec_path = options.spec.unwrap_or_else(paths::spec);
@@ -51,6 +61,15 @@ pub fn run(options: Options) -> Result<ExitCode, TaskError> {
         );
         return Ok(ExitCode::SUCCESS);
     }
+    let started = Instant::now();
+    let events = events(&paths::official_spec())?;
+    eprint!("{}", events.normalized.report());
+    eprintln!(
+        "generated the types of {} webhook event data types ({} lines) in {:.1} s",
+        events.variants.len(),
+        events.code.lines().count(),
+        started.elapsed().as_secs_f64()
+    );
     let gen_crate = paths::gen_crate();
     let outputs = [
         (
@@ -58,6 +77,10 @@ pub fn run(options: Options) -> Result<ExitCode, TaskError> {
             generated.normalized_json.as_str(),
         ),
         (gen_crate.join(GENERATED_COPY), generated.code.as_str()),
+        (
+            paths::events_crate().join(EVENTS_COPY),
+            events.code.as_str(),
+        ),
     ];
     let relative = |path: &PathBuf| {
         path.strip_prefix(paths::workspace_root())

@@ -1,7 +1,8 @@
 //! `cargo xtask`: the workspace's own tasks.
 //!
 //! - `cargo xtask codegen`: validate and normalize `openapi/cobo-oauth.yaml`, generate the client
-//!   exactly as `cobo-oauth-gen/build.rs` does, and write the committed outputs.
+//!   exactly as `cobo-oauth-gen/build.rs` does, generate `cobo-oauth-events`' types of webhook
+//!   event data from the official spec, and write the committed outputs.
 //! - `cargo xtask codegen --check`: fail, naming the stale files, when the committed outputs are
 //!   not what the spec produces.
 //! - `cargo xtask codegen --spec PATH --out DIR`: generate a standalone client crate from another

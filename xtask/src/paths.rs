@@ -25,6 +25,11 @@ pub fn gen_crate() -> PathBuf {
     workspace_root().join("cobo-oauth-gen")
 }
 
+/// The crate of typed webhook event data.
+pub fn events_crate() -> PathBuf {
+    workspace_root().join("cobo-oauth-events")
+}
+
 /// Cobo's official spec, where new endpoints come from.
 pub fn official_spec() -> PathBuf {
     workspace_root().join("openapi/cobo-waas2-openapi.yaml")

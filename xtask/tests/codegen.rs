@@ -24,6 +24,7 @@ fn copy() -> tempfile::TempDir {
         "cobo-oauth-gen/Cargo.toml",
         "cobo-oauth-gen/openapi/normalized.json",
         "cobo-oauth-gen/generated/client.rs",
+        "cobo-oauth-events/generated/events.rs",
     ] {
         let to = dir.path().join(file);
         std::fs::create_dir_all(to.parent().unwrap()).unwrap();

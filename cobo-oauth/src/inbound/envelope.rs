@@ -5,10 +5,9 @@
 //! generated: the spec's `WebhookEvent` carries `data` as `WebhookEventData`, a `oneOf` of 25
 //! shapes that reaches about 185 schemas; generating them into `cobo-oauth-gen` would make
 //! every build of the client compile them (and this crate needs only the envelope: `data` is
-//! kept as JSON with its `data_type`). A crate that wants the typed `data` can generate it:
-//! `cargo xtask add-endpoint --tag "Developers - Webhooks" --into its spec`, and
-//! `cobo-oauth-codegen` in its `build.rs`. The normalization rule `required-without-property`
-//! makes those generated types read real payloads (below). The schemas mirrored here:
+//! kept as JSON with its `data_type`). The typed `data` is the opt-in crate `cobo-oauth-events`
+//! (`event.typed_data()`: an enum by `data_type`, generated from the same spec; this crate does
+//! not depend on it). The schemas mirrored here:
 //! - [`WebhookEvent`]: `#/components/schemas/WebhookEvent`; its `data` is
 //!   `#/components/schemas/WebhookEventData` (a `oneOf` of 25 shapes, discriminated by
 //!   `data_type`: `#/components/schemas/WebhookEventDataType`), its `type` is
