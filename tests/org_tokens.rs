@@ -1014,6 +1014,25 @@ async fn an_install_whose_grant_fails_leaves_no_entry_but_a_served_org_keeps_its
 }
 
 #[tokio::test]
+async fn a_grants_429_comes_back_at_once_instead_of_being_retried_with_a_permit_held() {
+    let (server, client) = start(mock_config()).await;
+    let tokens = OrgTokens::builder(client, APP).build();
+    server.inject(
+        Fault::Status {
+            status: 429,
+            body: "Too Many Requests".to_owned(),
+            headers: Vec::new(),
+        },
+        1,
+    );
+    // The client's own policy retries an idempotent GET on 429; the token managers' grants
+    // leave that to the shared rate-limit pause.
+    let limited = tokens.on_install("org-a", 1).await;
+    assert!(limited.is_err(), "{limited:?}");
+    assert_eq!(grants_for(&server, "org-a"), 1, "sent once, not retried");
+}
+
+#[tokio::test]
 async fn a_grant_refused_for_the_key_or_nonce_is_not_an_uninstall() {
     let (server, client) = start(mock_config()).await;
     let tokens = OrgTokens::builder(client, APP).build();
