@@ -9,6 +9,7 @@ use crate::generate::{DEFAULT_DEADLINE, generate_with_deadline};
 use crate::normalize::{Normalized, normalize};
 use crate::settings::{DEFAULT_RUNTIME, RuntimePath};
 use crate::spec;
+use crate::varnames;
 
 /// The file [`Codegen::build`] writes into `OUT_DIR`: include it with
 /// `include!(concat!(env!("OUT_DIR"), "/client.rs"))`.
@@ -86,9 +87,10 @@ impl Codegen {
             serde_json::to_string_pretty(&normalized.spec)
                 .map_err(|e| CodegenError::Format(e.to_string()))?
         );
-        let parsed: openapiv3::OpenAPI = serde_json::from_value(normalized.spec.clone())
-            .map_err(|e| CodegenError::Format(e.to_string()))?;
-        let code = generate_with_deadline(parsed, runtime, self.deadline)?;
+        let (prepared, names) = varnames::prepare(&normalized.spec);
+        let parsed: openapiv3::OpenAPI =
+            serde_json::from_value(prepared).map_err(|e| CodegenError::Format(e.to_string()))?;
+        let code = generate_with_deadline(parsed, runtime, names, self.deadline)?;
         Ok(Generated {
             normalized,
             normalized_json,

@@ -11,6 +11,7 @@
 //!   components ([`import()`], [`import_file`]).
 //! - `settings`, `glue`, `locate`, `generate`: progenitor's settings, the generated hooks and
 //!   `OPERATIONS` table, finding the operation behind a progenitor failure, and the whole run.
+//! - `varnames`: enum variants named by `x-enum-varnames`, their values kept as the wire form.
 //! - [`Codegen`]: the builder over all of it ([`generate`] is its one-call form).
 //! - `union`: [`UnionTypes`], the types of one discriminated `oneOf` and an open enum over
 //!   them, without any operation (webhook event data).
@@ -25,6 +26,7 @@ mod normalize;
 mod settings;
 mod spec;
 mod union;
+mod varnames;
 
 pub use builder::{Codegen, Generated, OUT_FILE, generate};
 pub use error::CodegenError;

@@ -2,10 +2,11 @@
 //! generated code finds the shared runtime (`Hooks`, `Operation`, `SecretText`).
 
 use proc_macro2::TokenStream;
-use progenitor::{GenerationSettings, HooksMode, InterfaceStyle, TagStyle};
+use progenitor::{CrateVers, GenerationSettings, HooksMode, InterfaceStyle, TagStyle};
 use quote::quote;
 
 use crate::error::CodegenError;
+use crate::normalize::open_enums::RUNTIME_CRATE;
 
 /// The runtime path of a client generated in a crate that depends on `cobo-oauth` (the usual
 /// case): `cobo_oauth::runtime` re-exports the `cobo-oauth-runtime` crate.
@@ -21,10 +22,26 @@ pub struct RuntimePath(String);
 
 impl RuntimePath {
     /// Parses `path`, e.g. `::cobo_oauth::runtime` or `::cobo_oauth_runtime`.
+    /// It must start with a crate's name (the open enums' `x-rust-type` names the runtime
+    /// crate by its path), not `crate`, `self` or `super`.
     pub fn parse(path: &str) -> Result<Self, CodegenError> {
-        syn::parse_str::<syn::Path>(path)
-            .map(|_| Self(path.to_owned()))
-            .map_err(|e| CodegenError::Settings(format!("runtime path {path:?}: {e}")))
+        let parsed = syn::parse_str::<syn::Path>(path)
+            .map_err(|e| CodegenError::Settings(format!("runtime path {path:?}: {e}")))?;
+        match parsed.segments.first() {
+            Some(first)
+                if !matches!(first.ident.to_string().as_str(), "crate" | "self" | "super") =>
+            {
+                Ok(Self(path.to_owned()))
+            }
+            _ => Err(CodegenError::Settings(format!(
+                "runtime path {path:?}: must start with a crate's name, e.g. ::cobo_oauth::runtime"
+            ))),
+        }
+    }
+
+    /// The path as `x-rust-type` renames a crate to (typify puts `::` before it).
+    fn as_crate(&self) -> String {
+        self.0.trim_start_matches("::").replace(' ', "")
     }
 
     /// `<runtime>::<item>` as tokens.
@@ -37,9 +54,11 @@ impl RuntimePath {
 
 /// progenitor's settings: builder-style methods, one `Client`, hooks that must be implemented
 /// (`HooksMode::Expected`, so no request can leave without going through the runtime's
-/// `Hooks`), and strings marked [`SECRET_EXTENSION`] as the runtime's `SecretText`.
+/// `Hooks`), strings marked [`SECRET_EXTENSION`] as the runtime's `SecretText`, and the
+/// `x-rust-type`s naming `cobo-oauth-runtime` (the open enums) at the runtime's path.
 pub fn progenitor_settings(runtime: &RuntimePath) -> GenerationSettings {
     let mut settings = GenerationSettings::new();
+    settings.with_crate(RUNTIME_CRATE, CrateVers::Any, Some(&runtime.as_crate()));
     settings
         .with_interface(InterfaceStyle::Builder)
         .with_tag(TagStyle::Merged)
@@ -81,5 +100,15 @@ mod tests {
             RuntimePath::parse("cobo oauth"),
             Err(CodegenError::Settings(_))
         ));
+        assert!(matches!(
+            RuntimePath::parse("crate::runtime"),
+            Err(CodegenError::Settings(_))
+        ));
+        assert_eq!(
+            RuntimePath::parse("::cobo_oauth::runtime")
+                .map(|p| p.as_crate())
+                .unwrap_or_default(),
+            "cobo_oauth::runtime"
+        );
     }
 }

@@ -5,12 +5,16 @@
 //! - [`hooks`]: [`Hooks`], the [`Executor`] trait, and what the generated glue calls.
 //! - [`operation`]: [`Operation`], what the generated client knows of each operation (its
 //!   method, path, and whether it takes an Org Access Token).
+//! - [`open_enum`]: [`OpenEnum`], the type of every enum-typed field and parameter: a listed
+//!   value, or an unlisted one kept as it came.
 //! - [`secret`]: [`SecretText`], the type of the generated types' token fields.
 
 pub mod hooks;
+pub mod open_enum;
 pub mod operation;
 pub mod secret;
 
 pub use hooks::{ExecError, ExecFuture, Executor, Hooks};
+pub use open_enum::OpenEnum;
 pub use operation::Operation;
 pub use secret::SecretText;

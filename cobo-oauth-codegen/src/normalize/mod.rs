@@ -10,18 +10,24 @@
 //! - [`raw_body`]: request bodies progenitor cannot encode (multipart);
 //! - [`success_schemas`]: different success-response schemas;
 //! - [`error_schemas`]: different error-response schemas;
+//! - [`all_of`]: `allOf`s of plain objects, merged into one object (typify's own merge is
+//!   slow and, for two `oneOf`s of one property, gives nameless variants);
 //! - [`required_properties`]: object schemas that require a property they do not define;
 //! - [`secret_tokens`]: marks `access_token` / `refresh_token` strings secret (not a shape
-//!   progenitor cannot take: a type it should not give them).
+//!   progenitor cannot take: a type it should not give them);
+//! - [`open_enums`]: every use of an enum becomes the runtime's `OpenEnum` of it, so a value
+//!   Cobo adds later is kept instead of failing the response.
 
 use serde_json::Value;
 
+mod all_of;
 mod body_media_types;
 mod enum_idents;
 mod error_schemas;
 mod missing_schemas;
 mod model;
-mod naming;
+pub(crate) mod naming;
+pub(crate) mod open_enums;
 mod operation_ids;
 pub(crate) mod operations;
 pub(crate) mod pointer;
@@ -37,6 +43,7 @@ mod success_schemas;
 #[cfg(test)]
 mod official_spec_tests;
 
+pub(crate) use enum_idents::VARNAMES;
 use model::DOCUMENT;
 pub use model::{Change, NormalizeError, Normalized, Skipped};
 
@@ -73,8 +80,10 @@ pub(crate) fn normalize(mut spec: Value) -> Result<Normalized, NormalizeError> {
     raw_body::apply(&mut spec, &mut changes)?;
     success_schemas::apply(&mut spec, &mut changes, &mut skipped)?;
     error_schemas::apply(&mut spec, &mut changes, &mut skipped)?;
+    all_of::apply(&mut spec, &mut changes);
     required_properties::apply(&mut spec, &mut changes);
     secret_tokens::apply(&mut spec, &mut changes);
+    open_enums::apply(&mut spec, &mut changes);
     validate(&spec)?;
     Ok(Normalized {
         spec,

@@ -6,6 +6,8 @@ use heck::{ToPascalCase, ToSnakeCase};
 use serde_json::Value;
 use unicode_ident::{is_xid_continue, is_xid_start};
 
+use super::pointer;
+
 /// The first step typify and progenitor share when they make an identifier: `+1`/`-1` spelled
 /// out, apostrophes dropped, every character that cannot continue an identifier a word break,
 /// then `case` applied.
@@ -79,6 +81,80 @@ pub fn fresh_schema_name(spec: &Value, base: &str) -> String {
         .map(|n| format!("{base}{n}"))
         .find(|c| !taken.contains(c))
         .unwrap_or_else(|| format!("{base}{}", taken.len() + 2))
+}
+
+/// The unescaped segments of a JSON pointer.
+pub fn segments(pointer: &str) -> Vec<String> {
+    pointer
+        .split('/')
+        .skip(1)
+        .map(|s| s.replace("~1", "/").replace("~0", "~"))
+        .collect()
+}
+
+/// The name of an inline schema's type, from where it is: the component (or operation and
+/// parameter, body, response), then each property, `item` or `value` on the way.
+pub fn inline_type_name(spec: &Value, pointer: &str) -> String {
+    let segments = segments(pointer);
+    let mut words: Vec<String> = Vec::new();
+    let mut rest: &[String] = &segments;
+    match segments.as_slice() {
+        [components, _, name, tail @ ..] if components == "components" => {
+            words.push(name.clone());
+            rest = tail;
+        }
+        [paths, path, method, tail @ ..] if paths == "paths" => {
+            let operation = spec
+                .pointer(&pointer::join(&pointer::join("/paths", path), method))
+                .and_then(|o| o.get("operationId"))
+                .and_then(Value::as_str)
+                .unwrap_or(method);
+            words.push(operation.to_owned());
+            rest = tail;
+            if let [parameters, index, tail @ ..] = rest
+                && parameters == "parameters"
+            {
+                let parameter = spec
+                    .pointer(&format!(
+                        "{}/parameters/{index}",
+                        pointer::join(&pointer::join("/paths", path), method)
+                    ))
+                    .and_then(|p| p.get("name"))
+                    .and_then(Value::as_str)
+                    .unwrap_or(index);
+                words.push(parameter.to_owned());
+                rest = tail;
+            }
+        }
+        _ => {}
+    }
+    let mut iter = rest.iter().peekable();
+    while let Some(segment) = iter.next() {
+        match segment.as_str() {
+            "properties" => {
+                if let Some(name) = iter.next() {
+                    words.push(name.clone());
+                }
+            }
+            "items" => words.push("item".into()),
+            "additionalProperties" => words.push("value".into()),
+            "requestBody" => words.push("body".into()),
+            "responses" => {
+                iter.next();
+                words.push("response".into());
+            }
+            "allOf" | "oneOf" | "anyOf" => {
+                if let Some(index) = iter.next() {
+                    words.push(format!("variant{index}"));
+                }
+            }
+            "content" => {
+                iter.next();
+            }
+            _ => {}
+        }
+    }
+    pascal(&words.join("-"))
 }
 
 #[cfg(test)]

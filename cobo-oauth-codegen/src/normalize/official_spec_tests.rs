@@ -77,7 +77,73 @@ fn official_spec_rewrites_only_what_is_needed() {
             "{schema}: {required:?}"
         );
     }
-    assert_eq!(per_rule.len(), 5);
+    // Every allOf of plain objects is merged; TransactionDetails' two fee oneOfs intersect by
+    // fee_type into named variants.
+    let merged = &per_rule["merge-all-of"];
+    for schema in [
+        "TransactionDetails",
+        "TransactionWebhookEventData",
+        "MPCWalletInfo",
+    ] {
+        assert!(
+            merged.contains(&format!("/components/schemas/{schema}")),
+            "{schema}: {merged:?}"
+        );
+    }
+    let schemas = &out.spec["components"]["schemas"];
+    assert_eq!(
+        schemas["TransactionDetails"]["properties"]["fee"],
+        json!({"$ref": "#/components/schemas/TransactionDetailsFee"})
+    );
+    assert_eq!(
+        schemas["TransactionDetailsFee"]["discriminator"]["mapping"]
+            .as_object()
+            .map(|m| m.keys().cloned().collect::<BTreeSet<_>>()),
+        Some(expect(&[
+            "EVM_EIP_1559",
+            "EVM_Legacy",
+            "FIL",
+            "Fixed",
+            "SOL",
+            "UTXO"
+        ]))
+    );
+    // The properties both fee models define: the actual fee and the limits asked for.
+    let evm = &schemas["TransactionDetailsFeeEvmEip1559"]["properties"];
+    for property in [
+        "fee_used",
+        "effective_gas_price",
+        "max_fee_per_gas",
+        "gas_limit",
+    ] {
+        assert!(evm.get(property).is_some(), "{property}: {evm}");
+    }
+    // No enum is used closed: every property, items, map value and parameter or body schema
+    // that is (or refers to) an enum is now the runtime's OpenEnum of it.
+    let opened = &per_rule["open-enums"];
+    assert!(
+        opened.contains("/components/schemas/Transaction"),
+        "{opened:?}"
+    );
+    assert!(
+        opened.contains("/components/parameters/optionalTransactionStatusParam"),
+        "{opened:?}"
+    );
+    for location in super::schemas::list(&out.spec) {
+        let schema = out.spec.pointer(&location.pointer).unwrap();
+        let last = location.pointer.rsplit('/').nth(1).unwrap_or_default();
+        let is_use = last == "properties"
+            || ["items", "additionalProperties", "schema"]
+                .iter()
+                .any(|k| location.pointer.ends_with(&format!("/{k}")));
+        let target = super::pointer::deref(&out.spec, schema).unwrap().0;
+        assert!(
+            !(is_use && target.get("enum").is_some()),
+            "{} is a closed enum",
+            location.pointer
+        );
+    }
+    assert_eq!(per_rule.len(), 7);
     // Every operation not reported is byte-identical, as is every original component.
     let changed: BTreeSet<&str> = out.changes.iter().map(|c| c.pointer.as_str()).collect();
     let within = |p: &str| {
@@ -138,4 +204,31 @@ fn oauth_operations_alone_normalize_and_generate() {
     let spec: openapiv3::OpenAPI = serde_json::from_value(out.spec).unwrap();
     let code = generate_checked(&spec, &settings()).unwrap().to_string();
     assert!(code.contains("pub enum GetTokenErrorResponse"));
+}
+
+#[test]
+fn the_whole_spec_generates_open_enums_named_operators_and_fee_variants() {
+    let Some(input) = official() else { return };
+    let out = normalize(input).unwrap();
+    let (prepared, names) = crate::varnames::prepare(&out.spec);
+    let spec: openapiv3::OpenAPI = serde_json::from_value(prepared).unwrap();
+    let runtime = crate::settings::RuntimePath::parse(crate::settings::DEFAULT_RUNTIME).unwrap();
+    let code = crate::generate::generate(&spec, &runtime, &names).unwrap();
+    // Compared without whitespace: prettyplease breaks long lines.
+    let code: String = code.split_whitespace().collect();
+    for expected in [
+        "pub status: ::cobo_oauth::runtime::OpenEnum<TransactionStatus>,",
+        "pub type_: ::std::option::Option<::cobo_oauth::runtime::OpenEnum<TransactionType>",
+        "pub enum PolicyFieldOperator { #[serde(rename = \">\")] Gt, #[serde(rename = \">=\")] Ge, \
+         #[serde(rename = \"<\")] Lt, #[serde(rename = \"<=\")] Le, #[serde(rename = \"=\")] Eq, }",
+        "Self::Ge => f.write_str(\">=\"),",
+        "\">=\" => Ok(Self::Ge),",
+        "pub enum TransactionDetailsFee { EvmEip1559(TransactionDetailsFeeEvmEip1559), \
+         EvmLegacy(TransactionDetailsFeeEvmLegacy), Utxo(TransactionDetailsFeeUtxo), \
+         Fixed(TransactionDetailsFeeFixed), Sol(TransactionDetailsFeeSol), Fil(TransactionDetailsFeeFil), }",
+    ] {
+        let expected: String = expected.split_whitespace().collect();
+        assert!(code.contains(&expected), "missing: {expected}");
+    }
+    assert!(!code.contains("TransactionDetailsFeeVariant0"));
 }

@@ -4,4 +4,5 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod broken_spec;
+mod open_enums;
 mod through_the_mock;

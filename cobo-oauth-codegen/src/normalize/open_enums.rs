@@ -1,0 +1,273 @@
+//! Rule: every use of an enum becomes the runtime's `OpenEnum` of it.
+//!
+//! typify 0.8 makes a closed Rust enum of a string enum (and a checked newtype of an integer
+//! one), so one value Cobo adds fails deserialization of the whole response it comes in. This
+//! rule leaves every enum's definition as it is (the Rust type typify makes of it lists the
+//! known values) and gives each *use* of one (a property, an array's items, a map's values, a
+//! parameter, a body) the extension typify reads as a Rust type, `x-rust-type`, naming
+//! `cobo_oauth_runtime::OpenEnum` with the enum as its parameter: the field is
+//! `OpenEnum<TransactionStatus>`, which holds a listed value or the unlisted one as it came
+//! (`OpenEnum<TssStatus, i64>` for an integer enum), and serializes it back unchanged. The
+//! generator settings point the crate at the runtime the client uses
+//! ([`crate::settings::progenitor_settings`]).
+//!
+//! An enum defined inline gets a `title` (the name typify gives such a type: the component,
+//! property, operation and parameter names joined), since typify names the parameters of an
+//! `x-rust-type` by their title. The members of a `oneOf`, `anyOf` or `allOf` are left as they
+//! are: there an unlisted value must not match, or the variant chosen would change.
+
+use std::collections::HashSet;
+
+use serde_json::{Map, Value, json};
+
+use super::model::Change;
+use super::naming::{inline_type_name, pascal, segments};
+use super::{pointer, schemas};
+
+/// Rule name reported in [`Change::rule`].
+pub const RULE: &str = "open-enums";
+
+/// The crate `x-rust-type` names (the generator settings map it to the client's runtime path).
+pub const RUNTIME_CRATE: &str = "cobo-oauth-runtime";
+
+/// The open type, as `x-rust-type` names it.
+const OPEN_ENUM: &str = "cobo_oauth_runtime::OpenEnum";
+
+/// Applies the rule to every enum use of the document; one change per component or operation
+/// whose schemas it rewrote, listing each use.
+pub fn apply(spec: &mut Value, changes: &mut Vec<Change>) {
+    let mut taken: HashSet<String> = spec
+        .pointer("/components/schemas")
+        .and_then(Value::as_object)
+        .map(|m| m.keys().map(|k| pascal(k)).collect())
+        .unwrap_or_default();
+    // Per owner (component or operation), in document order: its operation and each use.
+    let mut owners: Vec<(String, Option<String>, Vec<String>)> = Vec::new();
+    for location in schemas::list(spec) {
+        let Some(schema) = spec.pointer(&location.pointer) else {
+            continue;
+        };
+        if !is_use(&location.pointer) {
+            continue;
+        }
+        let (opened, name) = if let Some(reference) = pointer::as_ref(schema) {
+            let Some(integer) = pointer::deref(spec, schema)
+                .ok()
+                .and_then(|(target, _)| enum_kind(target))
+            else {
+                continue;
+            };
+            let name = pascal(pointer::ref_name(reference));
+            (open(&json!({"$ref": reference}), None, integer), name)
+        } else if let Some(integer) = enum_kind(schema) {
+            // A title already there names the type (typify's own choice, before this rule).
+            let name = match schema.get("title").and_then(Value::as_str) {
+                Some(title) => pascal(title),
+                None => fresh(&mut taken, &inline_type_name(spec, &location.pointer)),
+            };
+            let mut inner = schema.clone();
+            if let Some(map) = inner.as_object_mut() {
+                map.entry("title").or_insert_with(|| json!(name));
+            }
+            (
+                open(&inner, schema.get("description"), integer),
+                format!("{name} (inline)"),
+            )
+        } else {
+            continue;
+        };
+        if let Some(target) = spec.pointer_mut(&location.pointer) {
+            *target = opened;
+        }
+        let owner: String = location
+            .pointer
+            .split('/')
+            .take(4)
+            .collect::<Vec<_>>()
+            .join("/");
+        let used = format!(
+            "{} OpenEnum<{name}>",
+            location.pointer.strip_prefix(&owner).unwrap_or_default()
+        );
+        match owners.iter_mut().find(|(o, _, _)| *o == owner) {
+            Some((_, _, uses)) => uses.push(used),
+            None => owners.push((owner, location.operation.clone(), vec![used])),
+        }
+    }
+    for (owner, operation, uses) in owners {
+        changes.push(Change {
+            pointer: owner,
+            operation,
+            rule: RULE,
+            detail: format!(
+                "enum uses open (a value the enum does not list is kept as it came): {}",
+                uses.join(", ")
+            ),
+        });
+    }
+}
+
+/// `Some(is_integer)` for a string or integer enum.
+fn enum_kind(schema: &Value) -> Option<bool> {
+    let values = schema.get("enum")?.as_array()?;
+    match schema.get("type").and_then(Value::as_str) {
+        Some("integer") => Some(true),
+        Some("string") => Some(false),
+        None if values.iter().all(|v| v.is_string() || v.is_null()) => Some(false),
+        _ => None,
+    }
+}
+
+/// Whether the schema at `pointer` is a value's type (a property, items, a map's values, a
+/// parameter's or a body's schema), not a component's definition or a combinator's member.
+fn is_use(pointer: &str) -> bool {
+    let segments = segments(pointer);
+    if segments.first().is_some_and(|s| s == "components") && segments.len() <= 3 {
+        return false;
+    }
+    match segments.as_slice() {
+        [.., parent, _] if parent == "properties" => true,
+        [.., last] => matches!(last.as_str(), "items" | "additionalProperties" | "schema"),
+        [] => false,
+    }
+}
+
+/// The `x-rust-type` schema for `OpenEnum<inner>` (`OpenEnum<inner, i64>` for an integer enum).
+fn open(inner: &Value, description: Option<&Value>, integer: bool) -> Value {
+    let mut parameters = vec![inner.clone()];
+    if integer {
+        parameters.push(json!({"type": "integer", "format": "int64"}));
+    }
+    let mut wrapper = Map::new();
+    if let Some(description) = description {
+        wrapper.insert("description".into(), description.clone());
+    }
+    wrapper.insert(
+        "x-rust-type".into(),
+        json!({"crate": RUNTIME_CRATE, "version": "*", "path": OPEN_ENUM, "parameters": parameters}),
+    );
+    Value::Object(wrapper)
+}
+
+/// `name`, or `name2`, `name3`...: the first not taken (and now taken).
+fn fresh(taken: &mut HashSet<String>, name: &str) -> String {
+    let mut candidate = name.to_owned();
+    let mut n = 2;
+    while taken.contains(&candidate) {
+        candidate = format!("{name}{n}");
+        n += 1;
+    }
+    taken.insert(candidate.clone());
+    candidate
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opened(inner: Value, integer: bool) -> Value {
+        let mut parameters = vec![inner];
+        if integer {
+            parameters.push(json!({"type": "integer", "format": "int64"}));
+        }
+        json!({"x-rust-type": {"crate": "cobo-oauth-runtime", "version": "*",
+            "path": "cobo_oauth_runtime::OpenEnum", "parameters": parameters}})
+    }
+
+    #[test]
+    fn every_use_of_an_enum_is_open_and_definitions_stay() {
+        let status = json!({"type": "string", "enum": ["Completed", "Failed"]});
+        let mut s = json!({
+            "paths": {"/t": {"get": {"operationId": "list_t", "parameters": [
+                {"name": "status", "in": "query", "schema": {"$ref": "#/components/schemas/Status"}},
+                {"name": "order", "in": "query", "schema": {"type": "string", "enum": ["asc", "desc"]}}],
+                "responses": {"200": {"description": "ok"}}}}},
+            "components": {"schemas": {
+                "Status": status,
+                "Code": {"type": "integer", "enum": [100, 110]},
+                "Tx": {"type": "object", "properties": {
+                    "status": {"$ref": "#/components/schemas/Status"},
+                    "codes": {"type": "array", "items": {"$ref": "#/components/schemas/Code"}},
+                    "side": {"type": "string", "description": "d", "enum": ["In", "Out"]},
+                    "fee": {"oneOf": [{"$ref": "#/components/schemas/Status"}, {"type": "object"}]}}}}}
+        });
+        let mut changes = Vec::new();
+        apply(&mut s, &mut changes);
+        let schemas = &s["components"]["schemas"];
+        assert_eq!(schemas["Status"], status);
+        let tx = &schemas["Tx"]["properties"];
+        assert_eq!(
+            tx["status"],
+            opened(json!({"$ref": "#/components/schemas/Status"}), false)
+        );
+        assert_eq!(
+            tx["codes"]["items"],
+            opened(json!({"$ref": "#/components/schemas/Code"}), true)
+        );
+        let mut side = opened(
+            json!({"type": "string", "description": "d", "enum": ["In", "Out"], "title": "TxSide"}),
+            false,
+        );
+        side["description"] = json!("d");
+        assert_eq!(tx["side"], side);
+        // A oneOf's member is left alone.
+        assert_eq!(
+            tx["fee"]["oneOf"][0],
+            json!({"$ref": "#/components/schemas/Status"})
+        );
+        let parameters = &s["paths"]["/t"]["get"]["parameters"];
+        assert_eq!(
+            parameters[0]["schema"],
+            opened(json!({"$ref": "#/components/schemas/Status"}), false)
+        );
+        assert_eq!(
+            parameters[1]["schema"]["x-rust-type"]["parameters"][0]["title"],
+            json!("ListTOrder")
+        );
+        let report: Vec<(&str, Option<&str>, &str)> = changes
+            .iter()
+            .map(|c| {
+                (
+                    c.pointer.as_str(),
+                    c.operation.as_deref(),
+                    c.detail.as_str(),
+                )
+            })
+            .collect();
+        let open = "enum uses open (a value the enum does not list is kept as it came): ";
+        assert_eq!(
+            report,
+            [
+                (
+                    "/components/schemas/Tx",
+                    None,
+                    &*format!(
+                        "{open}/properties/status OpenEnum<Status>, \
+                         /properties/codes/items OpenEnum<Code>, /properties/side OpenEnum<TxSide (inline)>"
+                    )
+                ),
+                (
+                    "/paths/~1t/get",
+                    Some("list_t"),
+                    &*format!(
+                        "{open}/parameters/0/schema OpenEnum<Status>, \
+                         /parameters/1/schema OpenEnum<ListTOrder (inline)>"
+                    )
+                ),
+            ]
+        );
+        assert!(changes.iter().all(|c| c.rule == RULE));
+    }
+
+    #[test]
+    fn inline_names_do_not_collide_with_components() {
+        let mut s = json!({"paths": {}, "components": {"schemas": {
+            "TxSide": {"type": "object"},
+            "Tx": {"type": "object", "properties": {"side": {"type": "string", "enum": ["In"]}}}}}});
+        apply(&mut s, &mut Vec::new());
+        assert_eq!(
+            s.pointer("/components/schemas/Tx/properties/side/x-rust-type/parameters/0/title"),
+            Some(&json!("TxSide2"))
+        );
+    }
+}
