@@ -157,7 +157,7 @@ pub mod types {
         ///The chain ID, which is the unique identifier of a blockchain. You can retrieve the IDs of all the chains you can use by calling [List enabled chains](https://www.cobo.com/developers/v2/api-references/wallets/list-enabled-chains).
         pub chain_id: ::std::string::String,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub encoding: ::std::option::Option<AddressEncoding>,
+        pub encoding: ::std::option::Option<::serde_json::Value>,
         ///The memo code.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub memo: ::std::option::Option<::std::string::String>,
@@ -217,7 +217,7 @@ The data type of the event.
 - `ComplianceKyaScreenings`: The compliance KYA screenings event data.
 - `Organization`: The organization event data.
 - `FiatTransaction`: The fiat transaction event data.*/
-        pub data_type: AddressesEventDataDataType,
+        pub data_type: ::serde_json::Value,
     }
     ///`AddressesEventDataAddressesItem`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
@@ -227,7 +227,7 @@ The data type of the event.
         ///The chain ID, which is the unique identifier of a blockchain. You can retrieve the IDs of all the chains you can use by calling [List enabled chains](https://www.cobo.com/developers/v2/api-references/wallets/list-enabled-chains).
         pub chain_id: ::std::string::String,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub encoding: ::std::option::Option<AddressEncoding>,
+        pub encoding: ::std::option::Option<::serde_json::Value>,
         ///The memo code.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub memo: ::std::option::Option<::std::string::String>,
@@ -254,159 +254,6 @@ The data type of the event.
         ///The 32-byte x-only public key in hexadecimal format after tweaking.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub x_only_pubkey: ::std::option::Option<::std::string::String>,
-    }
-    /**
-The data type of the event.
-- `Transaction`: The transaction event data.
-- `TSSRequest`: The TSS request event data.
-- `Addresses`: The addresses event data.
-- `WalletInfo`: The wallet information event data.
-- `MPCVault`: The MPC vault event data.
-- `Chains`: The enabled chain event data.
-- `Tokens`: The enabled token event data.
-- `TokenListing`: The token listing event data.
-
-- `PaymentOrder`: The payment order event data.
-- `PaymentRefund`: The payment refund event data.
-- `PaymentSettlement`: The payment settlement event data.
-- `PaymentTransaction`: The payment transaction event data.
-- `PaymentAddressUpdate`: The top-up address update event data.
-- `PaymentPayout`: The payment payout event data.
-- `PaymentBankWithdrawal`: The payment bank withdrawal event data.
-- `PaymentBulkSend`: The payment bulk send event data.
-- `PaymentBulkSendItem`: The payment bulk send item event data.
-- `PaymentAccountBalanceUpdate`: The Payments account balance updated event data, including account information and balance change details.
-- `BalanceUpdateInfo`: The balance update event data.
-- `SuspendedToken`: The token suspension event data.
-- `ComplianceDisposition`: The compliance disposition event data.
-- `ComplianceKytScreenings`: The compliance KYT screenings event data.
-- `ComplianceKyaScreenings`: The compliance KYA screenings event data.
-- `Organization`: The organization event data.
-- `FiatTransaction`: The fiat transaction event data.*/
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum AddressesEventDataDataType {
-        Transaction,
-        #[serde(rename = "TSSRequest")]
-        TssRequest,
-        Addresses,
-        WalletInfo,
-        #[serde(rename = "MPCVault")]
-        MpcVault,
-        Chains,
-        Tokens,
-        TokenListing,
-        PaymentOrder,
-        PaymentRefund,
-        PaymentSettlement,
-        PaymentTransaction,
-        PaymentAddressUpdate,
-        PaymentPayout,
-        PaymentBankWithdrawal,
-        PaymentBulkSend,
-        PaymentBulkSendItem,
-        PaymentAccountBalanceUpdate,
-        BalanceUpdateInfo,
-        SuspendedToken,
-        ComplianceDisposition,
-        ComplianceKytScreenings,
-        ComplianceKyaScreenings,
-        Organization,
-        FiatTransaction,
-    }
-    impl ::std::fmt::Display for AddressesEventDataDataType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Transaction => f.write_str("Transaction"),
-                Self::TssRequest => f.write_str("TSSRequest"),
-                Self::Addresses => f.write_str("Addresses"),
-                Self::WalletInfo => f.write_str("WalletInfo"),
-                Self::MpcVault => f.write_str("MPCVault"),
-                Self::Chains => f.write_str("Chains"),
-                Self::Tokens => f.write_str("Tokens"),
-                Self::TokenListing => f.write_str("TokenListing"),
-                Self::PaymentOrder => f.write_str("PaymentOrder"),
-                Self::PaymentRefund => f.write_str("PaymentRefund"),
-                Self::PaymentSettlement => f.write_str("PaymentSettlement"),
-                Self::PaymentTransaction => f.write_str("PaymentTransaction"),
-                Self::PaymentAddressUpdate => f.write_str("PaymentAddressUpdate"),
-                Self::PaymentPayout => f.write_str("PaymentPayout"),
-                Self::PaymentBankWithdrawal => f.write_str("PaymentBankWithdrawal"),
-                Self::PaymentBulkSend => f.write_str("PaymentBulkSend"),
-                Self::PaymentBulkSendItem => f.write_str("PaymentBulkSendItem"),
-                Self::PaymentAccountBalanceUpdate => {
-                    f.write_str("PaymentAccountBalanceUpdate")
-                }
-                Self::BalanceUpdateInfo => f.write_str("BalanceUpdateInfo"),
-                Self::SuspendedToken => f.write_str("SuspendedToken"),
-                Self::ComplianceDisposition => f.write_str("ComplianceDisposition"),
-                Self::ComplianceKytScreenings => f.write_str("ComplianceKytScreenings"),
-                Self::ComplianceKyaScreenings => f.write_str("ComplianceKyaScreenings"),
-                Self::Organization => f.write_str("Organization"),
-                Self::FiatTransaction => f.write_str("FiatTransaction"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for AddressesEventDataDataType {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "Transaction" => Ok(Self::Transaction),
-                "TSSRequest" => Ok(Self::TssRequest),
-                "Addresses" => Ok(Self::Addresses),
-                "WalletInfo" => Ok(Self::WalletInfo),
-                "MPCVault" => Ok(Self::MpcVault),
-                "Chains" => Ok(Self::Chains),
-                "Tokens" => Ok(Self::Tokens),
-                "TokenListing" => Ok(Self::TokenListing),
-                "PaymentOrder" => Ok(Self::PaymentOrder),
-                "PaymentRefund" => Ok(Self::PaymentRefund),
-                "PaymentSettlement" => Ok(Self::PaymentSettlement),
-                "PaymentTransaction" => Ok(Self::PaymentTransaction),
-                "PaymentAddressUpdate" => Ok(Self::PaymentAddressUpdate),
-                "PaymentPayout" => Ok(Self::PaymentPayout),
-                "PaymentBankWithdrawal" => Ok(Self::PaymentBankWithdrawal),
-                "PaymentBulkSend" => Ok(Self::PaymentBulkSend),
-                "PaymentBulkSendItem" => Ok(Self::PaymentBulkSendItem),
-                "PaymentAccountBalanceUpdate" => Ok(Self::PaymentAccountBalanceUpdate),
-                "BalanceUpdateInfo" => Ok(Self::BalanceUpdateInfo),
-                "SuspendedToken" => Ok(Self::SuspendedToken),
-                "ComplianceDisposition" => Ok(Self::ComplianceDisposition),
-                "ComplianceKytScreenings" => Ok(Self::ComplianceKytScreenings),
-                "ComplianceKyaScreenings" => Ok(Self::ComplianceKyaScreenings),
-                "Organization" => Ok(Self::Organization),
-                "FiatTransaction" => Ok(Self::FiatTransaction),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for AddressesEventDataDataType {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for AddressesEventDataDataType {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
     }
     ///The balance details.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
@@ -473,7 +320,7 @@ The data type of the event.
 - `ComplianceKyaScreenings`: The compliance KYA screenings event data.
 - `Organization`: The organization event data.
 - `FiatTransaction`: The fiat transaction event data.*/
-        pub data_type: BalanceUpdateInfoEventDataDataType,
+        pub data_type: ::serde_json::Value,
         ///The token ID, which is the unique identifier of a token. You can retrieve the IDs of all the tokens you can use by calling [List enabled tokens](https://www.cobo.com/developers/v2/api-references/wallets/list-enabled-tokens).
         pub token_id: ::std::string::String,
         /**The time when the balance updated, in Unix timestamp format, measured in milliseconds.
@@ -481,160 +328,6 @@ The data type of the event.
         pub updated_timestamp: i64,
         ///The wallet ID.
         pub wallet_uuid: ::uuid::Uuid,
-    }
-    /**
-The data type of the event.
-- `Transaction`: The transaction event data.
-- `TSSRequest`: The TSS request event data.
-- `Addresses`: The addresses event data.
-- `WalletInfo`: The wallet information event data.
-- `MPCVault`: The MPC vault event data.
-- `Chains`: The enabled chain event data.
-- `Tokens`: The enabled token event data.
-- `TokenListing`: The token listing event data.
-
-- `PaymentOrder`: The payment order event data.
-- `PaymentRefund`: The payment refund event data.
-- `PaymentSettlement`: The payment settlement event data.
-- `PaymentTransaction`: The payment transaction event data.
-- `PaymentAddressUpdate`: The top-up address update event data.
-- `PaymentPayout`: The payment payout event data.
-- `PaymentBankWithdrawal`: The payment bank withdrawal event data.
-- `PaymentBulkSend`: The payment bulk send event data.
-- `PaymentBulkSendItem`: The payment bulk send item event data.
-- `PaymentAccountBalanceUpdate`: The Payments account balance updated event data, including account information and balance change details.
-- `BalanceUpdateInfo`: The balance update event data.
-- `SuspendedToken`: The token suspension event data.
-- `ComplianceDisposition`: The compliance disposition event data.
-- `ComplianceKytScreenings`: The compliance KYT screenings event data.
-- `ComplianceKyaScreenings`: The compliance KYA screenings event data.
-- `Organization`: The organization event data.
-- `FiatTransaction`: The fiat transaction event data.*/
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum BalanceUpdateInfoEventDataDataType {
-        Transaction,
-        #[serde(rename = "TSSRequest")]
-        TssRequest,
-        Addresses,
-        WalletInfo,
-        #[serde(rename = "MPCVault")]
-        MpcVault,
-        Chains,
-        Tokens,
-        TokenListing,
-        PaymentOrder,
-        PaymentRefund,
-        PaymentSettlement,
-        PaymentTransaction,
-        PaymentAddressUpdate,
-        PaymentPayout,
-        PaymentBankWithdrawal,
-        PaymentBulkSend,
-        PaymentBulkSendItem,
-        PaymentAccountBalanceUpdate,
-        BalanceUpdateInfo,
-        SuspendedToken,
-        ComplianceDisposition,
-        ComplianceKytScreenings,
-        ComplianceKyaScreenings,
-        Organization,
-        FiatTransaction,
-    }
-    impl ::std::fmt::Display for BalanceUpdateInfoEventDataDataType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Transaction => f.write_str("Transaction"),
-                Self::TssRequest => f.write_str("TSSRequest"),
-                Self::Addresses => f.write_str("Addresses"),
-                Self::WalletInfo => f.write_str("WalletInfo"),
-                Self::MpcVault => f.write_str("MPCVault"),
-                Self::Chains => f.write_str("Chains"),
-                Self::Tokens => f.write_str("Tokens"),
-                Self::TokenListing => f.write_str("TokenListing"),
-                Self::PaymentOrder => f.write_str("PaymentOrder"),
-                Self::PaymentRefund => f.write_str("PaymentRefund"),
-                Self::PaymentSettlement => f.write_str("PaymentSettlement"),
-                Self::PaymentTransaction => f.write_str("PaymentTransaction"),
-                Self::PaymentAddressUpdate => f.write_str("PaymentAddressUpdate"),
-                Self::PaymentPayout => f.write_str("PaymentPayout"),
-                Self::PaymentBankWithdrawal => f.write_str("PaymentBankWithdrawal"),
-                Self::PaymentBulkSend => f.write_str("PaymentBulkSend"),
-                Self::PaymentBulkSendItem => f.write_str("PaymentBulkSendItem"),
-                Self::PaymentAccountBalanceUpdate => {
-                    f.write_str("PaymentAccountBalanceUpdate")
-                }
-                Self::BalanceUpdateInfo => f.write_str("BalanceUpdateInfo"),
-                Self::SuspendedToken => f.write_str("SuspendedToken"),
-                Self::ComplianceDisposition => f.write_str("ComplianceDisposition"),
-                Self::ComplianceKytScreenings => f.write_str("ComplianceKytScreenings"),
-                Self::ComplianceKyaScreenings => f.write_str("ComplianceKyaScreenings"),
-                Self::Organization => f.write_str("Organization"),
-                Self::FiatTransaction => f.write_str("FiatTransaction"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for BalanceUpdateInfoEventDataDataType {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "Transaction" => Ok(Self::Transaction),
-                "TSSRequest" => Ok(Self::TssRequest),
-                "Addresses" => Ok(Self::Addresses),
-                "WalletInfo" => Ok(Self::WalletInfo),
-                "MPCVault" => Ok(Self::MpcVault),
-                "Chains" => Ok(Self::Chains),
-                "Tokens" => Ok(Self::Tokens),
-                "TokenListing" => Ok(Self::TokenListing),
-                "PaymentOrder" => Ok(Self::PaymentOrder),
-                "PaymentRefund" => Ok(Self::PaymentRefund),
-                "PaymentSettlement" => Ok(Self::PaymentSettlement),
-                "PaymentTransaction" => Ok(Self::PaymentTransaction),
-                "PaymentAddressUpdate" => Ok(Self::PaymentAddressUpdate),
-                "PaymentPayout" => Ok(Self::PaymentPayout),
-                "PaymentBankWithdrawal" => Ok(Self::PaymentBankWithdrawal),
-                "PaymentBulkSend" => Ok(Self::PaymentBulkSend),
-                "PaymentBulkSendItem" => Ok(Self::PaymentBulkSendItem),
-                "PaymentAccountBalanceUpdate" => Ok(Self::PaymentAccountBalanceUpdate),
-                "BalanceUpdateInfo" => Ok(Self::BalanceUpdateInfo),
-                "SuspendedToken" => Ok(Self::SuspendedToken),
-                "ComplianceDisposition" => Ok(Self::ComplianceDisposition),
-                "ComplianceKytScreenings" => Ok(Self::ComplianceKytScreenings),
-                "ComplianceKyaScreenings" => Ok(Self::ComplianceKyaScreenings),
-                "Organization" => Ok(Self::Organization),
-                "FiatTransaction" => Ok(Self::FiatTransaction),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for BalanceUpdateInfoEventDataDataType {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String>
-    for BalanceUpdateInfoEventDataDataType {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
     }
     ///`BankAccount`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
@@ -817,7 +510,7 @@ The data type of the event.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct BridgingFee {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub bridge_status: ::std::option::Option<PaymentBridgeStatus>,
+        pub bridge_status: ::std::option::Option<::serde_json::Value>,
         /**The fee charged for bridging tokens to another chain.
 */
         pub fee_amount: ::std::string::String,
@@ -894,164 +587,11 @@ The data type of the event.
 - `ComplianceKyaScreenings`: The compliance KYA screenings event data.
 - `Organization`: The organization event data.
 - `FiatTransaction`: The fiat transaction event data.*/
-        pub data_type: ChainsEventDataDataType,
+        pub data_type: ::serde_json::Value,
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub wallet_subtypes: ::std::vec::Vec<WalletSubtype>,
+        pub wallet_subtypes: ::std::vec::Vec<::serde_json::Value>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub wallet_type: ::std::option::Option<WalletType>,
-    }
-    /**
-The data type of the event.
-- `Transaction`: The transaction event data.
-- `TSSRequest`: The TSS request event data.
-- `Addresses`: The addresses event data.
-- `WalletInfo`: The wallet information event data.
-- `MPCVault`: The MPC vault event data.
-- `Chains`: The enabled chain event data.
-- `Tokens`: The enabled token event data.
-- `TokenListing`: The token listing event data.
-
-- `PaymentOrder`: The payment order event data.
-- `PaymentRefund`: The payment refund event data.
-- `PaymentSettlement`: The payment settlement event data.
-- `PaymentTransaction`: The payment transaction event data.
-- `PaymentAddressUpdate`: The top-up address update event data.
-- `PaymentPayout`: The payment payout event data.
-- `PaymentBankWithdrawal`: The payment bank withdrawal event data.
-- `PaymentBulkSend`: The payment bulk send event data.
-- `PaymentBulkSendItem`: The payment bulk send item event data.
-- `PaymentAccountBalanceUpdate`: The Payments account balance updated event data, including account information and balance change details.
-- `BalanceUpdateInfo`: The balance update event data.
-- `SuspendedToken`: The token suspension event data.
-- `ComplianceDisposition`: The compliance disposition event data.
-- `ComplianceKytScreenings`: The compliance KYT screenings event data.
-- `ComplianceKyaScreenings`: The compliance KYA screenings event data.
-- `Organization`: The organization event data.
-- `FiatTransaction`: The fiat transaction event data.*/
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum ChainsEventDataDataType {
-        Transaction,
-        #[serde(rename = "TSSRequest")]
-        TssRequest,
-        Addresses,
-        WalletInfo,
-        #[serde(rename = "MPCVault")]
-        MpcVault,
-        Chains,
-        Tokens,
-        TokenListing,
-        PaymentOrder,
-        PaymentRefund,
-        PaymentSettlement,
-        PaymentTransaction,
-        PaymentAddressUpdate,
-        PaymentPayout,
-        PaymentBankWithdrawal,
-        PaymentBulkSend,
-        PaymentBulkSendItem,
-        PaymentAccountBalanceUpdate,
-        BalanceUpdateInfo,
-        SuspendedToken,
-        ComplianceDisposition,
-        ComplianceKytScreenings,
-        ComplianceKyaScreenings,
-        Organization,
-        FiatTransaction,
-    }
-    impl ::std::fmt::Display for ChainsEventDataDataType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Transaction => f.write_str("Transaction"),
-                Self::TssRequest => f.write_str("TSSRequest"),
-                Self::Addresses => f.write_str("Addresses"),
-                Self::WalletInfo => f.write_str("WalletInfo"),
-                Self::MpcVault => f.write_str("MPCVault"),
-                Self::Chains => f.write_str("Chains"),
-                Self::Tokens => f.write_str("Tokens"),
-                Self::TokenListing => f.write_str("TokenListing"),
-                Self::PaymentOrder => f.write_str("PaymentOrder"),
-                Self::PaymentRefund => f.write_str("PaymentRefund"),
-                Self::PaymentSettlement => f.write_str("PaymentSettlement"),
-                Self::PaymentTransaction => f.write_str("PaymentTransaction"),
-                Self::PaymentAddressUpdate => f.write_str("PaymentAddressUpdate"),
-                Self::PaymentPayout => f.write_str("PaymentPayout"),
-                Self::PaymentBankWithdrawal => f.write_str("PaymentBankWithdrawal"),
-                Self::PaymentBulkSend => f.write_str("PaymentBulkSend"),
-                Self::PaymentBulkSendItem => f.write_str("PaymentBulkSendItem"),
-                Self::PaymentAccountBalanceUpdate => {
-                    f.write_str("PaymentAccountBalanceUpdate")
-                }
-                Self::BalanceUpdateInfo => f.write_str("BalanceUpdateInfo"),
-                Self::SuspendedToken => f.write_str("SuspendedToken"),
-                Self::ComplianceDisposition => f.write_str("ComplianceDisposition"),
-                Self::ComplianceKytScreenings => f.write_str("ComplianceKytScreenings"),
-                Self::ComplianceKyaScreenings => f.write_str("ComplianceKyaScreenings"),
-                Self::Organization => f.write_str("Organization"),
-                Self::FiatTransaction => f.write_str("FiatTransaction"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for ChainsEventDataDataType {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "Transaction" => Ok(Self::Transaction),
-                "TSSRequest" => Ok(Self::TssRequest),
-                "Addresses" => Ok(Self::Addresses),
-                "WalletInfo" => Ok(Self::WalletInfo),
-                "MPCVault" => Ok(Self::MpcVault),
-                "Chains" => Ok(Self::Chains),
-                "Tokens" => Ok(Self::Tokens),
-                "TokenListing" => Ok(Self::TokenListing),
-                "PaymentOrder" => Ok(Self::PaymentOrder),
-                "PaymentRefund" => Ok(Self::PaymentRefund),
-                "PaymentSettlement" => Ok(Self::PaymentSettlement),
-                "PaymentTransaction" => Ok(Self::PaymentTransaction),
-                "PaymentAddressUpdate" => Ok(Self::PaymentAddressUpdate),
-                "PaymentPayout" => Ok(Self::PaymentPayout),
-                "PaymentBankWithdrawal" => Ok(Self::PaymentBankWithdrawal),
-                "PaymentBulkSend" => Ok(Self::PaymentBulkSend),
-                "PaymentBulkSendItem" => Ok(Self::PaymentBulkSendItem),
-                "PaymentAccountBalanceUpdate" => Ok(Self::PaymentAccountBalanceUpdate),
-                "BalanceUpdateInfo" => Ok(Self::BalanceUpdateInfo),
-                "SuspendedToken" => Ok(Self::SuspendedToken),
-                "ComplianceDisposition" => Ok(Self::ComplianceDisposition),
-                "ComplianceKytScreenings" => Ok(Self::ComplianceKytScreenings),
-                "ComplianceKyaScreenings" => Ok(Self::ComplianceKyaScreenings),
-                "Organization" => Ok(Self::Organization),
-                "FiatTransaction" => Ok(Self::FiatTransaction),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for ChainsEventDataDataType {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for ChainsEventDataDataType {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
+        pub wallet_type: ::std::option::Option<::serde_json::Value>,
     }
     ///`CommissionFee`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
@@ -1090,7 +630,7 @@ The data type of the event.
 - `ComplianceKyaScreenings`: The compliance KYA screenings event data.
 - `Organization`: The organization event data.
 - `FiatTransaction`: The fiat transaction event data.*/
-        pub data_type: ComplianceDispositionUpdateEventDataDataType,
+        pub data_type: ::serde_json::Value,
         ///The blockchain address to receive the refunded/isolated funds.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub destination_address: ::std::option::Option<::std::string::String>,
@@ -1098,166 +638,12 @@ The data type of the event.
 */
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub disposition_amount: ::std::option::Option<::std::string::String>,
-        pub disposition_status: DispositionStatus,
-        pub disposition_type: DispositionType,
+        pub disposition_status: ::serde_json::Value,
+        pub disposition_type: ::serde_json::Value,
         ///The transaction ID.
         pub transaction_id: ::uuid::Uuid,
         ///The time when the disposition was updated, in Unix timestamp format, measured in milliseconds.
         pub updated_timestamp: i64,
-    }
-    /**
-The data type of the event.
-- `Transaction`: The transaction event data.
-- `TSSRequest`: The TSS request event data.
-- `Addresses`: The addresses event data.
-- `WalletInfo`: The wallet information event data.
-- `MPCVault`: The MPC vault event data.
-- `Chains`: The enabled chain event data.
-- `Tokens`: The enabled token event data.
-- `TokenListing`: The token listing event data.
-
-- `PaymentOrder`: The payment order event data.
-- `PaymentRefund`: The payment refund event data.
-- `PaymentSettlement`: The payment settlement event data.
-- `PaymentTransaction`: The payment transaction event data.
-- `PaymentAddressUpdate`: The top-up address update event data.
-- `PaymentPayout`: The payment payout event data.
-- `PaymentBankWithdrawal`: The payment bank withdrawal event data.
-- `PaymentBulkSend`: The payment bulk send event data.
-- `PaymentBulkSendItem`: The payment bulk send item event data.
-- `PaymentAccountBalanceUpdate`: The Payments account balance updated event data, including account information and balance change details.
-- `BalanceUpdateInfo`: The balance update event data.
-- `SuspendedToken`: The token suspension event data.
-- `ComplianceDisposition`: The compliance disposition event data.
-- `ComplianceKytScreenings`: The compliance KYT screenings event data.
-- `ComplianceKyaScreenings`: The compliance KYA screenings event data.
-- `Organization`: The organization event data.
-- `FiatTransaction`: The fiat transaction event data.*/
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum ComplianceDispositionUpdateEventDataDataType {
-        Transaction,
-        #[serde(rename = "TSSRequest")]
-        TssRequest,
-        Addresses,
-        WalletInfo,
-        #[serde(rename = "MPCVault")]
-        MpcVault,
-        Chains,
-        Tokens,
-        TokenListing,
-        PaymentOrder,
-        PaymentRefund,
-        PaymentSettlement,
-        PaymentTransaction,
-        PaymentAddressUpdate,
-        PaymentPayout,
-        PaymentBankWithdrawal,
-        PaymentBulkSend,
-        PaymentBulkSendItem,
-        PaymentAccountBalanceUpdate,
-        BalanceUpdateInfo,
-        SuspendedToken,
-        ComplianceDisposition,
-        ComplianceKytScreenings,
-        ComplianceKyaScreenings,
-        Organization,
-        FiatTransaction,
-    }
-    impl ::std::fmt::Display for ComplianceDispositionUpdateEventDataDataType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Transaction => f.write_str("Transaction"),
-                Self::TssRequest => f.write_str("TSSRequest"),
-                Self::Addresses => f.write_str("Addresses"),
-                Self::WalletInfo => f.write_str("WalletInfo"),
-                Self::MpcVault => f.write_str("MPCVault"),
-                Self::Chains => f.write_str("Chains"),
-                Self::Tokens => f.write_str("Tokens"),
-                Self::TokenListing => f.write_str("TokenListing"),
-                Self::PaymentOrder => f.write_str("PaymentOrder"),
-                Self::PaymentRefund => f.write_str("PaymentRefund"),
-                Self::PaymentSettlement => f.write_str("PaymentSettlement"),
-                Self::PaymentTransaction => f.write_str("PaymentTransaction"),
-                Self::PaymentAddressUpdate => f.write_str("PaymentAddressUpdate"),
-                Self::PaymentPayout => f.write_str("PaymentPayout"),
-                Self::PaymentBankWithdrawal => f.write_str("PaymentBankWithdrawal"),
-                Self::PaymentBulkSend => f.write_str("PaymentBulkSend"),
-                Self::PaymentBulkSendItem => f.write_str("PaymentBulkSendItem"),
-                Self::PaymentAccountBalanceUpdate => {
-                    f.write_str("PaymentAccountBalanceUpdate")
-                }
-                Self::BalanceUpdateInfo => f.write_str("BalanceUpdateInfo"),
-                Self::SuspendedToken => f.write_str("SuspendedToken"),
-                Self::ComplianceDisposition => f.write_str("ComplianceDisposition"),
-                Self::ComplianceKytScreenings => f.write_str("ComplianceKytScreenings"),
-                Self::ComplianceKyaScreenings => f.write_str("ComplianceKyaScreenings"),
-                Self::Organization => f.write_str("Organization"),
-                Self::FiatTransaction => f.write_str("FiatTransaction"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for ComplianceDispositionUpdateEventDataDataType {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "Transaction" => Ok(Self::Transaction),
-                "TSSRequest" => Ok(Self::TssRequest),
-                "Addresses" => Ok(Self::Addresses),
-                "WalletInfo" => Ok(Self::WalletInfo),
-                "MPCVault" => Ok(Self::MpcVault),
-                "Chains" => Ok(Self::Chains),
-                "Tokens" => Ok(Self::Tokens),
-                "TokenListing" => Ok(Self::TokenListing),
-                "PaymentOrder" => Ok(Self::PaymentOrder),
-                "PaymentRefund" => Ok(Self::PaymentRefund),
-                "PaymentSettlement" => Ok(Self::PaymentSettlement),
-                "PaymentTransaction" => Ok(Self::PaymentTransaction),
-                "PaymentAddressUpdate" => Ok(Self::PaymentAddressUpdate),
-                "PaymentPayout" => Ok(Self::PaymentPayout),
-                "PaymentBankWithdrawal" => Ok(Self::PaymentBankWithdrawal),
-                "PaymentBulkSend" => Ok(Self::PaymentBulkSend),
-                "PaymentBulkSendItem" => Ok(Self::PaymentBulkSendItem),
-                "PaymentAccountBalanceUpdate" => Ok(Self::PaymentAccountBalanceUpdate),
-                "BalanceUpdateInfo" => Ok(Self::BalanceUpdateInfo),
-                "SuspendedToken" => Ok(Self::SuspendedToken),
-                "ComplianceDisposition" => Ok(Self::ComplianceDisposition),
-                "ComplianceKytScreenings" => Ok(Self::ComplianceKytScreenings),
-                "ComplianceKyaScreenings" => Ok(Self::ComplianceKyaScreenings),
-                "Organization" => Ok(Self::Organization),
-                "FiatTransaction" => Ok(Self::FiatTransaction),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for ComplianceDispositionUpdateEventDataDataType {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String>
-    for ComplianceDispositionUpdateEventDataDataType {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
     }
     ///`ComplianceKyaScreeningsUpdateEventData`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
@@ -1296,167 +682,12 @@ The data type of the event.
 - `ComplianceKyaScreenings`: The compliance KYA screenings event data.
 - `Organization`: The organization event data.
 - `FiatTransaction`: The fiat transaction event data.*/
-        pub data_type: ComplianceKyaScreeningsUpdateEventDataDataType,
+        pub data_type: ::serde_json::Value,
         ///The unique system-generated identifier for this screening request (UUID format, fixed 36 characters).
         pub screening_id: ::uuid::Uuid,
-        pub status: KyaScreeningStatus,
+        pub status: ::serde_json::Value,
         ///The time when the screening status was updated, in Unix timestamp format, measured in milliseconds.
         pub updated_timestamp: i64,
-    }
-    /**
-The data type of the event.
-- `Transaction`: The transaction event data.
-- `TSSRequest`: The TSS request event data.
-- `Addresses`: The addresses event data.
-- `WalletInfo`: The wallet information event data.
-- `MPCVault`: The MPC vault event data.
-- `Chains`: The enabled chain event data.
-- `Tokens`: The enabled token event data.
-- `TokenListing`: The token listing event data.
-
-- `PaymentOrder`: The payment order event data.
-- `PaymentRefund`: The payment refund event data.
-- `PaymentSettlement`: The payment settlement event data.
-- `PaymentTransaction`: The payment transaction event data.
-- `PaymentAddressUpdate`: The top-up address update event data.
-- `PaymentPayout`: The payment payout event data.
-- `PaymentBankWithdrawal`: The payment bank withdrawal event data.
-- `PaymentBulkSend`: The payment bulk send event data.
-- `PaymentBulkSendItem`: The payment bulk send item event data.
-- `PaymentAccountBalanceUpdate`: The Payments account balance updated event data, including account information and balance change details.
-- `BalanceUpdateInfo`: The balance update event data.
-- `SuspendedToken`: The token suspension event data.
-- `ComplianceDisposition`: The compliance disposition event data.
-- `ComplianceKytScreenings`: The compliance KYT screenings event data.
-- `ComplianceKyaScreenings`: The compliance KYA screenings event data.
-- `Organization`: The organization event data.
-- `FiatTransaction`: The fiat transaction event data.*/
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum ComplianceKyaScreeningsUpdateEventDataDataType {
-        Transaction,
-        #[serde(rename = "TSSRequest")]
-        TssRequest,
-        Addresses,
-        WalletInfo,
-        #[serde(rename = "MPCVault")]
-        MpcVault,
-        Chains,
-        Tokens,
-        TokenListing,
-        PaymentOrder,
-        PaymentRefund,
-        PaymentSettlement,
-        PaymentTransaction,
-        PaymentAddressUpdate,
-        PaymentPayout,
-        PaymentBankWithdrawal,
-        PaymentBulkSend,
-        PaymentBulkSendItem,
-        PaymentAccountBalanceUpdate,
-        BalanceUpdateInfo,
-        SuspendedToken,
-        ComplianceDisposition,
-        ComplianceKytScreenings,
-        ComplianceKyaScreenings,
-        Organization,
-        FiatTransaction,
-    }
-    impl ::std::fmt::Display for ComplianceKyaScreeningsUpdateEventDataDataType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Transaction => f.write_str("Transaction"),
-                Self::TssRequest => f.write_str("TSSRequest"),
-                Self::Addresses => f.write_str("Addresses"),
-                Self::WalletInfo => f.write_str("WalletInfo"),
-                Self::MpcVault => f.write_str("MPCVault"),
-                Self::Chains => f.write_str("Chains"),
-                Self::Tokens => f.write_str("Tokens"),
-                Self::TokenListing => f.write_str("TokenListing"),
-                Self::PaymentOrder => f.write_str("PaymentOrder"),
-                Self::PaymentRefund => f.write_str("PaymentRefund"),
-                Self::PaymentSettlement => f.write_str("PaymentSettlement"),
-                Self::PaymentTransaction => f.write_str("PaymentTransaction"),
-                Self::PaymentAddressUpdate => f.write_str("PaymentAddressUpdate"),
-                Self::PaymentPayout => f.write_str("PaymentPayout"),
-                Self::PaymentBankWithdrawal => f.write_str("PaymentBankWithdrawal"),
-                Self::PaymentBulkSend => f.write_str("PaymentBulkSend"),
-                Self::PaymentBulkSendItem => f.write_str("PaymentBulkSendItem"),
-                Self::PaymentAccountBalanceUpdate => {
-                    f.write_str("PaymentAccountBalanceUpdate")
-                }
-                Self::BalanceUpdateInfo => f.write_str("BalanceUpdateInfo"),
-                Self::SuspendedToken => f.write_str("SuspendedToken"),
-                Self::ComplianceDisposition => f.write_str("ComplianceDisposition"),
-                Self::ComplianceKytScreenings => f.write_str("ComplianceKytScreenings"),
-                Self::ComplianceKyaScreenings => f.write_str("ComplianceKyaScreenings"),
-                Self::Organization => f.write_str("Organization"),
-                Self::FiatTransaction => f.write_str("FiatTransaction"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for ComplianceKyaScreeningsUpdateEventDataDataType {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "Transaction" => Ok(Self::Transaction),
-                "TSSRequest" => Ok(Self::TssRequest),
-                "Addresses" => Ok(Self::Addresses),
-                "WalletInfo" => Ok(Self::WalletInfo),
-                "MPCVault" => Ok(Self::MpcVault),
-                "Chains" => Ok(Self::Chains),
-                "Tokens" => Ok(Self::Tokens),
-                "TokenListing" => Ok(Self::TokenListing),
-                "PaymentOrder" => Ok(Self::PaymentOrder),
-                "PaymentRefund" => Ok(Self::PaymentRefund),
-                "PaymentSettlement" => Ok(Self::PaymentSettlement),
-                "PaymentTransaction" => Ok(Self::PaymentTransaction),
-                "PaymentAddressUpdate" => Ok(Self::PaymentAddressUpdate),
-                "PaymentPayout" => Ok(Self::PaymentPayout),
-                "PaymentBankWithdrawal" => Ok(Self::PaymentBankWithdrawal),
-                "PaymentBulkSend" => Ok(Self::PaymentBulkSend),
-                "PaymentBulkSendItem" => Ok(Self::PaymentBulkSendItem),
-                "PaymentAccountBalanceUpdate" => Ok(Self::PaymentAccountBalanceUpdate),
-                "BalanceUpdateInfo" => Ok(Self::BalanceUpdateInfo),
-                "SuspendedToken" => Ok(Self::SuspendedToken),
-                "ComplianceDisposition" => Ok(Self::ComplianceDisposition),
-                "ComplianceKytScreenings" => Ok(Self::ComplianceKytScreenings),
-                "ComplianceKyaScreenings" => Ok(Self::ComplianceKyaScreenings),
-                "Organization" => Ok(Self::Organization),
-                "FiatTransaction" => Ok(Self::FiatTransaction),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str>
-    for ComplianceKyaScreeningsUpdateEventDataDataType {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String>
-    for ComplianceKyaScreeningsUpdateEventDataDataType {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
     }
     ///`ComplianceKytScreeningsUpdateEventData`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
@@ -1489,169 +720,14 @@ The data type of the event.
 - `ComplianceKyaScreenings`: The compliance KYA screenings event data.
 - `Organization`: The organization event data.
 - `FiatTransaction`: The fiat transaction event data.*/
-        pub data_type: ComplianceKytScreeningsUpdateEventDataDataType,
-        pub funds_status: FundsStatusType,
-        pub review_status: ReviewStatusType,
+        pub data_type: ::serde_json::Value,
+        pub funds_status: ::serde_json::Value,
+        pub review_status: ::serde_json::Value,
         ///The transaction ID.
         pub transaction_id: ::uuid::Uuid,
-        pub transaction_type: KytScreeningsTransactionType,
+        pub transaction_type: ::serde_json::Value,
         ///The time when the KYT screening information was updated, in Unix timestamp format, measured in milliseconds.
         pub updated_timestamp: i64,
-    }
-    /**
-The data type of the event.
-- `Transaction`: The transaction event data.
-- `TSSRequest`: The TSS request event data.
-- `Addresses`: The addresses event data.
-- `WalletInfo`: The wallet information event data.
-- `MPCVault`: The MPC vault event data.
-- `Chains`: The enabled chain event data.
-- `Tokens`: The enabled token event data.
-- `TokenListing`: The token listing event data.
-
-- `PaymentOrder`: The payment order event data.
-- `PaymentRefund`: The payment refund event data.
-- `PaymentSettlement`: The payment settlement event data.
-- `PaymentTransaction`: The payment transaction event data.
-- `PaymentAddressUpdate`: The top-up address update event data.
-- `PaymentPayout`: The payment payout event data.
-- `PaymentBankWithdrawal`: The payment bank withdrawal event data.
-- `PaymentBulkSend`: The payment bulk send event data.
-- `PaymentBulkSendItem`: The payment bulk send item event data.
-- `PaymentAccountBalanceUpdate`: The Payments account balance updated event data, including account information and balance change details.
-- `BalanceUpdateInfo`: The balance update event data.
-- `SuspendedToken`: The token suspension event data.
-- `ComplianceDisposition`: The compliance disposition event data.
-- `ComplianceKytScreenings`: The compliance KYT screenings event data.
-- `ComplianceKyaScreenings`: The compliance KYA screenings event data.
-- `Organization`: The organization event data.
-- `FiatTransaction`: The fiat transaction event data.*/
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum ComplianceKytScreeningsUpdateEventDataDataType {
-        Transaction,
-        #[serde(rename = "TSSRequest")]
-        TssRequest,
-        Addresses,
-        WalletInfo,
-        #[serde(rename = "MPCVault")]
-        MpcVault,
-        Chains,
-        Tokens,
-        TokenListing,
-        PaymentOrder,
-        PaymentRefund,
-        PaymentSettlement,
-        PaymentTransaction,
-        PaymentAddressUpdate,
-        PaymentPayout,
-        PaymentBankWithdrawal,
-        PaymentBulkSend,
-        PaymentBulkSendItem,
-        PaymentAccountBalanceUpdate,
-        BalanceUpdateInfo,
-        SuspendedToken,
-        ComplianceDisposition,
-        ComplianceKytScreenings,
-        ComplianceKyaScreenings,
-        Organization,
-        FiatTransaction,
-    }
-    impl ::std::fmt::Display for ComplianceKytScreeningsUpdateEventDataDataType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Transaction => f.write_str("Transaction"),
-                Self::TssRequest => f.write_str("TSSRequest"),
-                Self::Addresses => f.write_str("Addresses"),
-                Self::WalletInfo => f.write_str("WalletInfo"),
-                Self::MpcVault => f.write_str("MPCVault"),
-                Self::Chains => f.write_str("Chains"),
-                Self::Tokens => f.write_str("Tokens"),
-                Self::TokenListing => f.write_str("TokenListing"),
-                Self::PaymentOrder => f.write_str("PaymentOrder"),
-                Self::PaymentRefund => f.write_str("PaymentRefund"),
-                Self::PaymentSettlement => f.write_str("PaymentSettlement"),
-                Self::PaymentTransaction => f.write_str("PaymentTransaction"),
-                Self::PaymentAddressUpdate => f.write_str("PaymentAddressUpdate"),
-                Self::PaymentPayout => f.write_str("PaymentPayout"),
-                Self::PaymentBankWithdrawal => f.write_str("PaymentBankWithdrawal"),
-                Self::PaymentBulkSend => f.write_str("PaymentBulkSend"),
-                Self::PaymentBulkSendItem => f.write_str("PaymentBulkSendItem"),
-                Self::PaymentAccountBalanceUpdate => {
-                    f.write_str("PaymentAccountBalanceUpdate")
-                }
-                Self::BalanceUpdateInfo => f.write_str("BalanceUpdateInfo"),
-                Self::SuspendedToken => f.write_str("SuspendedToken"),
-                Self::ComplianceDisposition => f.write_str("ComplianceDisposition"),
-                Self::ComplianceKytScreenings => f.write_str("ComplianceKytScreenings"),
-                Self::ComplianceKyaScreenings => f.write_str("ComplianceKyaScreenings"),
-                Self::Organization => f.write_str("Organization"),
-                Self::FiatTransaction => f.write_str("FiatTransaction"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for ComplianceKytScreeningsUpdateEventDataDataType {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "Transaction" => Ok(Self::Transaction),
-                "TSSRequest" => Ok(Self::TssRequest),
-                "Addresses" => Ok(Self::Addresses),
-                "WalletInfo" => Ok(Self::WalletInfo),
-                "MPCVault" => Ok(Self::MpcVault),
-                "Chains" => Ok(Self::Chains),
-                "Tokens" => Ok(Self::Tokens),
-                "TokenListing" => Ok(Self::TokenListing),
-                "PaymentOrder" => Ok(Self::PaymentOrder),
-                "PaymentRefund" => Ok(Self::PaymentRefund),
-                "PaymentSettlement" => Ok(Self::PaymentSettlement),
-                "PaymentTransaction" => Ok(Self::PaymentTransaction),
-                "PaymentAddressUpdate" => Ok(Self::PaymentAddressUpdate),
-                "PaymentPayout" => Ok(Self::PaymentPayout),
-                "PaymentBankWithdrawal" => Ok(Self::PaymentBankWithdrawal),
-                "PaymentBulkSend" => Ok(Self::PaymentBulkSend),
-                "PaymentBulkSendItem" => Ok(Self::PaymentBulkSendItem),
-                "PaymentAccountBalanceUpdate" => Ok(Self::PaymentAccountBalanceUpdate),
-                "BalanceUpdateInfo" => Ok(Self::BalanceUpdateInfo),
-                "SuspendedToken" => Ok(Self::SuspendedToken),
-                "ComplianceDisposition" => Ok(Self::ComplianceDisposition),
-                "ComplianceKytScreenings" => Ok(Self::ComplianceKytScreenings),
-                "ComplianceKyaScreenings" => Ok(Self::ComplianceKyaScreenings),
-                "Organization" => Ok(Self::Organization),
-                "FiatTransaction" => Ok(Self::FiatTransaction),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str>
-    for ComplianceKytScreeningsUpdateEventDataDataType {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String>
-    for ComplianceKytScreeningsUpdateEventDataDataType {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
     }
     /**The file ID of the contract document (e.g., cooperation agreement) that proves
 the business relationship between you and the beneficiary, which you can retrieve by calling
@@ -1710,7 +786,7 @@ the business relationship between you and the beneficiary, which you can retriev
         pub counterparty_id: ::std::option::Option<::uuid::Uuid>,
         ///The counterparty name.
         pub counterparty_name: ::std::string::String,
-        pub counterparty_type: CounterpartyType,
+        pub counterparty_type: ::serde_json::Value,
         ///The country of the counterparty, in ISO 3166-1 alpha-3 format.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub country: ::std::option::Option<::std::string::String>,
@@ -1850,8 +926,8 @@ the business relationship between you and the beneficiary, which you can retriev
         pub org_id: ::std::string::String,
         ///The wallet ID.
         pub wallet_id: ::uuid::Uuid,
-        pub wallet_subtype: WalletSubtype,
-        pub wallet_type: WalletType,
+        pub wallet_subtype: ::serde_json::Value,
+        pub wallet_type: ::serde_json::Value,
     }
     ///`Destination`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
@@ -1869,7 +945,7 @@ the business relationship between you and the beneficiary, which you can retriev
         pub destination_id: ::std::option::Option<::uuid::Uuid>,
         ///The destination name.
         pub destination_name: ::std::string::String,
-        pub destination_type: DestinationType,
+        pub destination_type: ::serde_json::Value,
         ///The email of the destination.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub email: ::std::option::Option<::std::string::String>,
@@ -1877,7 +953,7 @@ the business relationship between you and the beneficiary, which you can retriev
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub merchant_id: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub source: ::std::option::Option<DestinationSource>,
+        pub source: ::std::option::Option<::serde_json::Value>,
         ///The updated time of the destination, represented as a UNIX timestamp in seconds.
         pub updated_timestamp: i64,
     }
@@ -1894,7 +970,7 @@ the business relationship between you and the beneficiary, which you can retriev
 */
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub bank_account_name: ::std::option::Option<::std::string::String>,
-        pub bank_account_status: BankAccountStatus,
+        pub bank_account_status: ::serde_json::Value,
         ///The address of the bank.
         pub bank_address: ::std::string::String,
         /**The branch code. Required when `payment_method` is `Local` (HK only).
@@ -1951,23 +1027,23 @@ Cannot be a pure number or contain Chinese characters.
         pub destination_merchant_id: ::std::option::Option<::std::string::String>,
         ///The name of the destination.
         pub destination_name: ::std::string::String,
-        pub destination_type: DestinationType,
+        pub destination_type: ::serde_json::Value,
         ///The further credit of the bank account.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub further_credit: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub holder_type: ::std::option::Option<BankAccountHolderType>,
+        pub holder_type: ::std::option::Option<::serde_json::Value>,
         ///The IBAN code of the bank account.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub iban_code: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub intermediary_bank_info: ::std::option::Option<IntermediaryBankInfo>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub payment_method: ::std::option::Option<BankAccountPaymentMethod>,
+        pub payment_method: ::std::option::Option<::serde_json::Value>,
         ///The SWIFT or BIC code of the bank.
         pub swift_code: ::std::string::String,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub tag: ::std::option::Option<DestinationBankAccountTag>,
+        pub tag: ::std::option::Option<::serde_json::Value>,
         ///The updated time of the bank account, represented as a UNIX timestamp in seconds.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub updated_timestamp: ::std::option::Option<i64>,
@@ -2174,8 +1250,8 @@ Cannot be a pure number or contain Chinese characters.
 */
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub disposition_amount: ::std::option::Option<::std::string::String>,
-        pub disposition_status: DispositionStatus,
-        pub disposition_type: DispositionType,
+        pub disposition_status: ::serde_json::Value,
+        pub disposition_type: ::serde_json::Value,
         ///The transaction ID.
         pub transaction_id: ::uuid::Uuid,
         ///The time when the disposition was updated, in Unix timestamp format, measured in milliseconds.
@@ -2436,7 +1512,7 @@ Cannot be a pure number or contain Chinese characters.
         ///Enable the auto sweep feature for the wallet
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub enable_auto_sweep: ::std::option::Option<bool>,
-        pub exchange_id: ExchangeId,
+        pub exchange_id: ::serde_json::Value,
         ///The wallet ID of the Main Account associated with the Sub Account. This property is returned only if you are creating or querying an Exchange Wallet (Sub Account).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub main_wallet_id: ::std::option::Option<::uuid::Uuid>,
@@ -2446,8 +1522,8 @@ Cannot be a pure number or contain Chinese characters.
         pub org_id: ::std::string::String,
         ///The wallet ID.
         pub wallet_id: ::uuid::Uuid,
-        pub wallet_subtype: WalletSubtype,
-        pub wallet_type: WalletType,
+        pub wallet_subtype: ::serde_json::Value,
+        pub wallet_type: ::serde_json::Value,
     }
     ///`FeeGasLimit`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
@@ -2481,67 +1557,10 @@ Cannot be a pure number or contain Chinese characters.
   - `Created`: The transaction has been created.
   - `Succeeded`: The transaction has been completed successfully.
 */
-        pub status: FeeStationFiatTransactionStatus,
+        pub status: ::serde_json::Value,
         ///The transaction ID.
         pub transaction_id: ::std::string::String,
-        pub transaction_type: FeeStationFiatTransactionType,
-    }
-    /**The status of the fiat transaction. Possible values include:
-  - `Created`: The transaction has been created.
-  - `Succeeded`: The transaction has been completed successfully.
-*/
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum FeeStationFiatTransactionStatus {
-        Created,
-        Succeeded,
-    }
-    impl ::std::fmt::Display for FeeStationFiatTransactionStatus {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Created => f.write_str("Created"),
-                Self::Succeeded => f.write_str("Succeeded"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for FeeStationFiatTransactionStatus {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "Created" => Ok(Self::Created),
-                "Succeeded" => Ok(Self::Succeeded),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for FeeStationFiatTransactionStatus {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String>
-    for FeeStationFiatTransactionStatus {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
+        pub transaction_type: ::serde_json::Value,
     }
     /**The type of the fiat transaction. Possible values include:
   - `deposit`: A deposit transaction.
@@ -2728,7 +1747,7 @@ The data type of the event.
 - `ComplianceKyaScreenings`: The compliance KYA screenings event data.
 - `Organization`: The organization event data.
 - `FiatTransaction`: The fiat transaction event data.*/
-        pub data_type: FiatTransactionEventDataDataType,
+        pub data_type: ::serde_json::Value,
         /**The fiat currency of the transaction. Possible values include:
   - `USD`: US Dollar.
 */
@@ -2743,221 +1762,10 @@ The data type of the event.
   - `Created`: The transaction has been created.
   - `Succeeded`: The transaction has been completed successfully.
 */
-        pub status: FiatTransactionEventDataStatus,
+        pub status: ::serde_json::Value,
         ///The transaction ID.
         pub transaction_id: ::std::string::String,
-        pub transaction_type: FeeStationFiatTransactionType,
-    }
-    /**
-The data type of the event.
-- `Transaction`: The transaction event data.
-- `TSSRequest`: The TSS request event data.
-- `Addresses`: The addresses event data.
-- `WalletInfo`: The wallet information event data.
-- `MPCVault`: The MPC vault event data.
-- `Chains`: The enabled chain event data.
-- `Tokens`: The enabled token event data.
-- `TokenListing`: The token listing event data.
-
-- `PaymentOrder`: The payment order event data.
-- `PaymentRefund`: The payment refund event data.
-- `PaymentSettlement`: The payment settlement event data.
-- `PaymentTransaction`: The payment transaction event data.
-- `PaymentAddressUpdate`: The top-up address update event data.
-- `PaymentPayout`: The payment payout event data.
-- `PaymentBankWithdrawal`: The payment bank withdrawal event data.
-- `PaymentBulkSend`: The payment bulk send event data.
-- `PaymentBulkSendItem`: The payment bulk send item event data.
-- `PaymentAccountBalanceUpdate`: The Payments account balance updated event data, including account information and balance change details.
-- `BalanceUpdateInfo`: The balance update event data.
-- `SuspendedToken`: The token suspension event data.
-- `ComplianceDisposition`: The compliance disposition event data.
-- `ComplianceKytScreenings`: The compliance KYT screenings event data.
-- `ComplianceKyaScreenings`: The compliance KYA screenings event data.
-- `Organization`: The organization event data.
-- `FiatTransaction`: The fiat transaction event data.*/
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum FiatTransactionEventDataDataType {
-        Transaction,
-        #[serde(rename = "TSSRequest")]
-        TssRequest,
-        Addresses,
-        WalletInfo,
-        #[serde(rename = "MPCVault")]
-        MpcVault,
-        Chains,
-        Tokens,
-        TokenListing,
-        PaymentOrder,
-        PaymentRefund,
-        PaymentSettlement,
-        PaymentTransaction,
-        PaymentAddressUpdate,
-        PaymentPayout,
-        PaymentBankWithdrawal,
-        PaymentBulkSend,
-        PaymentBulkSendItem,
-        PaymentAccountBalanceUpdate,
-        BalanceUpdateInfo,
-        SuspendedToken,
-        ComplianceDisposition,
-        ComplianceKytScreenings,
-        ComplianceKyaScreenings,
-        Organization,
-        FiatTransaction,
-    }
-    impl ::std::fmt::Display for FiatTransactionEventDataDataType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Transaction => f.write_str("Transaction"),
-                Self::TssRequest => f.write_str("TSSRequest"),
-                Self::Addresses => f.write_str("Addresses"),
-                Self::WalletInfo => f.write_str("WalletInfo"),
-                Self::MpcVault => f.write_str("MPCVault"),
-                Self::Chains => f.write_str("Chains"),
-                Self::Tokens => f.write_str("Tokens"),
-                Self::TokenListing => f.write_str("TokenListing"),
-                Self::PaymentOrder => f.write_str("PaymentOrder"),
-                Self::PaymentRefund => f.write_str("PaymentRefund"),
-                Self::PaymentSettlement => f.write_str("PaymentSettlement"),
-                Self::PaymentTransaction => f.write_str("PaymentTransaction"),
-                Self::PaymentAddressUpdate => f.write_str("PaymentAddressUpdate"),
-                Self::PaymentPayout => f.write_str("PaymentPayout"),
-                Self::PaymentBankWithdrawal => f.write_str("PaymentBankWithdrawal"),
-                Self::PaymentBulkSend => f.write_str("PaymentBulkSend"),
-                Self::PaymentBulkSendItem => f.write_str("PaymentBulkSendItem"),
-                Self::PaymentAccountBalanceUpdate => {
-                    f.write_str("PaymentAccountBalanceUpdate")
-                }
-                Self::BalanceUpdateInfo => f.write_str("BalanceUpdateInfo"),
-                Self::SuspendedToken => f.write_str("SuspendedToken"),
-                Self::ComplianceDisposition => f.write_str("ComplianceDisposition"),
-                Self::ComplianceKytScreenings => f.write_str("ComplianceKytScreenings"),
-                Self::ComplianceKyaScreenings => f.write_str("ComplianceKyaScreenings"),
-                Self::Organization => f.write_str("Organization"),
-                Self::FiatTransaction => f.write_str("FiatTransaction"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for FiatTransactionEventDataDataType {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "Transaction" => Ok(Self::Transaction),
-                "TSSRequest" => Ok(Self::TssRequest),
-                "Addresses" => Ok(Self::Addresses),
-                "WalletInfo" => Ok(Self::WalletInfo),
-                "MPCVault" => Ok(Self::MpcVault),
-                "Chains" => Ok(Self::Chains),
-                "Tokens" => Ok(Self::Tokens),
-                "TokenListing" => Ok(Self::TokenListing),
-                "PaymentOrder" => Ok(Self::PaymentOrder),
-                "PaymentRefund" => Ok(Self::PaymentRefund),
-                "PaymentSettlement" => Ok(Self::PaymentSettlement),
-                "PaymentTransaction" => Ok(Self::PaymentTransaction),
-                "PaymentAddressUpdate" => Ok(Self::PaymentAddressUpdate),
-                "PaymentPayout" => Ok(Self::PaymentPayout),
-                "PaymentBankWithdrawal" => Ok(Self::PaymentBankWithdrawal),
-                "PaymentBulkSend" => Ok(Self::PaymentBulkSend),
-                "PaymentBulkSendItem" => Ok(Self::PaymentBulkSendItem),
-                "PaymentAccountBalanceUpdate" => Ok(Self::PaymentAccountBalanceUpdate),
-                "BalanceUpdateInfo" => Ok(Self::BalanceUpdateInfo),
-                "SuspendedToken" => Ok(Self::SuspendedToken),
-                "ComplianceDisposition" => Ok(Self::ComplianceDisposition),
-                "ComplianceKytScreenings" => Ok(Self::ComplianceKytScreenings),
-                "ComplianceKyaScreenings" => Ok(Self::ComplianceKyaScreenings),
-                "Organization" => Ok(Self::Organization),
-                "FiatTransaction" => Ok(Self::FiatTransaction),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for FiatTransactionEventDataDataType {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String>
-    for FiatTransactionEventDataDataType {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    /**The status of the fiat transaction. Possible values include:
-  - `Created`: The transaction has been created.
-  - `Succeeded`: The transaction has been completed successfully.
-*/
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum FiatTransactionEventDataStatus {
-        Created,
-        Succeeded,
-    }
-    impl ::std::fmt::Display for FiatTransactionEventDataStatus {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Created => f.write_str("Created"),
-                Self::Succeeded => f.write_str("Succeeded"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for FiatTransactionEventDataStatus {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "Created" => Ok(Self::Created),
-                "Succeeded" => Ok(Self::Succeeded),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for FiatTransactionEventDataStatus {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String>
-    for FiatTransactionEventDataStatus {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
+        pub transaction_type: ::serde_json::Value,
     }
     ///`FilBase`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
@@ -3143,18 +1951,18 @@ The data type of the event.
         pub created_timestamp: i64,
         ///The unique system-generated identifier for this screening request (UUID format, fixed 36 characters).
         pub screening_id: ::uuid::Uuid,
-        pub status: KyaScreeningStatus,
+        pub status: ::serde_json::Value,
         ///The time when the screening status was updated, in Unix timestamp format, measured in milliseconds.
         pub updated_timestamp: i64,
     }
     ///The KYT screening information about a transaction.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct KytScreeningsEventData {
-        pub funds_status: FundsStatusType,
-        pub review_status: ReviewStatusType,
+        pub funds_status: ::serde_json::Value,
+        pub review_status: ::serde_json::Value,
         ///The transaction ID.
         pub transaction_id: ::uuid::Uuid,
-        pub transaction_type: KytScreeningsTransactionType,
+        pub transaction_type: ::serde_json::Value,
         ///The time when the KYT screening information was updated, in Unix timestamp format, measured in milliseconds.
         pub updated_timestamp: i64,
     }
@@ -3237,7 +2045,7 @@ The data type of the event.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub root_pubkeys: ::std::vec::Vec<RootPubkey>,
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        pub type_: ::std::option::Option<MpcVaultType>,
+        pub type_: ::std::option::Option<::serde_json::Value>,
         ///The vault ID.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub vault_id: ::std::option::Option<::std::string::String>,
@@ -3276,7 +2084,7 @@ The data type of the event.
 - `ComplianceKyaScreenings`: The compliance KYA screenings event data.
 - `Organization`: The organization event data.
 - `FiatTransaction`: The fiat transaction event data.*/
-        pub data_type: MpcVaultEventDataDataType,
+        pub data_type: ::serde_json::Value,
         ///The vault name.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
@@ -3286,163 +2094,10 @@ The data type of the event.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub root_pubkeys: ::std::vec::Vec<RootPubkey>,
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        pub type_: ::std::option::Option<MpcVaultType>,
+        pub type_: ::std::option::Option<::serde_json::Value>,
         ///The vault ID.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub vault_id: ::std::option::Option<::std::string::String>,
-    }
-    /**
-The data type of the event.
-- `Transaction`: The transaction event data.
-- `TSSRequest`: The TSS request event data.
-- `Addresses`: The addresses event data.
-- `WalletInfo`: The wallet information event data.
-- `MPCVault`: The MPC vault event data.
-- `Chains`: The enabled chain event data.
-- `Tokens`: The enabled token event data.
-- `TokenListing`: The token listing event data.
-
-- `PaymentOrder`: The payment order event data.
-- `PaymentRefund`: The payment refund event data.
-- `PaymentSettlement`: The payment settlement event data.
-- `PaymentTransaction`: The payment transaction event data.
-- `PaymentAddressUpdate`: The top-up address update event data.
-- `PaymentPayout`: The payment payout event data.
-- `PaymentBankWithdrawal`: The payment bank withdrawal event data.
-- `PaymentBulkSend`: The payment bulk send event data.
-- `PaymentBulkSendItem`: The payment bulk send item event data.
-- `PaymentAccountBalanceUpdate`: The Payments account balance updated event data, including account information and balance change details.
-- `BalanceUpdateInfo`: The balance update event data.
-- `SuspendedToken`: The token suspension event data.
-- `ComplianceDisposition`: The compliance disposition event data.
-- `ComplianceKytScreenings`: The compliance KYT screenings event data.
-- `ComplianceKyaScreenings`: The compliance KYA screenings event data.
-- `Organization`: The organization event data.
-- `FiatTransaction`: The fiat transaction event data.*/
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum MpcVaultEventDataDataType {
-        Transaction,
-        #[serde(rename = "TSSRequest")]
-        TssRequest,
-        Addresses,
-        WalletInfo,
-        #[serde(rename = "MPCVault")]
-        MpcVault,
-        Chains,
-        Tokens,
-        TokenListing,
-        PaymentOrder,
-        PaymentRefund,
-        PaymentSettlement,
-        PaymentTransaction,
-        PaymentAddressUpdate,
-        PaymentPayout,
-        PaymentBankWithdrawal,
-        PaymentBulkSend,
-        PaymentBulkSendItem,
-        PaymentAccountBalanceUpdate,
-        BalanceUpdateInfo,
-        SuspendedToken,
-        ComplianceDisposition,
-        ComplianceKytScreenings,
-        ComplianceKyaScreenings,
-        Organization,
-        FiatTransaction,
-    }
-    impl ::std::fmt::Display for MpcVaultEventDataDataType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Transaction => f.write_str("Transaction"),
-                Self::TssRequest => f.write_str("TSSRequest"),
-                Self::Addresses => f.write_str("Addresses"),
-                Self::WalletInfo => f.write_str("WalletInfo"),
-                Self::MpcVault => f.write_str("MPCVault"),
-                Self::Chains => f.write_str("Chains"),
-                Self::Tokens => f.write_str("Tokens"),
-                Self::TokenListing => f.write_str("TokenListing"),
-                Self::PaymentOrder => f.write_str("PaymentOrder"),
-                Self::PaymentRefund => f.write_str("PaymentRefund"),
-                Self::PaymentSettlement => f.write_str("PaymentSettlement"),
-                Self::PaymentTransaction => f.write_str("PaymentTransaction"),
-                Self::PaymentAddressUpdate => f.write_str("PaymentAddressUpdate"),
-                Self::PaymentPayout => f.write_str("PaymentPayout"),
-                Self::PaymentBankWithdrawal => f.write_str("PaymentBankWithdrawal"),
-                Self::PaymentBulkSend => f.write_str("PaymentBulkSend"),
-                Self::PaymentBulkSendItem => f.write_str("PaymentBulkSendItem"),
-                Self::PaymentAccountBalanceUpdate => {
-                    f.write_str("PaymentAccountBalanceUpdate")
-                }
-                Self::BalanceUpdateInfo => f.write_str("BalanceUpdateInfo"),
-                Self::SuspendedToken => f.write_str("SuspendedToken"),
-                Self::ComplianceDisposition => f.write_str("ComplianceDisposition"),
-                Self::ComplianceKytScreenings => f.write_str("ComplianceKytScreenings"),
-                Self::ComplianceKyaScreenings => f.write_str("ComplianceKyaScreenings"),
-                Self::Organization => f.write_str("Organization"),
-                Self::FiatTransaction => f.write_str("FiatTransaction"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for MpcVaultEventDataDataType {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "Transaction" => Ok(Self::Transaction),
-                "TSSRequest" => Ok(Self::TssRequest),
-                "Addresses" => Ok(Self::Addresses),
-                "WalletInfo" => Ok(Self::WalletInfo),
-                "MPCVault" => Ok(Self::MpcVault),
-                "Chains" => Ok(Self::Chains),
-                "Tokens" => Ok(Self::Tokens),
-                "TokenListing" => Ok(Self::TokenListing),
-                "PaymentOrder" => Ok(Self::PaymentOrder),
-                "PaymentRefund" => Ok(Self::PaymentRefund),
-                "PaymentSettlement" => Ok(Self::PaymentSettlement),
-                "PaymentTransaction" => Ok(Self::PaymentTransaction),
-                "PaymentAddressUpdate" => Ok(Self::PaymentAddressUpdate),
-                "PaymentPayout" => Ok(Self::PaymentPayout),
-                "PaymentBankWithdrawal" => Ok(Self::PaymentBankWithdrawal),
-                "PaymentBulkSend" => Ok(Self::PaymentBulkSend),
-                "PaymentBulkSendItem" => Ok(Self::PaymentBulkSendItem),
-                "PaymentAccountBalanceUpdate" => Ok(Self::PaymentAccountBalanceUpdate),
-                "BalanceUpdateInfo" => Ok(Self::BalanceUpdateInfo),
-                "SuspendedToken" => Ok(Self::SuspendedToken),
-                "ComplianceDisposition" => Ok(Self::ComplianceDisposition),
-                "ComplianceKytScreenings" => Ok(Self::ComplianceKytScreenings),
-                "ComplianceKyaScreenings" => Ok(Self::ComplianceKyaScreenings),
-                "Organization" => Ok(Self::Organization),
-                "FiatTransaction" => Ok(Self::FiatTransaction),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for MpcVaultEventDataDataType {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for MpcVaultEventDataDataType {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
     }
     /**The vault type. Possible values include:
 - `Org-Controlled`: This vault is a collection of [Organization-Controlled Wallets](https://manuals.cobo.com/en/portal/mpc-wallets/introduction#organization-controlled-wallets).
@@ -3526,8 +2181,8 @@ The data type of the event.
         pub vault_name: ::std::option::Option<::std::string::String>,
         ///The wallet ID.
         pub wallet_id: ::uuid::Uuid,
-        pub wallet_subtype: WalletSubtype,
-        pub wallet_type: WalletType,
+        pub wallet_subtype: ::serde_json::Value,
+        pub wallet_type: ::serde_json::Value,
     }
     ///`Order`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
@@ -3598,8 +2253,8 @@ For the payment link method, `Create order link` returns only the hosted link de
         ///The total cryptocurrency amount received for this order. Updates until the expiration time. Precision matches the token standard (e.g., 6 decimals for USDT).
         pub received_token_amount: ::std::string::String,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub settlement_status: ::std::option::Option<SettleStatus>,
-        pub status: OrderStatus,
+        pub settlement_status: ::std::option::Option<::serde_json::Value>,
+        pub status: ::serde_json::Value,
         ///This field has been deprecated. Please use `payable_currency` instead.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub token_id: ::std::option::Option<::std::string::String>,
@@ -3761,167 +2416,13 @@ The data type of the event.
 - `ComplianceKyaScreenings`: The compliance KYA screenings event data.
 - `Organization`: The organization event data.
 - `FiatTransaction`: The fiat transaction event data.*/
-        pub data_type: OrganizationEventDataDataType,
+        pub data_type: ::serde_json::Value,
         ///The organization name.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
         ///The organization ID.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub org_id: ::std::option::Option<::uuid::Uuid>,
-    }
-    /**
-The data type of the event.
-- `Transaction`: The transaction event data.
-- `TSSRequest`: The TSS request event data.
-- `Addresses`: The addresses event data.
-- `WalletInfo`: The wallet information event data.
-- `MPCVault`: The MPC vault event data.
-- `Chains`: The enabled chain event data.
-- `Tokens`: The enabled token event data.
-- `TokenListing`: The token listing event data.
-
-- `PaymentOrder`: The payment order event data.
-- `PaymentRefund`: The payment refund event data.
-- `PaymentSettlement`: The payment settlement event data.
-- `PaymentTransaction`: The payment transaction event data.
-- `PaymentAddressUpdate`: The top-up address update event data.
-- `PaymentPayout`: The payment payout event data.
-- `PaymentBankWithdrawal`: The payment bank withdrawal event data.
-- `PaymentBulkSend`: The payment bulk send event data.
-- `PaymentBulkSendItem`: The payment bulk send item event data.
-- `PaymentAccountBalanceUpdate`: The Payments account balance updated event data, including account information and balance change details.
-- `BalanceUpdateInfo`: The balance update event data.
-- `SuspendedToken`: The token suspension event data.
-- `ComplianceDisposition`: The compliance disposition event data.
-- `ComplianceKytScreenings`: The compliance KYT screenings event data.
-- `ComplianceKyaScreenings`: The compliance KYA screenings event data.
-- `Organization`: The organization event data.
-- `FiatTransaction`: The fiat transaction event data.*/
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum OrganizationEventDataDataType {
-        Transaction,
-        #[serde(rename = "TSSRequest")]
-        TssRequest,
-        Addresses,
-        WalletInfo,
-        #[serde(rename = "MPCVault")]
-        MpcVault,
-        Chains,
-        Tokens,
-        TokenListing,
-        PaymentOrder,
-        PaymentRefund,
-        PaymentSettlement,
-        PaymentTransaction,
-        PaymentAddressUpdate,
-        PaymentPayout,
-        PaymentBankWithdrawal,
-        PaymentBulkSend,
-        PaymentBulkSendItem,
-        PaymentAccountBalanceUpdate,
-        BalanceUpdateInfo,
-        SuspendedToken,
-        ComplianceDisposition,
-        ComplianceKytScreenings,
-        ComplianceKyaScreenings,
-        Organization,
-        FiatTransaction,
-    }
-    impl ::std::fmt::Display for OrganizationEventDataDataType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Transaction => f.write_str("Transaction"),
-                Self::TssRequest => f.write_str("TSSRequest"),
-                Self::Addresses => f.write_str("Addresses"),
-                Self::WalletInfo => f.write_str("WalletInfo"),
-                Self::MpcVault => f.write_str("MPCVault"),
-                Self::Chains => f.write_str("Chains"),
-                Self::Tokens => f.write_str("Tokens"),
-                Self::TokenListing => f.write_str("TokenListing"),
-                Self::PaymentOrder => f.write_str("PaymentOrder"),
-                Self::PaymentRefund => f.write_str("PaymentRefund"),
-                Self::PaymentSettlement => f.write_str("PaymentSettlement"),
-                Self::PaymentTransaction => f.write_str("PaymentTransaction"),
-                Self::PaymentAddressUpdate => f.write_str("PaymentAddressUpdate"),
-                Self::PaymentPayout => f.write_str("PaymentPayout"),
-                Self::PaymentBankWithdrawal => f.write_str("PaymentBankWithdrawal"),
-                Self::PaymentBulkSend => f.write_str("PaymentBulkSend"),
-                Self::PaymentBulkSendItem => f.write_str("PaymentBulkSendItem"),
-                Self::PaymentAccountBalanceUpdate => {
-                    f.write_str("PaymentAccountBalanceUpdate")
-                }
-                Self::BalanceUpdateInfo => f.write_str("BalanceUpdateInfo"),
-                Self::SuspendedToken => f.write_str("SuspendedToken"),
-                Self::ComplianceDisposition => f.write_str("ComplianceDisposition"),
-                Self::ComplianceKytScreenings => f.write_str("ComplianceKytScreenings"),
-                Self::ComplianceKyaScreenings => f.write_str("ComplianceKyaScreenings"),
-                Self::Organization => f.write_str("Organization"),
-                Self::FiatTransaction => f.write_str("FiatTransaction"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for OrganizationEventDataDataType {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "Transaction" => Ok(Self::Transaction),
-                "TSSRequest" => Ok(Self::TssRequest),
-                "Addresses" => Ok(Self::Addresses),
-                "WalletInfo" => Ok(Self::WalletInfo),
-                "MPCVault" => Ok(Self::MpcVault),
-                "Chains" => Ok(Self::Chains),
-                "Tokens" => Ok(Self::Tokens),
-                "TokenListing" => Ok(Self::TokenListing),
-                "PaymentOrder" => Ok(Self::PaymentOrder),
-                "PaymentRefund" => Ok(Self::PaymentRefund),
-                "PaymentSettlement" => Ok(Self::PaymentSettlement),
-                "PaymentTransaction" => Ok(Self::PaymentTransaction),
-                "PaymentAddressUpdate" => Ok(Self::PaymentAddressUpdate),
-                "PaymentPayout" => Ok(Self::PaymentPayout),
-                "PaymentBankWithdrawal" => Ok(Self::PaymentBankWithdrawal),
-                "PaymentBulkSend" => Ok(Self::PaymentBulkSend),
-                "PaymentBulkSendItem" => Ok(Self::PaymentBulkSendItem),
-                "PaymentAccountBalanceUpdate" => Ok(Self::PaymentAccountBalanceUpdate),
-                "BalanceUpdateInfo" => Ok(Self::BalanceUpdateInfo),
-                "SuspendedToken" => Ok(Self::SuspendedToken),
-                "ComplianceDisposition" => Ok(Self::ComplianceDisposition),
-                "ComplianceKytScreenings" => Ok(Self::ComplianceKytScreenings),
-                "ComplianceKyaScreenings" => Ok(Self::ComplianceKyaScreenings),
-                "Organization" => Ok(Self::Organization),
-                "FiatTransaction" => Ok(Self::FiatTransaction),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for OrganizationEventDataDataType {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String>
-    for OrganizationEventDataDataType {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
     }
     /**This event occurs when the available balance of a Payments account changes for a specific token.
 The balance change fields are aligned with the `PaymentBalanceChange` object returned by*/
@@ -3967,170 +2468,16 @@ The data type of the event.
 - `ComplianceKyaScreenings`: The compliance KYA screenings event data.
 - `Organization`: The organization event data.
 - `FiatTransaction`: The fiat transaction event data.*/
-        pub data_type: PaymentAccountBalanceUpdateEventDataDataType,
-        pub flow_direction: PaymentBalanceFlowDirection,
+        pub data_type: ::serde_json::Value,
+        pub flow_direction: ::serde_json::Value,
         pub source_account: SourceAccount,
         ///The source ID of the balance change.
         pub source_id: ::std::string::String,
-        pub source_type: PaymentBalanceChangeSourceType,
+        pub source_type: ::serde_json::Value,
         ///The token ID of the balance change.
         pub token_id: ::std::string::String,
         ///The time when the balance was updated, represented as a UNIX timestamp in seconds.
         pub update_time: i64,
-    }
-    /**
-The data type of the event.
-- `Transaction`: The transaction event data.
-- `TSSRequest`: The TSS request event data.
-- `Addresses`: The addresses event data.
-- `WalletInfo`: The wallet information event data.
-- `MPCVault`: The MPC vault event data.
-- `Chains`: The enabled chain event data.
-- `Tokens`: The enabled token event data.
-- `TokenListing`: The token listing event data.
-
-- `PaymentOrder`: The payment order event data.
-- `PaymentRefund`: The payment refund event data.
-- `PaymentSettlement`: The payment settlement event data.
-- `PaymentTransaction`: The payment transaction event data.
-- `PaymentAddressUpdate`: The top-up address update event data.
-- `PaymentPayout`: The payment payout event data.
-- `PaymentBankWithdrawal`: The payment bank withdrawal event data.
-- `PaymentBulkSend`: The payment bulk send event data.
-- `PaymentBulkSendItem`: The payment bulk send item event data.
-- `PaymentAccountBalanceUpdate`: The Payments account balance updated event data, including account information and balance change details.
-- `BalanceUpdateInfo`: The balance update event data.
-- `SuspendedToken`: The token suspension event data.
-- `ComplianceDisposition`: The compliance disposition event data.
-- `ComplianceKytScreenings`: The compliance KYT screenings event data.
-- `ComplianceKyaScreenings`: The compliance KYA screenings event data.
-- `Organization`: The organization event data.
-- `FiatTransaction`: The fiat transaction event data.*/
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum PaymentAccountBalanceUpdateEventDataDataType {
-        Transaction,
-        #[serde(rename = "TSSRequest")]
-        TssRequest,
-        Addresses,
-        WalletInfo,
-        #[serde(rename = "MPCVault")]
-        MpcVault,
-        Chains,
-        Tokens,
-        TokenListing,
-        PaymentOrder,
-        PaymentRefund,
-        PaymentSettlement,
-        PaymentTransaction,
-        PaymentAddressUpdate,
-        PaymentPayout,
-        PaymentBankWithdrawal,
-        PaymentBulkSend,
-        PaymentBulkSendItem,
-        PaymentAccountBalanceUpdate,
-        BalanceUpdateInfo,
-        SuspendedToken,
-        ComplianceDisposition,
-        ComplianceKytScreenings,
-        ComplianceKyaScreenings,
-        Organization,
-        FiatTransaction,
-    }
-    impl ::std::fmt::Display for PaymentAccountBalanceUpdateEventDataDataType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Transaction => f.write_str("Transaction"),
-                Self::TssRequest => f.write_str("TSSRequest"),
-                Self::Addresses => f.write_str("Addresses"),
-                Self::WalletInfo => f.write_str("WalletInfo"),
-                Self::MpcVault => f.write_str("MPCVault"),
-                Self::Chains => f.write_str("Chains"),
-                Self::Tokens => f.write_str("Tokens"),
-                Self::TokenListing => f.write_str("TokenListing"),
-                Self::PaymentOrder => f.write_str("PaymentOrder"),
-                Self::PaymentRefund => f.write_str("PaymentRefund"),
-                Self::PaymentSettlement => f.write_str("PaymentSettlement"),
-                Self::PaymentTransaction => f.write_str("PaymentTransaction"),
-                Self::PaymentAddressUpdate => f.write_str("PaymentAddressUpdate"),
-                Self::PaymentPayout => f.write_str("PaymentPayout"),
-                Self::PaymentBankWithdrawal => f.write_str("PaymentBankWithdrawal"),
-                Self::PaymentBulkSend => f.write_str("PaymentBulkSend"),
-                Self::PaymentBulkSendItem => f.write_str("PaymentBulkSendItem"),
-                Self::PaymentAccountBalanceUpdate => {
-                    f.write_str("PaymentAccountBalanceUpdate")
-                }
-                Self::BalanceUpdateInfo => f.write_str("BalanceUpdateInfo"),
-                Self::SuspendedToken => f.write_str("SuspendedToken"),
-                Self::ComplianceDisposition => f.write_str("ComplianceDisposition"),
-                Self::ComplianceKytScreenings => f.write_str("ComplianceKytScreenings"),
-                Self::ComplianceKyaScreenings => f.write_str("ComplianceKyaScreenings"),
-                Self::Organization => f.write_str("Organization"),
-                Self::FiatTransaction => f.write_str("FiatTransaction"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for PaymentAccountBalanceUpdateEventDataDataType {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "Transaction" => Ok(Self::Transaction),
-                "TSSRequest" => Ok(Self::TssRequest),
-                "Addresses" => Ok(Self::Addresses),
-                "WalletInfo" => Ok(Self::WalletInfo),
-                "MPCVault" => Ok(Self::MpcVault),
-                "Chains" => Ok(Self::Chains),
-                "Tokens" => Ok(Self::Tokens),
-                "TokenListing" => Ok(Self::TokenListing),
-                "PaymentOrder" => Ok(Self::PaymentOrder),
-                "PaymentRefund" => Ok(Self::PaymentRefund),
-                "PaymentSettlement" => Ok(Self::PaymentSettlement),
-                "PaymentTransaction" => Ok(Self::PaymentTransaction),
-                "PaymentAddressUpdate" => Ok(Self::PaymentAddressUpdate),
-                "PaymentPayout" => Ok(Self::PaymentPayout),
-                "PaymentBankWithdrawal" => Ok(Self::PaymentBankWithdrawal),
-                "PaymentBulkSend" => Ok(Self::PaymentBulkSend),
-                "PaymentBulkSendItem" => Ok(Self::PaymentBulkSendItem),
-                "PaymentAccountBalanceUpdate" => Ok(Self::PaymentAccountBalanceUpdate),
-                "BalanceUpdateInfo" => Ok(Self::BalanceUpdateInfo),
-                "SuspendedToken" => Ok(Self::SuspendedToken),
-                "ComplianceDisposition" => Ok(Self::ComplianceDisposition),
-                "ComplianceKytScreenings" => Ok(Self::ComplianceKytScreenings),
-                "ComplianceKyaScreenings" => Ok(Self::ComplianceKyaScreenings),
-                "Organization" => Ok(Self::Organization),
-                "FiatTransaction" => Ok(Self::FiatTransaction),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for PaymentAccountBalanceUpdateEventDataDataType {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String>
-    for PaymentAccountBalanceUpdateEventDataDataType {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
     }
     ///`PaymentAddressUpdateEventData`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
@@ -4167,7 +2514,7 @@ The data type of the event.
 - `ComplianceKyaScreenings`: The compliance KYA screenings event data.
 - `Organization`: The organization event data.
 - `FiatTransaction`: The fiat transaction event data.*/
-        pub data_type: PaymentAddressUpdateEventDataDataType,
+        pub data_type: ::serde_json::Value,
         ///The merchant ID.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub merchant_id: ::std::option::Option<::std::string::String>,
@@ -4177,160 +2524,6 @@ The data type of the event.
         pub previous_address: ::std::string::String,
         ///The new top-up address that has been assigned to the payer.
         pub updated_address: ::std::string::String,
-    }
-    /**
-The data type of the event.
-- `Transaction`: The transaction event data.
-- `TSSRequest`: The TSS request event data.
-- `Addresses`: The addresses event data.
-- `WalletInfo`: The wallet information event data.
-- `MPCVault`: The MPC vault event data.
-- `Chains`: The enabled chain event data.
-- `Tokens`: The enabled token event data.
-- `TokenListing`: The token listing event data.
-
-- `PaymentOrder`: The payment order event data.
-- `PaymentRefund`: The payment refund event data.
-- `PaymentSettlement`: The payment settlement event data.
-- `PaymentTransaction`: The payment transaction event data.
-- `PaymentAddressUpdate`: The top-up address update event data.
-- `PaymentPayout`: The payment payout event data.
-- `PaymentBankWithdrawal`: The payment bank withdrawal event data.
-- `PaymentBulkSend`: The payment bulk send event data.
-- `PaymentBulkSendItem`: The payment bulk send item event data.
-- `PaymentAccountBalanceUpdate`: The Payments account balance updated event data, including account information and balance change details.
-- `BalanceUpdateInfo`: The balance update event data.
-- `SuspendedToken`: The token suspension event data.
-- `ComplianceDisposition`: The compliance disposition event data.
-- `ComplianceKytScreenings`: The compliance KYT screenings event data.
-- `ComplianceKyaScreenings`: The compliance KYA screenings event data.
-- `Organization`: The organization event data.
-- `FiatTransaction`: The fiat transaction event data.*/
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum PaymentAddressUpdateEventDataDataType {
-        Transaction,
-        #[serde(rename = "TSSRequest")]
-        TssRequest,
-        Addresses,
-        WalletInfo,
-        #[serde(rename = "MPCVault")]
-        MpcVault,
-        Chains,
-        Tokens,
-        TokenListing,
-        PaymentOrder,
-        PaymentRefund,
-        PaymentSettlement,
-        PaymentTransaction,
-        PaymentAddressUpdate,
-        PaymentPayout,
-        PaymentBankWithdrawal,
-        PaymentBulkSend,
-        PaymentBulkSendItem,
-        PaymentAccountBalanceUpdate,
-        BalanceUpdateInfo,
-        SuspendedToken,
-        ComplianceDisposition,
-        ComplianceKytScreenings,
-        ComplianceKyaScreenings,
-        Organization,
-        FiatTransaction,
-    }
-    impl ::std::fmt::Display for PaymentAddressUpdateEventDataDataType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Transaction => f.write_str("Transaction"),
-                Self::TssRequest => f.write_str("TSSRequest"),
-                Self::Addresses => f.write_str("Addresses"),
-                Self::WalletInfo => f.write_str("WalletInfo"),
-                Self::MpcVault => f.write_str("MPCVault"),
-                Self::Chains => f.write_str("Chains"),
-                Self::Tokens => f.write_str("Tokens"),
-                Self::TokenListing => f.write_str("TokenListing"),
-                Self::PaymentOrder => f.write_str("PaymentOrder"),
-                Self::PaymentRefund => f.write_str("PaymentRefund"),
-                Self::PaymentSettlement => f.write_str("PaymentSettlement"),
-                Self::PaymentTransaction => f.write_str("PaymentTransaction"),
-                Self::PaymentAddressUpdate => f.write_str("PaymentAddressUpdate"),
-                Self::PaymentPayout => f.write_str("PaymentPayout"),
-                Self::PaymentBankWithdrawal => f.write_str("PaymentBankWithdrawal"),
-                Self::PaymentBulkSend => f.write_str("PaymentBulkSend"),
-                Self::PaymentBulkSendItem => f.write_str("PaymentBulkSendItem"),
-                Self::PaymentAccountBalanceUpdate => {
-                    f.write_str("PaymentAccountBalanceUpdate")
-                }
-                Self::BalanceUpdateInfo => f.write_str("BalanceUpdateInfo"),
-                Self::SuspendedToken => f.write_str("SuspendedToken"),
-                Self::ComplianceDisposition => f.write_str("ComplianceDisposition"),
-                Self::ComplianceKytScreenings => f.write_str("ComplianceKytScreenings"),
-                Self::ComplianceKyaScreenings => f.write_str("ComplianceKyaScreenings"),
-                Self::Organization => f.write_str("Organization"),
-                Self::FiatTransaction => f.write_str("FiatTransaction"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for PaymentAddressUpdateEventDataDataType {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "Transaction" => Ok(Self::Transaction),
-                "TSSRequest" => Ok(Self::TssRequest),
-                "Addresses" => Ok(Self::Addresses),
-                "WalletInfo" => Ok(Self::WalletInfo),
-                "MPCVault" => Ok(Self::MpcVault),
-                "Chains" => Ok(Self::Chains),
-                "Tokens" => Ok(Self::Tokens),
-                "TokenListing" => Ok(Self::TokenListing),
-                "PaymentOrder" => Ok(Self::PaymentOrder),
-                "PaymentRefund" => Ok(Self::PaymentRefund),
-                "PaymentSettlement" => Ok(Self::PaymentSettlement),
-                "PaymentTransaction" => Ok(Self::PaymentTransaction),
-                "PaymentAddressUpdate" => Ok(Self::PaymentAddressUpdate),
-                "PaymentPayout" => Ok(Self::PaymentPayout),
-                "PaymentBankWithdrawal" => Ok(Self::PaymentBankWithdrawal),
-                "PaymentBulkSend" => Ok(Self::PaymentBulkSend),
-                "PaymentBulkSendItem" => Ok(Self::PaymentBulkSendItem),
-                "PaymentAccountBalanceUpdate" => Ok(Self::PaymentAccountBalanceUpdate),
-                "BalanceUpdateInfo" => Ok(Self::BalanceUpdateInfo),
-                "SuspendedToken" => Ok(Self::SuspendedToken),
-                "ComplianceDisposition" => Ok(Self::ComplianceDisposition),
-                "ComplianceKytScreenings" => Ok(Self::ComplianceKytScreenings),
-                "ComplianceKyaScreenings" => Ok(Self::ComplianceKyaScreenings),
-                "Organization" => Ok(Self::Organization),
-                "FiatTransaction" => Ok(Self::FiatTransaction),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for PaymentAddressUpdateEventDataDataType {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String>
-    for PaymentAddressUpdateEventDataDataType {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
     }
     /**The source type of the balance change. Possible values include:
 - `Init`: Balance change caused by initialization.
@@ -4505,7 +2698,7 @@ The data type of the event.
         /**The source bank account ID. The destination bank account must be tagged as `VA`.
 */
         pub source_bank_account_id: ::std::string::String,
-        pub status: PaymentBankWithdrawalStatus,
+        pub status: ::serde_json::Value,
         ///The target bank account ID that receives the bank withdrawal.
         pub target_bank_account_id: ::std::string::String,
     }
@@ -4535,7 +2728,7 @@ The data type of the event.
         /**The source bank account ID. The destination bank account must be tagged as `VA`.
 */
         pub source_bank_account_id: ::std::string::String,
-        pub status: PaymentBankWithdrawalStatus,
+        pub status: ::serde_json::Value,
         pub target_bank_account: DestinationBankAccountDetail,
         ///The target bank account ID that receives the bank withdrawal.
         pub target_bank_account_id: ::std::string::String,
@@ -4584,7 +2777,7 @@ The data type of the event.
 - `ComplianceKyaScreenings`: The compliance KYA screenings event data.
 - `Organization`: The organization event data.
 - `FiatTransaction`: The fiat transaction event data.*/
-        pub data_type: PaymentBankWithdrawalEventDataType,
+        pub data_type: ::serde_json::Value,
         ///The reason why the bank withdrawal failed.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failed_reason: ::std::option::Option<::std::string::String>,
@@ -4597,166 +2790,12 @@ The data type of the event.
         /**The source bank account ID. The destination bank account must be tagged as `VA`.
 */
         pub source_bank_account_id: ::std::string::String,
-        pub status: PaymentBankWithdrawalStatus,
+        pub status: ::serde_json::Value,
         pub target_bank_account: DestinationBankAccountDetail,
         ///The target bank account ID that receives the bank withdrawal.
         pub target_bank_account_id: ::std::string::String,
         ///The status timeline of the bank withdrawal.
         pub timeline: ::std::vec::Vec<PaymentBankWithdrawalTimelineItem>,
-    }
-    /**
-The data type of the event.
-- `Transaction`: The transaction event data.
-- `TSSRequest`: The TSS request event data.
-- `Addresses`: The addresses event data.
-- `WalletInfo`: The wallet information event data.
-- `MPCVault`: The MPC vault event data.
-- `Chains`: The enabled chain event data.
-- `Tokens`: The enabled token event data.
-- `TokenListing`: The token listing event data.
-
-- `PaymentOrder`: The payment order event data.
-- `PaymentRefund`: The payment refund event data.
-- `PaymentSettlement`: The payment settlement event data.
-- `PaymentTransaction`: The payment transaction event data.
-- `PaymentAddressUpdate`: The top-up address update event data.
-- `PaymentPayout`: The payment payout event data.
-- `PaymentBankWithdrawal`: The payment bank withdrawal event data.
-- `PaymentBulkSend`: The payment bulk send event data.
-- `PaymentBulkSendItem`: The payment bulk send item event data.
-- `PaymentAccountBalanceUpdate`: The Payments account balance updated event data, including account information and balance change details.
-- `BalanceUpdateInfo`: The balance update event data.
-- `SuspendedToken`: The token suspension event data.
-- `ComplianceDisposition`: The compliance disposition event data.
-- `ComplianceKytScreenings`: The compliance KYT screenings event data.
-- `ComplianceKyaScreenings`: The compliance KYA screenings event data.
-- `Organization`: The organization event data.
-- `FiatTransaction`: The fiat transaction event data.*/
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum PaymentBankWithdrawalEventDataType {
-        Transaction,
-        #[serde(rename = "TSSRequest")]
-        TssRequest,
-        Addresses,
-        WalletInfo,
-        #[serde(rename = "MPCVault")]
-        MpcVault,
-        Chains,
-        Tokens,
-        TokenListing,
-        PaymentOrder,
-        PaymentRefund,
-        PaymentSettlement,
-        PaymentTransaction,
-        PaymentAddressUpdate,
-        PaymentPayout,
-        PaymentBankWithdrawal,
-        PaymentBulkSend,
-        PaymentBulkSendItem,
-        PaymentAccountBalanceUpdate,
-        BalanceUpdateInfo,
-        SuspendedToken,
-        ComplianceDisposition,
-        ComplianceKytScreenings,
-        ComplianceKyaScreenings,
-        Organization,
-        FiatTransaction,
-    }
-    impl ::std::fmt::Display for PaymentBankWithdrawalEventDataType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Transaction => f.write_str("Transaction"),
-                Self::TssRequest => f.write_str("TSSRequest"),
-                Self::Addresses => f.write_str("Addresses"),
-                Self::WalletInfo => f.write_str("WalletInfo"),
-                Self::MpcVault => f.write_str("MPCVault"),
-                Self::Chains => f.write_str("Chains"),
-                Self::Tokens => f.write_str("Tokens"),
-                Self::TokenListing => f.write_str("TokenListing"),
-                Self::PaymentOrder => f.write_str("PaymentOrder"),
-                Self::PaymentRefund => f.write_str("PaymentRefund"),
-                Self::PaymentSettlement => f.write_str("PaymentSettlement"),
-                Self::PaymentTransaction => f.write_str("PaymentTransaction"),
-                Self::PaymentAddressUpdate => f.write_str("PaymentAddressUpdate"),
-                Self::PaymentPayout => f.write_str("PaymentPayout"),
-                Self::PaymentBankWithdrawal => f.write_str("PaymentBankWithdrawal"),
-                Self::PaymentBulkSend => f.write_str("PaymentBulkSend"),
-                Self::PaymentBulkSendItem => f.write_str("PaymentBulkSendItem"),
-                Self::PaymentAccountBalanceUpdate => {
-                    f.write_str("PaymentAccountBalanceUpdate")
-                }
-                Self::BalanceUpdateInfo => f.write_str("BalanceUpdateInfo"),
-                Self::SuspendedToken => f.write_str("SuspendedToken"),
-                Self::ComplianceDisposition => f.write_str("ComplianceDisposition"),
-                Self::ComplianceKytScreenings => f.write_str("ComplianceKytScreenings"),
-                Self::ComplianceKyaScreenings => f.write_str("ComplianceKyaScreenings"),
-                Self::Organization => f.write_str("Organization"),
-                Self::FiatTransaction => f.write_str("FiatTransaction"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for PaymentBankWithdrawalEventDataType {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "Transaction" => Ok(Self::Transaction),
-                "TSSRequest" => Ok(Self::TssRequest),
-                "Addresses" => Ok(Self::Addresses),
-                "WalletInfo" => Ok(Self::WalletInfo),
-                "MPCVault" => Ok(Self::MpcVault),
-                "Chains" => Ok(Self::Chains),
-                "Tokens" => Ok(Self::Tokens),
-                "TokenListing" => Ok(Self::TokenListing),
-                "PaymentOrder" => Ok(Self::PaymentOrder),
-                "PaymentRefund" => Ok(Self::PaymentRefund),
-                "PaymentSettlement" => Ok(Self::PaymentSettlement),
-                "PaymentTransaction" => Ok(Self::PaymentTransaction),
-                "PaymentAddressUpdate" => Ok(Self::PaymentAddressUpdate),
-                "PaymentPayout" => Ok(Self::PaymentPayout),
-                "PaymentBankWithdrawal" => Ok(Self::PaymentBankWithdrawal),
-                "PaymentBulkSend" => Ok(Self::PaymentBulkSend),
-                "PaymentBulkSendItem" => Ok(Self::PaymentBulkSendItem),
-                "PaymentAccountBalanceUpdate" => Ok(Self::PaymentAccountBalanceUpdate),
-                "BalanceUpdateInfo" => Ok(Self::BalanceUpdateInfo),
-                "SuspendedToken" => Ok(Self::SuspendedToken),
-                "ComplianceDisposition" => Ok(Self::ComplianceDisposition),
-                "ComplianceKytScreenings" => Ok(Self::ComplianceKytScreenings),
-                "ComplianceKyaScreenings" => Ok(Self::ComplianceKyaScreenings),
-                "Organization" => Ok(Self::Organization),
-                "FiatTransaction" => Ok(Self::FiatTransaction),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for PaymentBankWithdrawalEventDataType {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String>
-    for PaymentBankWithdrawalEventDataType {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
     }
     /**The status of the bank withdrawal:
 - `Pending`: The bank withdrawal has been created and is awaiting processing.
@@ -4825,7 +2864,7 @@ The data type of the event.
     ///`PaymentBankWithdrawalTimelineItem`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct PaymentBankWithdrawalTimelineItem {
-        pub status: PaymentBankWithdrawalStatus,
+        pub status: ::serde_json::Value,
         ///The time when the bank withdrawal entered this status, represented as a UNIX timestamp in seconds.
         pub timestamp: i64,
     }
@@ -4890,15 +2929,14 @@ The data type of the event.
     pub struct PaymentBulkSend {
         ///The bulk send ID.
         pub bulk_send_id: ::std::string::String,
-        ///The commission fee. Not returned when no fee has been incurred, the actual charged amount once incurred, or `0` if refunded.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub commission_fee: ::std::option::Option<CommissionFee>,
+        pub commission_fee: ::std::option::Option<PaymentBulkSendCommissionFee>,
         ///The created time of the bulk send, represented as a UNIX timestamp in seconds.
         pub created_timestamp: i64,
         ///The description for the entire bulk send batch.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub description: ::std::option::Option<::std::string::String>,
-        pub execution_mode: PaymentBulkSendExecutionMode,
+        pub execution_mode: ::serde_json::Value,
         ///The reason why the bulk send failed.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failed_reason: ::std::option::Option<::std::string::String>,
@@ -4910,18 +2948,23 @@ The data type of the event.
 - If the source account is the developer account, use the string `"developer"`.
 */
         pub source_account: ::std::string::String,
-        pub status: PaymentBulkSendStatus,
+        pub status: ::serde_json::Value,
         ///The updated time of the bulk send, represented as a UNIX timestamp in seconds.
         pub updated_timestamp: i64,
+    }
+    ///The commission fee. Not returned when no fee has been incurred, the actual charged amount once incurred, or `0` if refunded.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct PaymentBulkSendCommissionFee {
+        ///The amount of the commission fee charged by Cobo for operations such as pay-ins and payouts, in USD.
+        pub fee_amount: ::std::string::String,
     }
     ///`PaymentBulkSendEvent`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct PaymentBulkSendEvent {
         ///The bulk send ID.
         pub bulk_send_id: ::std::string::String,
-        ///The commission fee. Not returned when no fee has been incurred, the actual charged amount once incurred, or `0` if refunded.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub commission_fee: ::std::option::Option<CommissionFee>,
+        pub commission_fee: ::std::option::Option<PaymentBulkSendEventCommissionFee>,
         ///The created time of the bulk send, represented as a UNIX timestamp in seconds.
         pub created_timestamp: i64,
         /**
@@ -4952,11 +2995,11 @@ The data type of the event.
 - `ComplianceKyaScreenings`: The compliance KYA screenings event data.
 - `Organization`: The organization event data.
 - `FiatTransaction`: The fiat transaction event data.*/
-        pub data_type: PaymentBulkSendEventDataType,
+        pub data_type: ::serde_json::Value,
         ///The description for the entire bulk send batch.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub description: ::std::option::Option<::std::string::String>,
-        pub execution_mode: PaymentBulkSendExecutionMode,
+        pub execution_mode: ::serde_json::Value,
         ///The reason why the bulk send failed.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failed_reason: ::std::option::Option<::std::string::String>,
@@ -4968,163 +3011,15 @@ The data type of the event.
 - If the source account is the developer account, use the string `"developer"`.
 */
         pub source_account: ::std::string::String,
-        pub status: PaymentBulkSendStatus,
+        pub status: ::serde_json::Value,
         ///The updated time of the bulk send, represented as a UNIX timestamp in seconds.
         pub updated_timestamp: i64,
     }
-    /**
-The data type of the event.
-- `Transaction`: The transaction event data.
-- `TSSRequest`: The TSS request event data.
-- `Addresses`: The addresses event data.
-- `WalletInfo`: The wallet information event data.
-- `MPCVault`: The MPC vault event data.
-- `Chains`: The enabled chain event data.
-- `Tokens`: The enabled token event data.
-- `TokenListing`: The token listing event data.
-
-- `PaymentOrder`: The payment order event data.
-- `PaymentRefund`: The payment refund event data.
-- `PaymentSettlement`: The payment settlement event data.
-- `PaymentTransaction`: The payment transaction event data.
-- `PaymentAddressUpdate`: The top-up address update event data.
-- `PaymentPayout`: The payment payout event data.
-- `PaymentBankWithdrawal`: The payment bank withdrawal event data.
-- `PaymentBulkSend`: The payment bulk send event data.
-- `PaymentBulkSendItem`: The payment bulk send item event data.
-- `PaymentAccountBalanceUpdate`: The Payments account balance updated event data, including account information and balance change details.
-- `BalanceUpdateInfo`: The balance update event data.
-- `SuspendedToken`: The token suspension event data.
-- `ComplianceDisposition`: The compliance disposition event data.
-- `ComplianceKytScreenings`: The compliance KYT screenings event data.
-- `ComplianceKyaScreenings`: The compliance KYA screenings event data.
-- `Organization`: The organization event data.
-- `FiatTransaction`: The fiat transaction event data.*/
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum PaymentBulkSendEventDataType {
-        Transaction,
-        #[serde(rename = "TSSRequest")]
-        TssRequest,
-        Addresses,
-        WalletInfo,
-        #[serde(rename = "MPCVault")]
-        MpcVault,
-        Chains,
-        Tokens,
-        TokenListing,
-        PaymentOrder,
-        PaymentRefund,
-        PaymentSettlement,
-        PaymentTransaction,
-        PaymentAddressUpdate,
-        PaymentPayout,
-        PaymentBankWithdrawal,
-        PaymentBulkSend,
-        PaymentBulkSendItem,
-        PaymentAccountBalanceUpdate,
-        BalanceUpdateInfo,
-        SuspendedToken,
-        ComplianceDisposition,
-        ComplianceKytScreenings,
-        ComplianceKyaScreenings,
-        Organization,
-        FiatTransaction,
-    }
-    impl ::std::fmt::Display for PaymentBulkSendEventDataType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Transaction => f.write_str("Transaction"),
-                Self::TssRequest => f.write_str("TSSRequest"),
-                Self::Addresses => f.write_str("Addresses"),
-                Self::WalletInfo => f.write_str("WalletInfo"),
-                Self::MpcVault => f.write_str("MPCVault"),
-                Self::Chains => f.write_str("Chains"),
-                Self::Tokens => f.write_str("Tokens"),
-                Self::TokenListing => f.write_str("TokenListing"),
-                Self::PaymentOrder => f.write_str("PaymentOrder"),
-                Self::PaymentRefund => f.write_str("PaymentRefund"),
-                Self::PaymentSettlement => f.write_str("PaymentSettlement"),
-                Self::PaymentTransaction => f.write_str("PaymentTransaction"),
-                Self::PaymentAddressUpdate => f.write_str("PaymentAddressUpdate"),
-                Self::PaymentPayout => f.write_str("PaymentPayout"),
-                Self::PaymentBankWithdrawal => f.write_str("PaymentBankWithdrawal"),
-                Self::PaymentBulkSend => f.write_str("PaymentBulkSend"),
-                Self::PaymentBulkSendItem => f.write_str("PaymentBulkSendItem"),
-                Self::PaymentAccountBalanceUpdate => {
-                    f.write_str("PaymentAccountBalanceUpdate")
-                }
-                Self::BalanceUpdateInfo => f.write_str("BalanceUpdateInfo"),
-                Self::SuspendedToken => f.write_str("SuspendedToken"),
-                Self::ComplianceDisposition => f.write_str("ComplianceDisposition"),
-                Self::ComplianceKytScreenings => f.write_str("ComplianceKytScreenings"),
-                Self::ComplianceKyaScreenings => f.write_str("ComplianceKyaScreenings"),
-                Self::Organization => f.write_str("Organization"),
-                Self::FiatTransaction => f.write_str("FiatTransaction"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for PaymentBulkSendEventDataType {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "Transaction" => Ok(Self::Transaction),
-                "TSSRequest" => Ok(Self::TssRequest),
-                "Addresses" => Ok(Self::Addresses),
-                "WalletInfo" => Ok(Self::WalletInfo),
-                "MPCVault" => Ok(Self::MpcVault),
-                "Chains" => Ok(Self::Chains),
-                "Tokens" => Ok(Self::Tokens),
-                "TokenListing" => Ok(Self::TokenListing),
-                "PaymentOrder" => Ok(Self::PaymentOrder),
-                "PaymentRefund" => Ok(Self::PaymentRefund),
-                "PaymentSettlement" => Ok(Self::PaymentSettlement),
-                "PaymentTransaction" => Ok(Self::PaymentTransaction),
-                "PaymentAddressUpdate" => Ok(Self::PaymentAddressUpdate),
-                "PaymentPayout" => Ok(Self::PaymentPayout),
-                "PaymentBankWithdrawal" => Ok(Self::PaymentBankWithdrawal),
-                "PaymentBulkSend" => Ok(Self::PaymentBulkSend),
-                "PaymentBulkSendItem" => Ok(Self::PaymentBulkSendItem),
-                "PaymentAccountBalanceUpdate" => Ok(Self::PaymentAccountBalanceUpdate),
-                "BalanceUpdateInfo" => Ok(Self::BalanceUpdateInfo),
-                "SuspendedToken" => Ok(Self::SuspendedToken),
-                "ComplianceDisposition" => Ok(Self::ComplianceDisposition),
-                "ComplianceKytScreenings" => Ok(Self::ComplianceKytScreenings),
-                "ComplianceKyaScreenings" => Ok(Self::ComplianceKyaScreenings),
-                "Organization" => Ok(Self::Organization),
-                "FiatTransaction" => Ok(Self::FiatTransaction),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for PaymentBulkSendEventDataType {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String>
-    for PaymentBulkSendEventDataType {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
+    ///The commission fee. Not returned when no fee has been incurred, the actual charged amount once incurred, or `0` if refunded.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct PaymentBulkSendEventCommissionFee {
+        ///The amount of the commission fee charged by Cobo for operations such as pay-ins and payouts, in USD.
+        pub fee_amount: ::std::string::String,
     }
     /**Specifies how the batch handles item-level validation failures. The required
 `execution_mode` field is a string enum and must be set to either `Strict` or
@@ -5212,13 +3107,13 @@ outcome applies to every item.
         pub failed_reason: ::std::option::Option<::std::string::String>,
         ///The receiving address.
         pub receiving_address: ::std::string::String,
-        pub status: PaymentBulkSendItemStatus,
+        pub status: ::serde_json::Value,
         ///The token ID of the cryptocurrency to be sent to the recipient.
         pub token_id: ::std::string::String,
         ///The transaction hash of the bulk send item.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub tx_hash: ::std::option::Option<::std::string::String>,
-        pub validation_status: PaymentBulkSendItemValidationStatus,
+        pub validation_status: ::serde_json::Value,
     }
     ///`PaymentBulkSendItemEvent`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
@@ -5259,7 +3154,7 @@ The data type of the event.
 - `ComplianceKyaScreenings`: The compliance KYA screenings event data.
 - `Organization`: The organization event data.
 - `FiatTransaction`: The fiat transaction event data.*/
-        pub data_type: PaymentBulkSendItemEventDataType,
+        pub data_type: ::serde_json::Value,
         ///A note or comment about the bulk send item.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub description: ::std::option::Option<::std::string::String>,
@@ -5273,7 +3168,7 @@ The data type of the event.
         pub request_id: ::std::option::Option<::std::string::String>,
         ///The source account ID of the bulk send batch.
         pub source_account: ::std::string::String,
-        pub status: PaymentBulkSendItemStatus,
+        pub status: ::serde_json::Value,
         ///The token ID of the cryptocurrency to be sent to the recipient.
         pub token_id: ::std::string::String,
         ///The transaction hash of the bulk send item.
@@ -5281,161 +3176,7 @@ The data type of the event.
         pub tx_hash: ::std::option::Option<::std::string::String>,
         ///The updated time of the bulk send item, represented as a UNIX timestamp in seconds.
         pub updated_timestamp: i64,
-        pub validation_status: PaymentBulkSendItemValidationStatus,
-    }
-    /**
-The data type of the event.
-- `Transaction`: The transaction event data.
-- `TSSRequest`: The TSS request event data.
-- `Addresses`: The addresses event data.
-- `WalletInfo`: The wallet information event data.
-- `MPCVault`: The MPC vault event data.
-- `Chains`: The enabled chain event data.
-- `Tokens`: The enabled token event data.
-- `TokenListing`: The token listing event data.
-
-- `PaymentOrder`: The payment order event data.
-- `PaymentRefund`: The payment refund event data.
-- `PaymentSettlement`: The payment settlement event data.
-- `PaymentTransaction`: The payment transaction event data.
-- `PaymentAddressUpdate`: The top-up address update event data.
-- `PaymentPayout`: The payment payout event data.
-- `PaymentBankWithdrawal`: The payment bank withdrawal event data.
-- `PaymentBulkSend`: The payment bulk send event data.
-- `PaymentBulkSendItem`: The payment bulk send item event data.
-- `PaymentAccountBalanceUpdate`: The Payments account balance updated event data, including account information and balance change details.
-- `BalanceUpdateInfo`: The balance update event data.
-- `SuspendedToken`: The token suspension event data.
-- `ComplianceDisposition`: The compliance disposition event data.
-- `ComplianceKytScreenings`: The compliance KYT screenings event data.
-- `ComplianceKyaScreenings`: The compliance KYA screenings event data.
-- `Organization`: The organization event data.
-- `FiatTransaction`: The fiat transaction event data.*/
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum PaymentBulkSendItemEventDataType {
-        Transaction,
-        #[serde(rename = "TSSRequest")]
-        TssRequest,
-        Addresses,
-        WalletInfo,
-        #[serde(rename = "MPCVault")]
-        MpcVault,
-        Chains,
-        Tokens,
-        TokenListing,
-        PaymentOrder,
-        PaymentRefund,
-        PaymentSettlement,
-        PaymentTransaction,
-        PaymentAddressUpdate,
-        PaymentPayout,
-        PaymentBankWithdrawal,
-        PaymentBulkSend,
-        PaymentBulkSendItem,
-        PaymentAccountBalanceUpdate,
-        BalanceUpdateInfo,
-        SuspendedToken,
-        ComplianceDisposition,
-        ComplianceKytScreenings,
-        ComplianceKyaScreenings,
-        Organization,
-        FiatTransaction,
-    }
-    impl ::std::fmt::Display for PaymentBulkSendItemEventDataType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Transaction => f.write_str("Transaction"),
-                Self::TssRequest => f.write_str("TSSRequest"),
-                Self::Addresses => f.write_str("Addresses"),
-                Self::WalletInfo => f.write_str("WalletInfo"),
-                Self::MpcVault => f.write_str("MPCVault"),
-                Self::Chains => f.write_str("Chains"),
-                Self::Tokens => f.write_str("Tokens"),
-                Self::TokenListing => f.write_str("TokenListing"),
-                Self::PaymentOrder => f.write_str("PaymentOrder"),
-                Self::PaymentRefund => f.write_str("PaymentRefund"),
-                Self::PaymentSettlement => f.write_str("PaymentSettlement"),
-                Self::PaymentTransaction => f.write_str("PaymentTransaction"),
-                Self::PaymentAddressUpdate => f.write_str("PaymentAddressUpdate"),
-                Self::PaymentPayout => f.write_str("PaymentPayout"),
-                Self::PaymentBankWithdrawal => f.write_str("PaymentBankWithdrawal"),
-                Self::PaymentBulkSend => f.write_str("PaymentBulkSend"),
-                Self::PaymentBulkSendItem => f.write_str("PaymentBulkSendItem"),
-                Self::PaymentAccountBalanceUpdate => {
-                    f.write_str("PaymentAccountBalanceUpdate")
-                }
-                Self::BalanceUpdateInfo => f.write_str("BalanceUpdateInfo"),
-                Self::SuspendedToken => f.write_str("SuspendedToken"),
-                Self::ComplianceDisposition => f.write_str("ComplianceDisposition"),
-                Self::ComplianceKytScreenings => f.write_str("ComplianceKytScreenings"),
-                Self::ComplianceKyaScreenings => f.write_str("ComplianceKyaScreenings"),
-                Self::Organization => f.write_str("Organization"),
-                Self::FiatTransaction => f.write_str("FiatTransaction"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for PaymentBulkSendItemEventDataType {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "Transaction" => Ok(Self::Transaction),
-                "TSSRequest" => Ok(Self::TssRequest),
-                "Addresses" => Ok(Self::Addresses),
-                "WalletInfo" => Ok(Self::WalletInfo),
-                "MPCVault" => Ok(Self::MpcVault),
-                "Chains" => Ok(Self::Chains),
-                "Tokens" => Ok(Self::Tokens),
-                "TokenListing" => Ok(Self::TokenListing),
-                "PaymentOrder" => Ok(Self::PaymentOrder),
-                "PaymentRefund" => Ok(Self::PaymentRefund),
-                "PaymentSettlement" => Ok(Self::PaymentSettlement),
-                "PaymentTransaction" => Ok(Self::PaymentTransaction),
-                "PaymentAddressUpdate" => Ok(Self::PaymentAddressUpdate),
-                "PaymentPayout" => Ok(Self::PaymentPayout),
-                "PaymentBankWithdrawal" => Ok(Self::PaymentBankWithdrawal),
-                "PaymentBulkSend" => Ok(Self::PaymentBulkSend),
-                "PaymentBulkSendItem" => Ok(Self::PaymentBulkSendItem),
-                "PaymentAccountBalanceUpdate" => Ok(Self::PaymentAccountBalanceUpdate),
-                "BalanceUpdateInfo" => Ok(Self::BalanceUpdateInfo),
-                "SuspendedToken" => Ok(Self::SuspendedToken),
-                "ComplianceDisposition" => Ok(Self::ComplianceDisposition),
-                "ComplianceKytScreenings" => Ok(Self::ComplianceKytScreenings),
-                "ComplianceKyaScreenings" => Ok(Self::ComplianceKyaScreenings),
-                "Organization" => Ok(Self::Organization),
-                "FiatTransaction" => Ok(Self::FiatTransaction),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for PaymentBulkSendItemEventDataType {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String>
-    for PaymentBulkSendItemEventDataType {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
+        pub validation_status: ::serde_json::Value,
     }
     /**The current status of the bulk send item. Possible values include:
 - `Pending`: The bulk send item has been created and is waiting to be processed.
@@ -5730,7 +3471,7 @@ The data type of the event.
 - `ComplianceKyaScreenings`: The compliance KYA screenings event data.
 - `Organization`: The organization event data.
 - `FiatTransaction`: The fiat transaction event data.*/
-        pub data_type: PaymentOrderEventDataDataType,
+        pub data_type: ::serde_json::Value,
         /**The exchange rate between `payable_currency` and `pricing_currency`, calculated as (`pricing_amount` + `fee_amount`) / `payable_amount`.
 
 
@@ -5781,8 +3522,8 @@ For the payment link method, `Create order link` returns only the hosted link de
         ///The total cryptocurrency amount received for this order. Updates until the expiration time. Precision matches the token standard (e.g., 6 decimals for USDT).
         pub received_token_amount: ::std::string::String,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub settlement_status: ::std::option::Option<SettleStatus>,
-        pub status: OrderStatus,
+        pub settlement_status: ::std::option::Option<::serde_json::Value>,
+        pub status: ::serde_json::Value,
         ///This field has been deprecated. Please use `payable_currency` instead.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub token_id: ::std::option::Option<::std::string::String>,
@@ -5792,160 +3533,6 @@ For the payment link method, `Create order link` returns only the hosted link de
         ///The updated time of the order, represented as a UNIX timestamp in seconds.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub updated_timestamp: ::std::option::Option<i64>,
-    }
-    /**
-The data type of the event.
-- `Transaction`: The transaction event data.
-- `TSSRequest`: The TSS request event data.
-- `Addresses`: The addresses event data.
-- `WalletInfo`: The wallet information event data.
-- `MPCVault`: The MPC vault event data.
-- `Chains`: The enabled chain event data.
-- `Tokens`: The enabled token event data.
-- `TokenListing`: The token listing event data.
-
-- `PaymentOrder`: The payment order event data.
-- `PaymentRefund`: The payment refund event data.
-- `PaymentSettlement`: The payment settlement event data.
-- `PaymentTransaction`: The payment transaction event data.
-- `PaymentAddressUpdate`: The top-up address update event data.
-- `PaymentPayout`: The payment payout event data.
-- `PaymentBankWithdrawal`: The payment bank withdrawal event data.
-- `PaymentBulkSend`: The payment bulk send event data.
-- `PaymentBulkSendItem`: The payment bulk send item event data.
-- `PaymentAccountBalanceUpdate`: The Payments account balance updated event data, including account information and balance change details.
-- `BalanceUpdateInfo`: The balance update event data.
-- `SuspendedToken`: The token suspension event data.
-- `ComplianceDisposition`: The compliance disposition event data.
-- `ComplianceKytScreenings`: The compliance KYT screenings event data.
-- `ComplianceKyaScreenings`: The compliance KYA screenings event data.
-- `Organization`: The organization event data.
-- `FiatTransaction`: The fiat transaction event data.*/
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum PaymentOrderEventDataDataType {
-        Transaction,
-        #[serde(rename = "TSSRequest")]
-        TssRequest,
-        Addresses,
-        WalletInfo,
-        #[serde(rename = "MPCVault")]
-        MpcVault,
-        Chains,
-        Tokens,
-        TokenListing,
-        PaymentOrder,
-        PaymentRefund,
-        PaymentSettlement,
-        PaymentTransaction,
-        PaymentAddressUpdate,
-        PaymentPayout,
-        PaymentBankWithdrawal,
-        PaymentBulkSend,
-        PaymentBulkSendItem,
-        PaymentAccountBalanceUpdate,
-        BalanceUpdateInfo,
-        SuspendedToken,
-        ComplianceDisposition,
-        ComplianceKytScreenings,
-        ComplianceKyaScreenings,
-        Organization,
-        FiatTransaction,
-    }
-    impl ::std::fmt::Display for PaymentOrderEventDataDataType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Transaction => f.write_str("Transaction"),
-                Self::TssRequest => f.write_str("TSSRequest"),
-                Self::Addresses => f.write_str("Addresses"),
-                Self::WalletInfo => f.write_str("WalletInfo"),
-                Self::MpcVault => f.write_str("MPCVault"),
-                Self::Chains => f.write_str("Chains"),
-                Self::Tokens => f.write_str("Tokens"),
-                Self::TokenListing => f.write_str("TokenListing"),
-                Self::PaymentOrder => f.write_str("PaymentOrder"),
-                Self::PaymentRefund => f.write_str("PaymentRefund"),
-                Self::PaymentSettlement => f.write_str("PaymentSettlement"),
-                Self::PaymentTransaction => f.write_str("PaymentTransaction"),
-                Self::PaymentAddressUpdate => f.write_str("PaymentAddressUpdate"),
-                Self::PaymentPayout => f.write_str("PaymentPayout"),
-                Self::PaymentBankWithdrawal => f.write_str("PaymentBankWithdrawal"),
-                Self::PaymentBulkSend => f.write_str("PaymentBulkSend"),
-                Self::PaymentBulkSendItem => f.write_str("PaymentBulkSendItem"),
-                Self::PaymentAccountBalanceUpdate => {
-                    f.write_str("PaymentAccountBalanceUpdate")
-                }
-                Self::BalanceUpdateInfo => f.write_str("BalanceUpdateInfo"),
-                Self::SuspendedToken => f.write_str("SuspendedToken"),
-                Self::ComplianceDisposition => f.write_str("ComplianceDisposition"),
-                Self::ComplianceKytScreenings => f.write_str("ComplianceKytScreenings"),
-                Self::ComplianceKyaScreenings => f.write_str("ComplianceKyaScreenings"),
-                Self::Organization => f.write_str("Organization"),
-                Self::FiatTransaction => f.write_str("FiatTransaction"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for PaymentOrderEventDataDataType {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "Transaction" => Ok(Self::Transaction),
-                "TSSRequest" => Ok(Self::TssRequest),
-                "Addresses" => Ok(Self::Addresses),
-                "WalletInfo" => Ok(Self::WalletInfo),
-                "MPCVault" => Ok(Self::MpcVault),
-                "Chains" => Ok(Self::Chains),
-                "Tokens" => Ok(Self::Tokens),
-                "TokenListing" => Ok(Self::TokenListing),
-                "PaymentOrder" => Ok(Self::PaymentOrder),
-                "PaymentRefund" => Ok(Self::PaymentRefund),
-                "PaymentSettlement" => Ok(Self::PaymentSettlement),
-                "PaymentTransaction" => Ok(Self::PaymentTransaction),
-                "PaymentAddressUpdate" => Ok(Self::PaymentAddressUpdate),
-                "PaymentPayout" => Ok(Self::PaymentPayout),
-                "PaymentBankWithdrawal" => Ok(Self::PaymentBankWithdrawal),
-                "PaymentBulkSend" => Ok(Self::PaymentBulkSend),
-                "PaymentBulkSendItem" => Ok(Self::PaymentBulkSendItem),
-                "PaymentAccountBalanceUpdate" => Ok(Self::PaymentAccountBalanceUpdate),
-                "BalanceUpdateInfo" => Ok(Self::BalanceUpdateInfo),
-                "SuspendedToken" => Ok(Self::SuspendedToken),
-                "ComplianceDisposition" => Ok(Self::ComplianceDisposition),
-                "ComplianceKytScreenings" => Ok(Self::ComplianceKytScreenings),
-                "ComplianceKyaScreenings" => Ok(Self::ComplianceKyaScreenings),
-                "Organization" => Ok(Self::Organization),
-                "FiatTransaction" => Ok(Self::FiatTransaction),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for PaymentOrderEventDataDataType {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String>
-    for PaymentOrderEventDataDataType {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
     }
     ///`PaymentPayout`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
@@ -5966,7 +3553,7 @@ The data type of the event.
         ///The initiator of this payout, usually the user's API key.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub initiator: ::std::option::Option<::std::string::String>,
-        pub payout_channel: PayoutChannel,
+        pub payout_channel: ::serde_json::Value,
         ///The payout ID generated by Cobo.
         pub payout_id: ::std::string::String,
         ///required
@@ -5985,7 +3572,7 @@ The data type of the event.
 */
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub source_account: ::std::option::Option<::std::string::String>,
-        pub status: PaymentPayoutStatus,
+        pub status: ::serde_json::Value,
         ///The updated time of the payout, represented as a UNIX timestamp in seconds.
         pub updated_timestamp: i64,
     }
@@ -6008,7 +3595,7 @@ The data type of the event.
         ///The initiator of this payout, usually the user's API key.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub initiator: ::std::option::Option<::std::string::String>,
-        pub payout_channel: PayoutChannel,
+        pub payout_channel: ::serde_json::Value,
         ///The payout ID generated by Cobo.
         pub payout_id: ::std::string::String,
         ///required
@@ -6027,7 +3614,7 @@ The data type of the event.
 */
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub source_account: ::std::option::Option<::std::string::String>,
-        pub status: PaymentPayoutStatus,
+        pub status: ::serde_json::Value,
         ///An array of payout transactions.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub transactions: ::std::vec::Vec<PaymentTransaction>,
@@ -6075,14 +3662,14 @@ The data type of the event.
 - `ComplianceKyaScreenings`: The compliance KYA screenings event data.
 - `Organization`: The organization event data.
 - `FiatTransaction`: The fiat transaction event data.*/
-        pub data_type: PaymentPayoutEventDataType,
+        pub data_type: ::serde_json::Value,
         ///The reason why the payout failed.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failed_reason: ::std::option::Option<::std::string::String>,
         ///The initiator of this payout, usually the user's API key.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub initiator: ::std::option::Option<::std::string::String>,
-        pub payout_channel: PayoutChannel,
+        pub payout_channel: ::serde_json::Value,
         ///The payout ID generated by Cobo.
         pub payout_id: ::std::string::String,
         ///required
@@ -6101,165 +3688,12 @@ The data type of the event.
 */
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub source_account: ::std::option::Option<::std::string::String>,
-        pub status: PaymentPayoutStatus,
+        pub status: ::serde_json::Value,
         ///An array of payout transactions.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub transactions: ::std::vec::Vec<PaymentTransaction>,
         ///The updated time of the payout, represented as a UNIX timestamp in seconds.
         pub updated_timestamp: i64,
-    }
-    /**
-The data type of the event.
-- `Transaction`: The transaction event data.
-- `TSSRequest`: The TSS request event data.
-- `Addresses`: The addresses event data.
-- `WalletInfo`: The wallet information event data.
-- `MPCVault`: The MPC vault event data.
-- `Chains`: The enabled chain event data.
-- `Tokens`: The enabled token event data.
-- `TokenListing`: The token listing event data.
-
-- `PaymentOrder`: The payment order event data.
-- `PaymentRefund`: The payment refund event data.
-- `PaymentSettlement`: The payment settlement event data.
-- `PaymentTransaction`: The payment transaction event data.
-- `PaymentAddressUpdate`: The top-up address update event data.
-- `PaymentPayout`: The payment payout event data.
-- `PaymentBankWithdrawal`: The payment bank withdrawal event data.
-- `PaymentBulkSend`: The payment bulk send event data.
-- `PaymentBulkSendItem`: The payment bulk send item event data.
-- `PaymentAccountBalanceUpdate`: The Payments account balance updated event data, including account information and balance change details.
-- `BalanceUpdateInfo`: The balance update event data.
-- `SuspendedToken`: The token suspension event data.
-- `ComplianceDisposition`: The compliance disposition event data.
-- `ComplianceKytScreenings`: The compliance KYT screenings event data.
-- `ComplianceKyaScreenings`: The compliance KYA screenings event data.
-- `Organization`: The organization event data.
-- `FiatTransaction`: The fiat transaction event data.*/
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum PaymentPayoutEventDataType {
-        Transaction,
-        #[serde(rename = "TSSRequest")]
-        TssRequest,
-        Addresses,
-        WalletInfo,
-        #[serde(rename = "MPCVault")]
-        MpcVault,
-        Chains,
-        Tokens,
-        TokenListing,
-        PaymentOrder,
-        PaymentRefund,
-        PaymentSettlement,
-        PaymentTransaction,
-        PaymentAddressUpdate,
-        PaymentPayout,
-        PaymentBankWithdrawal,
-        PaymentBulkSend,
-        PaymentBulkSendItem,
-        PaymentAccountBalanceUpdate,
-        BalanceUpdateInfo,
-        SuspendedToken,
-        ComplianceDisposition,
-        ComplianceKytScreenings,
-        ComplianceKyaScreenings,
-        Organization,
-        FiatTransaction,
-    }
-    impl ::std::fmt::Display for PaymentPayoutEventDataType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Transaction => f.write_str("Transaction"),
-                Self::TssRequest => f.write_str("TSSRequest"),
-                Self::Addresses => f.write_str("Addresses"),
-                Self::WalletInfo => f.write_str("WalletInfo"),
-                Self::MpcVault => f.write_str("MPCVault"),
-                Self::Chains => f.write_str("Chains"),
-                Self::Tokens => f.write_str("Tokens"),
-                Self::TokenListing => f.write_str("TokenListing"),
-                Self::PaymentOrder => f.write_str("PaymentOrder"),
-                Self::PaymentRefund => f.write_str("PaymentRefund"),
-                Self::PaymentSettlement => f.write_str("PaymentSettlement"),
-                Self::PaymentTransaction => f.write_str("PaymentTransaction"),
-                Self::PaymentAddressUpdate => f.write_str("PaymentAddressUpdate"),
-                Self::PaymentPayout => f.write_str("PaymentPayout"),
-                Self::PaymentBankWithdrawal => f.write_str("PaymentBankWithdrawal"),
-                Self::PaymentBulkSend => f.write_str("PaymentBulkSend"),
-                Self::PaymentBulkSendItem => f.write_str("PaymentBulkSendItem"),
-                Self::PaymentAccountBalanceUpdate => {
-                    f.write_str("PaymentAccountBalanceUpdate")
-                }
-                Self::BalanceUpdateInfo => f.write_str("BalanceUpdateInfo"),
-                Self::SuspendedToken => f.write_str("SuspendedToken"),
-                Self::ComplianceDisposition => f.write_str("ComplianceDisposition"),
-                Self::ComplianceKytScreenings => f.write_str("ComplianceKytScreenings"),
-                Self::ComplianceKyaScreenings => f.write_str("ComplianceKyaScreenings"),
-                Self::Organization => f.write_str("Organization"),
-                Self::FiatTransaction => f.write_str("FiatTransaction"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for PaymentPayoutEventDataType {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "Transaction" => Ok(Self::Transaction),
-                "TSSRequest" => Ok(Self::TssRequest),
-                "Addresses" => Ok(Self::Addresses),
-                "WalletInfo" => Ok(Self::WalletInfo),
-                "MPCVault" => Ok(Self::MpcVault),
-                "Chains" => Ok(Self::Chains),
-                "Tokens" => Ok(Self::Tokens),
-                "TokenListing" => Ok(Self::TokenListing),
-                "PaymentOrder" => Ok(Self::PaymentOrder),
-                "PaymentRefund" => Ok(Self::PaymentRefund),
-                "PaymentSettlement" => Ok(Self::PaymentSettlement),
-                "PaymentTransaction" => Ok(Self::PaymentTransaction),
-                "PaymentAddressUpdate" => Ok(Self::PaymentAddressUpdate),
-                "PaymentPayout" => Ok(Self::PaymentPayout),
-                "PaymentBankWithdrawal" => Ok(Self::PaymentBankWithdrawal),
-                "PaymentBulkSend" => Ok(Self::PaymentBulkSend),
-                "PaymentBulkSendItem" => Ok(Self::PaymentBulkSendItem),
-                "PaymentAccountBalanceUpdate" => Ok(Self::PaymentAccountBalanceUpdate),
-                "BalanceUpdateInfo" => Ok(Self::BalanceUpdateInfo),
-                "SuspendedToken" => Ok(Self::SuspendedToken),
-                "ComplianceDisposition" => Ok(Self::ComplianceDisposition),
-                "ComplianceKytScreenings" => Ok(Self::ComplianceKytScreenings),
-                "ComplianceKyaScreenings" => Ok(Self::ComplianceKyaScreenings),
-                "Organization" => Ok(Self::Organization),
-                "FiatTransaction" => Ok(Self::FiatTransaction),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for PaymentPayoutEventDataType {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for PaymentPayoutEventDataType {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
     }
     ///`PaymentPayoutItem`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
@@ -6385,9 +3819,8 @@ The data type of the event.
 */
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub charge_merchant_fee: ::std::option::Option<bool>,
-        ///The commission fee. Not returned when no fee has been incurred, the actual charged amount once incurred, or `0` if refunded.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub commission_fee: ::std::option::Option<CommissionFee>,
+        pub commission_fee: ::std::option::Option<PaymentRefundEventDataCommissionFee>,
         ///The creation time of the refund order, represented as a UNIX timestamp in seconds.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub created_timestamp: ::std::option::Option<i64>,
@@ -6419,7 +3852,7 @@ The data type of the event.
 - `ComplianceKyaScreenings`: The compliance KYA screenings event data.
 - `Organization`: The organization event data.
 - `FiatTransaction`: The fiat transaction event data.*/
-        pub data_type: PaymentRefundEventDataDataType,
+        pub data_type: ::serde_json::Value,
         ///The reason why the refund failed.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failed_reason: ::std::option::Option<::std::string::String>,
@@ -6445,11 +3878,11 @@ The initiator of this settlement request. Can return either an API key or the Pa
         ///The refund order ID.
         pub refund_id: ::std::string::String,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub refund_type: ::std::option::Option<RefundType>,
+        pub refund_type: ::std::option::Option<::serde_json::Value>,
         ///The request ID provided by you when creating the refund request.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub request_id: ::std::option::Option<::std::string::String>,
-        pub status: RefundStatus,
+        pub status: ::serde_json::Value,
         ///The recipient's wallet address where the refund will be sent.
         pub to_address: ::std::string::String,
         ///The ID of the cryptocurrency used for refund.
@@ -6461,165 +3894,17 @@ The initiator of this settlement request. Can return either an API key or the Pa
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub updated_timestamp: ::std::option::Option<i64>,
     }
-    /**
-The data type of the event.
-- `Transaction`: The transaction event data.
-- `TSSRequest`: The TSS request event data.
-- `Addresses`: The addresses event data.
-- `WalletInfo`: The wallet information event data.
-- `MPCVault`: The MPC vault event data.
-- `Chains`: The enabled chain event data.
-- `Tokens`: The enabled token event data.
-- `TokenListing`: The token listing event data.
-
-- `PaymentOrder`: The payment order event data.
-- `PaymentRefund`: The payment refund event data.
-- `PaymentSettlement`: The payment settlement event data.
-- `PaymentTransaction`: The payment transaction event data.
-- `PaymentAddressUpdate`: The top-up address update event data.
-- `PaymentPayout`: The payment payout event data.
-- `PaymentBankWithdrawal`: The payment bank withdrawal event data.
-- `PaymentBulkSend`: The payment bulk send event data.
-- `PaymentBulkSendItem`: The payment bulk send item event data.
-- `PaymentAccountBalanceUpdate`: The Payments account balance updated event data, including account information and balance change details.
-- `BalanceUpdateInfo`: The balance update event data.
-- `SuspendedToken`: The token suspension event data.
-- `ComplianceDisposition`: The compliance disposition event data.
-- `ComplianceKytScreenings`: The compliance KYT screenings event data.
-- `ComplianceKyaScreenings`: The compliance KYA screenings event data.
-- `Organization`: The organization event data.
-- `FiatTransaction`: The fiat transaction event data.*/
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum PaymentRefundEventDataDataType {
-        Transaction,
-        #[serde(rename = "TSSRequest")]
-        TssRequest,
-        Addresses,
-        WalletInfo,
-        #[serde(rename = "MPCVault")]
-        MpcVault,
-        Chains,
-        Tokens,
-        TokenListing,
-        PaymentOrder,
-        PaymentRefund,
-        PaymentSettlement,
-        PaymentTransaction,
-        PaymentAddressUpdate,
-        PaymentPayout,
-        PaymentBankWithdrawal,
-        PaymentBulkSend,
-        PaymentBulkSendItem,
-        PaymentAccountBalanceUpdate,
-        BalanceUpdateInfo,
-        SuspendedToken,
-        ComplianceDisposition,
-        ComplianceKytScreenings,
-        ComplianceKyaScreenings,
-        Organization,
-        FiatTransaction,
-    }
-    impl ::std::fmt::Display for PaymentRefundEventDataDataType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Transaction => f.write_str("Transaction"),
-                Self::TssRequest => f.write_str("TSSRequest"),
-                Self::Addresses => f.write_str("Addresses"),
-                Self::WalletInfo => f.write_str("WalletInfo"),
-                Self::MpcVault => f.write_str("MPCVault"),
-                Self::Chains => f.write_str("Chains"),
-                Self::Tokens => f.write_str("Tokens"),
-                Self::TokenListing => f.write_str("TokenListing"),
-                Self::PaymentOrder => f.write_str("PaymentOrder"),
-                Self::PaymentRefund => f.write_str("PaymentRefund"),
-                Self::PaymentSettlement => f.write_str("PaymentSettlement"),
-                Self::PaymentTransaction => f.write_str("PaymentTransaction"),
-                Self::PaymentAddressUpdate => f.write_str("PaymentAddressUpdate"),
-                Self::PaymentPayout => f.write_str("PaymentPayout"),
-                Self::PaymentBankWithdrawal => f.write_str("PaymentBankWithdrawal"),
-                Self::PaymentBulkSend => f.write_str("PaymentBulkSend"),
-                Self::PaymentBulkSendItem => f.write_str("PaymentBulkSendItem"),
-                Self::PaymentAccountBalanceUpdate => {
-                    f.write_str("PaymentAccountBalanceUpdate")
-                }
-                Self::BalanceUpdateInfo => f.write_str("BalanceUpdateInfo"),
-                Self::SuspendedToken => f.write_str("SuspendedToken"),
-                Self::ComplianceDisposition => f.write_str("ComplianceDisposition"),
-                Self::ComplianceKytScreenings => f.write_str("ComplianceKytScreenings"),
-                Self::ComplianceKyaScreenings => f.write_str("ComplianceKyaScreenings"),
-                Self::Organization => f.write_str("Organization"),
-                Self::FiatTransaction => f.write_str("FiatTransaction"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for PaymentRefundEventDataDataType {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "Transaction" => Ok(Self::Transaction),
-                "TSSRequest" => Ok(Self::TssRequest),
-                "Addresses" => Ok(Self::Addresses),
-                "WalletInfo" => Ok(Self::WalletInfo),
-                "MPCVault" => Ok(Self::MpcVault),
-                "Chains" => Ok(Self::Chains),
-                "Tokens" => Ok(Self::Tokens),
-                "TokenListing" => Ok(Self::TokenListing),
-                "PaymentOrder" => Ok(Self::PaymentOrder),
-                "PaymentRefund" => Ok(Self::PaymentRefund),
-                "PaymentSettlement" => Ok(Self::PaymentSettlement),
-                "PaymentTransaction" => Ok(Self::PaymentTransaction),
-                "PaymentAddressUpdate" => Ok(Self::PaymentAddressUpdate),
-                "PaymentPayout" => Ok(Self::PaymentPayout),
-                "PaymentBankWithdrawal" => Ok(Self::PaymentBankWithdrawal),
-                "PaymentBulkSend" => Ok(Self::PaymentBulkSend),
-                "PaymentBulkSendItem" => Ok(Self::PaymentBulkSendItem),
-                "PaymentAccountBalanceUpdate" => Ok(Self::PaymentAccountBalanceUpdate),
-                "BalanceUpdateInfo" => Ok(Self::BalanceUpdateInfo),
-                "SuspendedToken" => Ok(Self::SuspendedToken),
-                "ComplianceDisposition" => Ok(Self::ComplianceDisposition),
-                "ComplianceKytScreenings" => Ok(Self::ComplianceKytScreenings),
-                "ComplianceKyaScreenings" => Ok(Self::ComplianceKyaScreenings),
-                "Organization" => Ok(Self::Organization),
-                "FiatTransaction" => Ok(Self::FiatTransaction),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for PaymentRefundEventDataDataType {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String>
-    for PaymentRefundEventDataDataType {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
+    ///The commission fee. Not returned when no fee has been incurred, the actual charged amount once incurred, or `0` if refunded.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct PaymentRefundEventDataCommissionFee {
+        ///The amount of the commission fee charged by Cobo for operations such as pay-ins and payouts, in USD.
+        pub fee_amount: ::std::string::String,
     }
     ///`PaymentSettlementEvent`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct PaymentSettlementEvent {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub acquiring_type: ::std::option::Option<AcquiringType>,
+        pub acquiring_type: ::std::option::Option<::serde_json::Value>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub bank_account: ::std::option::Option<BankAccount>,
         ///The created time of the settlement request, represented as a UNIX timestamp in seconds.
@@ -6656,7 +3941,7 @@ The data type of the event.
 - `ComplianceKyaScreenings`: The compliance KYA screenings event data.
 - `Organization`: The organization event data.
 - `FiatTransaction`: The fiat transaction event data.*/
-        pub data_type: PaymentSettlementEventDataType,
+        pub data_type: ::serde_json::Value,
         /**
 The initiator of this settlement request. Can return either an API key or the Payments App's ID.
 - Format `api_key_<API_KEY>`: Indicates the settlement request was initiated via the Payments API using the API key.
@@ -6665,7 +3950,7 @@ The initiator of this settlement request. Can return either an API key or the Pa
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub initiator: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub payout_channel: ::std::option::Option<PayoutChannel>,
+        pub payout_channel: ::std::option::Option<::serde_json::Value>,
         ///The estimated amount of the fiat currency to receive after off-ramping. This amount is subject to change due to bank transfer fees.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub received_amount_fiat: ::std::option::Option<::std::string::String>,
@@ -6674,166 +3959,12 @@ The initiator of this settlement request. Can return either an API key or the Pa
         ///The settlement request ID generated by Cobo.
         pub settlement_request_id: ::std::string::String,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub settlement_type: ::std::option::Option<SettlementType>,
+        pub settlement_type: ::std::option::Option<::serde_json::Value>,
         pub settlements: ::std::vec::Vec<SettlementDetail>,
-        pub status: SettleRequestStatus,
+        pub status: ::serde_json::Value,
         ///The updated time of the settlement request, represented as a UNIX timestamp in seconds.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub updated_timestamp: ::std::option::Option<i64>,
-    }
-    /**
-The data type of the event.
-- `Transaction`: The transaction event data.
-- `TSSRequest`: The TSS request event data.
-- `Addresses`: The addresses event data.
-- `WalletInfo`: The wallet information event data.
-- `MPCVault`: The MPC vault event data.
-- `Chains`: The enabled chain event data.
-- `Tokens`: The enabled token event data.
-- `TokenListing`: The token listing event data.
-
-- `PaymentOrder`: The payment order event data.
-- `PaymentRefund`: The payment refund event data.
-- `PaymentSettlement`: The payment settlement event data.
-- `PaymentTransaction`: The payment transaction event data.
-- `PaymentAddressUpdate`: The top-up address update event data.
-- `PaymentPayout`: The payment payout event data.
-- `PaymentBankWithdrawal`: The payment bank withdrawal event data.
-- `PaymentBulkSend`: The payment bulk send event data.
-- `PaymentBulkSendItem`: The payment bulk send item event data.
-- `PaymentAccountBalanceUpdate`: The Payments account balance updated event data, including account information and balance change details.
-- `BalanceUpdateInfo`: The balance update event data.
-- `SuspendedToken`: The token suspension event data.
-- `ComplianceDisposition`: The compliance disposition event data.
-- `ComplianceKytScreenings`: The compliance KYT screenings event data.
-- `ComplianceKyaScreenings`: The compliance KYA screenings event data.
-- `Organization`: The organization event data.
-- `FiatTransaction`: The fiat transaction event data.*/
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum PaymentSettlementEventDataType {
-        Transaction,
-        #[serde(rename = "TSSRequest")]
-        TssRequest,
-        Addresses,
-        WalletInfo,
-        #[serde(rename = "MPCVault")]
-        MpcVault,
-        Chains,
-        Tokens,
-        TokenListing,
-        PaymentOrder,
-        PaymentRefund,
-        PaymentSettlement,
-        PaymentTransaction,
-        PaymentAddressUpdate,
-        PaymentPayout,
-        PaymentBankWithdrawal,
-        PaymentBulkSend,
-        PaymentBulkSendItem,
-        PaymentAccountBalanceUpdate,
-        BalanceUpdateInfo,
-        SuspendedToken,
-        ComplianceDisposition,
-        ComplianceKytScreenings,
-        ComplianceKyaScreenings,
-        Organization,
-        FiatTransaction,
-    }
-    impl ::std::fmt::Display for PaymentSettlementEventDataType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Transaction => f.write_str("Transaction"),
-                Self::TssRequest => f.write_str("TSSRequest"),
-                Self::Addresses => f.write_str("Addresses"),
-                Self::WalletInfo => f.write_str("WalletInfo"),
-                Self::MpcVault => f.write_str("MPCVault"),
-                Self::Chains => f.write_str("Chains"),
-                Self::Tokens => f.write_str("Tokens"),
-                Self::TokenListing => f.write_str("TokenListing"),
-                Self::PaymentOrder => f.write_str("PaymentOrder"),
-                Self::PaymentRefund => f.write_str("PaymentRefund"),
-                Self::PaymentSettlement => f.write_str("PaymentSettlement"),
-                Self::PaymentTransaction => f.write_str("PaymentTransaction"),
-                Self::PaymentAddressUpdate => f.write_str("PaymentAddressUpdate"),
-                Self::PaymentPayout => f.write_str("PaymentPayout"),
-                Self::PaymentBankWithdrawal => f.write_str("PaymentBankWithdrawal"),
-                Self::PaymentBulkSend => f.write_str("PaymentBulkSend"),
-                Self::PaymentBulkSendItem => f.write_str("PaymentBulkSendItem"),
-                Self::PaymentAccountBalanceUpdate => {
-                    f.write_str("PaymentAccountBalanceUpdate")
-                }
-                Self::BalanceUpdateInfo => f.write_str("BalanceUpdateInfo"),
-                Self::SuspendedToken => f.write_str("SuspendedToken"),
-                Self::ComplianceDisposition => f.write_str("ComplianceDisposition"),
-                Self::ComplianceKytScreenings => f.write_str("ComplianceKytScreenings"),
-                Self::ComplianceKyaScreenings => f.write_str("ComplianceKyaScreenings"),
-                Self::Organization => f.write_str("Organization"),
-                Self::FiatTransaction => f.write_str("FiatTransaction"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for PaymentSettlementEventDataType {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "Transaction" => Ok(Self::Transaction),
-                "TSSRequest" => Ok(Self::TssRequest),
-                "Addresses" => Ok(Self::Addresses),
-                "WalletInfo" => Ok(Self::WalletInfo),
-                "MPCVault" => Ok(Self::MpcVault),
-                "Chains" => Ok(Self::Chains),
-                "Tokens" => Ok(Self::Tokens),
-                "TokenListing" => Ok(Self::TokenListing),
-                "PaymentOrder" => Ok(Self::PaymentOrder),
-                "PaymentRefund" => Ok(Self::PaymentRefund),
-                "PaymentSettlement" => Ok(Self::PaymentSettlement),
-                "PaymentTransaction" => Ok(Self::PaymentTransaction),
-                "PaymentAddressUpdate" => Ok(Self::PaymentAddressUpdate),
-                "PaymentPayout" => Ok(Self::PaymentPayout),
-                "PaymentBankWithdrawal" => Ok(Self::PaymentBankWithdrawal),
-                "PaymentBulkSend" => Ok(Self::PaymentBulkSend),
-                "PaymentBulkSendItem" => Ok(Self::PaymentBulkSendItem),
-                "PaymentAccountBalanceUpdate" => Ok(Self::PaymentAccountBalanceUpdate),
-                "BalanceUpdateInfo" => Ok(Self::BalanceUpdateInfo),
-                "SuspendedToken" => Ok(Self::SuspendedToken),
-                "ComplianceDisposition" => Ok(Self::ComplianceDisposition),
-                "ComplianceKytScreenings" => Ok(Self::ComplianceKytScreenings),
-                "ComplianceKyaScreenings" => Ok(Self::ComplianceKyaScreenings),
-                "Organization" => Ok(Self::Organization),
-                "FiatTransaction" => Ok(Self::FiatTransaction),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for PaymentSettlementEventDataType {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String>
-    for PaymentSettlementEventDataType {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
     }
     ///`PaymentTransaction`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
@@ -6851,9 +3982,9 @@ The data type of the event.
         pub failed_reason: ::std::option::Option<::std::string::String>,
         ///The source address of the transaction.
         pub from_address: ::std::string::String,
-        pub status: TransactionStatus,
+        pub status: ::serde_json::Value,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub sub_status: ::std::option::Option<TransactionSubStatus>,
+        pub sub_status: ::std::option::Option<::serde_json::Value>,
         ///The destination address of the transaction.
         pub to_address: ::std::string::String,
         ///The ID of the cryptocurrency.
@@ -6870,7 +4001,7 @@ The data type of the event.
     ///`PaymentTransactionEventData`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct PaymentTransactionEventData {
-        pub acquiring_type: AcquiringType,
+        pub acquiring_type: ::serde_json::Value,
         ///A unique identifier assigned by Cobo to track and identify subscription action.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub action_id: ::std::option::Option<::std::string::String>,
@@ -6938,7 +4069,7 @@ The data type of the event.
 - `ComplianceKyaScreenings`: The compliance KYA screenings event data.
 - `Organization`: The organization event data.
 - `FiatTransaction`: The fiat transaction event data.*/
-        pub data_type: PaymentTransactionEventDataDataType,
+        pub data_type: ::serde_json::Value,
         ///The description for your transaction.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub description: ::std::option::Option<::std::string::String>,
@@ -6956,7 +4087,7 @@ The data type of the event.
         ///The transaction initiator.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub initiator: ::std::option::Option<::std::string::String>,
-        pub initiator_type: TransactionInitiatorType,
+        pub initiator_type: ::serde_json::Value,
         /**Whether the transaction was executed as a [Cobo Loop](https://manuals.cobo.com/en/portal/custodial-wallets/cobo-loop) transfer.
 - `true`: The transaction was executed as a Cobo Loop transfer.
 - `false`: The transaction was not executed as a Cobo Loop transfer.
@@ -6985,9 +4116,9 @@ The data type of the event.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub result: ::std::option::Option<TransactionResult>,
         pub source: PaymentTransactionEventDataSource,
-        pub status: TransactionStatus,
+        pub status: ::serde_json::Value,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub sub_status: ::std::option::Option<TransactionSubStatus>,
+        pub sub_status: ::std::option::Option<::serde_json::Value>,
         ///A unique identifier assigned by Cobo to track and identify subscription.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub subscription_id: ::std::option::Option<::std::string::String>,
@@ -7003,167 +4134,13 @@ This property is populated only after the transaction is broadcast on-chain, so 
         ///The transaction ID.
         pub transaction_id: ::uuid::Uuid,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub transaction_process_type: ::std::option::Option<TransactionProcessType>,
+        pub transaction_process_type: ::std::option::Option<::serde_json::Value>,
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        pub type_: ::std::option::Option<TransactionType>,
+        pub type_: ::std::option::Option<::serde_json::Value>,
         ///The time when the transaction was updated, in Unix timestamp format, measured in milliseconds.
         pub updated_timestamp: i64,
         ///For deposit transactions, this property represents the wallet ID of the transaction destination. For transactions of other types, this property represents the wallet ID of the transaction source.
         pub wallet_id: ::std::string::String,
-    }
-    /**
-The data type of the event.
-- `Transaction`: The transaction event data.
-- `TSSRequest`: The TSS request event data.
-- `Addresses`: The addresses event data.
-- `WalletInfo`: The wallet information event data.
-- `MPCVault`: The MPC vault event data.
-- `Chains`: The enabled chain event data.
-- `Tokens`: The enabled token event data.
-- `TokenListing`: The token listing event data.
-
-- `PaymentOrder`: The payment order event data.
-- `PaymentRefund`: The payment refund event data.
-- `PaymentSettlement`: The payment settlement event data.
-- `PaymentTransaction`: The payment transaction event data.
-- `PaymentAddressUpdate`: The top-up address update event data.
-- `PaymentPayout`: The payment payout event data.
-- `PaymentBankWithdrawal`: The payment bank withdrawal event data.
-- `PaymentBulkSend`: The payment bulk send event data.
-- `PaymentBulkSendItem`: The payment bulk send item event data.
-- `PaymentAccountBalanceUpdate`: The Payments account balance updated event data, including account information and balance change details.
-- `BalanceUpdateInfo`: The balance update event data.
-- `SuspendedToken`: The token suspension event data.
-- `ComplianceDisposition`: The compliance disposition event data.
-- `ComplianceKytScreenings`: The compliance KYT screenings event data.
-- `ComplianceKyaScreenings`: The compliance KYA screenings event data.
-- `Organization`: The organization event data.
-- `FiatTransaction`: The fiat transaction event data.*/
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum PaymentTransactionEventDataDataType {
-        Transaction,
-        #[serde(rename = "TSSRequest")]
-        TssRequest,
-        Addresses,
-        WalletInfo,
-        #[serde(rename = "MPCVault")]
-        MpcVault,
-        Chains,
-        Tokens,
-        TokenListing,
-        PaymentOrder,
-        PaymentRefund,
-        PaymentSettlement,
-        PaymentTransaction,
-        PaymentAddressUpdate,
-        PaymentPayout,
-        PaymentBankWithdrawal,
-        PaymentBulkSend,
-        PaymentBulkSendItem,
-        PaymentAccountBalanceUpdate,
-        BalanceUpdateInfo,
-        SuspendedToken,
-        ComplianceDisposition,
-        ComplianceKytScreenings,
-        ComplianceKyaScreenings,
-        Organization,
-        FiatTransaction,
-    }
-    impl ::std::fmt::Display for PaymentTransactionEventDataDataType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Transaction => f.write_str("Transaction"),
-                Self::TssRequest => f.write_str("TSSRequest"),
-                Self::Addresses => f.write_str("Addresses"),
-                Self::WalletInfo => f.write_str("WalletInfo"),
-                Self::MpcVault => f.write_str("MPCVault"),
-                Self::Chains => f.write_str("Chains"),
-                Self::Tokens => f.write_str("Tokens"),
-                Self::TokenListing => f.write_str("TokenListing"),
-                Self::PaymentOrder => f.write_str("PaymentOrder"),
-                Self::PaymentRefund => f.write_str("PaymentRefund"),
-                Self::PaymentSettlement => f.write_str("PaymentSettlement"),
-                Self::PaymentTransaction => f.write_str("PaymentTransaction"),
-                Self::PaymentAddressUpdate => f.write_str("PaymentAddressUpdate"),
-                Self::PaymentPayout => f.write_str("PaymentPayout"),
-                Self::PaymentBankWithdrawal => f.write_str("PaymentBankWithdrawal"),
-                Self::PaymentBulkSend => f.write_str("PaymentBulkSend"),
-                Self::PaymentBulkSendItem => f.write_str("PaymentBulkSendItem"),
-                Self::PaymentAccountBalanceUpdate => {
-                    f.write_str("PaymentAccountBalanceUpdate")
-                }
-                Self::BalanceUpdateInfo => f.write_str("BalanceUpdateInfo"),
-                Self::SuspendedToken => f.write_str("SuspendedToken"),
-                Self::ComplianceDisposition => f.write_str("ComplianceDisposition"),
-                Self::ComplianceKytScreenings => f.write_str("ComplianceKytScreenings"),
-                Self::ComplianceKyaScreenings => f.write_str("ComplianceKyaScreenings"),
-                Self::Organization => f.write_str("Organization"),
-                Self::FiatTransaction => f.write_str("FiatTransaction"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for PaymentTransactionEventDataDataType {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "Transaction" => Ok(Self::Transaction),
-                "TSSRequest" => Ok(Self::TssRequest),
-                "Addresses" => Ok(Self::Addresses),
-                "WalletInfo" => Ok(Self::WalletInfo),
-                "MPCVault" => Ok(Self::MpcVault),
-                "Chains" => Ok(Self::Chains),
-                "Tokens" => Ok(Self::Tokens),
-                "TokenListing" => Ok(Self::TokenListing),
-                "PaymentOrder" => Ok(Self::PaymentOrder),
-                "PaymentRefund" => Ok(Self::PaymentRefund),
-                "PaymentSettlement" => Ok(Self::PaymentSettlement),
-                "PaymentTransaction" => Ok(Self::PaymentTransaction),
-                "PaymentAddressUpdate" => Ok(Self::PaymentAddressUpdate),
-                "PaymentPayout" => Ok(Self::PaymentPayout),
-                "PaymentBankWithdrawal" => Ok(Self::PaymentBankWithdrawal),
-                "PaymentBulkSend" => Ok(Self::PaymentBulkSend),
-                "PaymentBulkSendItem" => Ok(Self::PaymentBulkSendItem),
-                "PaymentAccountBalanceUpdate" => Ok(Self::PaymentAccountBalanceUpdate),
-                "BalanceUpdateInfo" => Ok(Self::BalanceUpdateInfo),
-                "SuspendedToken" => Ok(Self::SuspendedToken),
-                "ComplianceDisposition" => Ok(Self::ComplianceDisposition),
-                "ComplianceKytScreenings" => Ok(Self::ComplianceKytScreenings),
-                "ComplianceKyaScreenings" => Ok(Self::ComplianceKyaScreenings),
-                "Organization" => Ok(Self::Organization),
-                "FiatTransaction" => Ok(Self::FiatTransaction),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for PaymentTransactionEventDataDataType {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String>
-    for PaymentTransactionEventDataDataType {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
     }
     ///`PaymentTransactionEventDataDestination`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
@@ -7285,7 +4262,7 @@ The data type of the event.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub replaced_by_transaction_id: ::std::option::Option<::uuid::Uuid>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub replaced_by_type: ::std::option::Option<ReplaceType>,
+        pub replaced_by_type: ::std::option::Option<::serde_json::Value>,
         ///The hash of the transaction that this transaction replaced.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub replaced_transaction_hash: ::std::option::Option<::std::string::String>,
@@ -7293,7 +4270,7 @@ The data type of the event.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub replaced_transaction_id: ::std::option::Option<::uuid::Uuid>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub replaced_type: ::std::option::Option<ReplaceType>,
+        pub replaced_type: ::std::option::Option<::serde_json::Value>,
     }
     ///`PaymentTransactionEventDataSource`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
@@ -7420,9 +4397,8 @@ The data type of the event.
 */
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub charge_merchant_fee: ::std::option::Option<bool>,
-        ///The commission fee. Not returned when no fee has been incurred, the actual charged amount once incurred, or `0` if refunded.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub commission_fee: ::std::option::Option<CommissionFee>,
+        pub commission_fee: ::std::option::Option<RefundCommissionFee>,
         ///The creation time of the refund order, represented as a UNIX timestamp in seconds.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub created_timestamp: ::std::option::Option<i64>,
@@ -7451,11 +4427,11 @@ The initiator of this settlement request. Can return either an API key or the Pa
         ///The refund order ID.
         pub refund_id: ::std::string::String,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub refund_type: ::std::option::Option<RefundType>,
+        pub refund_type: ::std::option::Option<::serde_json::Value>,
         ///The request ID provided by you when creating the refund request.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub request_id: ::std::option::Option<::std::string::String>,
-        pub status: RefundStatus,
+        pub status: ::serde_json::Value,
         ///The recipient's wallet address where the refund will be sent.
         pub to_address: ::std::string::String,
         ///The ID of the cryptocurrency used for refund.
@@ -7466,6 +4442,12 @@ The initiator of this settlement request. Can return either an API key or the Pa
         ///The last update time of the refund order, represented as a UNIX timestamp in seconds.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub updated_timestamp: ::std::option::Option<i64>,
+    }
+    ///The commission fee. Not returned when no fee has been incurred, the actual charged amount once incurred, or `0` if refunded.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct RefundCommissionFee {
+        ///The amount of the commission fee charged by Cobo for operations such as pay-ins and payouts, in USD.
+        pub fee_amount: ::std::string::String,
     }
     /**The current status of the refund order. For information about transaction status, see [Transaction statuses and sub-statuses](https://www.cobo.com/developers/v2/guides/transactions/status).
 - `AddressPending`: The user has opened the refund link but has not yet submitted their refund address.
@@ -7739,7 +4721,7 @@ Possible values include:
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct RootPubkey {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub curve: ::std::option::Option<CurveType>,
+        pub curve: ::std::option::Option<::serde_json::Value>,
         ///The vault's [root extended public key](https://www.cobo.com/developers/v2/guides/mpc-wallets/get-started-ocw#root-extended-public-keys).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub root_pubkey: ::std::option::Option<::std::string::String>,
@@ -7888,7 +4870,7 @@ Possible values include:
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct Settlement {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub acquiring_type: ::std::option::Option<AcquiringType>,
+        pub acquiring_type: ::std::option::Option<::serde_json::Value>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub bank_account: ::std::option::Option<BankAccount>,
         ///The created time of the settlement request, represented as a UNIX timestamp in seconds.
@@ -7905,7 +4887,7 @@ The initiator of this settlement request. Can return either an API key or the Pa
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub initiator: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub payout_channel: ::std::option::Option<PayoutChannel>,
+        pub payout_channel: ::std::option::Option<::serde_json::Value>,
         ///The estimated amount of the fiat currency to receive after off-ramping. This amount is subject to change due to bank transfer fees.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub received_amount_fiat: ::std::option::Option<::std::string::String>,
@@ -7914,9 +4896,9 @@ The initiator of this settlement request. Can return either an API key or the Pa
         ///The settlement request ID generated by Cobo.
         pub settlement_request_id: ::std::string::String,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub settlement_type: ::std::option::Option<SettlementType>,
+        pub settlement_type: ::std::option::Option<::serde_json::Value>,
         pub settlements: ::std::vec::Vec<SettlementDetail>,
-        pub status: SettleRequestStatus,
+        pub status: ::serde_json::Value,
         ///The updated time of the settlement request, represented as a UNIX timestamp in seconds.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub updated_timestamp: ::std::option::Option<i64>,
@@ -7925,7 +4907,7 @@ The initiator of this settlement request. Can return either an API key or the Pa
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct SettlementDetail {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub acquiring_type: ::std::option::Option<AcquiringType>,
+        pub acquiring_type: ::std::option::Option<::serde_json::Value>,
         /**The settlement amount.
 - If `payout_channel` is set to `Crypto`, this represents the settlement amount in the specified cryptocurrency.
 - If `payout_channel` is set to `OffRamp`, this represents the settlement amount in the specified fiat currency.
@@ -7964,7 +4946,7 @@ The initiator of this settlement request. Can return either an API key or the Pa
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub order_ids: ::std::vec::Vec<OrderId>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub payout_channel: ::std::option::Option<PayoutChannel>,
+        pub payout_channel: ::std::option::Option<::serde_json::Value>,
         /**The settled amount of this settlement detail.
 
 - If `payout_channel` is set to `Crypto`, this represents the actual settled amount in the specified cryptocurrency.
@@ -7977,7 +4959,7 @@ The initiator of this settlement request. Can return either an API key or the Pa
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub settlement_request_id: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub status: ::std::option::Option<SettleStatus>,
+        pub status: ::std::option::Option<::serde_json::Value>,
         ///The ID of the cryptocurrency settled.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub token_id: ::std::option::Option<::std::string::String>,
@@ -8154,164 +5136,10 @@ The data type of the event.
 - `ComplianceKyaScreenings`: The compliance KYA screenings event data.
 - `Organization`: The organization event data.
 - `FiatTransaction`: The fiat transaction event data.*/
-        pub data_type: SuspendedTokenEventDataDataType,
-        pub operation_type: SuspendedTokenOperationType,
+        pub data_type: ::serde_json::Value,
+        pub operation_type: ::serde_json::Value,
         ///A list of token IDs, separated by comma.
         pub token_ids: ::std::string::String,
-    }
-    /**
-The data type of the event.
-- `Transaction`: The transaction event data.
-- `TSSRequest`: The TSS request event data.
-- `Addresses`: The addresses event data.
-- `WalletInfo`: The wallet information event data.
-- `MPCVault`: The MPC vault event data.
-- `Chains`: The enabled chain event data.
-- `Tokens`: The enabled token event data.
-- `TokenListing`: The token listing event data.
-
-- `PaymentOrder`: The payment order event data.
-- `PaymentRefund`: The payment refund event data.
-- `PaymentSettlement`: The payment settlement event data.
-- `PaymentTransaction`: The payment transaction event data.
-- `PaymentAddressUpdate`: The top-up address update event data.
-- `PaymentPayout`: The payment payout event data.
-- `PaymentBankWithdrawal`: The payment bank withdrawal event data.
-- `PaymentBulkSend`: The payment bulk send event data.
-- `PaymentBulkSendItem`: The payment bulk send item event data.
-- `PaymentAccountBalanceUpdate`: The Payments account balance updated event data, including account information and balance change details.
-- `BalanceUpdateInfo`: The balance update event data.
-- `SuspendedToken`: The token suspension event data.
-- `ComplianceDisposition`: The compliance disposition event data.
-- `ComplianceKytScreenings`: The compliance KYT screenings event data.
-- `ComplianceKyaScreenings`: The compliance KYA screenings event data.
-- `Organization`: The organization event data.
-- `FiatTransaction`: The fiat transaction event data.*/
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum SuspendedTokenEventDataDataType {
-        Transaction,
-        #[serde(rename = "TSSRequest")]
-        TssRequest,
-        Addresses,
-        WalletInfo,
-        #[serde(rename = "MPCVault")]
-        MpcVault,
-        Chains,
-        Tokens,
-        TokenListing,
-        PaymentOrder,
-        PaymentRefund,
-        PaymentSettlement,
-        PaymentTransaction,
-        PaymentAddressUpdate,
-        PaymentPayout,
-        PaymentBankWithdrawal,
-        PaymentBulkSend,
-        PaymentBulkSendItem,
-        PaymentAccountBalanceUpdate,
-        BalanceUpdateInfo,
-        SuspendedToken,
-        ComplianceDisposition,
-        ComplianceKytScreenings,
-        ComplianceKyaScreenings,
-        Organization,
-        FiatTransaction,
-    }
-    impl ::std::fmt::Display for SuspendedTokenEventDataDataType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Transaction => f.write_str("Transaction"),
-                Self::TssRequest => f.write_str("TSSRequest"),
-                Self::Addresses => f.write_str("Addresses"),
-                Self::WalletInfo => f.write_str("WalletInfo"),
-                Self::MpcVault => f.write_str("MPCVault"),
-                Self::Chains => f.write_str("Chains"),
-                Self::Tokens => f.write_str("Tokens"),
-                Self::TokenListing => f.write_str("TokenListing"),
-                Self::PaymentOrder => f.write_str("PaymentOrder"),
-                Self::PaymentRefund => f.write_str("PaymentRefund"),
-                Self::PaymentSettlement => f.write_str("PaymentSettlement"),
-                Self::PaymentTransaction => f.write_str("PaymentTransaction"),
-                Self::PaymentAddressUpdate => f.write_str("PaymentAddressUpdate"),
-                Self::PaymentPayout => f.write_str("PaymentPayout"),
-                Self::PaymentBankWithdrawal => f.write_str("PaymentBankWithdrawal"),
-                Self::PaymentBulkSend => f.write_str("PaymentBulkSend"),
-                Self::PaymentBulkSendItem => f.write_str("PaymentBulkSendItem"),
-                Self::PaymentAccountBalanceUpdate => {
-                    f.write_str("PaymentAccountBalanceUpdate")
-                }
-                Self::BalanceUpdateInfo => f.write_str("BalanceUpdateInfo"),
-                Self::SuspendedToken => f.write_str("SuspendedToken"),
-                Self::ComplianceDisposition => f.write_str("ComplianceDisposition"),
-                Self::ComplianceKytScreenings => f.write_str("ComplianceKytScreenings"),
-                Self::ComplianceKyaScreenings => f.write_str("ComplianceKyaScreenings"),
-                Self::Organization => f.write_str("Organization"),
-                Self::FiatTransaction => f.write_str("FiatTransaction"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for SuspendedTokenEventDataDataType {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "Transaction" => Ok(Self::Transaction),
-                "TSSRequest" => Ok(Self::TssRequest),
-                "Addresses" => Ok(Self::Addresses),
-                "WalletInfo" => Ok(Self::WalletInfo),
-                "MPCVault" => Ok(Self::MpcVault),
-                "Chains" => Ok(Self::Chains),
-                "Tokens" => Ok(Self::Tokens),
-                "TokenListing" => Ok(Self::TokenListing),
-                "PaymentOrder" => Ok(Self::PaymentOrder),
-                "PaymentRefund" => Ok(Self::PaymentRefund),
-                "PaymentSettlement" => Ok(Self::PaymentSettlement),
-                "PaymentTransaction" => Ok(Self::PaymentTransaction),
-                "PaymentAddressUpdate" => Ok(Self::PaymentAddressUpdate),
-                "PaymentPayout" => Ok(Self::PaymentPayout),
-                "PaymentBankWithdrawal" => Ok(Self::PaymentBankWithdrawal),
-                "PaymentBulkSend" => Ok(Self::PaymentBulkSend),
-                "PaymentBulkSendItem" => Ok(Self::PaymentBulkSendItem),
-                "PaymentAccountBalanceUpdate" => Ok(Self::PaymentAccountBalanceUpdate),
-                "BalanceUpdateInfo" => Ok(Self::BalanceUpdateInfo),
-                "SuspendedToken" => Ok(Self::SuspendedToken),
-                "ComplianceDisposition" => Ok(Self::ComplianceDisposition),
-                "ComplianceKytScreenings" => Ok(Self::ComplianceKytScreenings),
-                "ComplianceKyaScreenings" => Ok(Self::ComplianceKyaScreenings),
-                "Organization" => Ok(Self::Organization),
-                "FiatTransaction" => Ok(Self::FiatTransaction),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for SuspendedTokenEventDataDataType {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String>
-    for SuspendedTokenEventDataDataType {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
     }
     /**The operation type applied to the list of suspended tokens:
 - Added: The token was added to the suspension list.
@@ -8435,7 +5263,7 @@ The data type of the event.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub asset_id: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub asset_model_type: ::std::option::Option<TokenAssetModelType>,
+        pub asset_model_type: ::std::option::Option<::serde_json::Value>,
         ///Whether deposits are enabled for this token.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub can_deposit: ::std::option::Option<bool>,
@@ -8495,15 +5323,15 @@ Note: [Cobo Loop](https://manuals.cobo.com/en/portal/custodial-wallets/cobo-loop
         ///The unique identifier of the token listing request.
         pub request_id: ::std::string::String,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub source: ::std::option::Option<TokenListingRequestSource>,
-        pub status: TokenListingRequestStatus,
+        pub source: ::std::option::Option<::serde_json::Value>,
+        pub status: ::serde_json::Value,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub token: ::std::option::Option<TokenInfo>,
         ///The time when the request was last updated in Unix timestamp format, measured in milliseconds.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub updated_timestamp: ::std::option::Option<i64>,
-        pub wallet_subtype: WalletSubtype,
-        pub wallet_type: WalletType,
+        pub wallet_subtype: ::serde_json::Value,
+        pub wallet_type: ::serde_json::Value,
     }
     ///`TokenListingEventData`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
@@ -8543,176 +5371,22 @@ The data type of the event.
 - `ComplianceKyaScreenings`: The compliance KYA screenings event data.
 - `Organization`: The organization event data.
 - `FiatTransaction`: The fiat transaction event data.*/
-        pub data_type: TokenListingEventDataDataType,
+        pub data_type: ::serde_json::Value,
         ///The feedback provided by Cobo when a token listing request is rejected.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub feedback: ::std::option::Option<::std::string::String>,
         ///The unique identifier of the token listing request.
         pub request_id: ::std::string::String,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub source: ::std::option::Option<TokenListingRequestSource>,
-        pub status: TokenListingRequestStatus,
+        pub source: ::std::option::Option<::serde_json::Value>,
+        pub status: ::serde_json::Value,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub token: ::std::option::Option<TokenInfo>,
         ///The time when the request was last updated in Unix timestamp format, measured in milliseconds.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub updated_timestamp: ::std::option::Option<i64>,
-        pub wallet_subtype: WalletSubtype,
-        pub wallet_type: WalletType,
-    }
-    /**
-The data type of the event.
-- `Transaction`: The transaction event data.
-- `TSSRequest`: The TSS request event data.
-- `Addresses`: The addresses event data.
-- `WalletInfo`: The wallet information event data.
-- `MPCVault`: The MPC vault event data.
-- `Chains`: The enabled chain event data.
-- `Tokens`: The enabled token event data.
-- `TokenListing`: The token listing event data.
-
-- `PaymentOrder`: The payment order event data.
-- `PaymentRefund`: The payment refund event data.
-- `PaymentSettlement`: The payment settlement event data.
-- `PaymentTransaction`: The payment transaction event data.
-- `PaymentAddressUpdate`: The top-up address update event data.
-- `PaymentPayout`: The payment payout event data.
-- `PaymentBankWithdrawal`: The payment bank withdrawal event data.
-- `PaymentBulkSend`: The payment bulk send event data.
-- `PaymentBulkSendItem`: The payment bulk send item event data.
-- `PaymentAccountBalanceUpdate`: The Payments account balance updated event data, including account information and balance change details.
-- `BalanceUpdateInfo`: The balance update event data.
-- `SuspendedToken`: The token suspension event data.
-- `ComplianceDisposition`: The compliance disposition event data.
-- `ComplianceKytScreenings`: The compliance KYT screenings event data.
-- `ComplianceKyaScreenings`: The compliance KYA screenings event data.
-- `Organization`: The organization event data.
-- `FiatTransaction`: The fiat transaction event data.*/
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum TokenListingEventDataDataType {
-        Transaction,
-        #[serde(rename = "TSSRequest")]
-        TssRequest,
-        Addresses,
-        WalletInfo,
-        #[serde(rename = "MPCVault")]
-        MpcVault,
-        Chains,
-        Tokens,
-        TokenListing,
-        PaymentOrder,
-        PaymentRefund,
-        PaymentSettlement,
-        PaymentTransaction,
-        PaymentAddressUpdate,
-        PaymentPayout,
-        PaymentBankWithdrawal,
-        PaymentBulkSend,
-        PaymentBulkSendItem,
-        PaymentAccountBalanceUpdate,
-        BalanceUpdateInfo,
-        SuspendedToken,
-        ComplianceDisposition,
-        ComplianceKytScreenings,
-        ComplianceKyaScreenings,
-        Organization,
-        FiatTransaction,
-    }
-    impl ::std::fmt::Display for TokenListingEventDataDataType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Transaction => f.write_str("Transaction"),
-                Self::TssRequest => f.write_str("TSSRequest"),
-                Self::Addresses => f.write_str("Addresses"),
-                Self::WalletInfo => f.write_str("WalletInfo"),
-                Self::MpcVault => f.write_str("MPCVault"),
-                Self::Chains => f.write_str("Chains"),
-                Self::Tokens => f.write_str("Tokens"),
-                Self::TokenListing => f.write_str("TokenListing"),
-                Self::PaymentOrder => f.write_str("PaymentOrder"),
-                Self::PaymentRefund => f.write_str("PaymentRefund"),
-                Self::PaymentSettlement => f.write_str("PaymentSettlement"),
-                Self::PaymentTransaction => f.write_str("PaymentTransaction"),
-                Self::PaymentAddressUpdate => f.write_str("PaymentAddressUpdate"),
-                Self::PaymentPayout => f.write_str("PaymentPayout"),
-                Self::PaymentBankWithdrawal => f.write_str("PaymentBankWithdrawal"),
-                Self::PaymentBulkSend => f.write_str("PaymentBulkSend"),
-                Self::PaymentBulkSendItem => f.write_str("PaymentBulkSendItem"),
-                Self::PaymentAccountBalanceUpdate => {
-                    f.write_str("PaymentAccountBalanceUpdate")
-                }
-                Self::BalanceUpdateInfo => f.write_str("BalanceUpdateInfo"),
-                Self::SuspendedToken => f.write_str("SuspendedToken"),
-                Self::ComplianceDisposition => f.write_str("ComplianceDisposition"),
-                Self::ComplianceKytScreenings => f.write_str("ComplianceKytScreenings"),
-                Self::ComplianceKyaScreenings => f.write_str("ComplianceKyaScreenings"),
-                Self::Organization => f.write_str("Organization"),
-                Self::FiatTransaction => f.write_str("FiatTransaction"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for TokenListingEventDataDataType {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "Transaction" => Ok(Self::Transaction),
-                "TSSRequest" => Ok(Self::TssRequest),
-                "Addresses" => Ok(Self::Addresses),
-                "WalletInfo" => Ok(Self::WalletInfo),
-                "MPCVault" => Ok(Self::MpcVault),
-                "Chains" => Ok(Self::Chains),
-                "Tokens" => Ok(Self::Tokens),
-                "TokenListing" => Ok(Self::TokenListing),
-                "PaymentOrder" => Ok(Self::PaymentOrder),
-                "PaymentRefund" => Ok(Self::PaymentRefund),
-                "PaymentSettlement" => Ok(Self::PaymentSettlement),
-                "PaymentTransaction" => Ok(Self::PaymentTransaction),
-                "PaymentAddressUpdate" => Ok(Self::PaymentAddressUpdate),
-                "PaymentPayout" => Ok(Self::PaymentPayout),
-                "PaymentBankWithdrawal" => Ok(Self::PaymentBankWithdrawal),
-                "PaymentBulkSend" => Ok(Self::PaymentBulkSend),
-                "PaymentBulkSendItem" => Ok(Self::PaymentBulkSendItem),
-                "PaymentAccountBalanceUpdate" => Ok(Self::PaymentAccountBalanceUpdate),
-                "BalanceUpdateInfo" => Ok(Self::BalanceUpdateInfo),
-                "SuspendedToken" => Ok(Self::SuspendedToken),
-                "ComplianceDisposition" => Ok(Self::ComplianceDisposition),
-                "ComplianceKytScreenings" => Ok(Self::ComplianceKytScreenings),
-                "ComplianceKyaScreenings" => Ok(Self::ComplianceKyaScreenings),
-                "Organization" => Ok(Self::Organization),
-                "FiatTransaction" => Ok(Self::FiatTransaction),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for TokenListingEventDataDataType {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String>
-    for TokenListingEventDataDataType {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
+        pub wallet_subtype: ::serde_json::Value,
+        pub wallet_type: ::serde_json::Value,
     }
     /**The source of the token listing request.
 - `API`: The request was created via the WaaS 2.0 API.
@@ -8862,166 +5536,13 @@ The data type of the event.
 - `ComplianceKyaScreenings`: The compliance KYA screenings event data.
 - `Organization`: The organization event data.
 - `FiatTransaction`: The fiat transaction event data.*/
-        pub data_type: TokensEventDataDataType,
+        pub data_type: ::serde_json::Value,
         ///The enabled tokens.
         pub tokens: ::std::vec::Vec<TokenInfo>,
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub wallet_subtypes: ::std::vec::Vec<WalletSubtype>,
+        pub wallet_subtypes: ::std::vec::Vec<::serde_json::Value>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub wallet_type: ::std::option::Option<WalletType>,
-    }
-    /**
-The data type of the event.
-- `Transaction`: The transaction event data.
-- `TSSRequest`: The TSS request event data.
-- `Addresses`: The addresses event data.
-- `WalletInfo`: The wallet information event data.
-- `MPCVault`: The MPC vault event data.
-- `Chains`: The enabled chain event data.
-- `Tokens`: The enabled token event data.
-- `TokenListing`: The token listing event data.
-
-- `PaymentOrder`: The payment order event data.
-- `PaymentRefund`: The payment refund event data.
-- `PaymentSettlement`: The payment settlement event data.
-- `PaymentTransaction`: The payment transaction event data.
-- `PaymentAddressUpdate`: The top-up address update event data.
-- `PaymentPayout`: The payment payout event data.
-- `PaymentBankWithdrawal`: The payment bank withdrawal event data.
-- `PaymentBulkSend`: The payment bulk send event data.
-- `PaymentBulkSendItem`: The payment bulk send item event data.
-- `PaymentAccountBalanceUpdate`: The Payments account balance updated event data, including account information and balance change details.
-- `BalanceUpdateInfo`: The balance update event data.
-- `SuspendedToken`: The token suspension event data.
-- `ComplianceDisposition`: The compliance disposition event data.
-- `ComplianceKytScreenings`: The compliance KYT screenings event data.
-- `ComplianceKyaScreenings`: The compliance KYA screenings event data.
-- `Organization`: The organization event data.
-- `FiatTransaction`: The fiat transaction event data.*/
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum TokensEventDataDataType {
-        Transaction,
-        #[serde(rename = "TSSRequest")]
-        TssRequest,
-        Addresses,
-        WalletInfo,
-        #[serde(rename = "MPCVault")]
-        MpcVault,
-        Chains,
-        Tokens,
-        TokenListing,
-        PaymentOrder,
-        PaymentRefund,
-        PaymentSettlement,
-        PaymentTransaction,
-        PaymentAddressUpdate,
-        PaymentPayout,
-        PaymentBankWithdrawal,
-        PaymentBulkSend,
-        PaymentBulkSendItem,
-        PaymentAccountBalanceUpdate,
-        BalanceUpdateInfo,
-        SuspendedToken,
-        ComplianceDisposition,
-        ComplianceKytScreenings,
-        ComplianceKyaScreenings,
-        Organization,
-        FiatTransaction,
-    }
-    impl ::std::fmt::Display for TokensEventDataDataType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Transaction => f.write_str("Transaction"),
-                Self::TssRequest => f.write_str("TSSRequest"),
-                Self::Addresses => f.write_str("Addresses"),
-                Self::WalletInfo => f.write_str("WalletInfo"),
-                Self::MpcVault => f.write_str("MPCVault"),
-                Self::Chains => f.write_str("Chains"),
-                Self::Tokens => f.write_str("Tokens"),
-                Self::TokenListing => f.write_str("TokenListing"),
-                Self::PaymentOrder => f.write_str("PaymentOrder"),
-                Self::PaymentRefund => f.write_str("PaymentRefund"),
-                Self::PaymentSettlement => f.write_str("PaymentSettlement"),
-                Self::PaymentTransaction => f.write_str("PaymentTransaction"),
-                Self::PaymentAddressUpdate => f.write_str("PaymentAddressUpdate"),
-                Self::PaymentPayout => f.write_str("PaymentPayout"),
-                Self::PaymentBankWithdrawal => f.write_str("PaymentBankWithdrawal"),
-                Self::PaymentBulkSend => f.write_str("PaymentBulkSend"),
-                Self::PaymentBulkSendItem => f.write_str("PaymentBulkSendItem"),
-                Self::PaymentAccountBalanceUpdate => {
-                    f.write_str("PaymentAccountBalanceUpdate")
-                }
-                Self::BalanceUpdateInfo => f.write_str("BalanceUpdateInfo"),
-                Self::SuspendedToken => f.write_str("SuspendedToken"),
-                Self::ComplianceDisposition => f.write_str("ComplianceDisposition"),
-                Self::ComplianceKytScreenings => f.write_str("ComplianceKytScreenings"),
-                Self::ComplianceKyaScreenings => f.write_str("ComplianceKyaScreenings"),
-                Self::Organization => f.write_str("Organization"),
-                Self::FiatTransaction => f.write_str("FiatTransaction"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for TokensEventDataDataType {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "Transaction" => Ok(Self::Transaction),
-                "TSSRequest" => Ok(Self::TssRequest),
-                "Addresses" => Ok(Self::Addresses),
-                "WalletInfo" => Ok(Self::WalletInfo),
-                "MPCVault" => Ok(Self::MpcVault),
-                "Chains" => Ok(Self::Chains),
-                "Tokens" => Ok(Self::Tokens),
-                "TokenListing" => Ok(Self::TokenListing),
-                "PaymentOrder" => Ok(Self::PaymentOrder),
-                "PaymentRefund" => Ok(Self::PaymentRefund),
-                "PaymentSettlement" => Ok(Self::PaymentSettlement),
-                "PaymentTransaction" => Ok(Self::PaymentTransaction),
-                "PaymentAddressUpdate" => Ok(Self::PaymentAddressUpdate),
-                "PaymentPayout" => Ok(Self::PaymentPayout),
-                "PaymentBankWithdrawal" => Ok(Self::PaymentBankWithdrawal),
-                "PaymentBulkSend" => Ok(Self::PaymentBulkSend),
-                "PaymentBulkSendItem" => Ok(Self::PaymentBulkSendItem),
-                "PaymentAccountBalanceUpdate" => Ok(Self::PaymentAccountBalanceUpdate),
-                "BalanceUpdateInfo" => Ok(Self::BalanceUpdateInfo),
-                "SuspendedToken" => Ok(Self::SuspendedToken),
-                "ComplianceDisposition" => Ok(Self::ComplianceDisposition),
-                "ComplianceKytScreenings" => Ok(Self::ComplianceKytScreenings),
-                "ComplianceKyaScreenings" => Ok(Self::ComplianceKyaScreenings),
-                "Organization" => Ok(Self::Organization),
-                "FiatTransaction" => Ok(Self::FiatTransaction),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for TokensEventDataDataType {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for TokensEventDataDataType {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
+        pub wallet_type: ::std::option::Option<::serde_json::Value>,
     }
     ///The information about a transaction.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
@@ -9076,7 +5597,7 @@ The data type of the event.
         ///The transaction initiator.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub initiator: ::std::option::Option<::std::string::String>,
-        pub initiator_type: TransactionInitiatorType,
+        pub initiator_type: ::serde_json::Value,
         /**Whether the transaction was executed as a [Cobo Loop](https://manuals.cobo.com/en/portal/custodial-wallets/cobo-loop) transfer.
 - `true`: The transaction was executed as a Cobo Loop transfer.
 - `false`: The transaction was not executed as a Cobo Loop transfer.
@@ -9093,9 +5614,9 @@ The data type of the event.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub result: ::std::option::Option<TransactionResult>,
         pub source: TransactionSource,
-        pub status: TransactionStatus,
+        pub status: ::serde_json::Value,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub sub_status: ::std::option::Option<TransactionSubStatus>,
+        pub sub_status: ::std::option::Option<::serde_json::Value>,
         ///The token ID, which is the unique identifier of a token. You can retrieve the IDs of all the tokens you can use by calling [List enabled tokens](https://www.cobo.com/developers/v2/api-references/wallets/list-enabled-tokens).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub token_id: ::std::option::Option<::std::string::String>,
@@ -9108,9 +5629,9 @@ This property is populated only after the transaction is broadcast on-chain, so 
         ///The transaction ID.
         pub transaction_id: ::uuid::Uuid,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub transaction_process_type: ::std::option::Option<TransactionProcessType>,
+        pub transaction_process_type: ::std::option::Option<::serde_json::Value>,
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        pub type_: ::std::option::Option<TransactionType>,
+        pub type_: ::std::option::Option<::serde_json::Value>,
         ///The time when the transaction was updated, in Unix timestamp format, measured in milliseconds.
         pub updated_timestamp: i64,
         ///For deposit transactions, this property represents the wallet ID of the transaction destination. For transactions of other types, this property represents the wallet ID of the transaction source.
@@ -9122,7 +5643,7 @@ Switch between the tabs to display the properties for different transaction dest
 */
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct TransactionBip137Destination {
-        pub destination_type: TransactionDestinationType,
+        pub destination_type: ::serde_json::Value,
         ///Message to be signed, in hexadecimal format.
         pub message_bip137: ::std::string::String,
     }
@@ -9132,7 +5653,7 @@ Switch between the tabs to display the properties for different transaction dest
 */
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct TransactionBip322Destination {
-        pub destination_type: TransactionDestinationType,
+        pub destination_type: ::serde_json::Value,
         ///Message to be signed, in hexadecimal format.
         pub message_bip322: ::std::string::String,
     }
@@ -9196,7 +5717,7 @@ Switch between the tabs to display the properties for different transaction dest
 */
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct TransactionCosmosAdr36Destination {
-        pub destination_type: TransactionDestinationType,
+        pub destination_type: ::serde_json::Value,
         ///Message to be signed, in hexadecimal format.
         pub message_cosmos_adr36: ::std::string::String,
     }
@@ -9207,7 +5728,7 @@ Switch between the tabs to display the properties for different transaction dest
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct TransactionCosmosContractDestination {
         pub cosmos_messages: ::std::vec::Vec<TransactionCosmosMessage>,
-        pub destination_type: TransactionDestinationType,
+        pub destination_type: ::serde_json::Value,
     }
     ///The information about the Cosmos message.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
@@ -9225,7 +5746,7 @@ Switch between the tabs to display the properties for different transaction sour
 */
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct TransactionCustodialAssetWalletSource {
-        pub source_type: TransactionSourceType,
+        pub source_type: ::serde_json::Value,
         ///The wallet ID.
         pub wallet_id: ::uuid::Uuid,
     }
@@ -9242,7 +5763,7 @@ Switch between the tabs to display the properties for different transaction sour
         pub excluded_utxos: ::std::vec::Vec<TransactionUtxo>,
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub included_utxos: ::std::vec::Vec<TransactionUtxo>,
-        pub source_type: TransactionSourceType,
+        pub source_type: ::serde_json::Value,
         ///The wallet ID.
         pub wallet_id: ::uuid::Uuid,
     }
@@ -9254,14 +5775,14 @@ Switch between the tabs to display the properties for different transaction sour
     pub struct TransactionDepositFromAddressSource {
         ///A list of addresses.
         pub addresses: ::std::vec::Vec<::std::string::String>,
-        pub source_type: TransactionSourceType,
+        pub source_type: ::serde_json::Value,
         ///The wallet ID.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub wallet_id: ::std::option::Option<::uuid::Uuid>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub wallet_subtype: ::std::option::Option<WalletSubtype>,
+        pub wallet_subtype: ::std::option::Option<::serde_json::Value>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub wallet_type: ::std::option::Option<WalletType>,
+        pub wallet_type: ::std::option::Option<::serde_json::Value>,
     }
     /**Information about the transaction source type `DepositFromLoop`. Refer to [Transaction sources and destinations](https://www.cobo.com/developers/v2/guides/transactions/sources-and-destinations) for a detailed introduction about the supported sources and destinations for each transaction type.
 
@@ -9269,7 +5790,7 @@ Switch between the tabs to display the properties for different transaction sour
 */
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct TransactionDepositFromLoopSource {
-        pub source_type: TransactionSourceType,
+        pub source_type: ::serde_json::Value,
     }
     /**Information about the transaction source type `DepositFromWallet`. Refer to [Transaction sources and destinations](https://www.cobo.com/developers/v2/guides/transactions/sources-and-destinations) for a detailed introduction about the supported sources and destinations for each transaction type.
 
@@ -9277,14 +5798,14 @@ Switch between the tabs to display the properties for different transaction sour
 */
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct TransactionDepositFromWalletSource {
-        pub source_type: TransactionSourceType,
+        pub source_type: ::serde_json::Value,
         ///The exchange trading account or a sub-wallet ID.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub trading_account_type: ::std::option::Option<::std::string::String>,
         ///The wallet ID.
         pub wallet_id: ::uuid::Uuid,
-        pub wallet_subtype: WalletSubtype,
-        pub wallet_type: WalletType,
+        pub wallet_subtype: ::serde_json::Value,
+        pub wallet_type: ::serde_json::Value,
     }
     /**Information about the transaction destination type `DepositToAddress`. Refer to [Transaction sources and destinations](https://www.cobo.com/developers/v2/guides/transactions/sources-and-destinations) for a detailed introduction about the supported sources and destinations for each transaction type.
 
@@ -9297,7 +5818,7 @@ Switch between the tabs to display the properties for different transaction dest
         /**The transfer amount. For example, if you trade 1.5 BTC, then the value is `1.5`.
 */
         pub amount: ::std::string::String,
-        pub destination_type: TransactionDestinationType,
+        pub destination_type: ::serde_json::Value,
         ///The memo that identifies a transaction in order to credit the correct account. For transfers out of Cobo Portal, it is highly recommended to include a memo for the chains such as XRP, EOS, XLM, IOST, BNB_BNB, ATOM, LUNA, and TON.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub memo: ::std::option::Option<::std::string::String>,
@@ -9306,8 +5827,8 @@ Switch between the tabs to display the properties for different transaction dest
         ///The wallet ID.
         pub wallet_id: ::uuid::Uuid,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub wallet_subtype: ::std::option::Option<WalletSubtype>,
-        pub wallet_type: WalletType,
+        pub wallet_subtype: ::std::option::Option<::serde_json::Value>,
+        pub wallet_type: ::serde_json::Value,
     }
     ///`TransactionDepositToAddressDestinationTxInfo`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
@@ -9331,16 +5852,16 @@ Switch between the tabs to display the properties for different transaction dest
         /**The transfer amount. For example, if you trade 1.5 BTC, then the value is `1.5`.
 */
         pub amount: ::std::string::String,
-        pub destination_type: TransactionDestinationType,
+        pub destination_type: ::serde_json::Value,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub exchange_id: ::std::option::Option<ExchangeId>,
+        pub exchange_id: ::std::option::Option<::serde_json::Value>,
         ///The trading account type.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub trading_account_type: ::std::option::Option<::std::string::String>,
         ///The wallet ID.
         pub wallet_id: ::uuid::Uuid,
-        pub wallet_subtype: WalletSubtype,
-        pub wallet_type: WalletType,
+        pub wallet_subtype: ::serde_json::Value,
+        pub wallet_type: ::serde_json::Value,
     }
     ///`TransactionDestination`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
@@ -9603,7 +6124,7 @@ Switch between the tabs to display the properties for different transaction dest
         pub calldata: ::std::string::String,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub calldata_info: ::std::option::Option<TransactionEvmCalldataInfo>,
-        pub destination_type: TransactionDestinationType,
+        pub destination_type: ::serde_json::Value,
         /**The transfer amount. For example, if you trade 1.5 ETH, then the value is `1.5`.
 */
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -9645,7 +6166,7 @@ Switch between the tabs to display the properties for different transaction fee 
         ///The estimated transaction fee.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub estimated_fee_used: ::std::option::Option<::std::string::String>,
-        pub fee_type: FeeType,
+        pub fee_type: ::serde_json::Value,
         ///The actually charged transaction fee.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub fee_used: ::std::option::Option<::std::string::String>,
@@ -9676,7 +6197,7 @@ Switch between the tabs to display the properties for different transaction fee 
         ///The estimated transaction fee.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub estimated_fee_used: ::std::option::Option<::std::string::String>,
-        pub fee_type: FeeType,
+        pub fee_type: ::serde_json::Value,
         ///The actually charged transaction fee.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub fee_used: ::std::option::Option<::std::string::String>,
@@ -9699,8 +6220,8 @@ Switch between the tabs to display the properties for different transaction sour
 */
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct TransactionExchangeWalletSource {
-        pub exchange_id: ExchangeId,
-        pub source_type: TransactionSourceType,
+        pub exchange_id: ::serde_json::Value,
+        pub source_type: ::serde_json::Value,
         ///The exchange trading account or a sub-wallet ID.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub trading_account_type: ::std::option::Option<::std::string::String>,
@@ -9759,7 +6280,7 @@ Switch between the tabs to display the properties for different transaction fee 
         ///The estimated transaction fee.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub estimated_fee_used: ::std::option::Option<::std::string::String>,
-        pub fee_type: FeeType,
+        pub fee_type: ::serde_json::Value,
         ///The actually charged transaction fee.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub fee_used: ::std::option::Option<::std::string::String>,
@@ -9793,7 +6314,7 @@ Switch between the tabs to display the properties for different transaction fee 
         ///The estimated transaction fee.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub estimated_fee_used: ::std::option::Option<::std::string::String>,
-        pub fee_type: FeeType,
+        pub fee_type: ::serde_json::Value,
         ///The actually charged transaction fee.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub fee_used: ::std::option::Option<::std::string::String>,
@@ -9888,7 +6409,7 @@ Switch between the tabs to display the properties for different transaction dest
 */
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct TransactionMessageSignEip191Destination {
-        pub destination_type: TransactionDestinationType,
+        pub destination_type: ::serde_json::Value,
         ///The raw data of the message to be signed, encoded in Base64 format.
         pub message: ::std::string::String,
     }
@@ -9898,7 +6419,7 @@ Switch between the tabs to display the properties for different transaction dest
 */
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct TransactionMessageSignEip712Destination {
-        pub destination_type: TransactionDestinationType,
+        pub destination_type: ::serde_json::Value,
         ///The raw structured data to be signed, formatted as a JSON string.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub raw_structured_data: ::std::option::Option<::std::string::String>,
@@ -9926,7 +6447,7 @@ Switch between the tabs to display the properties for different transaction sour
         pub signer_key_share_holder_group_id: ::std::option::Option<
             ::std::string::String,
         >,
-        pub source_type: TransactionSourceType,
+        pub source_type: ::serde_json::Value,
         ///The wallet ID.
         pub wallet_id: ::uuid::Uuid,
     }
@@ -9996,7 +6517,7 @@ Switch between the tabs to display the properties for different transaction dest
 */
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct TransactionRawMessageSignDestination {
-        pub destination_type: TransactionDestinationType,
+        pub destination_type: ::serde_json::Value,
         ///Message hash to be signed, in hexadecimal format.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub msg_hash: ::std::option::Option<::std::string::String>,
@@ -10033,7 +6554,7 @@ Switch between the tabs to display the properties for different transaction dest
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub replaced_by_transaction_id: ::std::option::Option<::uuid::Uuid>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub replaced_by_type: ::std::option::Option<ReplaceType>,
+        pub replaced_by_type: ::std::option::Option<::serde_json::Value>,
         ///The hash of the transaction that this transaction replaced.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub replaced_transaction_hash: ::std::option::Option<::std::string::String>,
@@ -10041,7 +6562,7 @@ Switch between the tabs to display the properties for different transaction dest
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub replaced_transaction_id: ::std::option::Option<::uuid::Uuid>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub replaced_type: ::std::option::Option<ReplaceType>,
+        pub replaced_type: ::std::option::Option<::serde_json::Value>,
     }
     ///`TransactionResult`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
@@ -10150,7 +6671,7 @@ Switch between the tabs to display the properties for different transaction dest
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct TransactionSignatureResult {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub result_type: ::std::option::Option<TransactionResultType>,
+        pub result_type: ::std::option::Option<::serde_json::Value>,
         ///The raw data of the signature.
         pub signature: ::std::string::String,
     }
@@ -10188,7 +6709,7 @@ Switch between the tabs to display the properties for different transaction dest
         pub address_lookup_table_accounts: ::std::vec::Vec<
             TransactionSolContractAddressLookupTableAccount,
         >,
-        pub destination_type: TransactionDestinationType,
+        pub destination_type: ::serde_json::Value,
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub instructions: ::std::vec::Vec<TransactionSolContractInstruction>,
     }
@@ -10226,7 +6747,7 @@ Switch between the tabs to display the properties for different transaction fee 
         ///The estimated transaction fee.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub estimated_fee_used: ::std::option::Option<::std::string::String>,
-        pub fee_type: FeeType,
+        pub fee_type: ::serde_json::Value,
         ///The actual on-chain network transaction fee charged for this Solana transaction. This covers the network fee only and does not include ATA activation rent.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub fee_used: ::std::option::Option<::std::string::String>,
@@ -10522,7 +7043,7 @@ Switch between the tabs to display the properties for different transaction fee 
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct TransactionStellarDestination {
         pub contract_param: TransactionStellarContractParam,
-        pub destination_type: TransactionDestinationType,
+        pub destination_type: ::serde_json::Value,
     }
     /**Operations to manage trustlines on the Stellar network.
 */
@@ -10579,8 +7100,8 @@ Switch between the tabs to display the properties for different transaction fee 
     ///Parameters related to Stellar trustline operations.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct TransactionStellarTrustLineParam {
-        pub contract_type: TransactionStellarContractType,
-        pub operation_type: TransactionStellarTrustLineOperationType,
+        pub contract_type: ::serde_json::Value,
+        pub operation_type: ::serde_json::Value,
         ///The token ID, which is the unique identifier of a token.
         pub token_id: ::std::string::String,
     }
@@ -10818,7 +7339,7 @@ Switch between the tabs to display the properties for different transaction dest
         ///The address used to receive the remaining funds or change from the transaction.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub change_address: ::std::option::Option<::std::string::String>,
-        pub destination_type: TransactionDestinationType,
+        pub destination_type: ::serde_json::Value,
         /**Whether the transaction request must not be executed as a [Cobo Loop](https://manuals.cobo.com/en/portal/custodial-wallets/cobo-loop) transfer.
   - `true`: The transaction request must not be executed as a Cobo Loop transfer.
   - `false`: The transaction request can be executed as a Cobo Loop transfer.
@@ -10874,9 +7395,9 @@ Switch between the tabs to display the properties for different transaction dest
         /**The transfer amount. For example, if you trade 1.5 BTC, then the value is `1.5`.
 */
         pub amount: ::std::string::String,
-        pub destination_type: TransactionDestinationType,
+        pub destination_type: ::serde_json::Value,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub exchange_id: ::std::option::Option<ExchangeId>,
+        pub exchange_id: ::std::option::Option<::serde_json::Value>,
         ///The trading account type. This field is only applicable when `destination_type` is `ExchangeWallet`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub trading_account_type: ::std::option::Option<::std::string::String>,
@@ -10894,7 +7415,7 @@ Switch between the tabs to display the properties for different transaction dest
         /**The data that is used to invoke a specific function or method within the specified contract at the destination address.
 */
         pub calldata: ::std::string::String,
-        pub destination_type: TransactionDestinationType,
+        pub destination_type: ::serde_json::Value,
         /**The transfer amount. For example, if you trade 1.5 TRX, then the value is `1.5`.
 */
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -11009,7 +7530,7 @@ Switch between the tabs to display the properties for different transaction fee 
         ///The fee rate in sat/vByte. The fee rate represents the satoshis you are willing to pay for each byte of data that your transaction will consume on the blockchain.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub fee_rate: ::std::option::Option<::std::string::String>,
-        pub fee_type: FeeType,
+        pub fee_type: ::serde_json::Value,
         ///The actually charged transaction fee.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub fee_used: ::std::option::Option<::std::string::String>,
@@ -11084,7 +7605,7 @@ The data type of the event.
 - `ComplianceKyaScreenings`: The compliance KYA screenings event data.
 - `Organization`: The organization event data.
 - `FiatTransaction`: The fiat transaction event data.*/
-        pub data_type: TransactionWebhookEventDataDataType,
+        pub data_type: ::serde_json::Value,
         ///The description for your transaction.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub description: ::std::option::Option<::std::string::String>,
@@ -11102,7 +7623,7 @@ The data type of the event.
         ///The transaction initiator.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub initiator: ::std::option::Option<::std::string::String>,
-        pub initiator_type: TransactionInitiatorType,
+        pub initiator_type: ::serde_json::Value,
         /**Whether the transaction was executed as a [Cobo Loop](https://manuals.cobo.com/en/portal/custodial-wallets/cobo-loop) transfer.
 - `true`: The transaction was executed as a Cobo Loop transfer.
 - `false`: The transaction was not executed as a Cobo Loop transfer.
@@ -11119,9 +7640,9 @@ The data type of the event.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub result: ::std::option::Option<TransactionResult>,
         pub source: TransactionWebhookEventDataSource,
-        pub status: TransactionStatus,
+        pub status: ::serde_json::Value,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub sub_status: ::std::option::Option<TransactionSubStatus>,
+        pub sub_status: ::std::option::Option<::serde_json::Value>,
         ///The token ID, which is the unique identifier of a token. You can retrieve the IDs of all the tokens you can use by calling [List enabled tokens](https://www.cobo.com/developers/v2/api-references/wallets/list-enabled-tokens).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub token_id: ::std::option::Option<::std::string::String>,
@@ -11134,167 +7655,13 @@ This property is populated only after the transaction is broadcast on-chain, so 
         ///The transaction ID.
         pub transaction_id: ::uuid::Uuid,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub transaction_process_type: ::std::option::Option<TransactionProcessType>,
+        pub transaction_process_type: ::std::option::Option<::serde_json::Value>,
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        pub type_: ::std::option::Option<TransactionType>,
+        pub type_: ::std::option::Option<::serde_json::Value>,
         ///The time when the transaction was updated, in Unix timestamp format, measured in milliseconds.
         pub updated_timestamp: i64,
         ///For deposit transactions, this property represents the wallet ID of the transaction destination. For transactions of other types, this property represents the wallet ID of the transaction source.
         pub wallet_id: ::std::string::String,
-    }
-    /**
-The data type of the event.
-- `Transaction`: The transaction event data.
-- `TSSRequest`: The TSS request event data.
-- `Addresses`: The addresses event data.
-- `WalletInfo`: The wallet information event data.
-- `MPCVault`: The MPC vault event data.
-- `Chains`: The enabled chain event data.
-- `Tokens`: The enabled token event data.
-- `TokenListing`: The token listing event data.
-
-- `PaymentOrder`: The payment order event data.
-- `PaymentRefund`: The payment refund event data.
-- `PaymentSettlement`: The payment settlement event data.
-- `PaymentTransaction`: The payment transaction event data.
-- `PaymentAddressUpdate`: The top-up address update event data.
-- `PaymentPayout`: The payment payout event data.
-- `PaymentBankWithdrawal`: The payment bank withdrawal event data.
-- `PaymentBulkSend`: The payment bulk send event data.
-- `PaymentBulkSendItem`: The payment bulk send item event data.
-- `PaymentAccountBalanceUpdate`: The Payments account balance updated event data, including account information and balance change details.
-- `BalanceUpdateInfo`: The balance update event data.
-- `SuspendedToken`: The token suspension event data.
-- `ComplianceDisposition`: The compliance disposition event data.
-- `ComplianceKytScreenings`: The compliance KYT screenings event data.
-- `ComplianceKyaScreenings`: The compliance KYA screenings event data.
-- `Organization`: The organization event data.
-- `FiatTransaction`: The fiat transaction event data.*/
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum TransactionWebhookEventDataDataType {
-        Transaction,
-        #[serde(rename = "TSSRequest")]
-        TssRequest,
-        Addresses,
-        WalletInfo,
-        #[serde(rename = "MPCVault")]
-        MpcVault,
-        Chains,
-        Tokens,
-        TokenListing,
-        PaymentOrder,
-        PaymentRefund,
-        PaymentSettlement,
-        PaymentTransaction,
-        PaymentAddressUpdate,
-        PaymentPayout,
-        PaymentBankWithdrawal,
-        PaymentBulkSend,
-        PaymentBulkSendItem,
-        PaymentAccountBalanceUpdate,
-        BalanceUpdateInfo,
-        SuspendedToken,
-        ComplianceDisposition,
-        ComplianceKytScreenings,
-        ComplianceKyaScreenings,
-        Organization,
-        FiatTransaction,
-    }
-    impl ::std::fmt::Display for TransactionWebhookEventDataDataType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Transaction => f.write_str("Transaction"),
-                Self::TssRequest => f.write_str("TSSRequest"),
-                Self::Addresses => f.write_str("Addresses"),
-                Self::WalletInfo => f.write_str("WalletInfo"),
-                Self::MpcVault => f.write_str("MPCVault"),
-                Self::Chains => f.write_str("Chains"),
-                Self::Tokens => f.write_str("Tokens"),
-                Self::TokenListing => f.write_str("TokenListing"),
-                Self::PaymentOrder => f.write_str("PaymentOrder"),
-                Self::PaymentRefund => f.write_str("PaymentRefund"),
-                Self::PaymentSettlement => f.write_str("PaymentSettlement"),
-                Self::PaymentTransaction => f.write_str("PaymentTransaction"),
-                Self::PaymentAddressUpdate => f.write_str("PaymentAddressUpdate"),
-                Self::PaymentPayout => f.write_str("PaymentPayout"),
-                Self::PaymentBankWithdrawal => f.write_str("PaymentBankWithdrawal"),
-                Self::PaymentBulkSend => f.write_str("PaymentBulkSend"),
-                Self::PaymentBulkSendItem => f.write_str("PaymentBulkSendItem"),
-                Self::PaymentAccountBalanceUpdate => {
-                    f.write_str("PaymentAccountBalanceUpdate")
-                }
-                Self::BalanceUpdateInfo => f.write_str("BalanceUpdateInfo"),
-                Self::SuspendedToken => f.write_str("SuspendedToken"),
-                Self::ComplianceDisposition => f.write_str("ComplianceDisposition"),
-                Self::ComplianceKytScreenings => f.write_str("ComplianceKytScreenings"),
-                Self::ComplianceKyaScreenings => f.write_str("ComplianceKyaScreenings"),
-                Self::Organization => f.write_str("Organization"),
-                Self::FiatTransaction => f.write_str("FiatTransaction"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for TransactionWebhookEventDataDataType {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "Transaction" => Ok(Self::Transaction),
-                "TSSRequest" => Ok(Self::TssRequest),
-                "Addresses" => Ok(Self::Addresses),
-                "WalletInfo" => Ok(Self::WalletInfo),
-                "MPCVault" => Ok(Self::MpcVault),
-                "Chains" => Ok(Self::Chains),
-                "Tokens" => Ok(Self::Tokens),
-                "TokenListing" => Ok(Self::TokenListing),
-                "PaymentOrder" => Ok(Self::PaymentOrder),
-                "PaymentRefund" => Ok(Self::PaymentRefund),
-                "PaymentSettlement" => Ok(Self::PaymentSettlement),
-                "PaymentTransaction" => Ok(Self::PaymentTransaction),
-                "PaymentAddressUpdate" => Ok(Self::PaymentAddressUpdate),
-                "PaymentPayout" => Ok(Self::PaymentPayout),
-                "PaymentBankWithdrawal" => Ok(Self::PaymentBankWithdrawal),
-                "PaymentBulkSend" => Ok(Self::PaymentBulkSend),
-                "PaymentBulkSendItem" => Ok(Self::PaymentBulkSendItem),
-                "PaymentAccountBalanceUpdate" => Ok(Self::PaymentAccountBalanceUpdate),
-                "BalanceUpdateInfo" => Ok(Self::BalanceUpdateInfo),
-                "SuspendedToken" => Ok(Self::SuspendedToken),
-                "ComplianceDisposition" => Ok(Self::ComplianceDisposition),
-                "ComplianceKytScreenings" => Ok(Self::ComplianceKytScreenings),
-                "ComplianceKyaScreenings" => Ok(Self::ComplianceKyaScreenings),
-                "Organization" => Ok(Self::Organization),
-                "FiatTransaction" => Ok(Self::FiatTransaction),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for TransactionWebhookEventDataDataType {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String>
-    for TransactionWebhookEventDataDataType {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
     }
     ///`TransactionWebhookEventDataDestination`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
@@ -11416,7 +7783,7 @@ The data type of the event.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub replaced_by_transaction_id: ::std::option::Option<::uuid::Uuid>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub replaced_by_type: ::std::option::Option<ReplaceType>,
+        pub replaced_by_type: ::std::option::Option<::serde_json::Value>,
         ///The hash of the transaction that this transaction replaced.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub replaced_transaction_hash: ::std::option::Option<::std::string::String>,
@@ -11424,7 +7791,7 @@ The data type of the event.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub replaced_transaction_id: ::std::option::Option<::uuid::Uuid>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub replaced_type: ::std::option::Option<ReplaceType>,
+        pub replaced_type: ::std::option::Option<::serde_json::Value>,
     }
     ///`TransactionWebhookEventDataSource`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
@@ -11492,7 +7859,7 @@ The data type of the event.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub source_key_share_holder_group: ::std::option::Option<SourceGroup>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub status: ::std::option::Option<TssRequestStatus>,
+        pub status: ::std::option::Option<::serde_json::Value>,
         ///The target key share holder group ID.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub target_key_share_holder_group_id: ::std::option::Option<
@@ -11502,7 +7869,7 @@ The data type of the event.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub tss_request_id: ::std::option::Option<::std::string::String>,
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        pub type_: ::std::option::Option<TssRequestType>,
+        pub type_: ::std::option::Option<::serde_json::Value>,
     }
     /**The TSS request status. Possible values include:
 - `PendingKeyHolderConfirmation`: The action done to the TSS request is currently pending enough key share holders to approve.
@@ -11686,14 +8053,14 @@ The data type of the event.
 - `ComplianceKyaScreenings`: The compliance KYA screenings event data.
 - `Organization`: The organization event data.
 - `FiatTransaction`: The fiat transaction event data.*/
-        pub data_type: TssRequestWebhookEventDataDataType,
+        pub data_type: ::serde_json::Value,
         ///The description of the TSS request.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub description: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub source_key_share_holder_group: ::std::option::Option<SourceGroup>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub status: ::std::option::Option<TssRequestStatus>,
+        pub status: ::std::option::Option<::serde_json::Value>,
         ///The target key share holder group ID.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub target_key_share_holder_group_id: ::std::option::Option<
@@ -11703,161 +8070,7 @@ The data type of the event.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub tss_request_id: ::std::option::Option<::std::string::String>,
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        pub type_: ::std::option::Option<TssRequestType>,
-    }
-    /**
-The data type of the event.
-- `Transaction`: The transaction event data.
-- `TSSRequest`: The TSS request event data.
-- `Addresses`: The addresses event data.
-- `WalletInfo`: The wallet information event data.
-- `MPCVault`: The MPC vault event data.
-- `Chains`: The enabled chain event data.
-- `Tokens`: The enabled token event data.
-- `TokenListing`: The token listing event data.
-
-- `PaymentOrder`: The payment order event data.
-- `PaymentRefund`: The payment refund event data.
-- `PaymentSettlement`: The payment settlement event data.
-- `PaymentTransaction`: The payment transaction event data.
-- `PaymentAddressUpdate`: The top-up address update event data.
-- `PaymentPayout`: The payment payout event data.
-- `PaymentBankWithdrawal`: The payment bank withdrawal event data.
-- `PaymentBulkSend`: The payment bulk send event data.
-- `PaymentBulkSendItem`: The payment bulk send item event data.
-- `PaymentAccountBalanceUpdate`: The Payments account balance updated event data, including account information and balance change details.
-- `BalanceUpdateInfo`: The balance update event data.
-- `SuspendedToken`: The token suspension event data.
-- `ComplianceDisposition`: The compliance disposition event data.
-- `ComplianceKytScreenings`: The compliance KYT screenings event data.
-- `ComplianceKyaScreenings`: The compliance KYA screenings event data.
-- `Organization`: The organization event data.
-- `FiatTransaction`: The fiat transaction event data.*/
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum TssRequestWebhookEventDataDataType {
-        Transaction,
-        #[serde(rename = "TSSRequest")]
-        TssRequest,
-        Addresses,
-        WalletInfo,
-        #[serde(rename = "MPCVault")]
-        MpcVault,
-        Chains,
-        Tokens,
-        TokenListing,
-        PaymentOrder,
-        PaymentRefund,
-        PaymentSettlement,
-        PaymentTransaction,
-        PaymentAddressUpdate,
-        PaymentPayout,
-        PaymentBankWithdrawal,
-        PaymentBulkSend,
-        PaymentBulkSendItem,
-        PaymentAccountBalanceUpdate,
-        BalanceUpdateInfo,
-        SuspendedToken,
-        ComplianceDisposition,
-        ComplianceKytScreenings,
-        ComplianceKyaScreenings,
-        Organization,
-        FiatTransaction,
-    }
-    impl ::std::fmt::Display for TssRequestWebhookEventDataDataType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Transaction => f.write_str("Transaction"),
-                Self::TssRequest => f.write_str("TSSRequest"),
-                Self::Addresses => f.write_str("Addresses"),
-                Self::WalletInfo => f.write_str("WalletInfo"),
-                Self::MpcVault => f.write_str("MPCVault"),
-                Self::Chains => f.write_str("Chains"),
-                Self::Tokens => f.write_str("Tokens"),
-                Self::TokenListing => f.write_str("TokenListing"),
-                Self::PaymentOrder => f.write_str("PaymentOrder"),
-                Self::PaymentRefund => f.write_str("PaymentRefund"),
-                Self::PaymentSettlement => f.write_str("PaymentSettlement"),
-                Self::PaymentTransaction => f.write_str("PaymentTransaction"),
-                Self::PaymentAddressUpdate => f.write_str("PaymentAddressUpdate"),
-                Self::PaymentPayout => f.write_str("PaymentPayout"),
-                Self::PaymentBankWithdrawal => f.write_str("PaymentBankWithdrawal"),
-                Self::PaymentBulkSend => f.write_str("PaymentBulkSend"),
-                Self::PaymentBulkSendItem => f.write_str("PaymentBulkSendItem"),
-                Self::PaymentAccountBalanceUpdate => {
-                    f.write_str("PaymentAccountBalanceUpdate")
-                }
-                Self::BalanceUpdateInfo => f.write_str("BalanceUpdateInfo"),
-                Self::SuspendedToken => f.write_str("SuspendedToken"),
-                Self::ComplianceDisposition => f.write_str("ComplianceDisposition"),
-                Self::ComplianceKytScreenings => f.write_str("ComplianceKytScreenings"),
-                Self::ComplianceKyaScreenings => f.write_str("ComplianceKyaScreenings"),
-                Self::Organization => f.write_str("Organization"),
-                Self::FiatTransaction => f.write_str("FiatTransaction"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for TssRequestWebhookEventDataDataType {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "Transaction" => Ok(Self::Transaction),
-                "TSSRequest" => Ok(Self::TssRequest),
-                "Addresses" => Ok(Self::Addresses),
-                "WalletInfo" => Ok(Self::WalletInfo),
-                "MPCVault" => Ok(Self::MpcVault),
-                "Chains" => Ok(Self::Chains),
-                "Tokens" => Ok(Self::Tokens),
-                "TokenListing" => Ok(Self::TokenListing),
-                "PaymentOrder" => Ok(Self::PaymentOrder),
-                "PaymentRefund" => Ok(Self::PaymentRefund),
-                "PaymentSettlement" => Ok(Self::PaymentSettlement),
-                "PaymentTransaction" => Ok(Self::PaymentTransaction),
-                "PaymentAddressUpdate" => Ok(Self::PaymentAddressUpdate),
-                "PaymentPayout" => Ok(Self::PaymentPayout),
-                "PaymentBankWithdrawal" => Ok(Self::PaymentBankWithdrawal),
-                "PaymentBulkSend" => Ok(Self::PaymentBulkSend),
-                "PaymentBulkSendItem" => Ok(Self::PaymentBulkSendItem),
-                "PaymentAccountBalanceUpdate" => Ok(Self::PaymentAccountBalanceUpdate),
-                "BalanceUpdateInfo" => Ok(Self::BalanceUpdateInfo),
-                "SuspendedToken" => Ok(Self::SuspendedToken),
-                "ComplianceDisposition" => Ok(Self::ComplianceDisposition),
-                "ComplianceKytScreenings" => Ok(Self::ComplianceKytScreenings),
-                "ComplianceKyaScreenings" => Ok(Self::ComplianceKyaScreenings),
-                "Organization" => Ok(Self::Organization),
-                "FiatTransaction" => Ok(Self::FiatTransaction),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for TssRequestWebhookEventDataDataType {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String>
-    for TssRequestWebhookEventDataDataType {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
+        pub type_: ::std::option::Option<::serde_json::Value>,
     }
     ///`UtxoFeeBasePrice`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
@@ -11920,162 +8133,9 @@ The data type of the event.
 - `ComplianceKyaScreenings`: The compliance KYA screenings event data.
 - `Organization`: The organization event data.
 - `FiatTransaction`: The fiat transaction event data.*/
-        pub data_type: WalletInfoEventDataDataType,
+        pub data_type: ::serde_json::Value,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub wallet: ::std::option::Option<WalletInfo>,
-    }
-    /**
-The data type of the event.
-- `Transaction`: The transaction event data.
-- `TSSRequest`: The TSS request event data.
-- `Addresses`: The addresses event data.
-- `WalletInfo`: The wallet information event data.
-- `MPCVault`: The MPC vault event data.
-- `Chains`: The enabled chain event data.
-- `Tokens`: The enabled token event data.
-- `TokenListing`: The token listing event data.
-
-- `PaymentOrder`: The payment order event data.
-- `PaymentRefund`: The payment refund event data.
-- `PaymentSettlement`: The payment settlement event data.
-- `PaymentTransaction`: The payment transaction event data.
-- `PaymentAddressUpdate`: The top-up address update event data.
-- `PaymentPayout`: The payment payout event data.
-- `PaymentBankWithdrawal`: The payment bank withdrawal event data.
-- `PaymentBulkSend`: The payment bulk send event data.
-- `PaymentBulkSendItem`: The payment bulk send item event data.
-- `PaymentAccountBalanceUpdate`: The Payments account balance updated event data, including account information and balance change details.
-- `BalanceUpdateInfo`: The balance update event data.
-- `SuspendedToken`: The token suspension event data.
-- `ComplianceDisposition`: The compliance disposition event data.
-- `ComplianceKytScreenings`: The compliance KYT screenings event data.
-- `ComplianceKyaScreenings`: The compliance KYA screenings event data.
-- `Organization`: The organization event data.
-- `FiatTransaction`: The fiat transaction event data.*/
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum WalletInfoEventDataDataType {
-        Transaction,
-        #[serde(rename = "TSSRequest")]
-        TssRequest,
-        Addresses,
-        WalletInfo,
-        #[serde(rename = "MPCVault")]
-        MpcVault,
-        Chains,
-        Tokens,
-        TokenListing,
-        PaymentOrder,
-        PaymentRefund,
-        PaymentSettlement,
-        PaymentTransaction,
-        PaymentAddressUpdate,
-        PaymentPayout,
-        PaymentBankWithdrawal,
-        PaymentBulkSend,
-        PaymentBulkSendItem,
-        PaymentAccountBalanceUpdate,
-        BalanceUpdateInfo,
-        SuspendedToken,
-        ComplianceDisposition,
-        ComplianceKytScreenings,
-        ComplianceKyaScreenings,
-        Organization,
-        FiatTransaction,
-    }
-    impl ::std::fmt::Display for WalletInfoEventDataDataType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Transaction => f.write_str("Transaction"),
-                Self::TssRequest => f.write_str("TSSRequest"),
-                Self::Addresses => f.write_str("Addresses"),
-                Self::WalletInfo => f.write_str("WalletInfo"),
-                Self::MpcVault => f.write_str("MPCVault"),
-                Self::Chains => f.write_str("Chains"),
-                Self::Tokens => f.write_str("Tokens"),
-                Self::TokenListing => f.write_str("TokenListing"),
-                Self::PaymentOrder => f.write_str("PaymentOrder"),
-                Self::PaymentRefund => f.write_str("PaymentRefund"),
-                Self::PaymentSettlement => f.write_str("PaymentSettlement"),
-                Self::PaymentTransaction => f.write_str("PaymentTransaction"),
-                Self::PaymentAddressUpdate => f.write_str("PaymentAddressUpdate"),
-                Self::PaymentPayout => f.write_str("PaymentPayout"),
-                Self::PaymentBankWithdrawal => f.write_str("PaymentBankWithdrawal"),
-                Self::PaymentBulkSend => f.write_str("PaymentBulkSend"),
-                Self::PaymentBulkSendItem => f.write_str("PaymentBulkSendItem"),
-                Self::PaymentAccountBalanceUpdate => {
-                    f.write_str("PaymentAccountBalanceUpdate")
-                }
-                Self::BalanceUpdateInfo => f.write_str("BalanceUpdateInfo"),
-                Self::SuspendedToken => f.write_str("SuspendedToken"),
-                Self::ComplianceDisposition => f.write_str("ComplianceDisposition"),
-                Self::ComplianceKytScreenings => f.write_str("ComplianceKytScreenings"),
-                Self::ComplianceKyaScreenings => f.write_str("ComplianceKyaScreenings"),
-                Self::Organization => f.write_str("Organization"),
-                Self::FiatTransaction => f.write_str("FiatTransaction"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for WalletInfoEventDataDataType {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "Transaction" => Ok(Self::Transaction),
-                "TSSRequest" => Ok(Self::TssRequest),
-                "Addresses" => Ok(Self::Addresses),
-                "WalletInfo" => Ok(Self::WalletInfo),
-                "MPCVault" => Ok(Self::MpcVault),
-                "Chains" => Ok(Self::Chains),
-                "Tokens" => Ok(Self::Tokens),
-                "TokenListing" => Ok(Self::TokenListing),
-                "PaymentOrder" => Ok(Self::PaymentOrder),
-                "PaymentRefund" => Ok(Self::PaymentRefund),
-                "PaymentSettlement" => Ok(Self::PaymentSettlement),
-                "PaymentTransaction" => Ok(Self::PaymentTransaction),
-                "PaymentAddressUpdate" => Ok(Self::PaymentAddressUpdate),
-                "PaymentPayout" => Ok(Self::PaymentPayout),
-                "PaymentBankWithdrawal" => Ok(Self::PaymentBankWithdrawal),
-                "PaymentBulkSend" => Ok(Self::PaymentBulkSend),
-                "PaymentBulkSendItem" => Ok(Self::PaymentBulkSendItem),
-                "PaymentAccountBalanceUpdate" => Ok(Self::PaymentAccountBalanceUpdate),
-                "BalanceUpdateInfo" => Ok(Self::BalanceUpdateInfo),
-                "SuspendedToken" => Ok(Self::SuspendedToken),
-                "ComplianceDisposition" => Ok(Self::ComplianceDisposition),
-                "ComplianceKytScreenings" => Ok(Self::ComplianceKytScreenings),
-                "ComplianceKyaScreenings" => Ok(Self::ComplianceKyaScreenings),
-                "Organization" => Ok(Self::Organization),
-                "FiatTransaction" => Ok(Self::FiatTransaction),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for WalletInfoEventDataDataType {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for WalletInfoEventDataDataType {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
     }
     /**The wallet sub-type. Possible values include:
 - `Asset`: Custodial Wallets (Asset Wallets).
@@ -12248,161 +8308,7 @@ The data type of the event.
 - `ComplianceKyaScreenings`: The compliance KYA screenings event data.
 - `Organization`: The organization event data.
 - `FiatTransaction`: The fiat transaction event data.*/
-        pub data_type: WebhookEventDataTypeDataType,
-    }
-    /**
-The data type of the event.
-- `Transaction`: The transaction event data.
-- `TSSRequest`: The TSS request event data.
-- `Addresses`: The addresses event data.
-- `WalletInfo`: The wallet information event data.
-- `MPCVault`: The MPC vault event data.
-- `Chains`: The enabled chain event data.
-- `Tokens`: The enabled token event data.
-- `TokenListing`: The token listing event data.
-
-- `PaymentOrder`: The payment order event data.
-- `PaymentRefund`: The payment refund event data.
-- `PaymentSettlement`: The payment settlement event data.
-- `PaymentTransaction`: The payment transaction event data.
-- `PaymentAddressUpdate`: The top-up address update event data.
-- `PaymentPayout`: The payment payout event data.
-- `PaymentBankWithdrawal`: The payment bank withdrawal event data.
-- `PaymentBulkSend`: The payment bulk send event data.
-- `PaymentBulkSendItem`: The payment bulk send item event data.
-- `PaymentAccountBalanceUpdate`: The Payments account balance updated event data, including account information and balance change details.
-- `BalanceUpdateInfo`: The balance update event data.
-- `SuspendedToken`: The token suspension event data.
-- `ComplianceDisposition`: The compliance disposition event data.
-- `ComplianceKytScreenings`: The compliance KYT screenings event data.
-- `ComplianceKyaScreenings`: The compliance KYA screenings event data.
-- `Organization`: The organization event data.
-- `FiatTransaction`: The fiat transaction event data.*/
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum WebhookEventDataTypeDataType {
-        Transaction,
-        #[serde(rename = "TSSRequest")]
-        TssRequest,
-        Addresses,
-        WalletInfo,
-        #[serde(rename = "MPCVault")]
-        MpcVault,
-        Chains,
-        Tokens,
-        TokenListing,
-        PaymentOrder,
-        PaymentRefund,
-        PaymentSettlement,
-        PaymentTransaction,
-        PaymentAddressUpdate,
-        PaymentPayout,
-        PaymentBankWithdrawal,
-        PaymentBulkSend,
-        PaymentBulkSendItem,
-        PaymentAccountBalanceUpdate,
-        BalanceUpdateInfo,
-        SuspendedToken,
-        ComplianceDisposition,
-        ComplianceKytScreenings,
-        ComplianceKyaScreenings,
-        Organization,
-        FiatTransaction,
-    }
-    impl ::std::fmt::Display for WebhookEventDataTypeDataType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Transaction => f.write_str("Transaction"),
-                Self::TssRequest => f.write_str("TSSRequest"),
-                Self::Addresses => f.write_str("Addresses"),
-                Self::WalletInfo => f.write_str("WalletInfo"),
-                Self::MpcVault => f.write_str("MPCVault"),
-                Self::Chains => f.write_str("Chains"),
-                Self::Tokens => f.write_str("Tokens"),
-                Self::TokenListing => f.write_str("TokenListing"),
-                Self::PaymentOrder => f.write_str("PaymentOrder"),
-                Self::PaymentRefund => f.write_str("PaymentRefund"),
-                Self::PaymentSettlement => f.write_str("PaymentSettlement"),
-                Self::PaymentTransaction => f.write_str("PaymentTransaction"),
-                Self::PaymentAddressUpdate => f.write_str("PaymentAddressUpdate"),
-                Self::PaymentPayout => f.write_str("PaymentPayout"),
-                Self::PaymentBankWithdrawal => f.write_str("PaymentBankWithdrawal"),
-                Self::PaymentBulkSend => f.write_str("PaymentBulkSend"),
-                Self::PaymentBulkSendItem => f.write_str("PaymentBulkSendItem"),
-                Self::PaymentAccountBalanceUpdate => {
-                    f.write_str("PaymentAccountBalanceUpdate")
-                }
-                Self::BalanceUpdateInfo => f.write_str("BalanceUpdateInfo"),
-                Self::SuspendedToken => f.write_str("SuspendedToken"),
-                Self::ComplianceDisposition => f.write_str("ComplianceDisposition"),
-                Self::ComplianceKytScreenings => f.write_str("ComplianceKytScreenings"),
-                Self::ComplianceKyaScreenings => f.write_str("ComplianceKyaScreenings"),
-                Self::Organization => f.write_str("Organization"),
-                Self::FiatTransaction => f.write_str("FiatTransaction"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for WebhookEventDataTypeDataType {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "Transaction" => Ok(Self::Transaction),
-                "TSSRequest" => Ok(Self::TssRequest),
-                "Addresses" => Ok(Self::Addresses),
-                "WalletInfo" => Ok(Self::WalletInfo),
-                "MPCVault" => Ok(Self::MpcVault),
-                "Chains" => Ok(Self::Chains),
-                "Tokens" => Ok(Self::Tokens),
-                "TokenListing" => Ok(Self::TokenListing),
-                "PaymentOrder" => Ok(Self::PaymentOrder),
-                "PaymentRefund" => Ok(Self::PaymentRefund),
-                "PaymentSettlement" => Ok(Self::PaymentSettlement),
-                "PaymentTransaction" => Ok(Self::PaymentTransaction),
-                "PaymentAddressUpdate" => Ok(Self::PaymentAddressUpdate),
-                "PaymentPayout" => Ok(Self::PaymentPayout),
-                "PaymentBankWithdrawal" => Ok(Self::PaymentBankWithdrawal),
-                "PaymentBulkSend" => Ok(Self::PaymentBulkSend),
-                "PaymentBulkSendItem" => Ok(Self::PaymentBulkSendItem),
-                "PaymentAccountBalanceUpdate" => Ok(Self::PaymentAccountBalanceUpdate),
-                "BalanceUpdateInfo" => Ok(Self::BalanceUpdateInfo),
-                "SuspendedToken" => Ok(Self::SuspendedToken),
-                "ComplianceDisposition" => Ok(Self::ComplianceDisposition),
-                "ComplianceKytScreenings" => Ok(Self::ComplianceKytScreenings),
-                "ComplianceKyaScreenings" => Ok(Self::ComplianceKyaScreenings),
-                "Organization" => Ok(Self::Organization),
-                "FiatTransaction" => Ok(Self::FiatTransaction),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for WebhookEventDataTypeDataType {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String>
-    for WebhookEventDataTypeDataType {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
+        pub data_type: ::serde_json::Value,
     }
     /// Generation of default values for serde.
     pub mod defaults {
