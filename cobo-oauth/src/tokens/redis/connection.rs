@@ -1,0 +1,121 @@
+//! [`RedisConnection`]: one standalone Redis (or a primary) through redis-rs's
+//! `ConnectionManager`, or a Redis Cluster through its cluster client, behind one type that the
+//! stores and the deduplicator send their commands to.
+
+use redis::aio::{ConnectionLike, ConnectionManager};
+use redis::cluster_async::ClusterConnection;
+use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, Slot, SlotAddr};
+use redis::{Cmd, Pipeline, RedisFuture, RedisResult, Value};
+
+/// A connection to a standalone Redis (a reconnecting [`ConnectionManager`]) or to a Redis
+/// Cluster (redis-rs's [`ClusterConnection`], which follows `MOVED`/`ASK` redirections and
+/// reconnects to the nodes). Cheap to clone: clones share the connection.
+///
+/// [`RedisStoreBuilder`](super::RedisStoreBuilder) makes one from its URL; for a
+/// [`RedisDeduplicator`](crate::inbound::RedisDeduplicator) give it either kind:
+///
+/// ```no_run
+/// # async fn f() -> redis::RedisResult<()> {
+/// use cobo_oauth::tokens::redis::RedisConnection;
+/// let nodes = ["redis://10.0.0.1:6379", "redis://10.0.0.2:6379"];
+/// let cluster = redis::cluster::ClusterClient::new(nodes)?.get_async_connection().await?;
+/// let connection = RedisConnection::from(cluster);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub enum RedisConnection {
+    /// One Redis server (or a primary with replicas).
+    Single(ConnectionManager),
+    /// A Redis Cluster.
+    Cluster(ClusterConnection),
+}
+
+impl std::fmt::Debug for RedisConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Single(_) => "RedisConnection::Single",
+            Self::Cluster(_) => "RedisConnection::Cluster",
+        })
+    }
+}
+
+impl From<ConnectionManager> for RedisConnection {
+    fn from(connection: ConnectionManager) -> Self {
+        Self::Single(connection)
+    }
+}
+
+impl From<ClusterConnection> for RedisConnection {
+    fn from(connection: ClusterConnection) -> Self {
+        Self::Cluster(connection)
+    }
+}
+
+impl RedisConnection {
+    /// Whether it speaks to a Redis Cluster.
+    pub fn is_cluster(&self) -> bool {
+        matches!(self, Self::Cluster(_))
+    }
+
+    /// Sends `command` to the primary that holds `key` (on a standalone Redis: to it). For the
+    /// commands redis-rs would route elsewhere (`INFO`, `WAIT`) on a cluster.
+    pub(super) async fn on_primary_of(&self, key: &str, command: Cmd) -> RedisResult<Value> {
+        match self.clone() {
+            Self::Single(mut connection) => command.query_async(&mut connection).await,
+            Self::Cluster(mut connection) => {
+                let route = Route::with_key(key, SlotAddr::Master);
+                connection
+                    .route_command(
+                        command,
+                        RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(route)),
+                    )
+                    .await
+            }
+        }
+    }
+
+    /// Sends `command` to the primary that serves hash slot `slot` (on a standalone Redis: to
+    /// it).
+    pub(super) async fn on_primary_of_slot(&self, slot: Slot, command: Cmd) -> RedisResult<Value> {
+        match self.clone() {
+            Self::Single(mut connection) => command.query_async(&mut connection).await,
+            Self::Cluster(mut connection) => {
+                let route = Route::with_slot(slot, SlotAddr::Master);
+                connection
+                    .route_command(
+                        command,
+                        RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(route)),
+                    )
+                    .await
+            }
+        }
+    }
+}
+
+impl ConnectionLike for RedisConnection {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Self::Single(connection) => connection.req_packed_command(cmd),
+            Self::Cluster(connection) => connection.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Self::Single(connection) => connection.req_packed_commands(pipeline, offset, count),
+            Self::Cluster(connection) => connection.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Self::Single(connection) => connection.get_db(),
+            Self::Cluster(connection) => connection.get_db(),
+        }
+    }
+}
