@@ -17,6 +17,7 @@ mod mock;
 mod org_tokens;
 mod org_tokens_redis;
 mod redaction;
+mod redis_cluster;
 mod redis_fleet;
 mod redis_store;
 mod redis_tls;
