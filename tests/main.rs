@@ -19,6 +19,7 @@ mod org_tokens_redis;
 mod redaction;
 mod redis_cluster;
 mod redis_fleet;
+mod redis_replicas;
 mod redis_store;
 mod redis_tls;
 mod retries;

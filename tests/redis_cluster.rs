@@ -232,8 +232,8 @@ async fn five_hundred_organizations_over_every_shard_are_listed_and_renewed_once
     assert_eq!(listed, expected);
     let primaries = cluster.primaries();
     assert_eq!(primaries.len(), 3);
-    for port in primaries {
-        assert!(cluster.dbsize(port) > 0, "the primary on {port} holds pairs");
+    for port in &primaries {
+        assert!(cluster.dbsize(*port) > 0, "the primary on {port} holds pairs");
     }
 
     let run = OrgsRun {
@@ -276,6 +276,10 @@ async fn five_hundred_organizations_over_every_shard_are_listed_and_renewed_once
         "every refresh was saved"
     );
     assert_eq!(store.saves_waiting_for_replica(), 0);
+    // The guarded writes waited for the replicas, on every shard.
+    for port in &primaries {
+        assert!(cluster.calls(*port, "wait") > 0, "WAIT on the primary on {port}");
+    }
     eprintln!("{total} refreshes of {ORGS} organizations on a cluster by two processes");
 }
 

@@ -19,7 +19,7 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 pub use logs::Logs;
-pub use redis_cluster::RedisCluster;
+pub use redis_cluster::{RedisCluster, calls};
 pub use redis_server::{ClientCerts, RedisServer};
 pub use test_pki::TestPki;
 

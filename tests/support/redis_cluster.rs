@@ -62,6 +62,7 @@ impl RedisCluster {
                 .args(["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"])
                 .args(["--cluster-node-timeout", "1000"])
                 .args(["--appendonly", "yes", "--appendfsync", "always", "--save", ""])
+                .args(["--repl-diskless-sync-delay", "0"])
                 .args(["--daemonize", "no", "--logfile", "redis.log"])
                 .stdout(Stdio::null())
                 .stderr(Stdio::inherit())
@@ -173,6 +174,11 @@ impl RedisCluster {
             .expect("DBSIZE")
     }
 
+    /// How many times the node on `port` ran `command` (`INFO commandstats`).
+    pub fn calls(&self, port: u16, command: &str) -> u64 {
+        calls(&query(port, &["INFO", "commandstats"]).unwrap_or_default(), command)
+    }
+
     /// The ports of the nodes still running.
     fn live(&self) -> impl Iterator<Item = u16> + '_ {
         self.nodes
@@ -228,6 +234,17 @@ impl RedisCluster {
             })
         });
     }
+}
+
+/// How many calls of `command` an `INFO commandstats` answer counts.
+pub fn calls(commandstats: &str, command: &str) -> u64 {
+    let head = format!("cmdstat_{command}:calls=");
+    commandstats
+        .lines()
+        .find_map(|line| line.trim().strip_prefix(head.as_str()))
+        .and_then(|rest| rest.split(',').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
 }
 
 /// The role of the node on `port` (`master`, `slave`).

@@ -215,6 +215,9 @@ impl RedisServer {
                 "always",
                 "--save",
                 "",
+                // A replica syncs at once (not after the default 5 s wait for others).
+                "--repl-diskless-sync-delay",
+                "0",
             ])
             .args(["--daemonize", "no", "--logfile", "redis.log"])
             .stdout(Stdio::null())
