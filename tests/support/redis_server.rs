@@ -154,12 +154,25 @@ impl RedisServer {
         }
     }
 
-    /// Waits until this replica's link to its primary is up and its first sync is done.
+    /// Waits until this replica's link to its primary is up, its first sync is done, and the
+    /// primary counts it online (only then does it count the replica's acknowledgements).
     fn wait_in_sync(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(20);
+        let primary = self.replica_of.map(|port| {
+            redis::Client::open(format!("redis://127.0.0.1:{port}/0")).unwrap()
+        });
+        let online = format!("port={},state=online", self.port);
         while Instant::now() < deadline {
             let info = self.query(&["INFO", "replication"]);
-            if info.contains("master_link_status:up") && info.contains("master_sync_in_progress:0")
+            let seen_online = primary.as_ref().is_none_or(|primary| {
+                primary
+                    .get_connection()
+                    .and_then(|mut c| redis::cmd("INFO").arg("replication").query::<String>(&mut c))
+                    .is_ok_and(|info| info.contains(&online))
+            });
+            if info.contains("master_link_status:up")
+                && info.contains("master_sync_in_progress:0")
+                && seen_online
             {
                 return;
             }

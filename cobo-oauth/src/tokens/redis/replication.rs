@@ -4,12 +4,12 @@
 //! pair that no replica acknowledged is kept here and saved again until one does.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use redis::cluster_routing::Slot;
-use redis::{Cmd, FromRedisValue, RedisResult};
+use redis::{Cmd, ErrorKind, FromRedisValue, RedisResult, ServerErrorKind};
 use tokio::sync::OnceCell;
 
 use super::connection::RedisConnection;
@@ -25,7 +25,7 @@ pub enum ReplicaAck {
     Off,
     /// Wait where the key's primary has connected replicas (`INFO replication`,
     /// `connected_slaves`, checked every few seconds); a Redis without replicas works as if
-    /// `Off`. The default.
+    /// `Off`, and so does a user the ACL denies `INFO` (with a warning). The default.
     #[default]
     WhereReplicas,
     /// Always wait: a primary without a replica that acknowledges refuses the lease and the
@@ -80,6 +80,8 @@ pub(super) struct Replication {
     connector: GuardConnector,
     guards: OnceCell<Vec<RedisConnection>>,
     next_guard: AtomicUsize,
+    /// Whether `INFO` was refused (ACL) and that was logged.
+    info_refused: AtomicBool,
     /// Per primary (a cluster: per hash slot), whether it had connected replicas, and when that
     /// was checked.
     replicas: Mutex<HashMap<Option<Slot>, (bool, Instant)>>,
@@ -106,6 +108,7 @@ impl Replication {
             connector,
             guards: OnceCell::new(),
             next_guard: AtomicUsize::new(0),
+            info_refused: AtomicBool::new(false),
             replicas: Mutex::new(HashMap::new()),
             pending: Mutex::new(HashMap::new()),
         }
@@ -191,9 +194,19 @@ impl Replication {
         }
         let mut info = redis::cmd("INFO");
         info.arg("replication");
-        let answer = main.on_primary_of(key, info).await?;
-        let text: String = redis::from_redis_value(answer)?;
-        let replicas = connected_replicas(&text) > 0;
+        let replicas = match main.on_primary_of(key, info).await {
+            Ok(answer) => connected_replicas(&redis::from_redis_value::<String>(answer)?) > 0,
+            // An ACL user set up before replicas were waited for: it works as it did, warned.
+            Err(error) if error.kind() == ErrorKind::Server(ServerErrorKind::NoPerm) => {
+                if !self.info_refused.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(
+                        "the Redis user may not run INFO, so the store cannot tell whether replicas must acknowledge its writes and waits for none; grant it +info +wait"
+                    );
+                }
+                false
+            }
+            Err(error) => return Err(error),
+        };
         self.replicas
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -312,13 +325,26 @@ impl Replication {
                 Ok((-1, _)) => false,
                 Ok(_) => true,
             };
+            // The lease kept for it is given back first, so that no save waiting means no lease
+            // kept either.
             let lease = {
                 let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-                if pending.get(&key).is_some_and(|kept| kept.version != version) {
-                    continue; // A newer pair of this process waits now: save that one.
+                match pending.get_mut(&key) {
+                    Some(kept) if kept.version == version => kept.lease.take(),
+                    Some(_) => continue, // A newer pair of this process waits now: save that.
+                    None => return,      // Settled by a newer save.
                 }
-                pending.remove(&key).and_then(|kept| kept.lease)
             };
+            if let Some(lease) = lease {
+                release(&main, &lease).await;
+            }
+            {
+                let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+                if pending.get(&key).is_some_and(|kept| kept.version != version) {
+                    continue;
+                }
+                pending.remove(&key);
+            }
             if newer {
                 tracing::warn!(
                     key = %key,
@@ -332,9 +358,6 @@ impl Replication {
                     tries,
                     "the token pair that waited for a replica is saved and acknowledged"
                 );
-            }
-            if let Some(lease) = lease {
-                release(&main, &lease).await;
             }
             return;
         }
