@@ -233,7 +233,10 @@ async fn five_hundred_organizations_over_every_shard_are_listed_and_renewed_once
     let primaries = cluster.primaries();
     assert_eq!(primaries.len(), 3);
     for port in &primaries {
-        assert!(cluster.dbsize(*port) > 0, "the primary on {port} holds pairs");
+        assert!(
+            cluster.dbsize(*port) > 0,
+            "the primary on {port} holds pairs"
+        );
     }
 
     let run = OrgsRun {
@@ -256,7 +259,10 @@ async fn five_hundred_organizations_over_every_shard_are_listed_and_renewed_once
         .iter()
         .filter(|r| r.method == "GET")
         .count();
-    assert_eq!(grants, ORGS, "the installs only, no recovery grant:\n{logs}");
+    assert_eq!(
+        grants, ORGS,
+        "the installs only, no recovery grant:\n{logs}"
+    );
     // Renewed 3 to 4.5 s before it expires, so every 3.5 to 5 s: in 14 s, two to four
     // refreshes per organization for the whole fleet (two processes that each refreshed on
     // their own would make twice as many).
@@ -278,7 +284,10 @@ async fn five_hundred_organizations_over_every_shard_are_listed_and_renewed_once
     assert_eq!(store.saves_waiting_for_replica(), 0);
     // The guarded writes waited for the replicas, on every shard.
     for port in &primaries {
-        assert!(cluster.calls(*port, "wait") > 0, "WAIT on the primary on {port}");
+        assert!(
+            cluster.calls(*port, "wait") > 0,
+            "WAIT on the primary on {port}"
+        );
     }
     eprintln!("{total} refreshes of {ORGS} organizations on a cluster by two processes");
 }
@@ -404,6 +413,9 @@ async fn the_deduplicator_claims_an_event_once_on_a_cluster() {
     assert_eq!(claimed, 50);
     // The events' keys live on every shard.
     for port in cluster.primaries() {
-        assert!(cluster.dbsize(port) > 0, "the primary on {port} holds claims");
+        assert!(
+            cluster.dbsize(port) > 0,
+            "the primary on {port} holds claims"
+        );
     }
 }

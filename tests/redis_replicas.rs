@@ -11,8 +11,7 @@ use std::time::Duration;
 use cobo_oauth::ExposeSecret as _;
 use cobo_oauth::tokens::redis::{RedisStore, ReplicaAck};
 use cobo_oauth::tokens::{
-    Lease, RefreshLease, StoreError, StoreFuture, StoredToken, TokenManager, TokenOwner,
-    TokenStore,
+    Lease, RefreshLease, StoreError, StoreFuture, StoredToken, TokenManager, TokenOwner, TokenStore,
 };
 use cobo_oauth_mock::MockServer;
 use cobo_oauth_tests::{RedisServer, calls, mock_config, numbered_pair, redis_acl};
@@ -91,7 +90,11 @@ async fn a_pair_the_replica_did_not_acknowledge_is_kept_and_saved_again_once_it_
     let refused = other.record_refresh(1).await;
     assert!(matches!(refused, Err(StoreError::Io { .. })), "{refused:?}");
     assert_eq!(
-        primary.query(&["HGET", &other.pair_key().replace(":pair", ":refresh-sends"), "1"]),
+        primary.query(&[
+            "HGET",
+            &other.pair_key().replace(":pair", ":refresh-sends"),
+            "1"
+        ]),
         "0",
         "the unacknowledged send count was taken back"
     );
@@ -193,7 +196,10 @@ async fn a_refreshed_pair_is_handed_out_while_the_replica_is_away() {
         .store(pausing.clone())
         .build();
     let access = manager.access_token().await.unwrap();
-    assert!(server.access_token_valid(access.expose_secret()), "handed out");
+    assert!(
+        server.access_token_valid(access.expose_secret()),
+        "handed out"
+    );
     assert_eq!(pausing.inner.saves_waiting_for_replica(), 1, "kept");
     assert_eq!(server.max_refresh_token_presentations(), 1);
     replica.resume();
@@ -211,7 +217,11 @@ async fn a_redis_without_replicas_never_waits_unless_a_replica_is_required() {
     let redis = RedisServer::start();
     let store = store(&redis, ReplicaAck::WhereReplicas).await;
     store.save(&numbered_pair(1)).await.unwrap();
-    let lease = store.try_acquire(Duration::from_secs(30)).await.unwrap().unwrap();
+    let lease = store
+        .try_acquire(Duration::from_secs(30))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(store.record_refresh(1).await.unwrap(), 0);
     store.release(&lease).await.unwrap();
     assert_eq!(store.saves_waiting_for_replica(), 0);
@@ -274,9 +284,17 @@ async fn an_acl_user_with_the_documented_commands_waits_for_the_replica() {
         .await
         .unwrap();
     store.save(&numbered_pair(1)).await.unwrap();
-    let lease = store.try_acquire(Duration::from_secs(30)).await.unwrap().unwrap();
+    let lease = store
+        .try_acquire(Duration::from_secs(30))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(store.record_refresh(1).await.unwrap(), 0);
     store.release(&lease).await.unwrap();
     assert_eq!(store.saves_waiting_for_replica(), 0);
-    assert_eq!(wait_calls(&primary), 3, "the save, the lease and the send count");
+    assert_eq!(
+        wait_calls(&primary),
+        3,
+        "the save, the lease and the send count"
+    );
 }

@@ -59,9 +59,21 @@ impl RedisCluster {
             let child = Command::new(binary("REDIS_SERVER", "redis-server"))
                 .current_dir(&node_dir)
                 .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-                .args(["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"])
+                .args([
+                    "--cluster-enabled",
+                    "yes",
+                    "--cluster-config-file",
+                    "nodes.conf",
+                ])
                 .args(["--cluster-node-timeout", "1000"])
-                .args(["--appendonly", "yes", "--appendfsync", "always", "--save", ""])
+                .args([
+                    "--appendonly",
+                    "yes",
+                    "--appendfsync",
+                    "always",
+                    "--save",
+                    "",
+                ])
                 .args(["--repl-diskless-sync-delay", "0"])
                 .args(["--daemonize", "no", "--logfile", "redis.log"])
                 .stdout(Stdio::null())
@@ -176,7 +188,10 @@ impl RedisCluster {
 
     /// How many times the node on `port` ran `command` (`INFO commandstats`).
     pub fn calls(&self, port: u16, command: &str) -> u64 {
-        calls(&query(port, &["INFO", "commandstats"]).unwrap_or_default(), command)
+        calls(
+            &query(port, &["INFO", "commandstats"]).unwrap_or_default(),
+            command,
+        )
     }
 
     /// The ports of the nodes still running.

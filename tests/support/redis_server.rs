@@ -127,7 +127,12 @@ impl RedisServer {
     }
 
     fn signal(&self, signal: &str) {
-        let pid = self.child.as_ref().expect("a running server").id().to_string();
+        let pid = self
+            .child
+            .as_ref()
+            .expect("a running server")
+            .id()
+            .to_string();
         let sent = Command::new("kill")
             .args([signal, &pid])
             .status()
@@ -158,16 +163,20 @@ impl RedisServer {
     /// primary counts it online (only then does it count the replica's acknowledgements).
     fn wait_in_sync(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(20);
-        let primary = self.replica_of.map(|port| {
-            redis::Client::open(format!("redis://127.0.0.1:{port}/0")).unwrap()
-        });
+        let primary = self
+            .replica_of
+            .map(|port| redis::Client::open(format!("redis://127.0.0.1:{port}/0")).unwrap());
         let online = format!("port={},state=online", self.port);
         while Instant::now() < deadline {
             let info = self.query(&["INFO", "replication"]);
             let seen_online = primary.as_ref().is_none_or(|primary| {
                 primary
                     .get_connection()
-                    .and_then(|mut c| redis::cmd("INFO").arg("replication").query::<String>(&mut c))
+                    .and_then(|mut c| {
+                        redis::cmd("INFO")
+                            .arg("replication")
+                            .query::<String>(&mut c)
+                    })
                     .is_ok_and(|info| info.contains(&online))
             });
             if info.contains("master_link_status:up")

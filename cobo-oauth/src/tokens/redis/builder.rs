@@ -375,9 +375,10 @@ fn parse(url: &str) -> Result<ConnectionInfo, StoreError> {
 /// The error of a URL redis-rs cannot read.
 fn malformed() -> StoreError {
     StoreError::Config {
-        reason: "the Redis URL is malformed (expected redis[s]://[[user]:password@]host[:port][/db] \
+        reason:
+            "the Redis URL is malformed (expected redis[s]://[[user]:password@]host[:port][/db] \
                  or redis[s]+cluster://[[user]:password@]host:port[,host:port...])"
-            .to_owned(),
+                .to_owned(),
     }
 }
 

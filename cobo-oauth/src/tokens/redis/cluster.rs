@@ -58,7 +58,8 @@ fn slots_by_primary(ranges: &Value) -> BTreeMap<String, Slot> {
         let Value::Array(fields) = range else {
             continue;
         };
-        let (Some(Value::Int(start)), Some(Value::Array(primary))) = (fields.first(), fields.get(2))
+        let (Some(Value::Int(start)), Some(Value::Array(primary))) =
+            (fields.first(), fields.get(2))
         else {
             continue;
         };

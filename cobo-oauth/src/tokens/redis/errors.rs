@@ -257,8 +257,14 @@ mod tests {
         for (kind, code) in [
             (ServerErrorKind::Moved, "MOVED 3999 127.0.0.1:6381"),
             (ServerErrorKind::Ask, "ASK 3999 127.0.0.1:6381"),
-            (ServerErrorKind::ClusterDown, "CLUSTERDOWN The cluster is down"),
-            (ServerErrorKind::TryAgain, "TRYAGAIN Multiple keys request during rehashing"),
+            (
+                ServerErrorKind::ClusterDown,
+                "CLUSTERDOWN The cluster is down",
+            ),
+            (
+                ServerErrorKind::TryAgain,
+                "TRYAGAIN Multiple keys request during rehashing",
+            ),
         ] {
             let error = classify(RedisError::from((
                 ErrorKind::Server(kind),

@@ -105,7 +105,11 @@ impl RedisOrgStore {
     }
 
     /// Adds the organizations of one node to `orgs`: the primary serving `slot` on a cluster.
-    async fn scan_node(&self, slot: Option<Slot>, orgs: &mut Vec<String>) -> Result<(), StoreError> {
+    async fn scan_node(
+        &self,
+        slot: Option<Slot>,
+        orgs: &mut Vec<String>,
+    ) -> Result<(), StoreError> {
         let head = format!("{}:{{{}:", self.prefix, escape(&self.client_id));
         let pattern = format!("{}*}}:pair", glob_escape(&head));
         let mut cursor: u64 = 0;
@@ -117,7 +121,12 @@ impl RedisOrgStore {
                 .arg("COUNT")
                 .arg(1_000);
             let answer = match slot {
-                Some(slot) => self.connected.connection.on_primary_of_slot(slot, scan).await,
+                Some(slot) => {
+                    self.connected
+                        .connection
+                        .on_primary_of_slot(slot, scan)
+                        .await
+                }
                 None => {
                     let mut connection = self.connected.connection.clone();
                     scan.query_async(&mut connection).await

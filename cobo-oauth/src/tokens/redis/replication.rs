@@ -340,7 +340,10 @@ impl Replication {
             }
             {
                 let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-                if pending.get(&key).is_some_and(|kept| kept.version != version) {
+                if pending
+                    .get(&key)
+                    .is_some_and(|kept| kept.version != version)
+                {
                     continue;
                 }
                 pending.remove(&key);

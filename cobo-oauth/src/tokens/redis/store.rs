@@ -212,9 +212,7 @@ impl RedisStore {
     fn unacknowledged(&self, what: &str) -> StoreError {
         StoreError::Io {
             path: self.connected.endpoint.clone(),
-            reason: format!(
-                "no replica acknowledged {what} in time (WAIT 1); no refresh was sent"
-            ),
+            reason: format!("no replica acknowledged {what} in time (WAIT 1); no refresh was sent"),
         }
     }
 
