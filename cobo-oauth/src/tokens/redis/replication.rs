@@ -312,7 +312,7 @@ impl Replication {
                 self.write_and_wait(&main, &key, command).await;
             let newer = match outcome {
                 Ok((-1, Acked::No)) | Err(_) => {
-                    if tries % 25 == 0 {
+                    if tries.is_multiple_of(25) {
                         tracing::warn!(
                             key = %key,
                             version,
