@@ -52,9 +52,10 @@
 //!   half-written token; a pair the store cannot confirm saved stays in memory and is saved
 //!   again. Run Redis with `appendonly yes` and `appendfsync always`: the guarantees above hold
 //!   only while Redis keeps what it acknowledged. A Redis that restarts empty, or loses its last
-//!   second of writes (`everysec`), or fails over to a lagging replica forgets the lease, the send
-//!   counter and possibly the newest pair: a refresh in flight can then be sent twice, and the
-//!   fleet may need a new `org_implicit` grant.
+//!   second of writes (`everysec`) forgets the lease, the send counter and possibly the newest
+//!   pair: a refresh in flight can then be sent twice, and the fleet may need a new
+//!   `org_implicit` grant. A failover to a replica is covered where replicas acknowledge those
+//!   writes: see [Replication and failover](#replication-and-failover).
 //! - **Secrets at rest.** The pair is sealed with XChaCha20-Poly1305 under your 32-byte
 //!   [`EncryptionKey`] (every process needs the same key; make one with
 //!   `EncryptionKey::generate().to_hex()`), bound to its key name and version, so a value copied
@@ -140,7 +141,8 @@
 //! manual failover to a lagging replica, loses writes all the same. Run replicas with
 //! `appendonly yes`, like the primary.
 //!
-//! ACL: besides the commands above, a user needs `+wait +info` (the replica acknowledgements),
+//! ACL: besides the commands above, a user needs `+wait +info` (the replica acknowledgements;
+//! a user denied `INFO` works as before, waiting for no replica, with a warning that says so),
 //! and on a cluster `+cluster|slots`: e.g. `ACL SETUSER cobo on >password ~cobo-oauth:* -@all
 //! +hmget +hincrby +set +evalsha +eval +script|load +hget +hset +del +get +pexpire +scan +wait
 //! +info +cluster|slots`.
