@@ -20,7 +20,7 @@ use cobo_oauth::ExposeSecret as _;
 use cobo_oauth::inbound::{Claim, Deduplicator as _, RedisDeduplicator};
 use cobo_oauth::signing::{Ed25519Signer, Signer as _};
 use cobo_oauth::tokens::orgs::{OrgStore as _, OrgTokens};
-use cobo_oauth::tokens::redis::{EncryptionKey, RedisOrgStore, RedisStore};
+use cobo_oauth::tokens::redis::{EncryptionKey, RedisConnection, RedisOrgStore, RedisStore};
 use cobo_oauth::tokens::{StoredToken, TokenOwner, TokenStore as _};
 use cobo_oauth_mock::{Fault, MockConfig, MockServer};
 use cobo_oauth_tests::{API_SECRET, RedisCluster, mock_config};
@@ -372,18 +372,10 @@ async fn a_primary_killed_mid_fleet_fails_over_with_no_refresh_token_sent_twice_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_deduplicator_claims_an_event_once_on_a_cluster() {
     let cluster = RedisCluster::start();
-    let nodes: Vec<String> = cluster
-        .url()
-        .trim_start_matches("redis+cluster://")
-        .split(',')
-        .map(|node| format!("redis://{node}"))
-        .collect();
+    let url = cluster.url();
     let replica = || async {
-        let connection = redis::cluster::ClusterClient::new(nodes.clone())
-            .unwrap()
-            .get_async_connection()
-            .await
-            .unwrap();
+        let connection = RedisConnection::connect(url.clone()).await.unwrap();
+        assert!(connection.is_cluster());
         RedisDeduplicator::new(connection, "test:seen:", Duration::from_secs(60))
     };
     let (first, second) = (replica().await, replica().await);

@@ -5,8 +5,9 @@
 //! time to live.
 //!
 //! On a Redis Cluster, give it a cluster connection
-//! ([`RedisConnection::Cluster`](crate::tokens::redis::RedisConnection)): every command and
-//! script names one key, so each is routed to the primary of that key's slot.
+//! ([`RedisConnection::connect`](crate::tokens::redis::RedisConnection::connect) with a
+//! `redis+cluster://` URL, or a redis-rs `ClusterConnection`): every command and script names
+//! one key, so each is routed to the primary of that key's slot.
 
 use std::time::Duration;
 

@@ -212,6 +212,17 @@ impl RedisStoreBuilder {
         Ok(RedisOrgStore::new(connected, self.client_id, self.prefix))
     }
 
+    /// Connects to the URL's Redis (or Redis Cluster), with the builder's timeout and TLS
+    /// options, for a [`RedisConnection`]: what every store of this connection shares, less
+    /// the sealing.
+    pub(super) async fn reach_connection(&self) -> Result<RedisConnection, StoreError> {
+        let (connection, _, _, _) = match cluster::seed_nodes(self.url.expose_secret()) {
+            Some(nodes) => self.reach_cluster(&nodes).await?,
+            None => self.reach_single().await?,
+        };
+        Ok(connection)
+    }
+
     /// Connects to Redis: what every store of this connection shares.
     async fn reach(&self) -> Result<Connected, StoreError> {
         let sealing = self.sealing.clone().ok_or_else(|| StoreError::Config {

@@ -7,12 +7,15 @@ use redis::cluster_async::ClusterConnection;
 use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, Slot, SlotAddr};
 use redis::{Cmd, Pipeline, RedisFuture, RedisResult, Value};
 
+use crate::tokens::store::StoreError;
+
 /// A connection to a standalone Redis (a reconnecting [`ConnectionManager`]) or to a Redis
 /// Cluster (redis-rs's [`ClusterConnection`], which follows `MOVED`/`ASK` redirections and
 /// reconnects to the nodes). Cheap to clone: clones share the connection.
 ///
-/// [`RedisStoreBuilder`](super::RedisStoreBuilder) makes one from its URL; for a
-/// [`RedisDeduplicator`](crate::inbound::RedisDeduplicator) give it either kind:
+/// [`RedisStoreBuilder`](super::RedisStoreBuilder) makes one from its URL, and so does
+/// [`connect`](Self::connect); for a [`RedisDeduplicator`](crate::inbound::RedisDeduplicator)
+/// give it either kind, or make one yourself:
 ///
 /// ```no_run
 /// # async fn f() -> redis::RedisResult<()> {
@@ -52,6 +55,17 @@ impl From<ClusterConnection> for RedisConnection {
 }
 
 impl RedisConnection {
+    /// Connects to the Redis at `url`: `redis[s]://…` for one server, or
+    /// `redis[s]+cluster://[user:password@]host:port[,host:port…]` for a Redis Cluster (see the
+    /// [module documentation](super#redis-cluster)), with the default timeout and, for TLS,
+    /// the system's CA roots. Errors are those of
+    /// [`RedisStoreBuilder::connect`](super::RedisStoreBuilder::connect).
+    pub async fn connect(url: impl Into<String>) -> Result<Self, StoreError> {
+        super::RedisStore::builder(url, "", "")
+            .reach_connection()
+            .await
+    }
+
     /// Whether it speaks to a Redis Cluster.
     pub fn is_cluster(&self) -> bool {
         matches!(self, Self::Cluster(_))
