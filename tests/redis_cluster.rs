@@ -7,6 +7,8 @@
 //!   once per period by 2 processes.
 //! - A primary killed with SIGKILL mid-fleet and its replica promoted: no refresh token is
 //!   presented twice, no organization needs a new grant, every stored refresh token is unspent.
+//! - A pair saved on a primary whose replica was paused (so it never had it), the primary then
+//!   killed and the replica promoted: the pair, kept in memory, is saved on the new primary.
 //! - The deduplicator claims an event once on a cluster.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
@@ -23,7 +25,7 @@ use cobo_oauth::tokens::orgs::{OrgStore as _, OrgTokens};
 use cobo_oauth::tokens::redis::{EncryptionKey, RedisConnection, RedisOrgStore, RedisStore};
 use cobo_oauth::tokens::{StoredToken, TokenOwner, TokenStore as _};
 use cobo_oauth_mock::{Fault, MockConfig, MockServer};
-use cobo_oauth_tests::{API_SECRET, RedisCluster, mock_config};
+use cobo_oauth_tests::{API_SECRET, RedisCluster, mock_config, numbered_pair};
 use futures::StreamExt as _;
 
 const APP: &str = "cluster-app";
@@ -367,6 +369,48 @@ async fn a_primary_killed_mid_fleet_fails_over_with_no_refresh_token_sent_twice_
         before,
         on_victim.len()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pair_only_the_killed_primary_had_is_saved_again_on_its_promoted_replica() {
+    let mut cluster = RedisCluster::start();
+    let store = RedisStore::builder(cluster.url(), APP, "failover-org")
+        .plaintext()
+        .replica_ack_timeout(Duration::from_millis(1_500))
+        .connect()
+        .await
+        .unwrap();
+    store.save(&numbered_pair(1)).await.unwrap();
+    let primary = cluster.primary_of(store.pair_key());
+    let replica = cluster.replica_of(primary);
+    // The replica acknowledges nothing: the new pair is only on the primary, handed out, kept.
+    cluster.pause(replica);
+    store.save(&numbered_pair(2)).await.unwrap();
+    assert_eq!(store.saves_waiting_for_replica(), 1);
+    // The primary dies before replicating it; its replica (which has version 1) takes over.
+    cluster.kill(primary);
+    cluster.resume(replica);
+    let cluster = tokio::task::spawn_blocking(move || {
+        cluster.promote(replica);
+        cluster
+    })
+    .await
+    .unwrap();
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while store.saves_waiting_for_replica() > 0 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the kept pair was saved on the new primary");
+    assert_eq!(
+        cluster
+            .hget(replica, store.pair_key(), "version")
+            .as_deref(),
+        Some("2"),
+        "the rotated pair survived the failover"
+    );
+    assert_eq!(store.load().await.unwrap().unwrap().version, 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -149,9 +149,16 @@ impl RedisCluster {
     /// TAKEOVER`), then waits until the cluster serves every slot again. Returns the new
     /// primary's port.
     pub fn fail_over(&mut self, port: u16) -> u16 {
+        let replica = self.replica_of(port);
+        self.kill(port);
+        self.promote(replica);
+        replica
+    }
+
+    /// The port of the replica of the primary on `port`.
+    pub fn replica_of(&self, port: u16) -> u16 {
         let id = query(port, &["CLUSTER", "MYID"]).expect("the primary's id");
-        let replica = self
-            .live()
+        self.live()
             .filter(|p| *p != port)
             .find(|p| {
                 query(*p, &["CLUSTER", "NODES"]).is_some_and(|nodes| {
@@ -160,7 +167,11 @@ impl RedisCluster {
                     })
                 })
             })
-            .expect("a replica of the primary");
+            .expect("a replica of the primary")
+    }
+
+    /// Kills the node on `port` with SIGKILL (no shutdown, no final save).
+    pub fn kill(&mut self, port: u16) {
         let node = self
             .nodes
             .iter_mut()
@@ -170,13 +181,52 @@ impl RedisCluster {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+
+    /// Promotes the replica on `port` (`CLUSTER FAILOVER TAKEOVER`: its primary is dead) and
+    /// waits until the cluster serves every slot again.
+    pub fn promote(&self, replica: u16) {
         let answer = query(replica, &["CLUSTER", "FAILOVER", "TAKEOVER"]);
         assert_eq!(answer.as_deref(), Some("OK"), "CLUSTER FAILOVER TAKEOVER");
         wait_until(Duration::from_secs(20), "the replica is promoted", || {
             role(replica).as_deref() == Some("master")
         });
         self.wait_ready();
-        replica
+    }
+
+    /// Stops the node on `port` with SIGSTOP: it keeps its connections and answers nothing (a
+    /// replica acknowledges nothing) until [`resume`](Self::resume).
+    pub fn pause(&self, port: u16) {
+        self.signal(port, "-STOP");
+    }
+
+    /// Lets a paused node go on (SIGCONT).
+    pub fn resume(&self, port: u16) {
+        self.signal(port, "-CONT");
+    }
+
+    fn signal(&self, port: u16, signal: &str) {
+        let node = self
+            .nodes
+            .iter()
+            .find(|n| n.port == port)
+            .expect("the node");
+        let pid = node
+            .child
+            .as_ref()
+            .expect("a running node")
+            .id()
+            .to_string();
+        let sent = Command::new("kill")
+            .args([signal, &pid])
+            .status()
+            .expect("kill");
+        assert!(sent.success(), "kill {signal} {pid}");
+    }
+
+    /// `HGET key field` on the node on `port` (no redirection).
+    pub fn hget(&self, port: u16, key: &str, field: &str) -> Option<String> {
+        query(port, &["HGET", key, field])
     }
 
     /// `DBSIZE` of the node on `port`.

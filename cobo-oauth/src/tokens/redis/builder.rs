@@ -234,11 +234,13 @@ impl RedisStoreBuilder {
                 Some(nodes) => self.reach_cluster(&nodes).await?,
                 None => self.reach_single().await?,
             };
+        let cluster = connection.is_cluster();
         Ok(Connected {
             connection,
             replication: Arc::new(Replication::new(
                 self.replica_ack,
                 self.replica_ack_timeout,
+                cluster,
                 connector,
             )),
             sealing,

@@ -1,9 +1,8 @@
 //! Redis Cluster: the seed nodes of a `redis+cluster://` URL, and the primaries to `SCAN` (redis-rs
 //! routes no `SCAN` by itself: each primary holds only its slots' keys).
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 
-use redis::cluster_routing::Slot;
 use redis::{RedisResult, Value};
 
 use super::connection::RedisConnection;
@@ -36,21 +35,21 @@ pub(super) fn seed_nodes(url: &str) -> Option<Vec<String>> {
     )
 }
 
-/// One hash slot of each primary of the cluster, from `CLUSTER SLOTS` (the command redis-rs
-/// itself reads the topology with): a command routed to that slot reaches that primary.
-pub(super) async fn primary_slots(connection: &RedisConnection) -> RedisResult<Vec<Slot>> {
+/// The address (`host`, `port`) of each primary of the cluster, from `CLUSTER SLOTS` (the
+/// command redis-rs itself reads the topology with).
+pub(super) async fn primaries(connection: &RedisConnection) -> RedisResult<Vec<(String, u16)>> {
     let mut connection = connection.clone();
     let ranges: Value = redis::cmd("CLUSTER")
         .arg("SLOTS")
         .query_async(&mut connection)
         .await?;
-    Ok(slots_by_primary(&ranges).into_values().collect())
+    Ok(primaries_of(&ranges).into_iter().collect())
 }
 
-/// From a `CLUSTER SLOTS` answer: each primary (by node id, or address) with the first slot of
-/// one of its ranges.
-fn slots_by_primary(ranges: &Value) -> BTreeMap<String, Slot> {
-    let mut primaries = BTreeMap::new();
+/// From a `CLUSTER SLOTS` answer (`[start, end, [host, port, id, …], replicas…]` per range):
+/// the address of each primary, once.
+fn primaries_of(ranges: &Value) -> BTreeSet<(String, u16)> {
+    let mut primaries = BTreeSet::new();
     let Value::Array(ranges) = ranges else {
         return primaries;
     };
@@ -58,23 +57,21 @@ fn slots_by_primary(ranges: &Value) -> BTreeMap<String, Slot> {
         let Value::Array(fields) = range else {
             continue;
         };
-        let (Some(Value::Int(start)), Some(Value::Array(primary))) =
-            (fields.first(), fields.get(2))
-        else {
+        let Some(Value::Array(primary)) = fields.get(2) else {
             continue;
         };
-        let Some(slot) = u16::try_from(*start).ok().and_then(Slot::new) else {
-            continue;
-        };
-        // [host, port, id, ...]: the id when given (Redis 4+), else host:port.
-        let name = match (primary.first(), primary.get(1), primary.get(2)) {
-            (_, _, Some(Value::BulkString(id))) => String::from_utf8_lossy(id).into_owned(),
-            (Some(Value::BulkString(host)), Some(Value::Int(port)), _) => {
-                format!("{}:{port}", String::from_utf8_lossy(host))
-            }
+        let host = match primary.first() {
+            Some(Value::BulkString(host)) => String::from_utf8_lossy(host).into_owned(),
+            Some(Value::SimpleString(host)) => host.clone(),
             _ => continue,
         };
-        primaries.entry(name).or_insert(slot);
+        let Some(port) = (match primary.get(1) {
+            Some(Value::Int(port)) => u16::try_from(*port).ok(),
+            _ => None,
+        }) else {
+            continue;
+        };
+        primaries.insert((host, port));
     }
     primaries
 }
@@ -117,9 +114,8 @@ mod tests {
             range(10923, 16383, "c", 7002),
             range(16000, 16100, "a", 7000),
         ]);
-        let slots = slots_by_primary(&answer);
-        assert_eq!(slots.len(), 3);
-        assert_eq!(slots["a"], Slot::new(0).unwrap());
-        assert_eq!(slots["c"], Slot::new(10923).unwrap());
+        let primaries = primaries_of(&answer);
+        assert_eq!(primaries.len(), 3);
+        assert!(primaries.contains(&("127.0.0.1".to_owned(), 7002)));
     }
 }

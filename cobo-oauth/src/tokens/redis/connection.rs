@@ -4,7 +4,7 @@
 
 use redis::aio::{ConnectionLike, ConnectionManager};
 use redis::cluster_async::ClusterConnection;
-use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, Slot, SlotAddr};
+use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
 use redis::{Cmd, Pipeline, RedisFuture, RedisResult, Value};
 
 use crate::tokens::store::StoreError;
@@ -71,35 +71,20 @@ impl RedisConnection {
         matches!(self, Self::Cluster(_))
     }
 
-    /// Sends `command` to the primary that holds `key` (on a standalone Redis: to it). For the
-    /// commands redis-rs would route elsewhere (`INFO`, `WAIT`) on a cluster.
-    pub(super) async fn on_primary_of(&self, key: &str, command: Cmd) -> RedisResult<Value> {
+    /// Sends `command` to the node at `host:port` (on a standalone Redis: to it). Unlike a
+    /// route by slot, which redis-rs falls back from to the command's own routing (a random
+    /// node for `SCAN`) while its view of the topology is stale, a node that cannot be reached
+    /// is an error.
+    pub(super) async fn on_node(&self, host: &str, port: u16, command: Cmd) -> RedisResult<Value> {
         match self.clone() {
             Self::Single(mut connection) => command.query_async(&mut connection).await,
             Self::Cluster(mut connection) => {
-                let route = Route::with_key(key, SlotAddr::Master);
+                let node = SingleNodeRoutingInfo::ByAddress {
+                    host: host.to_owned(),
+                    port,
+                };
                 connection
-                    .route_command(
-                        command,
-                        RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(route)),
-                    )
-                    .await
-            }
-        }
-    }
-
-    /// Sends `command` to the primary that serves hash slot `slot` (on a standalone Redis: to
-    /// it).
-    pub(super) async fn on_primary_of_slot(&self, slot: Slot, command: Cmd) -> RedisResult<Value> {
-        match self.clone() {
-            Self::Single(mut connection) => command.query_async(&mut connection).await,
-            Self::Cluster(mut connection) => {
-                let route = Route::with_slot(slot, SlotAddr::Master);
-                connection
-                    .route_command(
-                        command,
-                        RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(route)),
-                    )
+                    .route_command(command, RoutingInfo::SingleNode(node))
                     .await
             }
         }

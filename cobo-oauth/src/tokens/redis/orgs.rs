@@ -4,8 +4,6 @@
 use std::fmt;
 use std::sync::Arc;
 
-use redis::cluster_routing::Slot;
-
 use super::builder::RedisStoreBuilder;
 use super::cluster;
 use super::keys::{Keys, escape};
@@ -90,11 +88,11 @@ impl RedisOrgStore {
     async fn scan(&self) -> Result<Vec<String>, StoreError> {
         let mut orgs = Vec::new();
         if self.connected.connection.is_cluster() {
-            let primaries = cluster::primary_slots(&self.connected.connection)
+            let primaries = cluster::primaries(&self.connected.connection)
                 .await
                 .map_err(|e| self.connected.io(&e))?;
-            for slot in primaries {
-                self.scan_node(Some(slot), &mut orgs).await?;
+            for (host, port) in primaries {
+                self.scan_node(Some((&host, port)), &mut orgs).await?;
             }
         } else {
             self.scan_node(None, &mut orgs).await?;
@@ -104,10 +102,10 @@ impl RedisOrgStore {
         Ok(orgs)
     }
 
-    /// Adds the organizations of one node to `orgs`: the primary serving `slot` on a cluster.
+    /// Adds the organizations of one node to `orgs`: the primary at `(host, port)` on a cluster.
     async fn scan_node(
         &self,
-        slot: Option<Slot>,
+        node: Option<(&str, u16)>,
         orgs: &mut Vec<String>,
     ) -> Result<(), StoreError> {
         let head = format!("{}:{{{}:", self.prefix, escape(&self.client_id));
@@ -120,13 +118,8 @@ impl RedisOrgStore {
                 .arg(&pattern)
                 .arg("COUNT")
                 .arg(1_000);
-            let answer = match slot {
-                Some(slot) => {
-                    self.connected
-                        .connection
-                        .on_primary_of_slot(slot, scan)
-                        .await
-                }
+            let answer = match node {
+                Some((host, port)) => self.connected.connection.on_node(host, port, scan).await,
                 None => {
                     let mut connection = self.connected.connection.clone();
                     scan.query_async(&mut connection).await

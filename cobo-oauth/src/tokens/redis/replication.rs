@@ -76,6 +76,8 @@ struct PendingSave {
 /// The replica acknowledgements of one connection (shared by every store of it).
 pub(super) struct Replication {
     mode: ReplicaAck,
+    /// Whether the connection is to a Redis Cluster (whose primaries are told apart by slot).
+    cluster: bool,
     timeout: Duration,
     connector: GuardConnector,
     guards: OnceCell<Vec<RedisConnection>>,
@@ -100,10 +102,17 @@ impl std::fmt::Debug for Replication {
 }
 
 impl Replication {
-    /// Acknowledgements in `mode`, waiting up to `timeout`, on connections `connector` makes.
-    pub fn new(mode: ReplicaAck, timeout: Duration, connector: GuardConnector) -> Self {
+    /// Acknowledgements in `mode`, waiting up to `timeout`, on connections `connector` makes
+    /// (to a Redis Cluster if `cluster`).
+    pub fn new(
+        mode: ReplicaAck,
+        timeout: Duration,
+        cluster: bool,
+        connector: GuardConnector,
+    ) -> Self {
         Self {
             mode,
+            cluster,
             timeout,
             connector,
             guards: OnceCell::new(),
@@ -134,21 +143,23 @@ impl Replication {
         let wait = match self.mode {
             ReplicaAck::Off => false,
             ReplicaAck::Required => true,
-            ReplicaAck::WhereReplicas => self.has_replicas(main, key, false).await?,
+            ReplicaAck::WhereReplicas => self.has_replicas(main, key).await?,
         };
         if !wait {
             let mut connection = main.clone();
             let answer: T = write.query_async(&mut connection).await?;
             return Ok((answer, Acked::NotNeeded));
         }
-        self.write_and_wait(main, key, write).await
+        self.write_and_wait(key, write).await
     }
 
-    /// `write` then `WAIT`, pipelined on a guard connection (one send: the `WAIT` counts this
-    /// write, and a reconnection between them fails both).
+    /// `write` then `WAIT` (then, where replicas are waited for only if present,
+    /// `INFO replication`), pipelined on a guard connection: one send to the key's primary, so
+    /// the `WAIT` counts this write, a reconnection between them fails both, and the `INFO`
+    /// describes the very primary that wrote (a keyless command alone could be routed to
+    /// another node while the cluster's topology changes).
     async fn write_and_wait<T: FromRedisValue>(
         &self,
-        main: &RedisConnection,
         key: &str,
         write: Cmd,
     ) -> RedisResult<(T, Acked)> {
@@ -158,44 +169,59 @@ impl Replication {
             .max(1);
         let mut pipe = redis::pipe();
         pipe.add_command(write).cmd("WAIT").arg(1).arg(timeout_ms);
-        let (answer, acks): (T, i64) = pipe.query_async(&mut guard).await?;
+        let (answer, acks, info): (T, i64, Option<String>) = if self.mode == ReplicaAck::Required {
+            let (answer, acks): (T, i64) = pipe.query_async(&mut guard).await?;
+            (answer, acks, None)
+        } else {
+            pipe.cmd("INFO").arg("replication");
+            let (answer, acks, info): (T, i64, String) = pipe.query_async(&mut guard).await?;
+            (answer, acks, Some(info))
+        };
         if acks >= 1 {
             return Ok((answer, Acked::Yes));
         }
-        // Nobody acknowledged: a primary whose replicas are gone has nothing to wait for
-        // (unless a replica is required).
-        if self.mode == ReplicaAck::WhereReplicas && !self.has_replicas(main, key, true).await? {
-            return Ok((answer, Acked::NotNeeded));
+        // Nobody acknowledged: a primary whose replicas are gone (a promoted replica, say) has
+        // nothing to wait for, unless a replica is required.
+        if let Some(info) = info {
+            let replicas = connected_replicas(&info) > 0;
+            self.remember(key, replicas);
+            if !replicas {
+                return Ok((answer, Acked::NotNeeded));
+            }
         }
         Ok((answer, Acked::No))
     }
 
-    /// Whether the primary of `key` has connected replicas: `INFO replication`, trusted for a
-    /// few seconds unless `fresh`.
-    async fn has_replicas(
-        &self,
-        main: &RedisConnection,
-        key: &str,
-        fresh: bool,
-    ) -> RedisResult<bool> {
-        let primary = main.is_cluster().then(|| Slot::for_key(key));
-        if !fresh {
-            let known = self
-                .replicas
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .get(&primary)
-                .copied();
-            if let Some((replicas, checked)) = known
-                && checked.elapsed() < REPLICAS_CHECKED_FOR
-            {
-                return Ok(replicas);
-            }
+    /// Whether the primary of `key` has connected replicas: `INFO replication` pipelined after
+    /// a command naming `key` (so that it reaches that primary: alone, a keyless command could
+    /// be routed to another node while the cluster's topology changes), trusted for a few
+    /// seconds.
+    async fn has_replicas(&self, main: &RedisConnection, key: &str) -> RedisResult<bool> {
+        let primary = self.cluster.then(|| Slot::for_key(key));
+        let known = self
+            .replicas
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&primary)
+            .copied();
+        if let Some((replicas, checked)) = known
+            && checked.elapsed() < REPLICAS_CHECKED_FOR
+        {
+            return Ok(replicas);
         }
-        let mut info = redis::cmd("INFO");
-        info.arg("replication");
-        let replicas = match main.on_primary_of(key, info).await {
-            Ok(answer) => connected_replicas(&redis::from_redis_value::<String>(answer)?) > 0,
+        // A script that names `key` and does nothing routes the pipeline to its primary, and
+        // needs no command beyond those the store's ACL user already has.
+        let mut pipe = redis::pipe();
+        pipe.cmd("EVAL")
+            .arg("return 0")
+            .arg(1)
+            .arg(key)
+            .ignore()
+            .cmd("INFO")
+            .arg("replication");
+        let mut connection = main.clone();
+        let replicas = match pipe.query_async::<(String,)>(&mut connection).await {
+            Ok((info,)) => connected_replicas(&info) > 0,
             // An ACL user set up before replicas were waited for: it works as it did, warned.
             Err(error) if error.kind() == ErrorKind::Server(ServerErrorKind::NoPerm) => {
                 if !self.info_refused.swap(true, Ordering::Relaxed) {
@@ -207,11 +233,17 @@ impl Replication {
             }
             Err(error) => return Err(error),
         };
+        self.remember(key, replicas);
+        Ok(replicas)
+    }
+
+    /// Remembers whether the primary of `key` has replicas.
+    fn remember(&self, key: &str, replicas: bool) {
+        let primary = self.cluster.then(|| Slot::for_key(key));
         self.replicas
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .insert(primary, (replicas, Instant::now()));
-        Ok(replicas)
     }
 
     /// One of the guard connections (made on first use).
@@ -308,8 +340,7 @@ impl Replication {
                 return;
             };
             tries += 1;
-            let outcome: RedisResult<(i64, Acked)> =
-                self.write_and_wait(&main, &key, command).await;
+            let outcome: RedisResult<(i64, Acked)> = self.write_and_wait(&key, command).await;
             let newer = match outcome {
                 Ok((-1, Acked::No)) | Err(_) => {
                     if tries.is_multiple_of(25) {
