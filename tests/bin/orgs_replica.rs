@@ -1,6 +1,7 @@
 //! One replica of a Portal App serving many organizations from one Redis (spawned by
 //! tests/org_tokens_redis.rs): runs `OrgTokens`'s background refresher for a while, then prints
-//! `status <org_id> <version> <last error>` for each organization of the store.
+//! `status <org_id> <version> <last error>` for each organization of the store. `ORGS_LEASE_TTL_MS`
+//! (optional) sets the refresh lease's time to live.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
@@ -33,11 +34,15 @@ async fn main() {
         .connect_orgs()
         .await
         .expect("Redis");
-    let tokens = OrgTokens::builder(client, client_id)
+    let mut builder = OrgTokens::builder(client, client_id)
         .store(Arc::new(store))
         .refresh_margin(Duration::from_millis(millis("ORGS_MARGIN_MS")))
-        .max_concurrent_renewals(4)
-        .build();
+        .max_concurrent_renewals(4);
+    // Optional: a short lease, so that a lease left by a failover runs out within a test.
+    if std::env::var("ORGS_LEASE_TTL_MS").is_ok() {
+        builder = builder.lease_ttl(Duration::from_millis(millis("ORGS_LEASE_TTL_MS")));
+    }
+    let tokens = builder.build();
     let refresher = tokens.spawn_refresher();
     tokio::time::sleep(Duration::from_millis(millis("ORGS_RUN_MS"))).await;
     // Renewals in flight finish and are saved before the process exits.

@@ -6,6 +6,7 @@
 
 mod logs;
 pub mod redis_acl;
+mod redis_cluster;
 mod redis_server;
 mod test_pki;
 pub mod vectors;
@@ -18,6 +19,7 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 pub use logs::Logs;
+pub use redis_cluster::{RedisCluster, calls};
 pub use redis_server::{ClientCerts, RedisServer};
 pub use test_pki::TestPki;
 

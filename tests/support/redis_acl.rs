@@ -16,6 +16,9 @@ pub const STORE_COMMANDS: &[&str] = &[
     "pexpire",
 ];
 
+/// What the store also sends where replicas must acknowledge its writes.
+pub const REPLICA_COMMANDS: &[&str] = &["info", "wait"];
+
 /// `ACL SETUSER <name> on ><password> resetkeys ~cobo-oauth:* resetchannels -@all +<command>…`:
 /// a user who may run only `commands`, only on the store's default key prefix.
 pub fn set_user(name: &str, password: &str, commands: &[&str]) -> redis::Cmd {

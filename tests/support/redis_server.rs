@@ -33,6 +33,8 @@ pub struct RedisServer {
     dir: tempfile::TempDir,
     /// `Some` for a TLS-only server: whether it asks for client certificates.
     tls: Option<ClientCerts>,
+    /// `Some` for a replica: its primary's port.
+    replica_of: Option<u16>,
 }
 
 impl RedisServer {
@@ -48,7 +50,23 @@ impl RedisServer {
         Self::start_with(Some(pki), Some(clients))
     }
 
+    /// Starts a replica of `primary` (plain TCP) and waits until its link to the primary is up
+    /// and in sync.
+    pub fn start_replica_of(primary: &RedisServer) -> Self {
+        let mut replica = Self::start_with_role(None, None, Some(primary.port));
+        replica.wait_in_sync();
+        replica
+    }
+
     fn start_with(pki: Option<&TestPki>, tls: Option<ClientCerts>) -> Self {
+        Self::start_with_role(pki, tls, None)
+    }
+
+    fn start_with_role(
+        pki: Option<&TestPki>,
+        tls: Option<ClientCerts>,
+        replica_of: Option<u16>,
+    ) -> Self {
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
@@ -68,6 +86,7 @@ impl RedisServer {
             port,
             dir,
             tls,
+            replica_of,
         };
         server.spawn();
         server
@@ -96,6 +115,81 @@ impl RedisServer {
         }
     }
 
+    /// Stops it with SIGSTOP: it keeps its connections but answers nothing (a replica then
+    /// acknowledges nothing) until [`resume`](Self::resume).
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Lets a [`pause`](Self::pause)d server go on (SIGCONT).
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let pid = self
+            .child
+            .as_ref()
+            .expect("a running server")
+            .id()
+            .to_string();
+        let sent = Command::new("kill")
+            .args([signal, &pid])
+            .status()
+            .expect("kill");
+        assert!(sent.success(), "kill {signal} {pid}");
+    }
+
+    /// Sends one command (no arguments with spaces) and returns its answer as text.
+    pub fn query(&self, args: &[&str]) -> String {
+        let client = redis::Client::open(self.url()).unwrap();
+        let mut connection = client
+            .get_connection_with_timeout(Duration::from_secs(5))
+            .unwrap();
+        let mut command = redis::cmd(args[0]);
+        for arg in &args[1..] {
+            command.arg(*arg);
+        }
+        let value: redis::Value = command.query(&mut connection).unwrap();
+        match value {
+            redis::Value::Nil => String::new(),
+            redis::Value::Okay => "OK".to_owned(),
+            redis::Value::Int(n) => n.to_string(),
+            other => redis::from_redis_value::<String>(other).unwrap(),
+        }
+    }
+
+    /// Waits until this replica's link to its primary is up, its first sync is done, and the
+    /// primary counts it online (only then does it count the replica's acknowledgements).
+    fn wait_in_sync(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let primary = self
+            .replica_of
+            .map(|port| redis::Client::open(format!("redis://127.0.0.1:{port}/0")).unwrap());
+        let online = format!("port={},state=online", self.port);
+        while Instant::now() < deadline {
+            let info = self.query(&["INFO", "replication"]);
+            let seen_online = primary.as_ref().is_none_or(|primary| {
+                primary
+                    .get_connection()
+                    .and_then(|mut c| {
+                        redis::cmd("INFO")
+                            .arg("replication")
+                            .query::<String>(&mut c)
+                    })
+                    .is_ok_and(|info| info.contains(&online))
+            });
+            if info.contains("master_link_status:up")
+                && info.contains("master_sync_in_progress:0")
+                && seen_online
+            {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("the replica on port {} did not sync", self.port);
+    }
+
     /// Starts it again on the same port and data directory; the append-only file brings back
     /// every acknowledged write.
     pub fn restart(&mut self) {
@@ -112,6 +206,9 @@ impl RedisServer {
             .expect("a UTF-8 temporary path")
             .to_owned();
         let mut command = Command::new(binary());
+        if let Some(primary) = self.replica_of {
+            command.args(["--replicaof", "127.0.0.1", &primary.to_string()]);
+        }
         match self.tls {
             None => command.args(["--port", &port]),
             Some(clients) => command
@@ -140,6 +237,9 @@ impl RedisServer {
                 "always",
                 "--save",
                 "",
+                // A replica syncs at once (not after the default 5 s wait for others).
+                "--repl-diskless-sync-delay",
+                "0",
             ])
             .args(["--daemonize", "no", "--logfile", "redis.log"])
             .stdout(Stdio::null())

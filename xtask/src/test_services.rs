@@ -6,9 +6,10 @@
 //! others to finish first. Arguments given after `test` are passed to `cargo test --workspace`
 //! and select it.
 //!
-//! The Redis store's tests start their own `redis-server` on loopback (plain and TLS), so the
-//! binary must be on `PATH` (or named by `$REDIS_SERVER`). When it is missing and `apt-get` is
-//! there, it is installed from Debian's or Ubuntu's packages (as root, or through `sudo`);
+//! The Redis store's tests start their own `redis-server` on loopback (plain, TLS, with a
+//! replica, and a 3+3-node cluster that `redis-cli --cluster create` joins), so both binaries
+//! must be on `PATH` (or named by `$REDIS_SERVER` and `$REDIS_CLI`). When one is missing and
+//! `apt-get` is there, it is installed from Debian's or Ubuntu's packages (as root, or through `sudo`);
 //! otherwise the task stops with the one command to run for the system.
 
 use std::process::{Command, ExitCode, Stdio};
@@ -88,7 +89,10 @@ fn runs(program: &str) -> bool {
 
 fn ensure_redis_server() -> Result<(), TestError> {
     let binary = std::env::var("REDIS_SERVER").unwrap_or_else(|_| "redis-server".to_owned());
-    if runs(&binary) {
+    // redis-cli comes with redis-server (Debian's redis-tools, a dependency; Homebrew's redis).
+    let cli = std::env::var("REDIS_CLI").unwrap_or_else(|_| "redis-cli".to_owned());
+    let installed = || runs(&binary) && runs(&cli);
+    if installed() {
         return Ok(());
     }
     if !runs("apt-get") {
@@ -149,7 +153,7 @@ fn ensure_redis_server() -> Result<(), TestError> {
             .stderr(Stdio::null())
             .status();
     }
-    if runs(&binary) {
+    if installed() {
         Ok(())
     } else {
         Err(TestError::NoRedis(

@@ -3,17 +3,22 @@
 //! exactly one gets [`Claim::Claimed`]); renewing, completing and releasing are Lua scripts that
 //! act only while the key holds one's own token; a completed event's key is `done`, kept for the
 //! time to live.
+//!
+//! On a Redis Cluster, give it a cluster connection
+//! ([`RedisConnection::connect`](crate::tokens::redis::RedisConnection::connect) with a
+//! `redis+cluster://` URL, or a redis-rs `ClusterConnection`): every command and script names
+//! one key, so each is routed to the primary of that key's slot.
 
 use std::time::Duration;
 
-use redis::aio::ConnectionManager;
+use crate::tokens::redis::RedisConnection;
 
 use super::dedup::{Claim, ClaimToken, DedupError, DedupFuture, Deduplicator};
 
 /// Event IDs in Redis, each for a time to live.
 #[derive(Clone)]
 pub struct RedisDeduplicator {
-    connection: ConnectionManager,
+    connection: RedisConnection,
     prefix: String,
     ttl_secs: u64,
 }
@@ -29,10 +34,16 @@ impl std::fmt::Debug for RedisDeduplicator {
 
 impl RedisDeduplicator {
     /// Keys `<prefix><event_id>` (e.g. prefix `cobo:webhook:seen:`), a completed one kept `ttl`
-    /// (at least a second; use [`super::DEFAULT_DEDUP_TTL`] unless you know better).
-    pub fn new(connection: ConnectionManager, prefix: impl Into<String>, ttl: Duration) -> Self {
+    /// (at least a second; use [`super::DEFAULT_DEDUP_TTL`] unless you know better), on a
+    /// standalone Redis (a `redis::aio::ConnectionManager`) or a Redis Cluster (a
+    /// `redis::cluster_async::ClusterConnection`).
+    pub fn new(
+        connection: impl Into<RedisConnection>,
+        prefix: impl Into<String>,
+        ttl: Duration,
+    ) -> Self {
         Self {
-            connection,
+            connection: connection.into(),
             prefix: prefix.into(),
             ttl_secs: ttl.as_secs().max(1),
         }

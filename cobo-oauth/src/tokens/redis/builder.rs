@@ -3,15 +3,20 @@
 
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
-use redis::ConnectionAddr;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::ClusterClientBuilder;
+use redis::{ConnectionAddr, ConnectionInfo, IntoConnectionInfo as _};
 use secrecy::{ExposeSecret as _, SecretString};
 use zeroize::Zeroizing;
 
+use super::cluster;
+use super::connection::RedisConnection;
 use super::errors;
 use super::orgs::RedisOrgStore;
+use super::replication::{DEFAULT_REPLICA_ACK_TIMEOUT, GuardConnector, ReplicaAck, Replication};
 use super::sealing::{EncryptionKey, Sealing};
 use super::store::{Connected, RedisStore};
 use super::tls::{ClientIdentity, Pem, TlsOptions};
@@ -20,7 +25,8 @@ use crate::tokens::store::{StoreError, TokenOwner};
 /// The environment variables [`RedisStoreBuilder::from_env`] reads.
 pub mod vars {
     /// The Redis URL, e.g. `redis://:password@redis.internal:6379/0`, with an ACL user
-    /// `redis://user:password@…`, or `rediss://…` for TLS.
+    /// `redis://user:password@…`, or `rediss://…` for TLS; for a Redis Cluster,
+    /// `redis+cluster://[user:password@]host:port[,host:port…]` (`rediss+cluster://` for TLS).
     pub const REDIS_URL: &str = "COBO_REDIS_URL";
     /// A PEM file with the CA(s) that signed the Redis server's certificate (`rediss://`), trusted
     /// instead of the system's CA roots.
@@ -47,6 +53,8 @@ pub struct RedisStoreBuilder {
     sealing: Option<Sealing>,
     timeout: Duration,
     tls: TlsOptions,
+    replica_ack: ReplicaAck,
+    replica_ack_timeout: Duration,
 }
 
 impl fmt::Debug for RedisStoreBuilder {
@@ -58,6 +66,8 @@ impl fmt::Debug for RedisStoreBuilder {
             .field("prefix", &self.prefix)
             .field("format", &self.sealing.as_ref().map(Sealing::format))
             .field("tls", &self.tls)
+            .field("replica_ack", &self.replica_ack)
+            .field("replica_ack_timeout", &self.replica_ack_timeout)
             .finish()
     }
 }
@@ -124,6 +134,21 @@ impl RedisStoreBuilder {
         self
     }
 
+    /// Whether the writes that guard a refresh (the lease, the send count, the saved pair) wait
+    /// for a replica's acknowledgement (default [`ReplicaAck::WhereReplicas`]; see the
+    /// [module documentation](super#replication-and-failover)).
+    pub fn replica_ack(mut self, replica_ack: ReplicaAck) -> Self {
+        self.replica_ack = replica_ack;
+        self
+    }
+
+    /// How long a guarded write waits for a replica's acknowledgement (`WAIT 1 <timeout>`,
+    /// default [`DEFAULT_REPLICA_ACK_TIMEOUT`]).
+    pub fn replica_ack_timeout(mut self, timeout: Duration) -> Self {
+        self.replica_ack_timeout = timeout;
+        self
+    }
+
     /// For a `rediss://` URL: trusts only the CA certificate(s) in `pem` (PEM-encoded) instead of
     /// the system's CA roots, e.g. a private CA that signed the Redis server's certificate.
     pub fn tls_ca_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
@@ -187,29 +212,53 @@ impl RedisStoreBuilder {
         Ok(RedisOrgStore::new(connected, self.client_id, self.prefix))
     }
 
+    /// Connects to the URL's Redis (or Redis Cluster), with the builder's timeout and TLS
+    /// options, for a [`RedisConnection`]: what every store of this connection shares, less
+    /// the sealing.
+    pub(super) async fn reach_connection(&self) -> Result<RedisConnection, StoreError> {
+        let (connection, _, _, _) = match cluster::seed_nodes(self.url.expose_secret()) {
+            Some(nodes) => self.reach_cluster(&nodes).await?,
+            None => self.reach_single().await?,
+        };
+        Ok(connection)
+    }
+
     /// Connects to Redis: what every store of this connection shares.
     async fn reach(&self) -> Result<Connected, StoreError> {
         let sealing = self.sealing.clone().ok_or_else(|| StoreError::Config {
             reason: "choose .encryption_key(...) or, knowingly, .plaintext() for the Redis store"
                 .to_owned(),
         })?;
-        let client =
-            redis::Client::open(self.url.expose_secret()).map_err(|_| StoreError::Config {
-                reason: "the Redis URL is malformed (expected \
-                         redis[s]://[[user]:password@]host[:port][/db])"
-                    .to_owned(),
-            })?;
-        let info = client.get_connection_info().clone();
-        let password = info
-            .redis_settings()
-            .password()
-            .filter(|p| !p.is_empty())
-            .map(SecretString::from);
-        let scheme = match info.addr() {
-            ConnectionAddr::Tcp(..) => "redis",
-            ConnectionAddr::TcpTls { .. } => "rediss",
-            _ => "redis+unix",
-        };
+        let (connection, connector, endpoint, password) =
+            match cluster::seed_nodes(self.url.expose_secret()) {
+                Some(nodes) => self.reach_cluster(&nodes).await?,
+                None => self.reach_single().await?,
+            };
+        let cluster = connection.is_cluster();
+        Ok(Connected {
+            connection,
+            replication: Arc::new(Replication::new(
+                self.replica_ack,
+                self.replica_ack_timeout,
+                cluster,
+                connector,
+            )),
+            sealing,
+            endpoint,
+            password,
+        })
+    }
+
+    /// The response timeout of the connections of guarded writes: a command, then a `WAIT`.
+    fn guard_timeout(&self) -> Duration {
+        self.timeout.saturating_add(self.replica_ack_timeout)
+    }
+
+    /// One Redis server (or a primary).
+    async fn reach_single(&self) -> Result<Reached, StoreError> {
+        let info = parse(self.url.expose_secret())?;
+        let password = password_of(&info);
+        let scheme = scheme_of(&info);
         let endpoint = format!("{scheme}://{}/{}", info.addr(), info.redis_settings().db());
         let client = if scheme == "rediss" {
             super::tls::ensure_crypto_provider();
@@ -221,32 +270,145 @@ impl RedisStoreBuilder {
                     }
                 })?
             } else {
-                client
+                redis::Client::open(info).map_err(|_| malformed())?
             }
-        } else if self.tls.is_set() {
+        } else {
+            self.refuse_tls_options()?;
+            redis::Client::open(info).map_err(|_| malformed())?
+        };
+        let config = |response: Duration| {
+            ConnectionManagerConfig::new()
+                .set_connection_timeout(Some(self.timeout))
+                .set_response_timeout(Some(response))
+                .set_max_delay(Duration::from_millis(500))
+        };
+        let connection = ConnectionManager::new_with_config(client.clone(), config(self.timeout))
+            .await
+            .map_err(|e| {
+                errors::store_error(&endpoint, password.as_ref().map(|p| p.expose_secret()), &e)
+            })?;
+        let guard_config = config(self.guard_timeout());
+        let connector: GuardConnector = Box::new(move || {
+            let (client, config) = (client.clone(), guard_config.clone());
+            Box::pin(async move {
+                ConnectionManager::new_with_config(client, config)
+                    .await
+                    .map(RedisConnection::from)
+            })
+        });
+        Ok((connection.into(), connector, endpoint, password))
+    }
+
+    /// A Redis Cluster, through its seed nodes (`redis+cluster://…`).
+    async fn reach_cluster(&self, nodes: &[String]) -> Result<Reached, StoreError> {
+        let infos = nodes
+            .iter()
+            .map(|node| parse(node))
+            .collect::<Result<Vec<_>, _>>()?;
+        let Some(first) = infos.first() else {
+            return Err(malformed());
+        };
+        let password = password_of(first);
+        let scheme = scheme_of(first);
+        let addresses: Vec<String> = infos.iter().map(|info| info.addr().to_string()).collect();
+        let endpoint = format!("{scheme}+cluster://{}", addresses.join(","));
+        let certificates = if scheme == "rediss" {
+            super::tls::ensure_crypto_provider();
+            self.tls
+                .is_set()
+                .then(|| self.tls.certificates())
+                .transpose()?
+        } else {
+            self.refuse_tls_options()?;
+            None
+        };
+        let client = |response: Duration| {
+            let mut builder = ClusterClientBuilder::new(infos.clone())
+                .connection_timeout(self.timeout)
+                .response_timeout(response)
+                .overall_response_timeout(Some(response.saturating_mul(3)))
+                .retries(CLUSTER_RETRIES)
+                .min_retry_wait(50)
+                .max_retry_wait(500);
+            if let Some(certificates) = &certificates {
+                builder = builder.certs(certificates.clone());
+            }
+            builder.build().map_err(|e| StoreError::Config {
+                reason: format!("the Redis Cluster configuration: {e}"),
+            })
+        };
+        let main = client(self.timeout)?;
+        let guards = client(self.guard_timeout())?;
+        let connection = main.get_async_connection().await.map_err(|e| {
+            errors::store_error(&endpoint, password.as_ref().map(|p| p.expose_secret()), &e)
+        })?;
+        let connector: GuardConnector = Box::new(move || {
+            let guards = guards.clone();
+            Box::pin(async move {
+                guards
+                    .get_async_connection()
+                    .await
+                    .map(RedisConnection::from)
+            })
+        });
+        Ok((connection.into(), connector, endpoint, password))
+    }
+
+    /// Refuses TLS options given for a plain `redis://` URL.
+    fn refuse_tls_options(&self) -> Result<(), StoreError> {
+        if self.tls.is_set() {
             return Err(StoreError::Config {
                 reason: "a TLS CA or client certificate was given for a plain redis:// URL; \
                          use rediss://"
                     .to_owned(),
             });
-        } else {
-            client
-        };
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(self.timeout))
-            .set_response_timeout(Some(self.timeout))
-            .set_max_delay(Duration::from_millis(500));
-        let connection = ConnectionManager::new_with_config(client, config)
-            .await
-            .map_err(|e| {
-                errors::store_error(&endpoint, password.as_ref().map(|p| p.expose_secret()), &e)
-            })?;
-        Ok(Connected {
-            connection,
-            sealing,
-            endpoint,
-            password,
-        })
+        }
+        Ok(())
+    }
+}
+
+/// How many times the cluster client tries a command again (after a `MOVED`, `ASK`,
+/// `TRYAGAIN`, `CLUSTERDOWN` or a lost node), pausing 50 to 500 ms between tries.
+const CLUSTER_RETRIES: u32 = 6;
+
+/// The connection, the connector of the guard connections, the endpoint without credentials,
+/// and the URL's password.
+type Reached = (
+    RedisConnection,
+    GuardConnector,
+    String,
+    Option<SecretString>,
+);
+
+/// A server's URL, parsed.
+fn parse(url: &str) -> Result<ConnectionInfo, StoreError> {
+    url.into_connection_info().map_err(|_| malformed())
+}
+
+/// The error of a URL redis-rs cannot read.
+fn malformed() -> StoreError {
+    StoreError::Config {
+        reason:
+            "the Redis URL is malformed (expected redis[s]://[[user]:password@]host[:port][/db] \
+                 or redis[s]+cluster://[[user]:password@]host:port[,host:port...])"
+                .to_owned(),
+    }
+}
+
+/// The URL's password, if any.
+fn password_of(info: &ConnectionInfo) -> Option<SecretString> {
+    info.redis_settings()
+        .password()
+        .filter(|p| !p.is_empty())
+        .map(SecretString::from)
+}
+
+/// `redis`, `rediss` (TLS) or `redis+unix`.
+fn scheme_of(info: &ConnectionInfo) -> &'static str {
+    match info.addr() {
+        ConnectionAddr::Tcp(..) => "redis",
+        ConnectionAddr::TcpTls { .. } => "rediss",
+        _ => "redis+unix",
     }
 }
 
@@ -265,6 +427,8 @@ impl RedisStore {
             sealing: None,
             timeout: DEFAULT_REDIS_TIMEOUT,
             tls: TlsOptions::default(),
+            replica_ack: ReplicaAck::default(),
+            replica_ack_timeout: DEFAULT_REPLICA_ACK_TIMEOUT,
         }
     }
 }

@@ -10,7 +10,9 @@ use redis::{ErrorKind, RedisError, ServerErrorKind};
 use super::super::store::StoreError;
 
 /// Server error codes that may pass on their own: loading a dump, a script running too long,
-/// out of memory, a failing disk, a failover.
+/// out of memory, a failing disk, a failover, a cluster's slots moving or a cluster that is
+/// down (redis-rs's cluster client follows `MOVED` and `ASK` itself; one that still reaches us
+/// ran out of tries).
 const PASSING_CODES: &[&str] = &[
     "LOADING",
     "BUSY",
@@ -21,6 +23,8 @@ const PASSING_CODES: &[&str] = &[
     "NOREPLICAS",
     "TRYAGAIN",
     "CLUSTERDOWN",
+    "MOVED",
+    "ASK",
 ];
 
 /// `error` from the Redis at `endpoint` (`redis://host:port/db`, no credentials) as a store
@@ -59,7 +63,8 @@ pub(super) fn store_error(
             format!(
                 "the Redis user lacks an ACL permission ({shown}); it needs the keys \
                  ~<prefix>:* and the commands HMGET, HINCRBY, SET, EVALSHA, EVAL, SCRIPT LOAD, \
-                 HGET, HSET, DEL, GET and PEXPIRE"
+                 HGET, HSET, DEL, GET and PEXPIRE; WAIT and INFO where replicas acknowledge; \
+                 CLUSTER SLOTS (and SCAN) on a Redis Cluster"
             ),
         ),
         _ if PASSING_CODES.contains(&code)
@@ -245,6 +250,29 @@ mod tests {
         let wrapped = std::io::Error::new(std::io::ErrorKind::InvalidData, internal);
         let error = classify(RedisError::from(wrapped));
         assert!(matches!(error, StoreError::Io { .. }), "{error:?}");
+    }
+
+    #[test]
+    fn a_cluster_moving_slots_or_down_is_transient() {
+        for (kind, code) in [
+            (ServerErrorKind::Moved, "MOVED 3999 127.0.0.1:6381"),
+            (ServerErrorKind::Ask, "ASK 3999 127.0.0.1:6381"),
+            (
+                ServerErrorKind::ClusterDown,
+                "CLUSTERDOWN The cluster is down",
+            ),
+            (
+                ServerErrorKind::TryAgain,
+                "TRYAGAIN Multiple keys request during rehashing",
+            ),
+        ] {
+            let error = classify(RedisError::from((
+                ErrorKind::Server(kind),
+                "An error was signalled by the server",
+                code.to_owned(),
+            )));
+            assert!(matches!(error, StoreError::Io { .. }), "{code}: {error:?}");
+        }
     }
 
     #[test]

@@ -45,4 +45,25 @@ mod tests {
             Keys::new("p", "a", "b:c").pair
         );
     }
+
+    #[test]
+    fn the_keys_a_script_uses_together_hash_to_one_cluster_slot() {
+        use redis::cluster_routing::Slot;
+        // The save script uses the pair and the sends; the lease scripts the lease alone; the
+        // guarded writes' WAIT follows the write's slot. All three in one slot, whatever the ids.
+        for (client_id, org_id) in [
+            ("app", "org"),
+            ("app:1", "org}{x"),
+            ("{", "}"),
+            ("", ""),
+            ("a}b", "{c{"),
+        ] {
+            for prefix in ["cobo-oauth", "p{x}"] {
+                let keys = Keys::new(prefix, client_id, org_id);
+                let slot = Slot::for_key(&keys.pair);
+                assert_eq!(Slot::for_key(&keys.sends), slot, "{client_id} {org_id}");
+                assert_eq!(Slot::for_key(&keys.lease), slot, "{client_id} {org_id}");
+            }
+        }
+    }
 }

@@ -52,9 +52,10 @@
 //!   half-written token; a pair the store cannot confirm saved stays in memory and is saved
 //!   again. Run Redis with `appendonly yes` and `appendfsync always`: the guarantees above hold
 //!   only while Redis keeps what it acknowledged. A Redis that restarts empty, or loses its last
-//!   second of writes (`everysec`), or fails over to a lagging replica forgets the lease, the send
-//!   counter and possibly the newest pair: a refresh in flight can then be sent twice, and the
-//!   fleet may need a new `org_implicit` grant.
+//!   second of writes (`everysec`) forgets the lease, the send counter and possibly the newest
+//!   pair: a refresh in flight can then be sent twice, and the fleet may need a new
+//!   `org_implicit` grant. A failover to a replica is covered where replicas acknowledge those
+//!   writes: see [Replication and failover](#replication-and-failover).
 //! - **Secrets at rest.** The pair is sealed with XChaCha20-Poly1305 under your 32-byte
 //!   [`EncryptionKey`] (every process needs the same key; make one with
 //!   `EncryptionKey::generate().to_hex()`), bound to its key name and version, so a value copied
@@ -96,22 +97,75 @@
 //! - `…:refresh-sends`, how often each version's refresh token was sent; cleared by every save,
 //!   so a count left over means a holder died between sending and saving.
 //!
-//! The store speaks to one standalone Redis (or a primary); Redis Cluster is not supported yet.
+//! # Redis Cluster
+//!
+//! Give a `redis+cluster://` URL (`rediss+cluster://` for TLS) with one or more seed nodes:
+//! `redis+cluster://cobo:password@10.0.0.1:6379,10.0.0.2:6379`. The credentials apply to every
+//! node; the TLS options ([`tls_ca_pem`](RedisStoreBuilder::tls_ca_pem) and the others) too.
+//! redis-rs's cluster client learns the slots with `CLUSTER SLOTS`, follows `MOVED` and `ASK`
+//! itself and reconnects to nodes that come and go; a command that still fails (a cluster that
+//! is down, `CLUSTERDOWN`, `TRYAGAIN`, a slot moving for longer than its few tries) is
+//! [`StoreError::Io`], transient. An organization's three keys share one hash tag, so they
+//! live in one slot and its scripts run there; [`RedisOrgStore`] lists organizations with `SCAN`
+//! on every primary. [`RedisDeduplicator`](crate::inbound::RedisDeduplicator) takes a
+//! [`RedisConnection`] of either kind. A cluster user also needs `+cluster|slots`.
+//!
+//! # Replication and failover
+//!
+//! Redis replicates asynchronously: a write a primary acknowledged and lost before replicating
+//! is gone after a failover. For the writes that guard a refresh (the lease, the send count and
+//! the saved pair) that would mean a refresh token sent twice or a rotated pair lost, so each is
+//! followed by `WAIT 1 <timeout>` on the connection that wrote it (routed to the key's primary,
+//! on connections of their own, so that a waiting `WAIT` never holds up other commands):
+//! - the lease and the send count must be acknowledged by a replica before the refresh is sent;
+//!   when none acknowledges in time the lease is given back, the count taken back, and the
+//!   renewal fails with a transient [`StoreError::Io`] (nothing was sent);
+//! - a saved pair no replica acknowledged in time is still handed out (it is valid), kept in
+//!   memory and saved again every 200 ms until a replica acknowledges it; meanwhile the refresh
+//!   lease is kept, so that a failover cannot let another process refresh the previous pair.
+//!   It is logged (a warning) and counted: [`RedisStore::saves_waiting_for_replica`] (and
+//!   [`RedisOrgStore::saves_waiting_for_replica`]) above 0 for long means a replica is gone.
+//!
+//! [`RedisStoreBuilder::replica_ack`] chooses: [`ReplicaAck::WhereReplicas`] (the default)
+//! waits where the key's primary has connected replicas (`INFO replication`, checked every few
+//! seconds), so a Redis without replicas works exactly as without this; [`ReplicaAck::Required`]
+//! always waits; [`ReplicaAck::Off`] never does. [`RedisStoreBuilder::replica_ack_timeout`]
+//! sets the wait (default [`DEFAULT_REPLICA_ACK_TIMEOUT`]). A standalone primary with replicas
+//! (and Sentinel, or a managed service that fails over) is covered the same way.
+//!
+//! The guarantee: with one replica per primary (per shard), a write acknowledged by it survives
+//! the primary's failover to it. With more replicas, `WAIT 1` promises only that one of them has
+//! it: a failover to another one that lagged can still lose it (Redis Cluster and Sentinel
+//! prefer the replica with the most data, which narrows but does not close that gap). `WAIT` is
+//! no consensus either: a replica that acknowledged and then restarted without persistence, or a
+//! manual failover to a lagging replica, loses writes all the same. Run replicas with
+//! `appendonly yes`, like the primary.
+//!
+//! ACL: besides the commands above, a user needs `+wait +info` (the replica acknowledgements;
+//! a user denied `INFO` works as before, waiting for no replica, with a warning that says so),
+//! and on a cluster `+cluster|slots`: e.g. `ACL SETUSER cobo on >password ~cobo-oauth:* -@all
+//! +hmget +hincrby +set +evalsha +eval +script|load +hget +hset +del +get +pexpire +scan +wait
+//! +info +cluster|slots`.
 //!
 //! [`StoreError::Tls`]: crate::tokens::StoreError::Tls
 //! [`StoreError::Refused`]: crate::tokens::StoreError::Refused
 //! [`StoreError::Io`]: crate::tokens::StoreError::Io
 
 mod builder;
+mod cluster;
+mod connection;
 mod errors;
 mod keys;
 mod orgs;
+mod replication;
 mod scripts;
 mod sealing;
 mod store;
 mod tls;
 
 pub use builder::{DEFAULT_REDIS_TIMEOUT, RedisStoreBuilder, vars};
+pub use connection::RedisConnection;
 pub use orgs::RedisOrgStore;
+pub use replication::{DEFAULT_REPLICA_ACK_TIMEOUT, ReplicaAck};
 pub use sealing::EncryptionKey;
 pub use store::RedisStore;

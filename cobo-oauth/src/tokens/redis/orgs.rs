@@ -1,9 +1,11 @@
-//! [`RedisOrgStore`]: the pairs of every organization of an app in one Redis, listed with `SCAN`.
+//! [`RedisOrgStore`]: the pairs of every organization of an app in one Redis (or a Redis
+//! Cluster), listed with `SCAN` (on every primary of a cluster).
 
 use std::fmt;
 use std::sync::Arc;
 
 use super::builder::RedisStoreBuilder;
+use super::cluster;
 use super::keys::{Keys, escape};
 use super::store::{Connected, RedisStore};
 use crate::tokens::orgs::OrgStore;
@@ -13,7 +15,8 @@ use crate::tokens::store::{StoreError, StoreFuture, TokenOwner, TokenStore};
 /// (`<prefix>:{<client_id>:<org_id>}:pair`, `…:lease`, `…:refresh-sends`), each a
 /// [`RedisStore`] with its refresh lease, all sharing one connection. Lists organizations with
 /// `SCAN` on the app's keys (never `KEYS`), so a fleet's processes find each other's
-/// organizations. The ACL user also needs the `scan` command.
+/// organizations; on a Redis Cluster, on every primary (found with `CLUSTER SLOTS`). The ACL
+/// user also needs the `scan` command.
 ///
 /// ```no_run
 /// # async fn f(client: cobo_oauth::CoboClient) -> Result<(), Box<dyn std::error::Error>> {
@@ -74,22 +77,56 @@ impl RedisOrgStore {
         RedisStore::new(self.connected.clone(), &self.prefix, owner)
     }
 
-    /// The organizations with a pair, found with `SCAN` (a cursor, a page at a time).
+    /// How many pairs saved through this store wait for a replica's acknowledgement (see
+    /// [`RedisStore::saves_waiting_for_replica`]).
+    pub fn saves_waiting_for_replica(&self) -> usize {
+        self.connected.replication.waiting()
+    }
+
+    /// The organizations with a pair, found with `SCAN` (a cursor, a page at a time), on every
+    /// primary of a cluster.
     async fn scan(&self) -> Result<Vec<String>, StoreError> {
+        let mut orgs = Vec::new();
+        if self.connected.connection.is_cluster() {
+            let primaries = cluster::primaries(&self.connected.connection)
+                .await
+                .map_err(|e| self.connected.io(&e))?;
+            for (host, port) in primaries {
+                self.scan_node(Some((&host, port)), &mut orgs).await?;
+            }
+        } else {
+            self.scan_node(None, &mut orgs).await?;
+        }
+        orgs.sort();
+        orgs.dedup(); // SCAN may return a key twice.
+        Ok(orgs)
+    }
+
+    /// Adds the organizations of one node to `orgs`: the primary at `(host, port)` on a cluster.
+    async fn scan_node(
+        &self,
+        node: Option<(&str, u16)>,
+        orgs: &mut Vec<String>,
+    ) -> Result<(), StoreError> {
         let head = format!("{}:{{{}:", self.prefix, escape(&self.client_id));
         let pattern = format!("{}*}}:pair", glob_escape(&head));
-        let mut connection = self.connected.connection.clone();
         let mut cursor: u64 = 0;
-        let mut orgs = Vec::new();
         loop {
-            let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
-                .arg(cursor)
+            let mut scan = redis::cmd("SCAN");
+            scan.arg(cursor)
                 .arg("MATCH")
                 .arg(&pattern)
                 .arg("COUNT")
-                .arg(1_000)
-                .query_async(&mut connection)
-                .await
+                .arg(1_000);
+            let answer = match node {
+                Some((host, port)) => self.connected.connection.on_node(host, port, scan).await,
+                None => {
+                    let mut connection = self.connected.connection.clone();
+                    scan.query_async(&mut connection).await
+                }
+            };
+            let (next, keys): (u64, Vec<String>) = answer
+                .and_then(|answer| Ok(redis::from_redis_value(answer)?))
                 .map_err(|e| self.connected.io(&e))?;
             for key in keys {
                 if let Some(org) = org_of(&key, &head)
@@ -99,13 +136,10 @@ impl RedisOrgStore {
                 }
             }
             if next == 0 {
-                break;
+                return Ok(());
             }
             cursor = next;
         }
-        orgs.sort();
-        orgs.dedup(); // SCAN may return a key twice.
-        Ok(orgs)
     }
 }
 

@@ -3,20 +3,56 @@
 use redis::Script;
 
 /// Compare-and-set save. `KEYS[1]` the pair hash, `KEYS[2]` the sends hash; `ARGV` version,
-/// expires_at_ms, format, payload. Returns -1 when saved, or the stored version when it is the
-/// same or higher (nothing written).
-pub(super) fn save() -> Script {
-    Script::new(
-        r"
+/// expires_at_ms, format, payload. Returns -1 when saved, or the stored version when it is
+/// higher, or the same with another payload (nothing written). The same version with the same
+/// (sealed, randomly nonced) payload is this process saving its own pair again, waiting for a
+/// replica's acknowledgement: rewritten, so that the rewrite is replicated and acknowledged.
+const SAVE: &str = r"
 local stored = redis.call('HGET', KEYS[1], 'version')
-if stored and tonumber(stored) >= tonumber(ARGV[1]) then
-  return tonumber(stored)
+if stored then
+  local version = tonumber(stored)
+  local wanted = tonumber(ARGV[1])
+  if version > wanted or (version == wanted and redis.call('HGET', KEYS[1], 'payload') ~= ARGV[4]) then
+    return version
+  end
 end
 redis.call('HSET', KEYS[1], 'version', ARGV[1], 'expires_at_ms', ARGV[2], 'format', ARGV[3], 'payload', ARGV[4])
 redis.call('DEL', KEYS[2])
 return -1
-",
-    )
+";
+
+/// One save of a pair: its keys and arguments, the sealed payload zeroized when dropped.
+pub(super) struct SaveArgs {
+    /// The pair hash (`KEYS[1]`).
+    pub pair_key: String,
+    /// The sends hash (`KEYS[2]`).
+    pub sends_key: String,
+    /// The pair's version.
+    pub version: u64,
+    /// When its access token expires (Unix ms).
+    pub expires_at_ms: u64,
+    /// The payload's format.
+    pub format: &'static str,
+    /// The sealed pair (or plaintext JSON).
+    pub payload: zeroize::Zeroizing<Vec<u8>>,
+}
+
+impl SaveArgs {
+    /// The save as an `EVAL` (whose first key routes it on a cluster, and that can be pipelined
+    /// with a `WAIT`).
+    pub fn command(&self) -> redis::Cmd {
+        let mut command = redis::cmd("EVAL");
+        command
+            .arg(SAVE)
+            .arg(2)
+            .arg(&self.pair_key)
+            .arg(&self.sends_key)
+            .arg(self.version)
+            .arg(self.expires_at_ms)
+            .arg(self.format)
+            .arg(self.payload.as_slice());
+        command
+    }
 }
 
 /// Extends the lease `KEYS[1]` to `ARGV[2]` milliseconds only if `ARGV[1]` still holds it.

@@ -1,13 +1,15 @@
 //! [`RedisStore`]: the store itself (its builder is `builder.rs`).
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use rand::RngCore as _;
-use redis::aio::ConnectionManager;
 use secrecy::{ExposeSecret as _, SecretString};
 
+use super::connection::RedisConnection;
 use super::keys::Keys;
+use super::replication::{Acked, Replication};
 use super::sealing::Sealing;
 use super::{errors, scripts};
 use crate::tokens::store::{
@@ -37,7 +39,6 @@ pub struct RedisStore {
     keys: Keys,
     /// The `(client_id, org_id)` its keys name.
     owner: TokenOwner,
-    save: redis::Script,
     release: redis::Script,
     extend: redis::Script,
 }
@@ -45,7 +46,10 @@ pub struct RedisStore {
 /// How a [`RedisStore`] reaches Redis: what every store of one connection shares.
 #[derive(Clone)]
 pub(super) struct Connected {
-    pub connection: ConnectionManager,
+    /// The connection of every command but the guarded writes.
+    pub connection: RedisConnection,
+    /// The replica acknowledgements of the guarded writes (and their own connections).
+    pub replication: Arc<Replication>,
     pub sealing: Sealing,
     /// `redis://host:port/db` (`rediss://` for TLS), without credentials.
     pub endpoint: String,
@@ -84,7 +88,6 @@ impl RedisStore {
             connected,
             keys: Keys::new(prefix, &owner.client_id, &owner.org_id),
             owner,
-            save: scripts::save(),
             release: scripts::release(),
             extend: scripts::extend(),
         }
@@ -93,6 +96,14 @@ impl RedisStore {
     /// The key of the pair's hash.
     pub fn pair_key(&self) -> &str {
         &self.keys.pair
+    }
+
+    /// How many pairs saved through this store's connection (shared with every store of its
+    /// builder, e.g. all organizations of a [`RedisOrgStore`](super::RedisOrgStore)) wait for a
+    /// replica's acknowledgement: handed out, kept in memory and saved again until a replica
+    /// acknowledges them. Above 0 for long means a replica is gone or lagging.
+    pub fn saves_waiting_for_replica(&self) -> usize {
+        self.connected.replication.waiting()
     }
 
     /// A failed command as a store error.
@@ -129,26 +140,40 @@ impl RedisStore {
     }
 
     async fn save_pair(&self, token: &StoredToken) -> Result<(), StoreError> {
-        let payload = zeroize::Zeroizing::new(self.connected.sealing.seal(token, &self.keys.pair)?);
-        let mut connection = self.connected.connection.clone();
-        let stored: i64 = self
-            .save
-            .key(&self.keys.pair)
-            .key(&self.keys.sends)
-            .arg(token.version)
-            .arg(token.expires_at_ms)
-            .arg(self.connected.sealing.format())
-            .arg(payload.as_slice())
-            .invoke_async(&mut connection)
+        let save = scripts::SaveArgs {
+            pair_key: self.keys.pair.clone(),
+            sends_key: self.keys.sends.clone(),
+            version: token.version,
+            expires_at_ms: token.expires_at_ms,
+            format: self.connected.sealing.format(),
+            payload: zeroize::Zeroizing::new(self.connected.sealing.seal(token, &self.keys.pair)?),
+        };
+        let replication = &self.connected.replication;
+        let (stored, acked): (i64, Acked) = replication
+            .write(&self.connected.connection, &self.keys.pair, save.command())
             .await
             .map_err(|e| self.io(&e))?;
-        match u64::try_from(stored) {
-            Ok(stored) => Err(StoreError::Conflict {
+        if let Ok(stored) = u64::try_from(stored) {
+            return Err(StoreError::Conflict {
                 stored,
                 attempted: token.version,
-            }),
-            Err(_) => Ok(()),
+            });
         }
+        if acked == Acked::No {
+            // The pair is valid and saved on the primary: handed out, and kept here to be saved
+            // again until a replica has it (a failover before then would lose it).
+            tracing::warn!(
+                key = %self.keys.pair,
+                version = token.version,
+                "no replica acknowledged the saved token pair in time; it is used, kept in memory and saved again until a replica acknowledges it"
+            );
+            replication.keep(&self.connected.connection, token.version, save);
+        } else {
+            replication
+                .settled(&self.connected.connection, &self.keys.pair, token.version)
+                .await;
+        }
+        Ok(())
     }
 
     async fn acquire(&self, ttl: Duration) -> Result<Option<Lease>, StoreError> {
@@ -156,17 +181,39 @@ impl RedisStore {
         rand::rngs::OsRng.fill_bytes(&mut id);
         let holder = hex::encode(id);
         let ttl_ms = ttl_millis(ttl);
-        let mut connection = self.connected.connection.clone();
-        let taken: Option<String> = redis::cmd("SET")
-            .arg(&self.keys.lease)
+        let mut set = redis::cmd("SET");
+        set.arg(&self.keys.lease)
             .arg(&holder)
             .arg("NX")
             .arg("PX")
-            .arg(ttl_ms)
-            .query_async(&mut connection)
+            .arg(ttl_ms);
+        let (taken, acked): (Option<String>, Acked) = self
+            .connected
+            .replication
+            .write(&self.connected.connection, &self.keys.lease, set)
             .await
             .map_err(|e| self.io(&e))?;
-        Ok(taken.map(|_| Lease { holder }))
+        let Some(_) = taken else {
+            return Ok(None);
+        };
+        let lease = Lease { holder };
+        if acked == Acked::No {
+            // A failover now could forget the lease, and two holders would refresh: no refresh
+            // is sent under it.
+            if let Err(error) = self.give_back(&lease).await {
+                tracing::warn!(error = %error, "giving back an unacknowledged refresh lease failed; it will expire");
+            }
+            return Err(self.unacknowledged("the refresh lease"));
+        }
+        Ok(Some(lease))
+    }
+
+    /// The error of a guarded write that no replica acknowledged in time.
+    fn unacknowledged(&self, what: &str) -> StoreError {
+        StoreError::Io {
+            path: self.connected.endpoint.clone(),
+            reason: format!("no replica acknowledged {what} in time (WAIT 1); no refresh was sent"),
+        }
     }
 
     async fn prolong(&self, lease: &Lease, ttl: Duration) -> Result<bool, StoreError> {
@@ -183,6 +230,16 @@ impl RedisStore {
     }
 
     async fn give_back(&self, lease: &Lease) -> Result<(), StoreError> {
+        if self.connected.replication.defer_release(
+            &self.keys.pair,
+            &self.keys.lease,
+            &lease.holder,
+        ) {
+            // The pair saved under it waits for a replica: the lease is given back once a
+            // replica has the pair, so that a failover meanwhile cannot let another process
+            // refresh the previous pair.
+            return Ok(());
+        }
         let mut connection = self.connected.connection.clone();
         let _deleted: i64 = self
             .release
@@ -195,14 +252,21 @@ impl RedisStore {
     }
 
     async fn count_send(&self, version: u64) -> Result<u64, StoreError> {
-        let mut connection = self.connected.connection.clone();
-        let sends: u64 = redis::cmd("HINCRBY")
-            .arg(&self.keys.sends)
-            .arg(version)
-            .arg(1)
-            .query_async(&mut connection)
+        let mut count = redis::cmd("HINCRBY");
+        count.arg(&self.keys.sends).arg(version).arg(1);
+        let (sends, acked): (u64, Acked) = self
+            .connected
+            .replication
+            .write(&self.connected.connection, &self.keys.sends, count)
             .await
             .map_err(|e| self.io(&e))?;
+        if acked == Acked::No {
+            // Not sent: taken back, or the next holder would ask for a needless new grant.
+            if let Err(error) = self.uncount_send(version).await {
+                tracing::warn!(error = %error, "taking back an unacknowledged refresh send count failed");
+            }
+            return Err(self.unacknowledged("the refresh send count"));
+        }
         Ok(sends.saturating_sub(1))
     }
 

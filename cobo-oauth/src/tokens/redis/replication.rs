@@ -1,0 +1,432 @@
+//! Replica acknowledgement of the writes that guard a refresh: each is followed by
+//! `WAIT 1 <timeout>` on the connection that wrote (a connection of its own, so a waiting
+//! `WAIT` never holds up the process's other commands), routed to the key's primary. A saved
+//! pair that no replica acknowledged is kept here and saved again until one does.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use redis::cluster_routing::Slot;
+use redis::{Cmd, ErrorKind, FromRedisValue, RedisResult, ServerErrorKind};
+use tokio::sync::OnceCell;
+
+use super::connection::RedisConnection;
+use super::scripts;
+
+/// Whether the writes that guard a refresh (the lease, the send count, the saved pair) wait for
+/// a replica's acknowledgement (`WAIT 1 <timeout>`) before the refresh is sent or the pair
+/// handed out. Set with [`RedisStoreBuilder::replica_ack`](super::RedisStoreBuilder::replica_ack).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum ReplicaAck {
+    /// Never wait: a failover to a replica that missed the newest writes may lose them.
+    Off,
+    /// Wait where the key's primary has connected replicas (`INFO replication`,
+    /// `connected_slaves`, checked every few seconds); a Redis without replicas works as if
+    /// `Off`, and so does a user the ACL denies `INFO` (with a warning). The default.
+    #[default]
+    WhereReplicas,
+    /// Always wait: a primary without a replica that acknowledges refuses the lease and the
+    /// send count (a transient error: no refresh is sent) and keeps a saved pair waiting.
+    Required,
+}
+
+/// The default time a guarded write waits for a replica's acknowledgement.
+pub const DEFAULT_REPLICA_ACK_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// How many connections of their own the guarded writes share.
+const GUARD_CONNECTIONS: usize = 2;
+/// How long a primary's answer to "has it replicas?" is trusted.
+const REPLICAS_CHECKED_FOR: Duration = Duration::from_secs(5);
+/// The pause between two saves of a pair no replica acknowledged yet.
+const RESAVE_PAUSE: Duration = Duration::from_millis(200);
+
+/// What a guarded write's `WAIT` found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Acked {
+    /// A replica acknowledged it.
+    Yes,
+    /// Nothing to wait for: acknowledgements are off, or the primary has no replica.
+    NotNeeded,
+    /// Replicas are connected (or one is required) and none acknowledged in time.
+    No,
+}
+
+/// Makes the connections of the guarded writes, when first needed.
+pub(super) type GuardConnector = Box<
+    dyn Fn() -> std::pin::Pin<
+            Box<dyn std::future::Future<Output = RedisResult<RedisConnection>> + Send>,
+        > + Send
+        + Sync,
+>;
+
+/// A pair saved on a primary that no replica acknowledged yet: kept (sealed) to be saved again.
+struct PendingSave {
+    /// The pair's version.
+    version: u64,
+    /// The save, with the same sealed payload each time (so that saving it again on a primary
+    /// that still holds it rewrites it, and a replica acknowledges the rewrite).
+    save: scripts::SaveArgs,
+    /// The refresh lease given back while the save waited: released once it is acknowledged.
+    lease: Option<(String, String)>,
+}
+
+/// The replica acknowledgements of one connection (shared by every store of it).
+pub(super) struct Replication {
+    mode: ReplicaAck,
+    /// Whether the connection is to a Redis Cluster (whose primaries are told apart by slot).
+    cluster: bool,
+    timeout: Duration,
+    connector: GuardConnector,
+    guards: OnceCell<Vec<RedisConnection>>,
+    next_guard: AtomicUsize,
+    /// Whether `INFO` was refused (ACL) and that was logged.
+    info_refused: AtomicBool,
+    /// Per primary (a cluster: per hash slot), whether it had connected replicas, and when that
+    /// was checked.
+    replicas: Mutex<HashMap<Option<Slot>, (bool, Instant)>>,
+    /// Saves waiting for a replica, by pair key.
+    pending: Mutex<HashMap<String, PendingSave>>,
+}
+
+impl std::fmt::Debug for Replication {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Replication")
+            .field("mode", &self.mode)
+            .field("timeout", &self.timeout)
+            .field("waiting", &self.waiting())
+            .finish()
+    }
+}
+
+impl Replication {
+    /// Acknowledgements in `mode`, waiting up to `timeout`, on connections `connector` makes
+    /// (to a Redis Cluster if `cluster`).
+    pub fn new(
+        mode: ReplicaAck,
+        timeout: Duration,
+        cluster: bool,
+        connector: GuardConnector,
+    ) -> Self {
+        Self {
+            mode,
+            cluster,
+            timeout,
+            connector,
+            guards: OnceCell::new(),
+            next_guard: AtomicUsize::new(0),
+            info_refused: AtomicBool::new(false),
+            replicas: Mutex::new(HashMap::new()),
+            pending: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// How many saved pairs wait for a replica's acknowledgement.
+    pub fn waiting(&self) -> usize {
+        self.pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+
+    /// Runs `write` (a command whose first key is `key`) and, where replicas must acknowledge
+    /// it, `WAIT 1 <timeout>` right after it on the same connection: the write's answer, and
+    /// whether a replica acknowledged it.
+    pub async fn write<T: FromRedisValue>(
+        &self,
+        main: &RedisConnection,
+        key: &str,
+        write: Cmd,
+    ) -> RedisResult<(T, Acked)> {
+        let wait = match self.mode {
+            ReplicaAck::Off => false,
+            ReplicaAck::Required => true,
+            ReplicaAck::WhereReplicas => self.has_replicas(main, key).await?,
+        };
+        if !wait {
+            let mut connection = main.clone();
+            let answer: T = write.query_async(&mut connection).await?;
+            return Ok((answer, Acked::NotNeeded));
+        }
+        self.write_and_wait(key, write).await
+    }
+
+    /// `write` then `WAIT` (then, where replicas are waited for only if present,
+    /// `INFO replication`), pipelined on a guard connection: one send to the key's primary, so
+    /// the `WAIT` counts this write, a reconnection between them fails both, and the `INFO`
+    /// describes the very primary that wrote (a keyless command alone could be routed to
+    /// another node while the cluster's topology changes).
+    async fn write_and_wait<T: FromRedisValue>(
+        &self,
+        key: &str,
+        write: Cmd,
+    ) -> RedisResult<(T, Acked)> {
+        let mut guard = self.guard().await?;
+        let timeout_ms = u64::try_from(self.timeout.as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1);
+        let mut pipe = redis::pipe();
+        pipe.add_command(write).cmd("WAIT").arg(1).arg(timeout_ms);
+        let (answer, acks, info): (T, i64, Option<String>) = if self.mode == ReplicaAck::Required {
+            let (answer, acks): (T, i64) = pipe.query_async(&mut guard).await?;
+            (answer, acks, None)
+        } else {
+            pipe.cmd("INFO").arg("replication");
+            let (answer, acks, info): (T, i64, String) = pipe.query_async(&mut guard).await?;
+            (answer, acks, Some(info))
+        };
+        if acks >= 1 {
+            return Ok((answer, Acked::Yes));
+        }
+        // Nobody acknowledged: a primary whose replicas are gone (a promoted replica, say) has
+        // nothing to wait for, unless a replica is required.
+        if let Some(info) = info {
+            let replicas = connected_replicas(&info) > 0;
+            self.remember(key, replicas);
+            if !replicas {
+                return Ok((answer, Acked::NotNeeded));
+            }
+        }
+        Ok((answer, Acked::No))
+    }
+
+    /// Whether the primary of `key` has connected replicas: `INFO replication` pipelined after
+    /// a command naming `key` (so that it reaches that primary: alone, a keyless command could
+    /// be routed to another node while the cluster's topology changes), trusted for a few
+    /// seconds.
+    async fn has_replicas(&self, main: &RedisConnection, key: &str) -> RedisResult<bool> {
+        let primary = self.cluster.then(|| Slot::for_key(key));
+        let known = self
+            .replicas
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&primary)
+            .copied();
+        if let Some((replicas, checked)) = known
+            && checked.elapsed() < REPLICAS_CHECKED_FOR
+        {
+            return Ok(replicas);
+        }
+        // A script that names `key` and does nothing routes the pipeline to its primary, and
+        // needs no command beyond those the store's ACL user already has.
+        let mut pipe = redis::pipe();
+        pipe.cmd("EVAL")
+            .arg("return 0")
+            .arg(1)
+            .arg(key)
+            .ignore()
+            .cmd("INFO")
+            .arg("replication");
+        let mut connection = main.clone();
+        let replicas = match pipe.query_async::<(String,)>(&mut connection).await {
+            Ok((info,)) => connected_replicas(&info) > 0,
+            // An ACL user set up before replicas were waited for: it works as it did, warned.
+            Err(error) if error.kind() == ErrorKind::Server(ServerErrorKind::NoPerm) => {
+                if !self.info_refused.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(
+                        "the Redis user may not run INFO, so the store cannot tell whether replicas must acknowledge its writes and waits for none; grant it +info +wait"
+                    );
+                }
+                false
+            }
+            Err(error) => return Err(error),
+        };
+        self.remember(key, replicas);
+        Ok(replicas)
+    }
+
+    /// Remembers whether the primary of `key` has replicas.
+    fn remember(&self, key: &str, replicas: bool) {
+        let primary = self.cluster.then(|| Slot::for_key(key));
+        self.replicas
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(primary, (replicas, Instant::now()));
+    }
+
+    /// One of the guard connections (made on first use).
+    async fn guard(&self) -> RedisResult<RedisConnection> {
+        let guards = self
+            .guards
+            .get_or_try_init(|| async {
+                let mut guards = Vec::with_capacity(GUARD_CONNECTIONS);
+                for _ in 0..GUARD_CONNECTIONS {
+                    guards.push((self.connector)().await?);
+                }
+                Ok::<_, redis::RedisError>(guards)
+            })
+            .await?;
+        let next = self.next_guard.fetch_add(1, Ordering::Relaxed);
+        Ok(guards[next % guards.len()].clone())
+    }
+
+    /// Keeps `save` (of the pair `save.pair_key`, version `version`), which no replica
+    /// acknowledged, to be saved again until one does; starts the task that does it unless one
+    /// runs for that pair.
+    pub fn keep(self: &Arc<Self>, main: &RedisConnection, version: u64, save: scripts::SaveArgs) {
+        let key = save.pair_key.clone();
+        let started = {
+            let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+            match pending.get_mut(&key) {
+                // The task saving the older pair saves this one from now on.
+                Some(kept) => {
+                    kept.version = version;
+                    kept.save = save;
+                    false
+                }
+                None => {
+                    let kept = PendingSave {
+                        version,
+                        save,
+                        lease: None,
+                    };
+                    pending.insert(key.clone(), kept);
+                    true
+                }
+            }
+        };
+        if started {
+            let replication = Arc::clone(self);
+            let main = main.clone();
+            tokio::spawn(async move { replication.save_until_acknowledged(main, key).await });
+        }
+    }
+
+    /// A save of the pair at `key` of `version` or newer was acknowledged (or needs none): the
+    /// older kept one is dropped, its lease given back.
+    pub async fn settled(&self, main: &RedisConnection, key: &str, version: u64) {
+        let lease = {
+            let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+            match pending.get(key) {
+                Some(kept) if kept.version <= version => {
+                    pending.remove(key).and_then(|kept| kept.lease)
+                }
+                _ => None,
+            }
+        };
+        if let Some(lease) = lease {
+            release(main, &lease).await;
+        }
+    }
+
+    /// Whether the lease `lease_key` held by `holder` is kept until the pair at `pair_key` is
+    /// acknowledged (then it is released by the task saving it): true when a save waits.
+    pub fn defer_release(&self, pair_key: &str, lease_key: &str, holder: &str) -> bool {
+        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        match pending.get_mut(pair_key) {
+            Some(kept) => {
+                kept.lease = Some((lease_key.to_owned(), holder.to_owned()));
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Saves the kept pair at `key` again and again until a replica acknowledges it (or a newer
+    /// pair was saved), then gives back the lease kept for it.
+    async fn save_until_acknowledged(self: Arc<Self>, main: RedisConnection, key: String) {
+        let mut tries: u64 = 0;
+        loop {
+            tokio::time::sleep(RESAVE_PAUSE).await;
+            let Some((version, command)) = self
+                .pending
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .get(&key)
+                .map(|kept| (kept.version, kept.save.command()))
+            else {
+                return;
+            };
+            tries += 1;
+            let outcome: RedisResult<(i64, Acked)> = self.write_and_wait(&key, command).await;
+            let newer = match outcome {
+                Ok((-1, Acked::No)) | Err(_) => {
+                    if tries.is_multiple_of(25) {
+                        tracing::warn!(
+                            key = %key,
+                            version,
+                            tries,
+                            "a saved token pair still waits for a replica's acknowledgement"
+                        );
+                    }
+                    continue;
+                }
+                Ok((-1, _)) => false,
+                Ok(_) => true,
+            };
+            // The lease kept for it is given back first, so that no save waiting means no lease
+            // kept either.
+            let lease = {
+                let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+                match pending.get_mut(&key) {
+                    Some(kept) if kept.version == version => kept.lease.take(),
+                    Some(_) => continue, // A newer pair of this process waits now: save that.
+                    None => return,      // Settled by a newer save.
+                }
+            };
+            if let Some(lease) = lease {
+                release(&main, &lease).await;
+            }
+            {
+                let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+                if pending
+                    .get(&key)
+                    .is_some_and(|kept| kept.version != version)
+                {
+                    continue;
+                }
+                pending.remove(&key);
+            }
+            if newer {
+                tracing::warn!(
+                    key = %key,
+                    version,
+                    "a newer token pair was saved while this one waited for a replica"
+                );
+            } else {
+                tracing::info!(
+                    key = %key,
+                    version,
+                    tries,
+                    "the token pair that waited for a replica is saved and acknowledged"
+                );
+            }
+            return;
+        }
+    }
+}
+
+/// Gives back the lease `(key, holder)`; if that fails, it runs out by itself.
+async fn release(main: &RedisConnection, (key, holder): &(String, String)) {
+    let mut connection = main.clone();
+    let released: RedisResult<i64> = scripts::release()
+        .key(key)
+        .arg(holder)
+        .invoke_async(&mut connection)
+        .await;
+    if let Err(error) = released {
+        tracing::warn!(kind = ?error.kind(), "releasing the refresh lease failed; it will expire");
+    }
+}
+
+/// `connected_slaves:<n>` of an `INFO replication` answer (0 when absent: not a primary).
+fn connected_replicas(info: &str) -> u64 {
+    info.lines()
+        .find_map(|line| line.trim().strip_prefix("connected_slaves:"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connected_replicas_are_read_from_info() {
+        let info = "# Replication\r\nrole:master\r\nconnected_slaves:1\r\nslave0:ip=127.0.0.1\r\n";
+        assert_eq!(connected_replicas(info), 1);
+        assert_eq!(connected_replicas("# Replication\r\nrole:slave\r\n"), 0);
+    }
+}
