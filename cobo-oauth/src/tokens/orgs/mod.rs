@@ -10,6 +10,9 @@
 //! - [`OrgTokens::on_install`]: Cobo's install callback ([`ApprovalResult`]).
 //! - [`OrgRefresher`]: every organization renewed ahead of expiry, a bounded number at a time.
 //! - [`OrgStatus`]: expiry, last renewal and last error per organization.
+//! - [`OrgHealth`] ([`OrgTokens::health`]): how many organizations are tracked, valid, expiring,
+//!   expired or failing, whether a rate limit pauses renewals, when the refresher last ran; read
+//!   from memory, for a health route (with feature `metrics`, the same as gauges).
 //!
 //! ```rust,no_run
 //! use std::sync::Arc;
@@ -87,6 +90,7 @@
 mod builder;
 mod client;
 mod directory;
+mod health;
 mod install;
 mod install_queue;
 mod rate_limit;
@@ -105,7 +109,9 @@ pub use builder::{
 };
 pub use client::OrgBearer;
 pub use directory::DirectoryStore;
+pub use health::{OrgHealth, REFRESHER_STALL};
 pub use install::{ApprovalResult, InstallError};
+pub(crate) use rate_limit::is_rate_limited;
 pub use rate_limit::{MAX_PAUSE as MAX_RATE_LIMIT_PAUSE, RATE_LIMITED_CODE};
 pub use refresher::{DEFAULT_STOP_SAVE_WAIT, OrgRefresher};
 pub use status::OrgStatus;
