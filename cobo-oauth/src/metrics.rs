@@ -308,7 +308,7 @@ fn accepted(ok: bool) -> &'static str {
 /// The `status` label of an HTTP status: the code for the common ones, the class otherwise
 /// (never a string made per request).
 fn status_label(status: u16) -> &'static str {
-    match status {
+    let common = match status {
         200 => "200",
         201 => "201",
         204 => "204",
@@ -324,12 +324,16 @@ fn status_label(status: u16) -> &'static str {
         502 => "502",
         503 => "503",
         504 => "504",
-        100..=199 => "1xx",
-        200..=299 => "2xx",
-        300..=399 => "3xx",
-        400..=499 => "4xx",
-        500..=599 => "5xx",
-        _ => "other",
+        _ => "",
+    };
+    match (common, status / 100) {
+        ("", 1) => "1xx",
+        ("", 2) => "2xx",
+        ("", 3) => "3xx",
+        ("", 4) => "4xx",
+        ("", 5) => "5xx",
+        ("", _) => "other",
+        (code, _) => code,
     }
 }
 
