@@ -304,6 +304,11 @@ async fn a_scripted_scenario_is_counted_by_outcome_and_health_reads_the_refreshe
     let json = serde_json::to_value(&health).unwrap();
     assert_eq!(json["orgs_tracked"], 1);
     assert!(json["refresher_last_run_ms"].is_u64(), "{json}");
+    let last_run_s = json["refresher_last_run_ms"].as_u64().unwrap() as f64 / 1_000.0;
+    assert_eq!(
+        gauge(&snapshot(&recorder), names::REFRESHER_LAST_RUN),
+        last_run_s
+    );
     // The token of the organization kept stays valid, and nothing more was sent.
     let token = tokens.access_token(KEPT).await.unwrap();
     assert!(server.access_token_valid(token.expose_secret()));

@@ -28,17 +28,19 @@
 //! | [`REFRESHER_LAST_RUN`] `cobo_oauth_refresher_last_run_timestamp_seconds` | gauge | `client_id` | When the background refresher last looked at its schedule (Unix seconds); at least once a minute while it runs. |
 //! | [`SAVES_AWAITING_REPLICA`] `cobo_oauth_saves_awaiting_replica` | gauge | | Token pairs a Redis store saved on a primary that no replica acknowledged in time (`WAIT`): kept in process memory and saved again until one does. |
 //!
-//! The gauges of an `OrgTokens` are set by its background refresher every 15 s and by each
-//! [`OrgTokens::health`](crate::tokens::orgs::OrgTokens::health), from the refresher's own state
-//! (nothing is read from the store for them).
+//! The gauges of an `OrgTokens` are set by its background refresher as it runs (every 15 s to
+//! 1 min) and by each [`OrgTokens::health`](crate::tokens::orgs::OrgTokens::health), from the
+//! refresher's own state (nothing is read from the store for them).
 //!
 //! # What to alert on
 //!
-//! - `cobo_oauth_tokens_expired > 0`, or `time() - cobo_oauth_refresher_last_run_timestamp_seconds > 120`:
-//!   an organization's calls fail, or the refresher stopped.
+//! - `cobo_oauth_tokens_expired > 0`: an organization's calls wait for a renewal that does not
+//!   come; `time() - cobo_oauth_refresher_last_run_timestamp_seconds > 120`: the refresher
+//!   stopped (both make `OrgHealth::is_healthy` false).
 //! - `cobo_oauth_orgs_failing > 0` for longer than a few minutes, or a rising
 //!   `cobo_oauth_renewals_total{outcome=~"error|outcome_unknown"}`.
-//! - `increase(cobo_oauth_rate_limit_pause_seconds_count[10m]) > 0`: the app is near Cobo's rate limit.
+//! - `increase(cobo_oauth_rate_limit_pause_seconds_count[10m]) > 0`: the app is at Cobo's rate
+//!   limit.
 //! - `cobo_oauth_saves_awaiting_replica > 0` for longer than a few seconds: a shard has no
 //!   replica that keeps up; a failover now could lose a rotated pair.
 //! - A rising `cobo_oauth_inbound_signatures_total{outcome="refused"}`: forged or replayed

@@ -80,6 +80,13 @@
 //!   newer pair (another replica got the reinstall), or after `uninstall_recheck_after`
 //!   ([`DEFAULT_UNINSTALL_RECHECK_AFTER`], 10 min), when one grant is tried again; at most 10,000
 //!   marks are kept.
+//! - **Watching it.** [`OrgTokens::health`] counts the organizations tracked and their tokens
+//!   (valid, expiring within the margin, expired, not seen yet), those failing and uninstalled,
+//!   the rate-limit pause and the refresher's last run, from memory: nothing is listed or sent,
+//!   so a health route may call it on every request. Healthy ([`OrgHealth::is_healthy`]): the
+//!   refresher ran within [`REFRESHER_STALL`] and no tracked token expired. With feature
+//!   `metrics` the refresher sets the same as gauges every 15 s to 1 min, next to the counters of
+//!   renewals, pauses and uninstalls ([`crate::metrics`]: names, labels, what to alert on).
 //! - **Logs** carry `org_id` fields, never tokens. `cobo-oauth tokens list --client-id .. --store
 //!   DIR` (or a `redis://` URL) lists a store's organizations with their version and expiry;
 //!   `cobo-oauth tokens grant --client-id .. --org-id .. --store ..` grants into it.

@@ -152,7 +152,7 @@ impl OrgTokens {
     /// limit pauses renewals, and when the background refresher last ran. Nothing is read from
     /// the store or sent to Cobo: a health route may answer from it on every request (see
     /// [`OrgHealth`] for what healthy means). With feature `metrics` it sets the gauges of
-    /// [`crate::metrics`] too, as the refresher does every 15 s.
+    /// [`crate::metrics`] too, as the refresher does every 15 s to 1 min.
     pub fn health(&self) -> OrgHealth {
         self.inner.health()
     }
