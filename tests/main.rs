@@ -13,6 +13,7 @@ mod inbound_axum;
 mod inbound_context;
 mod inbound_dedup;
 mod inbound_vectors;
+mod metrics;
 mod mock;
 mod org_tokens;
 mod org_tokens_redis;

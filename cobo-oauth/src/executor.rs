@@ -185,6 +185,7 @@ impl SigningExecutor {
         client: &reqwest::Client,
         mut request: reqwest::Request,
         bearer: &dyn BearerSource,
+        operation: &'static str,
     ) -> Result<reqwest::Response, ExecError> {
         let mut renewed = false;
         loop {
@@ -202,7 +203,7 @@ impl SigningExecutor {
                 .headers_mut()
                 .insert(http::header::AUTHORIZATION, value);
             let spare = if renewed { None } else { request.try_clone() };
-            let (response, verdict) = self.run(client, request).await?;
+            let (response, verdict) = self.run(client, request, operation).await?;
             match spare {
                 // Only Cobo's own (signed) word renews a token: an unsigned body proves nothing.
                 Some(next) if response.status().as_u16() == 500 && verdict == Verdict::Verified => {
@@ -223,12 +224,13 @@ impl SigningExecutor {
         }
     }
 
-    /// Sends `request`, and again (signed again) while the failure is transient and the policy
-    /// allows it. The last response, and whether Cobo signed it.
+    /// Sends `request` (of `operation`), and again (signed again) while the failure is transient
+    /// and the policy allows it. The last response, and whether Cobo signed it.
     async fn run(
         &self,
         client: &reqwest::Client,
         mut request: reqwest::Request,
+        operation: &'static str,
     ) -> Result<(reqwest::Response, Verdict), ExecError> {
         let started = tokio::time::Instant::now();
         let idempotent = RetryPolicy::idempotent(request.method());
@@ -262,6 +264,7 @@ impl SigningExecutor {
                     }
                     _ => {
                         tracing::Span::current().record("attempts", attempt);
+                        crate::metrics::request_finished(operation, &outcome, started);
                         return outcome;
                     }
                 }
@@ -413,12 +416,12 @@ impl Executor for SigningExecutor {
         // them) does not carry the state of the token's renewal around.
         match &self.bearer {
             Some(bearer) if self.takes_bearer(&operation) => Box::pin(
-                self.run_with_bearer(client, request, bearer.as_ref())
+                self.run_with_bearer(client, request, bearer.as_ref(), operation.id)
                     .instrument(span),
             ),
             _ => Box::pin(
                 async move {
-                    self.run(client, request)
+                    self.run(client, request, operation.id)
                         .await
                         .map(|(response, _)| response)
                 }

@@ -62,6 +62,9 @@
 //!   answer) is a leaf that `client` uses.
 //! - [`inbound`]: what Cobo sends the app (webhook events, callbacks, User Info Tokens); it uses
 //!   `verify`, `env`, `error` and `signing` only.
+//! - [`metrics`]: every metric's name, labels and meaning, and the recording functions the
+//!   modules above call (empty without feature `metrics`). The one module beside the order: it
+//!   reads the error types of those it observes, to label their outcomes in one place.
 
 pub mod bearer;
 mod client;
@@ -71,6 +74,7 @@ mod error;
 mod error_map;
 mod executor;
 pub mod inbound;
+pub mod metrics;
 mod owner;
 mod retry;
 pub mod signing;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::dedup::{Claim, ClaimToken, DedupError, Deduplicator};
+use crate::metrics::Dedup;
 
 /// The default lease of a claim: a crashed replica's event is handled again this long after.
 pub const DEFAULT_CLAIM_LEASE: Duration = Duration::from_secs(30);
@@ -87,7 +88,14 @@ impl ClaimRunner {
     where
         F: Future<Output = Result<T, E>>,
     {
-        let token = match self.dedup.claim(event_id, self.lease).await? {
+        let claim = self.dedup.claim(event_id, self.lease).await;
+        crate::metrics::dedup(match &claim {
+            Ok(Claim::Claimed(_)) => Dedup::Claimed,
+            Ok(Claim::InProgress) => Dedup::InProgress,
+            Ok(Claim::Completed) => Dedup::Duplicate,
+            Err(_) => Dedup::Error,
+        });
+        let token = match claim? {
             Claim::Claimed(token) => token,
             Claim::InProgress => return Ok(Outcome::InProgress),
             Claim::Completed => return Ok(Outcome::Duplicate),
@@ -105,6 +113,11 @@ impl ClaimRunner {
             Ok(value) => {
                 let completed = self.dedup.complete(event_id, &token).await;
                 guard.disarm();
+                crate::metrics::dedup(match completed {
+                    Ok(true) => Dedup::Completed,
+                    Ok(false) => Dedup::Lapsed,
+                    Err(_) => Dedup::Error,
+                });
                 if !completed? {
                     tracing::warn!(
                         event_id,
@@ -115,6 +128,7 @@ impl ClaimRunner {
             }
             Err(error) => {
                 guard.disarm();
+                crate::metrics::dedup(Dedup::Released);
                 self.dedup.release(event_id, &token).await?;
                 Err(RunError::Handler(error))
             }

@@ -227,6 +227,13 @@ impl UserInfoVerifier {
 
     /// Verifies `token` and returns its claims.
     pub async fn verify(&self, token: &str) -> Result<UserInfoClaims, UserInfoError> {
+        let outcome = self.check(token).await;
+        crate::metrics::user_info_checked(&outcome);
+        outcome
+    }
+
+    /// [`Self::verify`], unrecorded.
+    async fn check(&self, token: &str) -> Result<UserInfoClaims, UserInfoError> {
         // Trimmed once: the header read and the token decoded are the same text.
         let token = token.trim();
         let (alg_name, kid) = read_header(token)?;

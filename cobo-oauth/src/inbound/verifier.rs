@@ -10,6 +10,7 @@ use http::HeaderMap;
 use super::context::{ContextError, Endpoints, Subject, SubjectCheck};
 use crate::env::Env;
 use crate::error::ConfigError;
+use crate::metrics::Inbound;
 use crate::signing::{Clock, SystemClock};
 use crate::verify::{ResponseVerifier, VerifyError};
 
@@ -197,8 +198,12 @@ impl InboundVerifier {
     /// Whether a verified webhook event is meant for this app: its `url` ([`Self::endpoints`]),
     /// then its subject ([`Self::subjects`]).
     pub async fn admit_webhook(&self, event: &super::WebhookEvent) -> Result<(), ContextError> {
-        self.check_endpoint(event)?;
-        self.check_subject(&event.subject()).await
+        let outcome = match self.check_endpoint(event) {
+            Ok(()) => self.check_subject(&event.subject()).await,
+            Err(error) => Err(error),
+        };
+        crate::metrics::admission_checked(Inbound::Webhook, &outcome);
+        outcome
     }
 
     /// Whether a verified callback is meant for this app: its wallet ([`Self::subjects`]).
@@ -206,7 +211,9 @@ impl InboundVerifier {
         &self,
         message: &super::CallbackMessage,
     ) -> Result<(), ContextError> {
-        self.check_subject(&message.subject()).await
+        let outcome = self.check_subject(&message.subject()).await;
+        crate::metrics::admission_checked(Inbound::Callback, &outcome);
+        outcome
     }
 
     /// Asks [`Self::subjects`] about `subject` (yes, when none is set).
@@ -253,6 +260,13 @@ impl InboundVerifier {
 
     /// Verifies `body` with the signature headers in `headers`; the signed timestamp (ms).
     pub fn check(&self, headers: &HeaderMap, body: &[u8]) -> Result<u64, InboundError> {
+        let outcome = self.check_signed(headers, body);
+        crate::metrics::signature_checked(&outcome);
+        outcome
+    }
+
+    /// [`Self::check`], unrecorded.
+    fn check_signed(&self, headers: &HeaderMap, body: &[u8]) -> Result<u64, InboundError> {
         let signature = header(headers, &SIGNATURE_HEADERS, "Biz-Resp-Signature")?;
         let timestamp = header(headers, &TIMESTAMP_HEADERS, "Biz-Timestamp")?;
         let timestamp_ms = parse_timestamp(timestamp)?;

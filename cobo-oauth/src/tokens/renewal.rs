@@ -12,6 +12,7 @@ use super::manager::TokenManager;
 use super::store::{Lease, RefreshLease, StoreError, StoredToken, TokenOwner};
 use super::token::Token;
 use crate::error::Error;
+use crate::metrics::TokenRequest;
 
 /// How many times a save is tried before the renewal reports the store's error.
 const SAVE_ATTEMPTS: usize = 3;
@@ -417,15 +418,7 @@ impl Renewal {
             .refresh_token(&owner.client_id, &current.refresh_token)
             .await;
         // An answer without a refresh token is `InvalidBody` here: Cobo spent the old one.
-        match answer.and_then(|token| self.issued(token, version)) {
-            Err(Error::OAuth { error, .. }) if error == "invalid_grant" => {
-                tracing::warn!(
-                    client_id = %owner.client_id,
-                    org_id = ?owner.org_id,
-                    "Cobo rejected the refresh token (invalid_grant); falling back once to a new org_implicit grant"
-                );
-                self.grant(version).await
-            }
+        let outcome = match answer.and_then(|token| self.issued(token, version)) {
             Err(error) if may_have_rotated(&error) => {
                 tracing::error!(
                     error = %error,
@@ -434,13 +427,25 @@ impl Renewal {
                 Err(Error::RefreshOutcomeUnknown(Box::new(error)))
             }
             outcome => outcome,
+        };
+        crate::metrics::renewal_answered(TokenRequest::Refresh, &outcome);
+        match outcome {
+            Err(Error::OAuth { error, .. }) if error == "invalid_grant" => {
+                tracing::warn!(
+                    client_id = %owner.client_id,
+                    org_id = ?owner.org_id,
+                    "Cobo rejected the refresh token (invalid_grant); falling back once to a new org_implicit grant"
+                );
+                self.grant(version).await
+            }
+            outcome => outcome,
         }
     }
 
     /// Asks for a new `org_implicit` grant, for the pair of `version`.
     async fn grant(&self, version: u64) -> Result<Issued, Error> {
         let owner = self.manager.owner();
-        match self
+        let outcome = match self
             .manager
             .client()
             .get_token_unless_rate_limited(&owner.client_id, &owner.org_id)
@@ -464,7 +469,9 @@ impl Renewal {
                 })
             }
             Err(error) => Err(error),
-        }
+        };
+        crate::metrics::renewal_answered(TokenRequest::Grant, &outcome);
+        outcome
     }
 
     /// The pair to store from a signed token answer. An answer with a new refresh token is

@@ -18,6 +18,13 @@
 //!   verify against Cobo's JWKS (issuer, audience: the app's client ID, expiry) and its
 //!   organization claim ([`ORG_CLAIM`]) must name `org_id`. Anything else gets 401 before the
 //!   store or Cobo is asked anything.
+//! - `GET /metrics`: every metric of `cobo_oauth::metrics` (renewals, rate-limit pauses,
+//!   uninstalls, User Info Tokens, request latency per operation, the organizations' gauges) in
+//!   Prometheus' text format, through `metrics-exporter-prometheus` (cobo-oauth's feature
+//!   `metrics`). Serve it on an internal port in production: it is for your Prometheus.
+//! - `GET /health`: `OrgTokens::health()` as JSON, 200 when healthy (the refresher runs and no
+//!   organization's token expired), 503 otherwise. Read from memory: no store listing, no request
+//!   to Cobo.
 //!
 //! Cobo documents no signature on the install callback, so anyone who reaches the route can call
 //! it. It is only a hint: the grant it triggers is what proves the installation (Cobo answers it,
@@ -36,7 +43,7 @@
 use std::time::Duration;
 
 use axum::extract::{Path, Query, State};
-use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse as _, Response};
 use axum::routing::{get, post};
@@ -47,6 +54,7 @@ use cobo_oauth::signing::{Ed25519Signer, Signer as _};
 use cobo_oauth::tokens::orgs::{InstallError, OrgTokens};
 use cobo_oauth::{CoboClient, Error};
 use cobo_oauth_mock::{Answer, MockConfig, MockServer};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use serde::Deserialize;
 
 /// The app's client ID (the demo's; yours is in Cobo Portal).
@@ -65,6 +73,8 @@ struct App {
     users: UserInfoVerifier,
     /// The claim that names the user's organization ([`ORG_CLAIM`]).
     org_claim: String,
+    /// What `GET /metrics` renders.
+    prometheus: PrometheusHandle,
 }
 
 /// The install callback's query.
@@ -161,6 +171,50 @@ async fn authorize(app: &App, headers: &HeaderMap, org_id: &str) -> Result<(), R
     Ok(())
 }
 
+/// `GET /metrics`: every metric recorded, in Prometheus' text format.
+async fn metrics(State(app): State<App>) -> Response {
+    (
+        [(CONTENT_TYPE, "text/plain; version=0.0.4")],
+        app.prometheus.render(),
+    )
+        .into_response()
+}
+
+/// `GET /health`: the refresher's own view of every organization's token (nothing is read from
+/// the store), 503 when not healthy.
+async fn health(State(app): State<App>) -> Response {
+    let health = app.tokens.health();
+    let status = if health.is_healthy() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(health)).into_response()
+}
+
+/// Records every metric of cobo-oauth (and the app's own) for Prometheus, the request latency as
+/// a histogram with buckets from 5 ms to 10 s.
+fn prometheus() -> Result<PrometheusHandle, Box<dyn std::error::Error>> {
+    let handle = PrometheusBuilder::new()
+        .set_buckets_for_metric(
+            Matcher::Full(cobo_oauth::metrics::REQUEST_DURATION.to_owned()),
+            &[
+                0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+            ],
+        )?
+        .install_recorder()?;
+    // Histograms are drained into their buckets by the upkeep, which no listener runs here.
+    let upkeep = handle.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            every.tick().await;
+            upkeep.run_upkeep();
+        }
+    });
+    Ok(handle)
+}
+
 fn unavailable(error: Error) -> (StatusCode, String) {
     let status = if error.is_permanent() {
         StatusCode::FORBIDDEN
@@ -173,6 +227,8 @@ fn unavailable(error: Error) -> (StatusCode, String) {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let serve = std::env::args().any(|arg| arg == "--serve");
+    // Before anything is recorded: the process's one metrics recorder.
+    let prometheus = prometheus()?;
 
     // Offline: the embedded mock plays Cobo, with a key made for this run.
     let signer = Ed25519Signer::generate();
@@ -213,10 +269,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         tokens,
         users,
         org_claim: ORG_CLAIM.to_owned(),
+        prometheus,
     };
     let router = Router::new()
         .route("/cobo/install", post(install))
         .route("/orgs/{org_id}/wallets", get(wallets))
+        .route("/health", get(health))
+        .route("/metrics", get(metrics))
         .with_state(app);
     let port = if serve { 3000 } else { 0 };
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
@@ -304,6 +363,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "the mock Cobo saw {} distinct Bearer tokens on the signed list_wallets calls: one per organization",
         bearers.len()
     );
+
+    // What an operator watches: the health answer, and a scrape of the metrics (the renewals).
+    let answer = http.get(format!("{base}/health")).send().await?;
+    println!("GET /health: {} {}", answer.status(), answer.text().await?);
+    let scrape = http
+        .get(format!("{base}/metrics"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    for line in scrape
+        .lines()
+        .filter(|line| line.starts_with(cobo_oauth::metrics::RENEWALS))
+    {
+        println!("GET /metrics: {line}");
+    }
 
     if serve {
         println!(

@@ -10,6 +10,9 @@
 //! - [`OrgTokens::on_install`]: Cobo's install callback ([`ApprovalResult`]).
 //! - [`OrgRefresher`]: every organization renewed ahead of expiry, a bounded number at a time.
 //! - [`OrgStatus`]: expiry, last renewal and last error per organization.
+//! - [`OrgHealth`] ([`OrgTokens::health`]): how many organizations are tracked, valid, expiring,
+//!   expired or failing, whether a rate limit pauses renewals, when the refresher last ran; read
+//!   from memory, for a health route (with feature `metrics`, the same as gauges).
 //!
 //! ```rust,no_run
 //! use std::sync::Arc;
@@ -78,6 +81,13 @@
 //!   newer pair (another replica got the reinstall), or after `uninstall_recheck_after`
 //!   ([`DEFAULT_UNINSTALL_RECHECK_AFTER`], 10 min), when one grant is tried again; at most 10,000
 //!   marks are kept.
+//! - **Watching it.** [`OrgTokens::health`] counts the organizations tracked and their tokens
+//!   (valid, expiring within the margin, expired, not seen yet), those failing and uninstalled,
+//!   the rate-limit pause and the refresher's last run, from memory: nothing is listed or sent,
+//!   so a health route may call it on every request. Healthy ([`OrgHealth::is_healthy`]): the
+//!   refresher ran within [`REFRESHER_STALL`] and no tracked token expired. With feature
+//!   `metrics` the refresher sets the same as gauges every 15 s to 1 min, next to the counters of
+//!   renewals, pauses and uninstalls ([`crate::metrics`]: names, labels, what to alert on).
 //! - **Logs** carry `org_id` fields, never tokens. `cobo-oauth tokens list --client-id .. --store
 //!   DIR` (or a `redis://` URL) lists a store's organizations with their version and expiry;
 //!   `cobo-oauth tokens grant --client-id .. --org-id .. --store ..` grants into it.
@@ -88,6 +98,7 @@
 mod builder;
 mod client;
 mod directory;
+mod health;
 mod install;
 mod install_queue;
 mod rate_limit;
@@ -106,7 +117,9 @@ pub use builder::{
 };
 pub use client::OrgBearer;
 pub use directory::DirectoryStore;
+pub use health::{OrgHealth, REFRESHER_STALL};
 pub use install::{ApprovalResult, InstallError};
+pub(crate) use rate_limit::is_rate_limited;
 pub use rate_limit::{MAX_PAUSE as MAX_RATE_LIMIT_PAUSE, RATE_LIMITED_CODE};
 pub use refresher::{DEFAULT_STOP_SAVE_WAIT, OrgRefresher};
 pub use status::OrgStatus;

@@ -103,7 +103,7 @@ impl RateLimit {
 /// Whether Cobo (or a gateway in front of it) said to slow down: error 2026 with any status, or
 /// HTTP 429 in any shape (Cobo's or OAuth's error body, an unsigned or unreadable body, a
 /// refused grant, a refresh of unknown outcome).
-pub(super) fn is_rate_limited(error: &Error) -> bool {
+pub(crate) fn is_rate_limited(error: &Error) -> bool {
     match error {
         Error::Api { code, .. } if *code == RATE_LIMITED_CODE => true,
         Error::RefreshOutcomeUnknown(cause) if is_rate_limited(cause) => true,

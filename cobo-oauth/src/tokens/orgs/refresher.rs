@@ -112,6 +112,7 @@ async fn run(shared: Arc<Shared>) {
     let mut next_scan_ms = 0;
     loop {
         let now = shared.now_ms();
+        shared.refresher_ran(now);
         if now >= next_scan_ms {
             scan(&shared, now).await;
             next_scan_ms = now.saturating_add(millis(shared.rescan_every).max(1));
@@ -163,6 +164,7 @@ async fn scan(shared: &Shared, now: u64) {
             for org in orgs {
                 if !shared.is_uninstalled(&org) {
                     schedule.add(&org, now);
+                    shared.listed(&org);
                 }
             }
         }

@@ -11,6 +11,7 @@ use secrecy::SecretString;
 use tokio::sync::futures::Notified;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use super::health::{Ledger, OrgHealth};
 use super::install::InstallError;
 use super::install_queue::{InstallQueue, Outcome};
 use super::rate_limit::{RateLimit, is_rate_limited};
@@ -26,6 +27,9 @@ use crate::tokens::manager::TokenManager;
 use crate::tokens::settings::{RenewalSettings, millis};
 use crate::tokens::store::StoredToken;
 use crate::tokens::uncancellable::uncancellable;
+
+/// How often the background refresher sets the gauges of the `metrics` module.
+const GAUGES_EVERY: Duration = Duration::from_secs(15);
 
 /// What clones of [`OrgTokens`] share.
 #[derive(Debug)]
@@ -56,6 +60,10 @@ pub(super) struct Shared {
     rate_limit: RateLimit,
     /// Install grants queued or in flight, with a budget of their own.
     installs: InstallQueue,
+    /// What [`OrgHealth`] is read from.
+    ledger: Ledger,
+    /// When the gauges were last set from it (Unix ms).
+    gauges_set_ms: AtomicU64,
 }
 
 /// One organization in memory.
@@ -107,7 +115,35 @@ impl Shared {
             wake: tokio::sync::Notify::new(),
             rate_limit: RateLimit::default(),
             installs: InstallQueue::new(limits.max_installs, limits.max_queued_installs),
+            ledger: Ledger::default(),
+            gauges_set_ms: AtomicU64::new(0),
         }
+    }
+
+    /// The health of every tracked organization's token, from memory; sets the gauges too.
+    pub fn health(&self) -> OrgHealth {
+        let health = self
+            .ledger
+            .health(self.now_ms(), self.rate_limit.until_ms());
+        self.gauges_set_ms
+            .store(health.checked_at_ms, Ordering::Relaxed);
+        crate::metrics::org_gauges(&self.client_id, health.gauges());
+        health
+    }
+
+    /// The background refresher looks at its schedule at `now`: recorded, and the gauges set if
+    /// they are older than [`GAUGES_EVERY`].
+    pub fn refresher_ran(&self, now: u64) {
+        self.ledger.refresher_ran(now);
+        let set = self.gauges_set_ms.load(Ordering::Relaxed);
+        if crate::metrics::ENABLED && now.saturating_sub(set) >= millis(GAUGES_EVERY) {
+            self.health();
+        }
+    }
+
+    /// The refresher found `org_id` in the store.
+    pub fn listed(&self, org_id: &str) {
+        self.ledger.listed(org_id);
     }
 
     /// When each organization is due for a background renewal.
@@ -341,6 +377,8 @@ impl Shared {
         match outcome {
             Ok(token) => {
                 self.rate_limit.calm();
+                self.ledger
+                    .renewed(org_id, token.expires_at_ms, entry.manager.margin_ms());
                 entry.record.update(|r| {
                     if Some(token.version) != before {
                         r.last_renewal_ms = Some(now);
@@ -358,9 +396,13 @@ impl Shared {
                 entry
                     .record
                     .update(|r| r.last_error = Some(error.to_string()));
+                if !is_rate_limited(error) && !is_uninstall(error) {
+                    self.ledger.failed(org_id);
+                }
                 if is_rate_limited(error)
                     && let Some(pause) = self.rate_limit.raise(now, error.retry_after())
                 {
+                    crate::metrics::rate_limit_paused(pause);
                     tracing::warn!(
                         client_id = %self.client_id,
                         org_id = ?org_id,
@@ -380,6 +422,7 @@ impl Shared {
                         .write()
                         .unwrap_or_else(std::sync::PoisonError::into_inner)
                         .insert(org_id, refusal);
+                    self.ledger.uninstalled(org_id);
                     let mut schedule = self.schedule();
                     if had_pair {
                         // Asked about again when the refusal expires, in case the install
@@ -396,6 +439,7 @@ impl Shared {
                         entry.manager.invalidate(&published.access_token);
                     }
                     if first {
+                        crate::metrics::uninstall_marked();
                         tracing::error!(
                             client_id = %self.client_id,
                             org_id = ?org_id,

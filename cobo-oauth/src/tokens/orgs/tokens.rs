@@ -5,6 +5,7 @@ use std::sync::Arc;
 use secrecy::SecretString;
 
 use super::builder::OrgTokensBuilder;
+use super::health::OrgHealth;
 use super::install::{ApprovalResult, InstallError};
 use super::refresher::OrgRefresher;
 use super::shared::Shared;
@@ -26,6 +27,7 @@ use crate::error::Error;
 /// - [`spawn_refresher`](Self::spawn_refresher): renews every organization ahead of expiry, a
 ///   bounded number at a time.
 /// - [`status`](Self::status): expiry, last renewal and last error per organization.
+/// - [`health`](Self::health): every organization's tokens counted, from memory.
 ///
 /// An organization whose new grant Cobo refuses ([`Error::ReauthorizationRequired`]: it
 /// uninstalled the app: `unauthorized_client`, `access_denied` or `invalid_grant`) is reported
@@ -142,6 +144,17 @@ impl OrgTokens {
             statuses.push(self.status(&org).await?);
         }
         Ok(statuses)
+    }
+
+    /// The health of every organization's token, from this process's memory: how many
+    /// organizations are tracked, how many have a valid token, how many are expiring (within
+    /// the refresh margin), expired or failing, how many uninstalled the app, whether Cobo's rate
+    /// limit pauses renewals, and when the background refresher last ran. Nothing is read from
+    /// the store or sent to Cobo: a health route may answer from it on every request (see
+    /// [`OrgHealth`] for what healthy means). With feature `metrics` it sets the gauges of
+    /// [`crate::metrics`] too, as the refresher does every 15 s to 1 min.
+    pub fn health(&self) -> OrgHealth {
+        self.inner.health()
     }
 
     /// How many organizations have a manager in memory.
