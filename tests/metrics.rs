@@ -17,10 +17,12 @@ use cobo_oauth::inbound::{
 };
 use cobo_oauth::metrics as names;
 use cobo_oauth::signing::Clock as _;
+use cobo_oauth::tokens::TokenStore as _;
 use cobo_oauth::tokens::orgs::OrgTokens;
+use cobo_oauth::tokens::redis::RedisStore;
 use cobo_oauth::{Error, ExposeSecret as _};
 use cobo_oauth_mock::{Fault, MockServer};
-use cobo_oauth_tests::mock_config;
+use cobo_oauth_tests::{RedisServer, mock_config, numbered_pair};
 use metrics_util::debugging::{DebugValue, DebuggingRecorder};
 
 const APP: &str = "metrics-app";
@@ -314,4 +316,43 @@ async fn a_scripted_scenario_is_counted_by_outcome_and_health_reads_the_refreshe
     assert!(server.access_token_valid(token.expose_secret()));
     refresher.stop().await;
     assert_eq!(token_requests(&server), 8);
+}
+
+#[tokio::test]
+async fn a_save_no_replica_acknowledged_is_counted_until_it_is_saved_again() {
+    let recorder = DebuggingRecorder::new();
+    let _local = metrics::set_default_local_recorder(&recorder);
+    // A snapshot hands over what changed since the last one (it resets what it reads).
+    let mut level = 0.0;
+    let mut awaiting = || {
+        level += match series(&snapshot(&recorder), names::SAVES_AWAITING_REPLICA).get("") {
+            Some(DebugValue::Gauge(change)) => change.into_inner(),
+            Some(other) => panic!("{other:?}"),
+            None => 0.0,
+        };
+        level
+    };
+    let primary = RedisServer::start();
+    let replica = RedisServer::start_replica_of(&primary);
+    let store = RedisStore::builder(primary.url(), APP, KEPT)
+        .plaintext()
+        .replica_ack_timeout(Duration::from_millis(1_500))
+        .connect()
+        .await
+        .unwrap();
+    store.save(&numbered_pair(1)).await.unwrap();
+    assert_eq!(awaiting(), 0.0, "acknowledged");
+
+    replica.pause();
+    store.save(&numbered_pair(2)).await.unwrap();
+    assert_eq!(awaiting(), 1.0);
+    replica.resume();
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while store.saves_waiting_for_replica() > 0 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("saved again and acknowledged");
+    assert_eq!(awaiting(), 0.0);
 }

@@ -289,7 +289,7 @@ pub(crate) fn org_gauges(client_id: &str, gauges: OrgGauges) {
 /// A Redis store saved a pair that no replica acknowledged in time, and keeps it in memory to
 /// save again: [`SAVES_AWAITING_REPLICA`] goes up by one. Call [`save_replicated`] when a
 /// replica acknowledges it (or it is superseded).
-#[allow(dead_code)] // Wired by the Redis stores' replica acknowledgement (issue 24).
+#[cfg(feature = "redis")]
 #[inline]
 pub(crate) fn save_awaits_replica() {
     facade::gauge_add(SAVES_AWAITING_REPLICA, 1.0);
@@ -297,7 +297,7 @@ pub(crate) fn save_awaits_replica() {
 
 /// A pair counted by [`save_awaits_replica`] was acknowledged by a replica, or superseded:
 /// [`SAVES_AWAITING_REPLICA`] goes down by one.
-#[allow(dead_code)] // Wired by the Redis stores' replica acknowledgement (issue 24).
+#[cfg(feature = "redis")]
 #[inline]
 pub(crate) fn save_replicated() {
     facade::gauge_add(SAVES_AWAITING_REPLICA, -1.0);
@@ -360,6 +360,7 @@ mod facade {
         ::metrics::gauge!(name, "client_id" => client_id.to_owned()).set(value);
     }
 
+    #[cfg(feature = "redis")]
     pub fn gauge_add(name: &'static str, delta: f64) {
         ::metrics::gauge!(name).increment(delta);
     }
@@ -383,6 +384,7 @@ mod facade {
     pub fn gauge(_: &'static str, _: &str, _: f64) {}
 
     #[inline(always)]
+    #[cfg(feature = "redis")]
     pub fn gauge_add(_: &'static str, _: f64) {}
 }
 

@@ -283,6 +283,7 @@ impl Replication {
                         lease: None,
                     };
                     pending.insert(key.clone(), kept);
+                    crate::metrics::save_awaits_replica();
                     true
                 }
             }
@@ -301,6 +302,7 @@ impl Replication {
             let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
             match pending.get(key) {
                 Some(kept) if kept.version <= version => {
+                    crate::metrics::save_replicated();
                     pending.remove(key).and_then(|kept| kept.lease)
                 }
                 _ => None,
@@ -377,7 +379,9 @@ impl Replication {
                 {
                     continue;
                 }
-                pending.remove(&key);
+                if pending.remove(&key).is_some() {
+                    crate::metrics::save_replicated();
+                }
             }
             if newer {
                 tracing::warn!(
