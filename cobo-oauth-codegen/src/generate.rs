@@ -20,9 +20,11 @@ pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(300);
 /// a panic) names the operation, and the component where one alone reproduces it, with its
 /// JSON pointer.
 pub fn generate(spec: &openapiv3::OpenAPI, runtime: &RuntimePath) -> Result<String, CodegenError> {
-    let mut tokens = generate_checked(spec, &progenitor_settings(runtime))?;
-    tokens.extend(glue(spec, runtime));
-    let file: syn::File = syn::parse2(tokens).map_err(|e| CodegenError::Format(e.to_string()))?;
+    let tokens = generate_checked(spec, &progenitor_settings(runtime))?;
+    let format = |e: syn::Error| CodegenError::Format(e.to_string());
+    let mut file: syn::File = syn::parse2(tokens).map_err(format)?;
+    let glue: syn::File = syn::parse2(glue(spec, runtime, &file)).map_err(format)?;
+    file.items.extend(glue.items);
     Ok(format!("{HEADER}{}", prettyplease::unparse(&file)))
 }
 

@@ -255,15 +255,12 @@ fn route(
     if parts.uri.path() != "/v2/oauth/token" {
         let path = parts.uri.path().strip_prefix("/v2").unwrap_or("");
         return match state.answers.find(parts.method.as_str(), path) {
-            Some(answer) if answer.bearer == Bearer::Required && bearer.is_none() => Reply::cobo(
+            Some(answer) if answer.bearer() == Bearer::Required && bearer.is_none() => Reply::cobo(
                 401,
                 2024,
                 "this operation needs Authorization: Bearer <Org Access Token>",
             ),
-            Some(answer) => Reply {
-                status: answer.status,
-                body: answer.body.to_string(),
-            },
+            Some(answer) => answer.reply(received.query),
             None => Reply::cobo(404, 2021, "no such path or method"),
         };
     }

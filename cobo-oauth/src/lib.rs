@@ -57,6 +57,8 @@
 //!   [`call`](CoboClient::call) for any generated operation with the typed [`Error`], and
 //!   [`hooks`](CoboClient::hooks) that give the same signing to a client generated in your own
 //!   crate by `cobo-oauth-codegen` (its shared types are re-exported as [`runtime`]).
+//! - [`paging`]: [`CoboClient::items`] and [`CoboClient::pages`], any list operation of a
+//!   generated client read as a `Stream` across Cobo's cursor pages, each page a `call`.
 //! - [`tokens`]: the token lifecycle on top of the client ([`tokens::TokenManager`], the stores,
 //!   [`tokens::orgs::OrgTokens`] for many organizations). Its [`tokens::Token`] (what the token endpoints
 //!   answer) is a leaf that `client` uses.
@@ -72,6 +74,7 @@ mod error_map;
 mod executor;
 pub mod inbound;
 mod owner;
+pub mod paging;
 mod retry;
 pub mod signing;
 pub mod tokens;

@@ -12,6 +12,22 @@
 //! let page = cobo.call(wallets.list_wallets().limit(10).send()).await?;
 //! # Ok(()) }
 //! ```
+//!
+//! `list_wallets` pages with Cobo's `after` cursor, so its builder implements
+//! [`Paged`](cobo_oauth::runtime::Paged) and [`CoboClient::items`](cobo_oauth::CoboClient::items)
+//! reads every wallet across the pages, each page signed, verified and retried on its own:
+//!
+//! ```no_run
+//! use futures::TryStreamExt as _;
+//!
+//! # async fn f(cobo: cobo_oauth::CoboClient) -> Result<(), cobo_oauth::Error> {
+//! let api = cobo_downstream_example::client(&cobo);
+//! let mut wallets = cobo.items(api.list_wallets().limit(50));   // 50 a page
+//! while let Some(wallet) = wallets.try_next().await? {
+//!     println!("{wallet:?}");
+//! }
+//! # Ok(()) }
+//! ```
 
 #[allow(
     missing_docs,

@@ -4,4 +4,5 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod broken_spec;
+mod paging;
 mod through_the_mock;
