@@ -14,6 +14,7 @@ mod inbound_context;
 mod inbound_dedup;
 mod inbound_vectors;
 mod mock;
+mod multipart_vectors;
 mod org_tokens;
 mod org_tokens_redis;
 mod redaction;

@@ -59,6 +59,9 @@
 //!   crate by `cobo-oauth-codegen` (its shared types are re-exported as [`runtime`]).
 //! - [`paging`]: [`CoboClient::items`] and [`CoboClient::pages`], any list operation of a
 //!   generated client read as a `Stream` across Cobo's cursor pages, each page a `call`.
+//! - [`multipart`]: `upload_payment_file` with a typed [`multipart::FilePart`], sent as
+//!   `multipart/form-data` through a generated client's hooks and signed as the Python SDK
+//!   signs it.
 //! - [`tokens`]: the token lifecycle on top of the client ([`tokens::TokenManager`], the stores,
 //!   [`tokens::orgs::OrgTokens`] for many organizations). Its [`tokens::Token`] (what the token endpoints
 //!   answer) is a leaf that `client` uses.
@@ -73,6 +76,7 @@ mod error;
 mod error_map;
 mod executor;
 pub mod inbound;
+pub mod multipart;
 mod owner;
 pub mod paging;
 mod retry;

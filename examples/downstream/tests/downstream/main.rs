@@ -4,5 +4,6 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod broken_spec;
+mod multipart;
 mod paging;
 mod through_the_mock;
