@@ -56,7 +56,9 @@
 //!   [`get_token`](CoboClient::get_token) / [`refresh_token`](CoboClient::refresh_token),
 //!   [`call`](CoboClient::call) for any generated operation with the typed [`Error`], and
 //!   [`hooks`](CoboClient::hooks) that give the same signing to a client generated in your own
-//!   crate by `cobo-oauth-codegen` (its shared types are re-exported as [`runtime`]).
+//!   crate by `cobo-oauth-codegen` (its shared types are re-exported as [`runtime`]);
+//!   `any_request`: [`send_request`](CoboClient::send_request), a request built by hand sent
+//!   like an operation.
 //! - [`paging`]: [`CoboClient::items`] and [`CoboClient::pages`], any list operation of a
 //!   generated client read as a `Stream` across Cobo's cursor pages, each page a `call`.
 //! - [`multipart`]: `upload_payment_file` with a typed [`multipart::FilePart`], sent as
@@ -68,6 +70,7 @@
 //! - [`inbound`]: what Cobo sends the app (webhook events, callbacks, User Info Tokens); it uses
 //!   `verify`, `env`, `error` and `signing` only.
 
+mod any_request;
 pub mod bearer;
 mod client;
 mod config;

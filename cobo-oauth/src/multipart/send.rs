@@ -1,18 +1,16 @@
 //! Sending a [`Form`] to an operation of a generated client, through its hooks.
 
-use progenitor_client::{ClientInfo, ResponseValue};
+use progenitor_client::ClientInfo;
 use serde::de::DeserializeOwned;
 
 use super::form::{FilePart, Form};
+use crate::any_request::exchange;
 use crate::client::{CoboClient, typed_call};
 use crate::error::Error;
 use crate::runtime::{Hooks, Operation};
 
 /// The `operationId` of Cobo's multipart operation (`POST /payments/files`).
 pub const UPLOAD_PAYMENT_FILE: &str = "upload_payment_file";
-
-/// progenitor's error of an exchange whose error body is read as JSON.
-type GenError = progenitor_client::Error<serde_json::Value>;
 
 impl CoboClient {
     /// Uploads `file` with `upload_payment_file` (`POST /payments/files`, the form field
@@ -55,7 +53,7 @@ impl CoboClient {
             Error::InvalidRequest(format!("the client's OPERATIONS table has no {id:?}"))
         })?;
         let request = multipart_request::<C>(api, &operation, form)?;
-        typed_call(exchange::<C, T>(api, request, operation)).await
+        typed_call(exchange::<T>(api.inner(), api.client(), request, operation)).await
     }
 }
 
@@ -89,26 +87,4 @@ fn multipart_request<C: ClientInfo<Hooks>>(
     headers.insert("api-version", header(C::api_version())?);
     *request.body_mut() = Some(form.encode()?.into());
     Ok(request)
-}
-
-/// Sends `request` through `api`'s hooks and reads the answer as the generated methods do.
-async fn exchange<C, T>(
-    api: &C,
-    request: reqwest::Request,
-    operation: Operation,
-) -> Result<ResponseValue<T>, GenError>
-where
-    C: ClientInfo<Hooks> + Sync,
-    T: DeserializeOwned,
-{
-    let result = api.inner().exec(api.client(), request, operation).await;
-    Hooks::post::<serde_json::Value>(&result)?;
-    let response = result.map_err(GenError::CommunicationError)?;
-    match response.status().as_u16() {
-        200..=299 => ResponseValue::from_response(response).await,
-        400..=599 => Err(GenError::ErrorResponse(
-            ResponseValue::from_response(response).await?,
-        )),
-        _ => Err(GenError::UnexpectedResponse(response)),
-    }
 }
