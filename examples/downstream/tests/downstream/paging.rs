@@ -158,23 +158,22 @@ async fn a_page_that_fails_for_good_ends_the_stream_with_the_typed_error() {
     for _ in 0..5 {
         wallets.next().await.unwrap().unwrap();
     }
-    // Every attempt at the second page: Cobo's error, which is not retried.
+    // Every attempt at the second page (the policy's three) fails: the retries give up.
     server.inject(
         Fault::Status {
-            status: 400,
-            body: json!({"error_code": 2006, "error_message": "bad cursor", "error_id": "e"})
-                .to_string(),
+            status: 503,
+            body: json!({"error_code": 2000, "error_message": "busy", "error_id": "e"}).to_string(),
             headers: Vec::new(),
         },
-        1,
+        3,
     );
     let error = wallets.next().await.unwrap().unwrap_err();
     assert!(
         matches!(
             &error,
             Error::Api {
-                status: 400,
-                code: 2006,
+                status: 503,
+                code: 2000,
                 ..
             }
         ),
@@ -184,6 +183,11 @@ async fn a_page_that_fails_for_good_ends_the_stream_with_the_typed_error() {
         wallets.next().await.is_none(),
         "the stream ends after the error"
     );
+    let second_page = list_requests(&server)
+        .into_iter()
+        .filter(|r| r.query.contains("after=mock-cursor-5"))
+        .count();
+    assert_eq!(second_page, 3, "three attempts at the second page");
 
     // A tampered page is the signature error, never data.
     let mut wallets = cobo.items(api.list_wallets().limit(5));
@@ -191,4 +195,25 @@ async fn a_page_that_fails_for_good_ends_the_stream_with_the_typed_error() {
     let error = wallets.next().await.unwrap().unwrap_err();
     assert!(matches!(error, Error::ResponseSignature(_)), "{error:?}");
     assert!(wallets.next().await.is_none());
+}
+
+#[tokio::test]
+async fn a_server_that_names_the_same_cursor_again_is_an_error_not_a_loop() {
+    let (server, cobo) = mock_and_client().await;
+    let stuck =
+        json!({"data": [], "pagination": {"before": "", "after": "again", "total_count": 9}});
+    server
+        .answer_operation(
+            OPERATIONS,
+            "list_wallets",
+            cobo_oauth_mock::Answer::ok(stuck),
+        )
+        .unwrap();
+    let api = client(&cobo);
+    let outcome: Result<Vec<_>, Error> = cobo.items(api.list_wallets()).try_collect().await;
+    assert!(
+        matches!(&outcome, Err(Error::InvalidBody { reason, .. }) if reason.contains("again")),
+        "{outcome:?}"
+    );
+    assert_eq!(list_requests(&server).len(), 2);
 }
