@@ -194,7 +194,7 @@ pub fn body(op: &Op, given: Option<&str>) -> Result<Option<Vec<u8>>, CliError> {
     };
     if !spec_body.media_type.contains("json") {
         return Err(CliError::Usage(format!(
-            "{} {} takes a {} body, which `api` does not send (a multipart upload: the library's CoboClient::upload_payment_file)",
+            "{} {} takes a {} body, which `api` does not send",
             op.method, op.path, spec_body.media_type
         )));
     }
@@ -228,6 +228,63 @@ pub fn body(op: &Op, given: Option<&str>) -> Result<Option<Vec<u8>>, CliError> {
     serde_json::to_vec(&value)
         .map(Some)
         .map_err(|e| CliError::Other(e.to_string()))
+}
+
+/// Whether `op` takes a `multipart/form-data` body (sent with `--file`).
+pub fn takes_form(op: &Op) -> bool {
+    op.body
+        .as_ref()
+        .is_some_and(|b| cobo_oauth::signing::signs_empty_body(Some(&b.media_type)))
+}
+
+/// The form of the files given for `op` (`FIELD=PATH`, or `PATH` for the field `file`, each
+/// sent as `content_type`): each field one the body lists, every required one given.
+pub fn form(
+    op: &Op,
+    files: &[String],
+    content_type: &str,
+) -> Result<cobo_oauth::multipart::Form, CliError> {
+    let spec_body = op.body.clone().unwrap_or_default();
+    let mut form = cobo_oauth::multipart::Form::new();
+    let mut given = Vec::new();
+    for file in files {
+        let (field, path) = file.split_once('=').unwrap_or(("file", file));
+        if let Some(properties) = &spec_body.properties
+            && !properties.contains(field)
+        {
+            return Err(CliError::Usage(format!(
+                "the form of {} {} has no field {field:?}; valid: {}",
+                op.method,
+                op.path,
+                properties.iter().cloned().collect::<Vec<_>>().join(", ")
+            )));
+        }
+        let bytes =
+            std::fs::read(path).map_err(|e| CliError::Usage(format!("cannot read {path}: {e}")))?;
+        let name = std::path::Path::new(path)
+            .file_name()
+            .map_or_else(|| field.to_owned(), |n| n.to_string_lossy().into_owned());
+        form = form.file(
+            field,
+            cobo_oauth::multipart::FilePart::new(bytes, name, content_type),
+        );
+        given.push(field.to_owned());
+    }
+    let missing: Vec<&str> = spec_body
+        .required_properties
+        .iter()
+        .filter(|p| !given.contains(p))
+        .map(String::as_str)
+        .collect();
+    if !missing.is_empty() {
+        return Err(CliError::Usage(format!(
+            "{} {} takes a multipart form: give --file for {}",
+            op.method,
+            op.path,
+            missing.join(", ")
+        )));
+    }
+    Ok(form)
 }
 
 #[cfg(test)]

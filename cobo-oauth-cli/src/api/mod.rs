@@ -33,6 +33,17 @@ pub struct ApiArgs {
     /// properties are checked against the operation's.
     #[arg(long, value_name = "JSON|@FILE|-")]
     body: Option<String>,
+    /// A file of a multipart/form-data operation (upload_payment_file): PATH for the field
+    /// `file`, or FIELD=PATH; repeat for more. Sent as Cobo's Python SDK sends and signs it.
+    #[arg(long = "file", value_name = "[FIELD=]PATH", conflicts_with = "body")]
+    files: Vec<String>,
+    /// The content type of the --file parts.
+    #[arg(
+        long,
+        value_name = "MEDIA_TYPE",
+        default_value = "application/octet-stream"
+    )]
+    file_type: String,
     /// List the spec's operations (method, path, operationId, summary, Bearer).
     #[arg(long, conflicts_with_all = ["method", "path", "describe"])]
     list: bool,
@@ -89,8 +100,26 @@ pub async fn run(global: &Global, args: ApiArgs) -> Result<(), CliError> {
     let op = check::operation(&spec, method, path)?;
     check::query(op, &args.params)?;
     let mut stdin = StdinOnce::default();
-    let body_text = body_text(global, args.body.as_deref())?;
-    let body = check::body(op, body_text.as_deref())?;
+    let body = if check::takes_form(op) {
+        if args.body.is_some() {
+            return Err(CliError::Usage(format!(
+                "{} {} takes a multipart form: give --file, not --body",
+                op.method, op.path
+            )));
+        }
+        let form = check::form(op, &args.files, &args.file_type)?;
+        let bytes = form.encode().map_err(|e| CliError::Usage(e.to_string()))?;
+        Some((form.content_type(), bytes.to_vec()))
+    } else {
+        if !args.files.is_empty() {
+            return Err(CliError::Usage(format!(
+                "{} {} takes no file (--file is for multipart operations)",
+                op.method, op.path
+            )));
+        }
+        let body_text = body_text(global, args.body.as_deref())?;
+        check::body(op, body_text.as_deref())?.map(|json| ("application/json".to_owned(), json))
+    };
     let client = client(global, &mut stdin)?;
 
     let request = request(client.env().base_url(), op, path, &args.params, body)?;
@@ -149,13 +178,14 @@ fn body_text(global: &Global, body: Option<&str>) -> Result<Option<String>, CliE
     }
 }
 
-/// The request of `op` at `path` (concrete), below `base_url`.
+/// The request of `op` at `path` (concrete), below `base_url`, with `body` (its content type
+/// and bytes).
 fn request(
     base_url: &str,
     op: &Op,
     path: &str,
     params: &[(String, String)],
-    body: Option<Vec<u8>>,
+    body: Option<(String, Vec<u8>)>,
 ) -> Result<reqwest::Request, CliError> {
     let mut url = reqwest::Url::parse(&format!(
         "{}{}",
@@ -175,11 +205,10 @@ fn request(
         http::header::ACCEPT,
         http::HeaderValue::from_static("application/json"),
     );
-    if let Some(body) = body {
-        headers.insert(
-            http::header::CONTENT_TYPE,
-            http::HeaderValue::from_static("application/json"),
-        );
+    if let Some((content_type, body)) = body {
+        let content_type = http::HeaderValue::from_str(&content_type)
+            .map_err(|e| CliError::Usage(format!("the content type {content_type:?}: {e}")))?;
+        headers.insert(http::header::CONTENT_TYPE, content_type);
         *request.body_mut() = Some(body.into());
     }
     Ok(request)

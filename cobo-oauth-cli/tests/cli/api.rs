@@ -300,3 +300,61 @@ async fn list_and_describe_show_the_specs_operations() {
         0
     );
 }
+
+#[tokio::test]
+async fn a_multipart_operation_takes_files_sent_and_signed_as_the_python_sdk_does() {
+    let (server, dir, store) = mock_and_store().await;
+    server.answer(
+        "POST",
+        "/payments/files",
+        Answer {
+            status: 201,
+            ..Answer::ok(json!({"file_id": "https://files.example/kyc", "expired_timestamp": 1}))
+        },
+    );
+    let file = dir.path().join("kyc.pdf");
+    std::fs::write(&file, b"%PDF-1.4 \x00\xff").unwrap();
+    let file = file.to_str().unwrap();
+    let mut args = vec![
+        "api",
+        "POST",
+        "/payments/files",
+        "--file",
+        file,
+        "--file-type",
+        "application/pdf",
+    ];
+    args.extend(org_args(&store));
+    let answer = stdout_json(&cli(&server, &args).await);
+    assert_eq!(answer["file_id"], "https://files.example/kyc");
+    // The mock verified the signature (an empty signed body) before keeping the form.
+    let sent = server.requests().pop().unwrap();
+    assert!(sent.body_kept);
+    let body = String::from_utf8_lossy(&sent.body).into_owned();
+    assert!(
+        body.contains("name=\"file\"; filename=\"kyc.pdf\"\r\nContent-Type: application/pdf"),
+        "{body}"
+    );
+    assert!(
+        sent.body.windows(2).any(|w| w == b"\x00\xff"),
+        "the file's bytes"
+    );
+
+    // A JSON body, an unknown field, or no file at all: refused before sending.
+    let before = server.requests().len();
+    for (extra, expected) in [
+        (vec!["--body", "{}"], "give --file, not --body"),
+        (
+            vec!["--file", "photo=/dev/null"],
+            "no field \"photo\"; valid: file",
+        ),
+        (vec![], "give --file for file"),
+    ] {
+        let mut args = vec!["api", "POST", "/payments/files"];
+        args.extend(extra);
+        let output = cli(&server, &args).await;
+        assert_eq!(output.status.code(), Some(2), "{output:?}");
+        assert!(stderr(&output).contains(expected), "{}", stderr(&output));
+    }
+    assert_eq!(server.requests().len(), before);
+}
