@@ -15,6 +15,7 @@ mod inbound_dedup;
 mod inbound_vectors;
 mod metrics;
 mod mock;
+mod multipart_vectors;
 mod org_tokens;
 mod org_tokens_redis;
 mod redaction;

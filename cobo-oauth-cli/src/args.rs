@@ -60,6 +60,9 @@ pub enum Command {
     Keygen,
     /// Run the embedded mock Cobo OAuth server until interrupted.
     MockServer(MockArgs),
+    /// Call any operation of Cobo's official spec, checked against it: `api GET /wallets -q
+    /// limit=10`, `api --list`, `api --describe /wallets/{wallet_id}`.
+    Api(crate::api::ApiArgs),
     /// Send, verify or receive webhook events and callbacks (signed like Cobo's).
     #[command(subcommand)]
     Webhook(crate::webhook::WebhookCommand),

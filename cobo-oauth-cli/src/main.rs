@@ -3,6 +3,7 @@
 //! Exit codes: 0 success; 1 the request failed (API error, transport, response rejected);
 //! 2 usage or configuration error. Errors go to stderr; stdout carries only the result.
 
+mod api;
 mod args;
 mod retrying_store;
 mod run;

@@ -50,6 +50,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Keygen => keygen(),
         Command::MockServer(args) => mock_server(&cli.global, args).await,
         Command::Webhook(command) => crate::webhook::run(&cli.global, command).await,
+        Command::Api(args) => crate::api::run(&cli.global, args).await,
     }
 }
 

@@ -12,7 +12,7 @@ use crate::retrying_store::RetryingStore;
 use crate::run::{CliError, StdinOnce, client, print_json};
 
 /// How long `tokens grant` retries a failed save by default, in seconds.
-const DEFAULT_SAVE_RETRY_SECS: u64 = 5;
+pub(crate) const DEFAULT_SAVE_RETRY_SECS: u64 = 5;
 
 /// `tokens` commands: a store holding one pair per organization (a directory of token files, or
 /// Redis).
@@ -89,25 +89,17 @@ pub async fn tokens(global: &Global, command: TokensCommand) -> Result<(), CliEr
             save_retry,
         } => {
             let client = client(global, &mut StdinOnce::default())?;
-            let store = Arc::new(RetryingStore::new(
-                open(&app.store, &app.client_id).await?,
+            let (tokens, store) = org_tokens(
+                client,
+                app.client_id,
+                &app.store,
                 Duration::from_secs(save_retry),
-            ));
-            let tokens = OrgTokens::builder(client, app.client_id)
-                .store(Arc::clone(&store) as Arc<dyn OrgStore>)
-                .build();
+            )
+            .await?;
             let installed = tokens.on_install(&org_id, ApprovalResult::Installed).await;
             if let Err(error) = installed {
-                // Cobo issued a pair that could not be saved: printed, it is not lost.
-                if let Some(pair) = store.unsaved(&org_id) {
-                    return Err(CliError::Other(match print_pair(&pair) {
-                        Ok(()) => format!(
-                            "the new pair could not be saved ({error}); it is printed on standard output: keep it (it is in no store), put it into the store once it works again"
-                        ),
-                        Err(printing) => format!(
-                            "the new pair could not be saved ({error}), nor printed ({printing})"
-                        ),
-                    }));
+                if let Some(unsaved) = unsaved_pair(&store, &org_id, &error) {
+                    return Err(unsaved);
                 }
                 return Err(match error {
                     cobo_oauth::tokens::orgs::InstallError::Grant(error) => {
@@ -124,6 +116,43 @@ pub async fn tokens(global: &Global, command: TokensCommand) -> Result<(), CliEr
             }))
         }
     }
+}
+
+/// The tokens of the app `client_id` in the store `spec` (a directory or a Redis URL), renewed
+/// and saved as `tokens grant` does (a failed save retried for `save_retry`), and the store
+/// (which keeps a pair it could not save: [`unsaved_pair`]).
+pub(crate) async fn org_tokens(
+    client: cobo_oauth::CoboClient,
+    client_id: String,
+    spec: &str,
+    save_retry: Duration,
+) -> Result<(OrgTokens, Arc<RetryingStore>), CliError> {
+    let store = Arc::new(RetryingStore::new(
+        open(spec, &client_id).await?,
+        save_retry,
+    ));
+    let tokens = OrgTokens::builder(client, client_id)
+        .store(Arc::clone(&store) as Arc<dyn OrgStore>)
+        .build();
+    Ok((tokens, store))
+}
+
+/// When Cobo issued `org_id` a pair that `store` could not save: the pair printed on standard
+/// output (so that it is not lost) and the error to exit with, naming `error`.
+pub(crate) fn unsaved_pair(
+    store: &RetryingStore,
+    org_id: &str,
+    error: &dyn std::fmt::Display,
+) -> Option<CliError> {
+    let pair = store.unsaved(org_id)?;
+    Some(CliError::Other(match print_pair(&pair) {
+        Ok(()) => format!(
+            "the new pair could not be saved ({error}); it is printed on standard output: keep it (it is in no store), put it into the store once it works again"
+        ),
+        Err(printing) => {
+            format!("the new pair could not be saved ({error}), nor printed ({printing})")
+        }
+    }))
 }
 
 /// Prints a pair as a store holds it (both tokens, its version, expiry and owner).

@@ -26,10 +26,11 @@ pub fn generate(
     runtime: &RuntimePath,
     names: &VariantNames,
 ) -> Result<String, CodegenError> {
-    let mut tokens = generate_checked(spec, &progenitor_settings(runtime))?;
-    tokens.extend(glue(spec, runtime));
-    let mut file: syn::File =
-        syn::parse2(tokens).map_err(|e| CodegenError::Format(e.to_string()))?;
+    let tokens = generate_checked(spec, &progenitor_settings(runtime))?;
+    let format = |e: syn::Error| CodegenError::Format(e.to_string());
+    let mut file: syn::File = syn::parse2(tokens).map_err(format)?;
+    let glue: syn::File = syn::parse2(glue(spec, runtime, &file)).map_err(format)?;
+    file.items.extend(glue.items);
     restore(&mut file, names);
     Ok(format!("{HEADER}{}", prettyplease::unparse(&file)))
 }

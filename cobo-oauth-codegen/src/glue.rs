@@ -1,5 +1,6 @@
-//! The code the generator adds to progenitor's: the `OPERATIONS` table and the `ClientHooks`
-//! implementation that hands every request to the runtime's `Hooks`.
+//! The code the generator adds to progenitor's: the `OPERATIONS` table, the `ClientHooks`
+//! implementation that hands every request to the runtime's `Hooks`, and ([`paging`]) the
+//! runtime's `Paged` for the builders of the list operations that page with Cobo's cursor.
 //!
 //! It is generated, not copied, so a client generated anywhere (this workspace, `--out`, a
 //! user's `build.rs`) refers to the one `Hooks` type of `cobo-oauth-runtime`, and `cobo-oauth`'s
@@ -10,6 +11,8 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use crate::settings::RuntimePath;
+
+mod paging;
 
 /// The name of the spec's Org Access Token scheme.
 pub const OAUTH2_SCHEME: &str = "OAuth2";
@@ -49,8 +52,10 @@ fn rows(spec: &OpenAPI) -> Vec<Row<'_>> {
     rows
 }
 
-/// The `OPERATIONS` table and the hooks implementation, for the generated `Client`.
-pub fn glue(spec: &OpenAPI, runtime: &RuntimePath) -> TokenStream {
+/// The `OPERATIONS` table, the hooks implementation and the `Paged` implementations, for the
+/// generated `Client`; `progenitor` is progenitor's output, whose types they name.
+pub fn glue(spec: &OpenAPI, runtime: &RuntimePath, progenitor: &syn::File) -> TokenStream {
+    let paged = paging::paged_impls(progenitor, runtime);
     let operation = runtime.item("Operation");
     let hooks = runtime.item("Hooks");
     let table = rows(spec).into_iter().map(|row| {
@@ -93,6 +98,8 @@ pub fn glue(spec: &OpenAPI, runtime: &RuntimePath) -> TokenStream {
                 #hooks::post(result)
             }
         }
+
+        #paged
     }
 }
 

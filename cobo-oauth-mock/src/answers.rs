@@ -3,6 +3,9 @@
 
 use serde_json::Value;
 
+use super::pages::PagedList;
+use super::reply::Reply;
+
 /// Whether an operation takes the Org Access Token (the spec's `OAuth2` scheme).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Bearer {
@@ -42,13 +45,43 @@ impl Answer {
 #[error("no operation {0:?} in the table")]
 pub struct UnknownOperation(pub String);
 
+/// What is registered for an operation: one answer, or a list served a page at a time.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Responder {
+    /// The same answer to every request.
+    Fixed(Answer),
+    /// The page the request's query asks for.
+    Pages(PagedList, Bearer),
+}
+
+impl Responder {
+    /// Whether the operation takes the Org Access Token.
+    pub fn bearer(&self) -> Bearer {
+        match self {
+            Self::Fixed(answer) => answer.bearer,
+            Self::Pages(_, bearer) => *bearer,
+        }
+    }
+
+    /// The reply to a request with `query` (as received).
+    pub fn reply(&self, query: &str) -> Reply {
+        match self {
+            Self::Fixed(answer) => Reply {
+                status: answer.status,
+                body: answer.body.to_string(),
+            },
+            Self::Pages(list, _) => list.page(query),
+        }
+    }
+}
+
 /// A registered answer and what it answers: a method and a path template of the API (without
 /// the `/v2` prefix; `{name}` matches any one segment).
 #[derive(Debug, Clone)]
 pub(crate) struct Registered {
     method: String,
     template: Vec<String>,
-    answer: Answer,
+    answer: Responder,
 }
 
 /// The registered answers, the latest first.
@@ -57,7 +90,7 @@ pub(crate) struct Answers(Vec<Registered>);
 
 impl Answers {
     /// Registers `answer` for `method` and `path` (a template such as `/wallets/{wallet_id}`).
-    pub fn register(&mut self, method: &str, path: &str, answer: Answer) {
+    pub fn register(&mut self, method: &str, path: &str, answer: Responder) {
         self.0.insert(
             0,
             Registered {
@@ -69,7 +102,7 @@ impl Answers {
     }
 
     /// The answer for a request to `method` and the API `path` (without `/v2`), if registered.
-    pub fn find(&self, method: &str, path: &str) -> Option<&Answer> {
+    pub fn find(&self, method: &str, path: &str) -> Option<&Responder> {
         let path: Vec<&str> = segments(path).collect();
         self.0
             .iter()
@@ -92,25 +125,20 @@ fn segments(path: &str) -> impl Iterator<Item = &str> {
 mod tests {
     use super::*;
 
+    fn fixed(n: u64) -> Responder {
+        Responder::Fixed(Answer::ok(Value::from(n)))
+    }
+
     #[test]
     fn templates_match_one_segment_per_parameter_and_the_latest_wins() {
         let mut answers = Answers::default();
-        answers.register("get", "/wallets/{wallet_id}", Answer::ok(Value::from(1)));
-        answers.register("GET", "/wallets", Answer::ok(Value::from(2)));
-        assert_eq!(
-            answers.find("GET", "/wallets/abc").map(|a| &a.body),
-            Some(&Value::from(1))
-        );
-        assert_eq!(
-            answers.find("GET", "/wallets").map(|a| &a.body),
-            Some(&Value::from(2))
-        );
+        answers.register("get", "/wallets/{wallet_id}", fixed(1));
+        answers.register("GET", "/wallets", fixed(2));
+        assert_eq!(answers.find("GET", "/wallets/abc"), Some(&fixed(1)));
+        assert_eq!(answers.find("GET", "/wallets"), Some(&fixed(2)));
         assert!(answers.find("POST", "/wallets").is_none());
         assert!(answers.find("GET", "/wallets/abc/addresses").is_none());
-        answers.register("GET", "/wallets", Answer::ok(Value::from(3)));
-        assert_eq!(
-            answers.find("GET", "/wallets").map(|a| &a.body),
-            Some(&Value::from(3))
-        );
+        answers.register("GET", "/wallets", fixed(3));
+        assert_eq!(answers.find("GET", "/wallets"), Some(&fixed(3)));
     }
 }

@@ -14,6 +14,7 @@ pub(crate) struct Received<'a> {
     pub method: &'a str,
     pub path: &'a str,
     pub query: &'a str,
+    /// The body the signature covers: the body received, or none for a multipart form.
     pub body: &'a [u8],
     pub api_key: Option<&'a str>,
     pub nonce: Option<&'a str>,

@@ -7,6 +7,7 @@ mod faults;
 mod installs;
 mod jwks;
 mod log;
+mod pages;
 mod reply;
 mod serve;
 mod tokens;
@@ -118,6 +119,15 @@ pub struct RecordedRequest {
     pub authorization: Option<String>,
     /// When it arrived, by the server's clock (ms).
     pub received_at_ms: u64,
+}
+
+/// The entry of `id` in `operations`.
+fn find_operation(
+    operations: &'static [cobo_oauth_runtime::Operation],
+    id: &str,
+) -> Result<&'static cobo_oauth_runtime::Operation, UnknownOperation> {
+    cobo_oauth_runtime::Operation::find(operations, id)
+        .ok_or_else(|| UnknownOperation(id.to_owned()))
 }
 
 /// Shared between the server task and the handle.
@@ -239,7 +249,9 @@ impl MockServer {
     /// same request wins. Requests to paths nobody registered get 404 with Cobo's
     /// `ErrorResponse` (`error_code` 2021), and show up in [`Self::requests`] like every request.
     pub fn answer(&self, method: &str, path: &str, answer: Answer) {
-        self.state().answers.register(method, path, answer);
+        self.state()
+            .answers
+            .register(method, path, answers::Responder::Fixed(answer));
     }
 
     /// Answers the operation `id` of a generated client's `OPERATIONS` table (e.g.
@@ -256,8 +268,7 @@ impl MockServer {
         id: &str,
         answer: Answer,
     ) -> Result<(), UnknownOperation> {
-        let operation = cobo_oauth_runtime::Operation::find(operations, id)
-            .ok_or_else(|| UnknownOperation(id.to_owned()))?;
+        let operation = find_operation(operations, id)?;
         let bearer = if operation.accepts_oauth2 {
             answer.bearer
         } else {
@@ -267,6 +278,34 @@ impl MockServer {
             operation.method,
             operation.path,
             Answer { bearer, ..answer },
+        );
+        Ok(())
+    }
+
+    /// Answers the list operation `id` of a generated client's `OPERATIONS` table with `items`,
+    /// a page at a time as Cobo pages: `{data, pagination: {before, after, total_count}}` with
+    /// the request's `limit` items (default 10, 1 to 500) after its `after` cursor, and an
+    /// empty `after` on the last page. A `limit` out of range or a cursor this mock did not
+    /// issue is Cobo's 400 with `error_code` 2006; `before` is not followed. The Bearer token
+    /// is required when the operation's spec accepts the `OAuth2` scheme (see
+    /// [`Self::answer_operation`]). To fail one page, [`Self::inject`] a fault before the
+    /// client asks for it.
+    pub fn answer_pages(
+        &self,
+        operations: &'static [cobo_oauth_runtime::Operation],
+        id: &str,
+        items: Vec<serde_json::Value>,
+    ) -> Result<(), UnknownOperation> {
+        let operation = find_operation(operations, id)?;
+        let bearer = if operation.accepts_oauth2 {
+            Bearer::Required
+        } else {
+            Bearer::NotRequired
+        };
+        self.state().answers.register(
+            operation.method,
+            operation.path,
+            answers::Responder::Pages(pages::PagedList { items }, bearer),
         );
         Ok(())
     }

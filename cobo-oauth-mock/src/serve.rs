@@ -18,7 +18,7 @@ use super::faults::Fault;
 use super::reply::Reply;
 use super::tokens::RefreshRefused;
 use super::{MockConfig, RecordedRequest, Shared, State};
-use cobo_oauth::signing::Digest;
+use cobo_oauth::signing::{Digest, signs_empty_body};
 
 /// Why a connection is closed without an answer.
 #[derive(Debug, thiserror::Error)]
@@ -50,13 +50,20 @@ fn header<'a>(request: &'a http::request::Parts, name: &str) -> Option<&'a str> 
     request.headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-/// The parts of a request that CoboAuth signs.
+/// The parts of a request that CoboAuth signs. A `multipart/form-data` request signs an empty
+/// body, as Cobo's Python SDK signs it (`cobo_oauth::signing::signs_empty_body`); any other
+/// signs its body as received.
 fn received<'a>(parts: &'a http::request::Parts, body: &'a [u8]) -> Received<'a> {
+    let signed_body = if signs_empty_body(header(parts, "content-type")) {
+        &[]
+    } else {
+        body
+    };
     Received {
         method: parts.method.as_str(),
         path: parts.uri.path(),
         query: parts.uri.query().unwrap_or(""),
-        body,
+        body: signed_body,
         api_key: header(parts, "biz-api-key"),
         nonce: header(parts, "biz-api-nonce"),
         signature: header(parts, "biz-api-signature"),
@@ -255,15 +262,12 @@ fn route(
     if parts.uri.path() != "/v2/oauth/token" {
         let path = parts.uri.path().strip_prefix("/v2").unwrap_or("");
         return match state.answers.find(parts.method.as_str(), path) {
-            Some(answer) if answer.bearer == Bearer::Required && bearer.is_none() => Reply::cobo(
+            Some(answer) if answer.bearer() == Bearer::Required && bearer.is_none() => Reply::cobo(
                 401,
                 2024,
                 "this operation needs Authorization: Bearer <Org Access Token>",
             ),
-            Some(answer) => Reply {
-                status: answer.status,
-                body: answer.body.to_string(),
-            },
+            Some(answer) => answer.reply(received.query),
             None => Reply::cobo(404, 2021, "no such path or method"),
         };
     }

@@ -251,8 +251,6 @@ impl CoboClient {
         Fut: Future<Output = Result<ResponseValue<T>, progenitor_client::Error<E>>>,
         E: Serialize,
     {
-        // Not an `async fn`: that would hold `request` twice (the argument, and the future
-        // awaiting it), which costs cache misses with many calls in flight.
         self.call_with(request, CallOptions::default())
     }
 
@@ -266,10 +264,25 @@ impl CoboClient {
         Fut: Future<Output = Result<ResponseValue<T>, progenitor_client::Error<E>>>,
         E: Serialize,
     {
-        recorded_then(request, options, |outcome, record| {
-            outcome
-                .map(ResponseValue::into_inner)
-                .map_err(|error| crate::error_map::map_error(error, record))
-        })
+        typed_call(request, options)
     }
+}
+
+/// [`CoboClient::call_with`], which needs nothing of the client: the operation's future
+/// carries it.
+pub(crate) fn typed_call<T, E, Fut>(
+    request: Fut,
+    options: CallOptions,
+) -> impl Future<Output = Result<T, Error>> + use<T, E, Fut>
+where
+    Fut: Future<Output = Result<ResponseValue<T>, progenitor_client::Error<E>>>,
+    E: Serialize,
+{
+    // Not an `async fn`: that would hold `request` twice (the argument, and the future
+    // awaiting it), which costs cache misses with many calls in flight.
+    recorded_then(request, options, |outcome, record| {
+        outcome
+            .map(ResponseValue::into_inner)
+            .map_err(|error| crate::error_map::map_error(error, record))
+    })
 }

@@ -56,7 +56,14 @@
 //!   [`get_token`](CoboClient::get_token) / [`refresh_token`](CoboClient::refresh_token),
 //!   [`call`](CoboClient::call) for any generated operation with the typed [`Error`], and
 //!   [`hooks`](CoboClient::hooks) that give the same signing to a client generated in your own
-//!   crate by `cobo-oauth-codegen` (its shared types are re-exported as [`runtime`]).
+//!   crate by `cobo-oauth-codegen` (its shared types are re-exported as [`runtime`]);
+//!   `any_request`: [`send_request`](CoboClient::send_request), a request built by hand sent
+//!   like an operation.
+//! - [`paging`]: [`CoboClient::items`] and [`CoboClient::pages`], any list operation of a
+//!   generated client read as a `Stream` across Cobo's cursor pages, each page a `call`.
+//! - [`multipart`]: `upload_payment_file` with a typed [`multipart::FilePart`], sent as
+//!   `multipart/form-data` through a generated client's hooks and signed as the Python SDK
+//!   signs it.
 //! - [`tokens`]: the token lifecycle on top of the client ([`tokens::TokenManager`], the stores,
 //!   [`tokens::orgs::OrgTokens`] for many organizations). Its [`tokens::Token`] (what the token endpoints
 //!   answer) is a leaf that `client` uses.
@@ -66,6 +73,7 @@
 //!   modules above call (empty without feature `metrics`). The one module beside the order: it
 //!   reads the error types of those it observes, to label their outcomes in one place.
 
+mod any_request;
 pub mod bearer;
 mod client;
 mod config;
@@ -75,7 +83,9 @@ mod error_map;
 mod executor;
 pub mod inbound;
 pub mod metrics;
+pub mod multipart;
 mod owner;
+pub mod paging;
 mod retry;
 pub mod signing;
 pub mod tokens;

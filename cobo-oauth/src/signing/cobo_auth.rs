@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use super::digest::Digest;
+use super::form_body::signs_empty_body;
 use super::headers::AuthHeaders;
 use super::nonce::NonceSource;
 use super::query::{encodes_to_itself, reencode_query};
@@ -146,7 +147,8 @@ impl CoboAuth {
     }
 
     /// Signs a request as it will leave: re-encodes its query the way Cobo's Python SDK does,
-    /// takes a fresh nonce, signs the path, query and body bytes that will be sent (awaiting an
+    /// takes a fresh nonce, signs the path, query and body bytes that will be sent (an empty
+    /// body for `multipart/form-data`, as that SDK signs it: [`signs_empty_body`]; awaiting an
     /// [`AsyncSigner`]), and sets the three headers. Every attempt of a request is signed again.
     pub async fn sign_request(
         &self,
@@ -158,7 +160,12 @@ impl CoboAuth {
             let query = reencode_query(query);
             request.url_mut().set_query(query.as_deref());
         }
+        let content_type = request
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok());
         let body: &[u8] = match request.body() {
+            _ if signs_empty_body(content_type) => &[],
             None => &[],
             Some(body) => body.as_bytes().ok_or(SignRequestError::StreamingBody)?,
         };

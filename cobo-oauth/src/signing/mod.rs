@@ -2,6 +2,8 @@
 //!
 //! 1. The string to sign ([`StringToSign`]): `METHOD|PATH|NONCE|PARAMS|BODY`, the bytes as sent,
 //!    with the query encoded exactly as Cobo's official Python SDK encodes it ([`encode_query`]).
+//!    A `multipart/form-data` request signs an empty BODY, as that SDK signs it
+//!    ([`signs_empty_body`]).
 //! 2. The digest ([`Digest`]): `SHA-256(SHA-256(string_to_sign))`.
 //! 3. The signature ([`Signature`]): a [`Signer`]'s signature over the digest.
 //! 4. The headers ([`AuthHeaders`]): `Biz-Api-Key`, `Biz-Api-Nonce`, `Biz-Api-Signature`.
@@ -56,6 +58,7 @@
 mod cobo_auth;
 mod digest;
 mod ed25519;
+mod form_body;
 mod headers;
 mod nonce;
 mod query;
@@ -68,6 +71,7 @@ pub(crate) use cobo_auth::Keys;
 pub use cobo_auth::{ASYNC_SIGN_TIMEOUT, CoboAuth, SignRequestError, SignedParts};
 pub use digest::Digest;
 pub use ed25519::Ed25519Signer;
+pub use form_body::{MULTIPART_FORM_DATA, signs_empty_body};
 pub use headers::{API_KEY, API_NONCE, API_SIGNATURE, AuthHeaders};
 pub use nonce::{Clock, MAX_NONCE_LEAD_MS, NonceSource, SystemClock, TokioClock};
 pub use query::{encode_component, encode_query, reencode_query};

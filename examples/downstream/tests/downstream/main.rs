@@ -4,5 +4,7 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod broken_spec;
+mod multipart;
 mod open_enums;
+mod paging;
 mod through_the_mock;
