@@ -187,6 +187,32 @@ impl Error {
         }
     }
 
+    /// Whether Cobo (or a gateway in front of it) said to slow down: error
+    /// [`RATE_LIMITED_CODE`](crate::tokens::orgs::RATE_LIMITED_CODE) (2026) with any status, or
+    /// HTTP 429 in any shape (Cobo's or OAuth's error body, an unsigned or unreadable body, a
+    /// refused grant, a refresh of unknown outcome). `OrgTokens` pauses every renewal on it.
+    pub fn is_rate_limited(&self) -> bool {
+        match self {
+            Self::Api { code, .. } if *code == crate::tokens::orgs::RATE_LIMITED_CODE => true,
+            Self::RefreshOutcomeUnknown(cause) if cause.is_rate_limited() => true,
+            _ => self.status() == Some(429),
+        }
+    }
+
+    /// Whether Cobo's refusal of a new grant says the organization no longer has the app
+    /// (`unauthorized_client`: it has not installed it; `access_denied`: it revoked it;
+    /// `invalid_grant`: no grant for it). Any other refused grant (`invalid_request`, a 401 of
+    /// the key or nonce, a 408 or 429) says nothing about the installation.
+    pub fn is_uninstall(&self) -> bool {
+        matches!(
+            self,
+            Self::ReauthorizationRequired { status, error, .. }
+                if (400..500).contains(status)
+                    && !matches!(status, 401 | 408 | 429)
+                    && matches!(error.as_str(), "unauthorized_client" | "access_denied" | "invalid_grant")
+        )
+    }
+
     /// Whether only a person can fix it (authorize the app again, fix the configuration, repair
     /// or remove a corrupt or undecryptable token store, give each organization its own store,
     /// fix a token store's credentials, permissions or TLS certificates).

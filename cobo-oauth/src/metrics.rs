@@ -108,7 +108,7 @@ pub(crate) fn renewal_answered<T>(request: TokenRequest, answer: &Result<T, Erro
     };
     let outcome = match answer {
         Ok(_) => "ok",
-        Err(error) if crate::tokens::orgs::is_rate_limited(error) => "rate_limited",
+        Err(error) if error.is_rate_limited() => "rate_limited",
         Err(Error::RefreshOutcomeUnknown(_)) => "outcome_unknown",
         Err(Error::ReauthorizationRequired { .. }) => "refused",
         Err(Error::OAuth { error, .. }) if error == "invalid_grant" => "refused",

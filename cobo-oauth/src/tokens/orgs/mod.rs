@@ -119,7 +119,6 @@ pub use client::OrgBearer;
 pub use directory::DirectoryStore;
 pub use health::{OrgHealth, REFRESHER_STALL};
 pub use install::{ApprovalResult, InstallError};
-pub(crate) use rate_limit::is_rate_limited;
 pub use rate_limit::{MAX_PAUSE as MAX_RATE_LIMIT_PAUSE, RATE_LIMITED_CODE};
 pub use refresher::{DEFAULT_STOP_SAVE_WAIT, OrgRefresher};
 pub use status::OrgStatus;

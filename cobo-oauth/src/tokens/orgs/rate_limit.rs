@@ -4,7 +4,6 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use crate::error::Error;
 use crate::tokens::settings::millis;
 
 /// Cobo's error code for a rate limit.
@@ -100,20 +99,14 @@ impl RateLimit {
     }
 }
 
-/// Whether Cobo (or a gateway in front of it) said to slow down: error 2026 with any status, or
-/// HTTP 429 in any shape (Cobo's or OAuth's error body, an unsigned or unreadable body, a
-/// refused grant, a refresh of unknown outcome).
-pub(crate) fn is_rate_limited(error: &Error) -> bool {
-    match error {
-        Error::Api { code, .. } if *code == RATE_LIMITED_CODE => true,
-        Error::RefreshOutcomeUnknown(cause) if is_rate_limited(cause) => true,
-        _ => error.status() == Some(429),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Error;
+
+    fn is_rate_limited(error: &Error) -> bool {
+        error.is_rate_limited()
+    }
 
     #[test]
     fn one_pause_per_episode_doubling_until_a_renewal_succeeds() {

@@ -6,8 +6,6 @@ use std::time::Duration;
 
 use rand::Rng as _;
 
-use super::rate_limit::is_rate_limited;
-use super::refusals::is_uninstall;
 use super::shared::{OrgEntry, Shared};
 #[cfg(doc)]
 use super::tokens::OrgTokens;
@@ -221,7 +219,7 @@ async fn refresh_one(
             None
         }
         // `renew` reported the uninstall once and left the organization alone.
-        Err(error) if is_uninstall(&error) => return,
+        Err(error) if error.is_uninstall() => return,
         Err(error) if error.is_permanent() && !is_reauthorization(&error) => {
             tracing::error!(org_id = ?org_id, error = %error, "background renewal of this organization stopped");
             remove(shared, org_id);
@@ -229,7 +227,7 @@ async fn refresh_one(
         }
         // Not this organization's failure: `renew` raised the shared pause, and the
         // organization is due again when it ends, its own backoff unchanged.
-        Err(error) if is_rate_limited(&error) => {
+        Err(error) if error.is_rate_limited() => {
             let resume = shared.rate_limit().until_ms().max(now);
             let jitter = rand::thread_rng().gen_range(0..=millis(FIRST_BACKOFF) / 4);
             let mut schedule = shared.schedule();
@@ -268,7 +266,7 @@ fn backoff(failures: u32) -> Duration {
     base + Duration::from_millis(jitter)
 }
 
-/// Whether `error` is a refused grant (one that [`is_uninstall`] does not take as an uninstall
+/// Whether `error` is a refused grant (one that [`Error::is_uninstall`] does not take as an uninstall
 /// is retried).
 fn is_reauthorization(error: &Error) -> bool {
     matches!(error, Error::ReauthorizationRequired { .. })

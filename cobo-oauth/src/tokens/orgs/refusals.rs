@@ -126,24 +126,13 @@ impl Refusals {
     }
 }
 
-/// Whether `error` says the organization no longer has the app: Cobo refused a new grant with an
-/// OAuth error that means it (`unauthorized_client`: the app is not installed by it;
-/// `access_denied`: it revoked the app; `invalid_grant`: no grant for it). Any other refused grant
-/// (`invalid_request`, a 401 of the key or nonce, a 408 or 429) says nothing about the
-/// installation: the organization is retried with a backoff instead of left alone.
-pub(super) fn is_uninstall(error: &Error) -> bool {
-    matches!(
-        error,
-        Error::ReauthorizationRequired { status, error, .. }
-            if (400..500).contains(status)
-                && !matches!(status, 401 | 408 | 429)
-                && matches!(error.as_str(), "unauthorized_client" | "access_denied" | "invalid_grant")
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn is_uninstall(error: &Error) -> bool {
+        error.is_uninstall()
+    }
 
     fn refused(error: &str, at_ms: u64, version: Option<u64>) -> Refusal {
         let error = Error::ReauthorizationRequired {

@@ -14,8 +14,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use super::health::{Ledger, OrgHealth};
 use super::install::InstallError;
 use super::install_queue::{InstallQueue, Outcome};
-use super::rate_limit::{RateLimit, is_rate_limited};
-use super::refusals::{Refusal, Refusals, is_uninstall};
+use super::rate_limit::RateLimit;
+use super::refusals::{Refusal, Refusals};
 use super::schedule::Schedule;
 use super::status::Recorded;
 use super::store::OrgStore;
@@ -396,10 +396,10 @@ impl Shared {
                 entry
                     .record
                     .update(|r| r.last_error = Some(error.to_string()));
-                if !is_rate_limited(error) && !is_uninstall(error) {
+                if !error.is_rate_limited() && !error.is_uninstall() {
                     self.ledger.failed(org_id);
                 }
-                if is_rate_limited(error)
+                if error.is_rate_limited()
                     && let Some(pause) = self.rate_limit.raise(now, error.retry_after())
                 {
                     crate::metrics::rate_limit_paused(pause);
@@ -412,7 +412,7 @@ impl Shared {
                     );
                 }
                 let published = entry.manager.published();
-                if is_uninstall(error)
+                if error.is_uninstall()
                     && let Some(refusal) =
                         Refusal::new(error, now, published.as_ref().map(|p| p.version))
                 {
@@ -511,7 +511,7 @@ impl Shared {
             // Cobo issued a pair and it was saved (an answer with an unusable access token still
             // has its refresh token saved): the organization has the app again.
             let saved = outcome.is_ok() || entry.manager.published().map(|t| t.version) > before;
-            if saved && !matches!(&outcome, Err(error) if is_uninstall(error)) {
+            if saved && !matches!(&outcome, Err(error) if error.is_uninstall()) {
                 self.forget_uninstall(org_id);
             }
             self.settle(org_id, &entry, before, outcome.as_ref().map(Arc::clone));
