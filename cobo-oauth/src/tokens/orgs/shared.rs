@@ -17,7 +17,7 @@ use super::install_queue::{InstallQueue, Outcome};
 use super::rate_limit::RateLimit;
 use super::refusals::{Refusal, Refusals};
 use super::schedule::Schedule;
-use super::status::Recorded;
+use super::status::Record;
 use super::store::OrgStore;
 #[cfg(doc)]
 use super::tokens::OrgTokens;
@@ -75,7 +75,20 @@ pub(super) struct OrgEntry {
     /// One background or caller renewal at a time per organization, so that one organization's
     /// waiting callers never hold more than one renewal permit.
     pub gate: Arc<tokio::sync::Mutex<()>>,
-    pub record: Recorded,
+    /// Its last renewal and last error, for its status.
+    record: std::sync::Mutex<Record>,
+}
+
+impl OrgEntry {
+    /// Runs `change` on its status record.
+    pub fn update_record<T>(&self, change: impl FnOnce(&mut Record) -> T) -> T {
+        change(
+            &mut self
+                .record
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
 }
 
 /// The limits an [`OrgTokensBuilder`](super::OrgTokensBuilder) sets beyond the renewal settings.
@@ -273,7 +286,7 @@ impl Shared {
                     manager: self.manager(org_id),
                     last_used_ms: AtomicU64::new(now),
                     gate: Arc::default(),
-                    record: Recorded::default(),
+                    record: std::sync::Mutex::default(),
                 })
             }))
         };
@@ -379,7 +392,7 @@ impl Shared {
                 self.rate_limit.calm();
                 self.ledger
                     .renewed(org_id, token.expires_at_ms, entry.manager.margin_ms());
-                entry.record.update(|r| {
+                entry.update_record(|r| {
                     if Some(token.version) != before {
                         r.last_renewal_ms = Some(now);
                     }
@@ -393,9 +406,7 @@ impl Shared {
                 self.wake_refresher();
             }
             Err(error) => {
-                entry
-                    .record
-                    .update(|r| r.last_error = Some(error.to_string()));
+                entry.update_record(|r| r.last_error = Some(error.to_string()));
                 if !error.is_rate_limited() && !error.is_uninstall() {
                     self.ledger.failed(org_id);
                 }

@@ -1,7 +1,5 @@
 //! [`OrgStatus`]: what an app can read about one organization's token, without any secret.
 
-use std::sync::Mutex;
-
 /// The state of one organization's token, as this process knows it. Holds no token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrgStatus {
@@ -29,20 +27,4 @@ pub(super) struct Record {
     pub last_renewal_ms: Option<u64>,
     /// The last error since the last success.
     pub last_error: Option<String>,
-}
-
-/// A [`Record`] behind a lock.
-#[derive(Debug, Default)]
-pub(super) struct Recorded(Mutex<Record>);
-
-impl Recorded {
-    /// Runs `change` on the record.
-    pub fn update<T>(&self, change: impl FnOnce(&mut Record) -> T) -> T {
-        change(
-            &mut self
-                .0
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-        )
-    }
 }

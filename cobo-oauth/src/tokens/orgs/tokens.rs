@@ -114,9 +114,8 @@ impl OrgTokens {
         let entry = self.inner.orgs().get(org_id).cloned();
         let (pair, last_renewal_ms, last_error) = match entry {
             Some(entry) => {
-                let (renewed, error) = entry
-                    .record
-                    .update(|r| (r.last_renewal_ms, r.last_error.clone()));
+                let (renewed, error) =
+                    entry.update_record(|r| (r.last_renewal_ms, r.last_error.clone()));
                 (entry.manager.published(), renewed, error)
             }
             None => (
