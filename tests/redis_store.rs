@@ -136,6 +136,28 @@ async fn refresh_sends_are_counted_until_a_newer_pair_is_saved() {
     assert_eq!(store.record_refresh(2).await.unwrap(), 0);
 }
 
+/// Saving the same pair again (a pair waiting for a replica is saved again every 200 ms) must not
+/// forget a send of its refresh token that another process recorded meanwhile, or the next
+/// lease holder would present that refresh token again.
+#[tokio::test]
+async fn saving_the_same_pair_again_keeps_its_send_count() {
+    let redis = RedisServer::start();
+    let store = builder(&redis, "org").plaintext().connect().await.unwrap();
+    let sends = store.pair_key().replace(":pair", ":refresh-sends");
+    store.save(&pair(1)).await.unwrap();
+    assert_eq!(store.record_refresh(1).await.unwrap(), 0);
+    store.save(&pair(1)).await.unwrap();
+    assert_eq!(
+        redis.query(&["HGET", &sends, "1"]),
+        "1",
+        "the send is still counted"
+    );
+    assert_eq!(store.record_refresh(1).await.unwrap(), 1);
+    // A newer pair still starts with no sends.
+    store.save(&pair(2)).await.unwrap();
+    assert_eq!(redis.query(&["EXISTS", &sends]), "0");
+}
+
 #[tokio::test]
 async fn values_hold_no_plaintext_secret_and_are_bound_to_their_key() {
     let redis = RedisServer::start();
