@@ -244,6 +244,7 @@ impl RedisStoreBuilder {
                 connector,
             )),
             sealing,
+            last_sealed: Arc::default(),
             endpoint,
             password,
         })

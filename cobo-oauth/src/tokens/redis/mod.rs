@@ -156,6 +156,7 @@ mod cluster;
 mod connection;
 mod errors;
 mod keys;
+mod last_sealed;
 mod orgs;
 mod replication;
 mod scripts;
