@@ -127,7 +127,7 @@
 //!   [`RedisOrgStore::saves_waiting_for_replica`]) above 0 for long means a replica is gone.
 //!
 //! [`RedisStoreBuilder::replica_ack`] chooses: [`ReplicaAck::WhereReplicas`] (the default)
-//! waits where the key's primary has connected replicas (`INFO replication`, checked every few
+//! waits where the key's primary has replicas online (`INFO replication`, checked every few
 //! seconds), so a Redis without replicas works exactly as without this; [`ReplicaAck::Required`]
 //! always waits; [`ReplicaAck::Off`] never does. [`RedisStoreBuilder::replica_ack_timeout`]
 //! sets the wait (default [`DEFAULT_REPLICA_ACK_TIMEOUT`]). A standalone primary with replicas
