@@ -131,6 +131,35 @@ async fn a_pair_the_replica_did_not_acknowledge_is_kept_and_saved_again_once_it_
     );
 }
 
+/// The refresh lease kept for a pair waiting for a replica outlasts its own time to live: it is
+/// extended while the pair is saved again, and given back once a replica acknowledges it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lease_kept_for_a_waiting_pair_lasts_while_the_pair_is_saved_again() {
+    let primary = RedisServer::start();
+    let replica = RedisServer::start_replica_of(&primary);
+    let store = store(&primary, ReplicaAck::WhereReplicas).await;
+    store.save(&numbered_pair(1)).await.unwrap();
+    let lease = store
+        .try_acquire(Duration::from_secs(4))
+        .await
+        .unwrap()
+        .expect("the lease");
+    replica.pause();
+    // The save waits (1.5 s) for the paused replica, then the lease is kept for it.
+    store.save(&numbered_pair(2)).await.unwrap();
+    store.release(&lease).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(store.saves_waiting_for_replica(), 1);
+    assert_eq!(
+        primary.query(&["EXISTS", &lease_key(&store)]),
+        "1",
+        "the lease is kept past its 4 s time to live"
+    );
+    replica.resume();
+    until_acknowledged(&store).await;
+    assert_eq!(primary.query(&["EXISTS", &lease_key(&store)]), "0");
+}
+
 /// With encryption on, each seal takes a random nonce: a save retried after an error (say the
 /// guard connection timed out while the `WAIT` waited) must still send the same bytes, or the
 /// script refuses it as another pair of the same version and the renewal adopts a stored pair

@@ -240,6 +240,7 @@ impl RedisStoreBuilder {
             replication: Arc::new(Replication::new(
                 self.replica_ack,
                 self.replica_ack_timeout,
+                self.guard_timeout(),
                 cluster,
                 connector,
             )),

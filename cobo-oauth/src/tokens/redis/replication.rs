@@ -1,7 +1,9 @@
 //! Replica acknowledgement of the writes that guard a refresh: each is followed by
-//! `WAIT 1 <timeout>` on the connection that wrote (a connection of its own, so a waiting
-//! `WAIT` never holds up the process's other commands), routed to the key's primary. A saved
-//! pair that no replica acknowledged is kept here and saved again until one does.
+//! `WAIT 1 <timeout>` on the connection that wrote, routed to the key's primary. Those
+//! connections are the guarded writes' own (so a waiting `WAIT` holds up none of the process's
+//! other commands), shared by all of them: a guarded write can wait behind an earlier one's
+//! `WAIT`. A saved pair that no replica acknowledged is kept here and saved again until one
+//! does, the refresh lease kept for it extended meanwhile.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -42,6 +44,8 @@ const GUARD_CONNECTIONS: usize = 2;
 const REPLICAS_CHECKED_FOR: Duration = Duration::from_secs(5);
 /// The pause between two saves of a pair no replica acknowledged yet.
 const RESAVE_PAUSE: Duration = Duration::from_millis(200);
+/// The least a refresh lease kept for a waiting save is extended to, before each save of it.
+const LEASE_KEPT_AT_LEAST: Duration = crate::tokens::DEFAULT_LEASE_TTL;
 
 /// What a guarded write's `WAIT` found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,6 +83,9 @@ pub(super) struct Replication {
     /// Whether the connection is to a Redis Cluster (whose primaries are told apart by slot).
     cluster: bool,
     timeout: Duration,
+    /// What a refresh lease kept for a waiting save is extended to before each save of it: it
+    /// outlasts several saves (each bounded by the guard connections' response timeout).
+    lease_kept_for: Duration,
     connector: GuardConnector,
     guards: OnceCell<Vec<RedisConnection>>,
     next_guard: AtomicUsize,
@@ -103,10 +110,11 @@ impl std::fmt::Debug for Replication {
 
 impl Replication {
     /// Acknowledgements in `mode`, waiting up to `timeout`, on connections `connector` makes
-    /// (to a Redis Cluster if `cluster`).
+    /// (to a Redis Cluster if `cluster`) whose commands time out after `guard_timeout`.
     pub fn new(
         mode: ReplicaAck,
         timeout: Duration,
+        guard_timeout: Duration,
         cluster: bool,
         connector: GuardConnector,
     ) -> Self {
@@ -114,6 +122,10 @@ impl Replication {
             mode,
             cluster,
             timeout,
+            lease_kept_for: RESAVE_PAUSE
+                .saturating_add(guard_timeout)
+                .saturating_mul(3)
+                .max(LEASE_KEPT_AT_LEAST),
             connector,
             guards: OnceCell::new(),
             next_guard: AtomicUsize::new(0),
@@ -339,15 +351,21 @@ impl Replication {
         let mut tries: u64 = 0;
         loop {
             tokio::time::sleep(RESAVE_PAUSE).await;
-            let Some((version, command)) = self
+            let Some((version, command, lease)) = self
                 .pending
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .get(&key)
-                .map(|kept| (kept.version, kept.save.command()))
+                .map(|kept| (kept.version, kept.save.command(), kept.lease.clone()))
             else {
                 return;
             };
+            // The lease kept for it lasts while this process lives and saves it again (not just
+            // its time to live): another process may refresh only once it is acknowledged, or
+            // some time after this process is gone.
+            if let Some(lease) = &lease {
+                extend(&main, lease, self.lease_kept_for).await;
+            }
             tries += 1;
             let outcome: RedisResult<(i64, Acked)> = self.write_and_wait(&key, command).await;
             let newer = match outcome {
@@ -406,6 +424,21 @@ impl Replication {
             }
             return;
         }
+    }
+}
+
+/// Extends the lease `(key, holder)` to `ttl` if `holder` still holds it; if that fails, the
+/// next save tries again.
+async fn extend(main: &RedisConnection, (key, holder): &(String, String), ttl: Duration) {
+    let mut connection = main.clone();
+    let extended: RedisResult<i64> = scripts::extend()
+        .key(key)
+        .arg(holder)
+        .arg(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1))
+        .invoke_async(&mut connection)
+        .await;
+    if let Err(error) = extended {
+        tracing::debug!(kind = ?error.kind(), "extending the refresh lease kept for a waiting save failed");
     }
 }
 
@@ -470,6 +503,7 @@ mod tests {
         });
         let replication = Replication::new(
             ReplicaAck::Required,
+            DEFAULT_REPLICA_ACK_TIMEOUT,
             DEFAULT_REPLICA_ACK_TIMEOUT,
             false,
             connector,
