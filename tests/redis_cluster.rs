@@ -268,15 +268,17 @@ async fn five_hundred_organizations_over_every_shard_are_listed_and_renewed_once
     // Renewed 3 to 4.5 s before it expires, so every 3.5 to 5 s: in 14 s, two to four
     // refreshes per organization for the whole fleet (two processes that each refreshed on
     // their own would make twice as many).
-    let mut total = 0;
+    let (mut total, mut fewest, mut most) = (0, u64::MAX, 0);
     for org_id in &expected {
         let pair = store.org(org_id).load().await.unwrap().unwrap();
         let refreshes = pair.version - 1;
         assert!(
-            (1..=5).contains(&refreshes),
+            (2..=4).contains(&refreshes),
             "{org_id} was refreshed {refreshes} times in {RUN_MS} ms"
         );
         total += refreshes;
+        fewest = fewest.min(refreshes);
+        most = most.max(refreshes);
     }
     assert_eq!(
         usize::try_from(total).unwrap(),
@@ -291,7 +293,9 @@ async fn five_hundred_organizations_over_every_shard_are_listed_and_renewed_once
             "WAIT on the primary on {port}"
         );
     }
-    eprintln!("{total} refreshes of {ORGS} organizations on a cluster by two processes");
+    eprintln!(
+        "{total} refreshes of {ORGS} organizations on a cluster by two processes ({fewest} to {most} each)"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -326,6 +330,10 @@ async fn a_primary_killed_mid_fleet_fails_over_with_no_refresh_token_sent_twice_
     // Mid-run, while the fleet renews: SIGKILL the primary, promote its replica.
     tokio::time::sleep(Duration::from_millis(4_500)).await;
     let before = server.refresh_token_presentations().len();
+    let mut versions_before = Vec::new();
+    for org_id in &on_victim {
+        versions_before.push(store.org(org_id).load().await.unwrap().unwrap().version);
+    }
     let promoted = tokio::task::spawn_blocking(move || {
         let promoted = cluster.fail_over(victim);
         (cluster, promoted)
@@ -361,6 +369,14 @@ async fn a_primary_killed_mid_fleet_fails_over_with_no_refresh_token_sent_twice_
         assert!(
             !presentations.contains_key(pair.refresh_token.expose_secret()),
             "{org_id}'s stored refresh token is unspent"
+        );
+    }
+    // The organizations on the killed primary were renewed on its promoted replica.
+    for (org_id, before) in on_victim.iter().zip(versions_before) {
+        let now = after.org(org_id).load().await.unwrap().unwrap().version;
+        assert!(
+            now > before,
+            "{org_id} was renewed after the failover (version {before}, then {now}):\n{logs}"
         );
     }
     eprintln!(

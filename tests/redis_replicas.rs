@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cobo_oauth::ExposeSecret as _;
-use cobo_oauth::tokens::redis::{RedisStore, ReplicaAck};
+use cobo_oauth::tokens::redis::{EncryptionKey, RedisStore, ReplicaAck};
 use cobo_oauth::tokens::{
     Lease, RefreshLease, StoreError, StoreFuture, StoredToken, TokenManager, TokenOwner, TokenStore,
 };
@@ -37,6 +37,19 @@ fn wait_calls(redis: &RedisServer) -> u64 {
 
 fn lease_key(store: &RedisStore) -> String {
     store.pair_key().replace(":pair", ":lease")
+}
+
+/// The (sealed, binary) payload of `store`'s pair on `redis`.
+fn payload(redis: &RedisServer, store: &RedisStore) -> Vec<u8> {
+    let mut connection = redis::Client::open(redis.url())
+        .unwrap()
+        .get_connection_with_timeout(Duration::from_secs(5))
+        .unwrap();
+    redis::cmd("HGET")
+        .arg(store.pair_key())
+        .arg("payload")
+        .query(&mut connection)
+        .unwrap()
 }
 
 /// Waits (at most 10 s) until no saved pair waits for a replica.
@@ -116,6 +129,72 @@ async fn a_pair_the_replica_did_not_acknowledge_is_kept_and_saved_again_once_it_
         matches!(conflict, Err(StoreError::Conflict { stored: 2, .. })),
         "{conflict:?}"
     );
+}
+
+/// The refresh lease kept for a pair waiting for a replica outlasts its own time to live: it is
+/// extended while the pair is saved again, and given back once a replica acknowledges it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lease_kept_for_a_waiting_pair_lasts_while_the_pair_is_saved_again() {
+    let primary = RedisServer::start();
+    let replica = RedisServer::start_replica_of(&primary);
+    let store = store(&primary, ReplicaAck::WhereReplicas).await;
+    store.save(&numbered_pair(1)).await.unwrap();
+    let lease = store
+        .try_acquire(Duration::from_secs(4))
+        .await
+        .unwrap()
+        .expect("the lease");
+    replica.pause();
+    // The save waits (1.5 s) for the paused replica, then the lease is kept for it.
+    store.save(&numbered_pair(2)).await.unwrap();
+    store.release(&lease).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(store.saves_waiting_for_replica(), 1);
+    assert_eq!(
+        primary.query(&["EXISTS", &lease_key(&store)]),
+        "1",
+        "the lease is kept past its 4 s time to live"
+    );
+    replica.resume();
+    until_acknowledged(&store).await;
+    assert_eq!(primary.query(&["EXISTS", &lease_key(&store)]), "0");
+}
+
+/// With encryption on, each seal takes a random nonce: a save retried after an error (say the
+/// guard connection timed out while the `WAIT` waited) must still send the same bytes, or the
+/// script refuses it as another pair of the same version and the renewal adopts a stored pair
+/// that no replica acknowledged and nothing keeps.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retried_save_of_an_encrypted_pair_sends_the_same_bytes_and_is_kept() {
+    let primary = RedisServer::start();
+    let replica = RedisServer::start_replica_of(&primary);
+    let store = RedisStore::builder(primary.url(), CLIENT_ID, ORG_ID)
+        .encryption_key(EncryptionKey::generate())
+        .replica_ack_timeout(Duration::from_millis(300))
+        .connect()
+        .await
+        .unwrap();
+    store.save(&numbered_pair(1)).await.unwrap();
+    replica.pause();
+    store.save(&numbered_pair(2)).await.unwrap();
+    assert_eq!(store.saves_waiting_for_replica(), 1);
+    let first = payload(&primary, &store);
+    // The same pair saved again (a retry, or the manager's background save): no conflict, the
+    // same bytes, still kept until a replica acknowledges it.
+    store.save(&numbered_pair(2)).await.unwrap();
+    assert_eq!(payload(&primary, &store), first);
+    assert_eq!(store.saves_waiting_for_replica(), 1);
+    // Another pair of the same version is still refused.
+    let mut another = numbered_pair(2);
+    another.refresh_token = cobo_oauth::SecretString::from("another refresh token");
+    let conflict = store.save(&another).await;
+    assert!(
+        matches!(conflict, Err(StoreError::Conflict { stored: 2, .. })),
+        "{conflict:?}"
+    );
+    replica.resume();
+    until_acknowledged(&store).await;
+    assert_eq!(payload(&replica, &store), first);
 }
 
 /// A store that pauses the replica just before the new pair is saved: the lease and the send

@@ -52,8 +52,12 @@ async fn saves_are_compare_and_set_on_the_version() {
     assert!(store.load().await.unwrap().is_none());
     store.save(&pair(1)).await.unwrap();
     store.save(&pair(3)).await.unwrap();
-    for older in [3, 2] {
-        let error = store.save(&pair(older)).await.unwrap_err();
+    // Another pair of the stored version, or an older one, is refused. (The very same pair again,
+    // a retried save, is sealed into the same bytes and rewritten: see redis_replicas.)
+    let mut another = pair(3);
+    another.refresh_token = cobo_oauth::SecretString::from("another refresh token");
+    for (older, attempt) in [(3, another), (2, pair(2))] {
+        let error = store.save(&attempt).await.unwrap_err();
         assert!(
             matches!(error, StoreError::Conflict { stored: 3, attempted } if attempted == older),
             "{error:?}"
@@ -134,6 +138,28 @@ async fn refresh_sends_are_counted_until_a_newer_pair_is_saved() {
     );
     store.save(&pair(2)).await.unwrap();
     assert_eq!(store.record_refresh(2).await.unwrap(), 0);
+}
+
+/// Saving the same pair again (a pair waiting for a replica is saved again every 200 ms) must not
+/// forget a send of its refresh token that another process recorded meanwhile, or the next
+/// lease holder would present that refresh token again.
+#[tokio::test]
+async fn saving_the_same_pair_again_keeps_its_send_count() {
+    let redis = RedisServer::start();
+    let store = builder(&redis, "org").plaintext().connect().await.unwrap();
+    let sends = store.pair_key().replace(":pair", ":refresh-sends");
+    store.save(&pair(1)).await.unwrap();
+    assert_eq!(store.record_refresh(1).await.unwrap(), 0);
+    store.save(&pair(1)).await.unwrap();
+    assert_eq!(
+        redis.query(&["HGET", &sends, "1"]),
+        "1",
+        "the send is still counted"
+    );
+    assert_eq!(store.record_refresh(1).await.unwrap(), 1);
+    // A newer pair still starts with no sends.
+    store.save(&pair(2)).await.unwrap();
+    assert_eq!(redis.query(&["EXISTS", &sends]), "0");
 }
 
 #[tokio::test]
@@ -298,8 +324,10 @@ async fn an_acl_user_limited_to_the_prefix_and_the_stores_commands_can_use_the_s
     assert!(store.extend(&lease, Duration::from_secs(30)).await.unwrap());
     store.release(&lease).await.unwrap();
     store.save(&pair(2)).await.unwrap();
+    let mut another = pair(2);
+    another.refresh_token = cobo_oauth::SecretString::from("another refresh token");
     assert!(matches!(
-        store.save(&pair(2)).await.unwrap_err(),
+        store.save(&another).await.unwrap_err(),
         StoreError::Conflict { .. }
     ));
 

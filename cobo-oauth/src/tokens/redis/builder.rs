@@ -240,10 +240,12 @@ impl RedisStoreBuilder {
             replication: Arc::new(Replication::new(
                 self.replica_ack,
                 self.replica_ack_timeout,
+                self.guard_timeout(),
                 cluster,
                 connector,
             )),
             sealing,
+            last_sealed: Arc::default(),
             endpoint,
             password,
         })

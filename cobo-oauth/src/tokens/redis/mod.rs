@@ -115,19 +115,27 @@
 //! Redis replicates asynchronously: a write a primary acknowledged and lost before replicating
 //! is gone after a failover. For the writes that guard a refresh (the lease, the send count and
 //! the saved pair) that would mean a refresh token sent twice or a rotated pair lost, so each is
-//! followed by `WAIT 1 <timeout>` on the connection that wrote it (routed to the key's primary,
-//! on connections of their own, so that a waiting `WAIT` never holds up other commands):
+//! followed by `WAIT 1 <timeout>` on the connection that wrote it (routed to the key's primary).
+//! The guarded writes of one connection (every organization of a [`RedisOrgStore`]) share two
+//! connections of their own, so a waiting `WAIT` holds up no load, lease extension or release;
+//! but Redis answers a connection's commands in order, so a guarded write can wait behind the
+//! `WAIT`s sent before it on its connection (each up to the timeout) when replicas lag.
 //! - the lease and the send count must be acknowledged by a replica before the refresh is sent;
 //!   when none acknowledges in time the lease is given back, the count taken back, and the
 //!   renewal fails with a transient [`StoreError::Io`] (nothing was sent);
 //! - a saved pair no replica acknowledged in time is still handed out (it is valid), kept in
-//!   memory and saved again every 200 ms until a replica acknowledges it; meanwhile the refresh
-//!   lease is kept, so that a failover cannot let another process refresh the previous pair.
-//!   It is logged (a warning) and counted: [`RedisStore::saves_waiting_for_replica`] (and
-//!   [`RedisOrgStore::saves_waiting_for_replica`]) above 0 for long means a replica is gone.
+//!   memory and saved again every 200 ms until a replica acknowledges it. The refresh lease is
+//!   kept meanwhile, so that a failover cannot let another process refresh the previous pair:
+//!   before each of those saves its time to live is set to 45 s (the default `lease_ttl`, or
+//!   three saves' worth of timeouts if longer), so it lasts while the process lives and keeps
+//!   saving the pair, and runs out that long after the process is gone. That is the limit: a
+//!   pair no replica has, whose process died, is lost if the primary fails over before a
+//!   replica catches up. It is logged (a warning) and counted:
+//!   [`RedisStore::saves_waiting_for_replica`] (and [`RedisOrgStore::saves_waiting_for_replica`])
+//!   above 0 for long means a replica is gone.
 //!
 //! [`RedisStoreBuilder::replica_ack`] chooses: [`ReplicaAck::WhereReplicas`] (the default)
-//! waits where the key's primary has connected replicas (`INFO replication`, checked every few
+//! waits where the key's primary has replicas online (`INFO replication`, checked every few
 //! seconds), so a Redis without replicas works exactly as without this; [`ReplicaAck::Required`]
 //! always waits; [`ReplicaAck::Off`] never does. [`RedisStoreBuilder::replica_ack_timeout`]
 //! sets the wait (default [`DEFAULT_REPLICA_ACK_TIMEOUT`]). A standalone primary with replicas
@@ -156,6 +164,7 @@ mod cluster;
 mod connection;
 mod errors;
 mod keys;
+mod last_sealed;
 mod orgs;
 mod replication;
 mod scripts;

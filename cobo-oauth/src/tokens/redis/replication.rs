@@ -1,7 +1,9 @@
 //! Replica acknowledgement of the writes that guard a refresh: each is followed by
-//! `WAIT 1 <timeout>` on the connection that wrote (a connection of its own, so a waiting
-//! `WAIT` never holds up the process's other commands), routed to the key's primary. A saved
-//! pair that no replica acknowledged is kept here and saved again until one does.
+//! `WAIT 1 <timeout>` on the connection that wrote, routed to the key's primary. Those
+//! connections are the guarded writes' own (so a waiting `WAIT` holds up none of the process's
+//! other commands), shared by all of them: a guarded write can wait behind an earlier one's
+//! `WAIT`. A saved pair that no replica acknowledged is kept here and saved again until one
+//! does, the refresh lease kept for it extended meanwhile.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -23,8 +25,8 @@ use super::scripts;
 pub enum ReplicaAck {
     /// Never wait: a failover to a replica that missed the newest writes may lose them.
     Off,
-    /// Wait where the key's primary has connected replicas (`INFO replication`,
-    /// `connected_slaves`, checked every few seconds); a Redis without replicas works as if
+    /// Wait where the key's primary has replicas online (`INFO replication`: `slave<n>` lines
+    /// with `state=online`, checked every few seconds); a Redis without replicas works as if
     /// `Off`, and so does a user the ACL denies `INFO` (with a warning). The default.
     #[default]
     WhereReplicas,
@@ -42,6 +44,8 @@ const GUARD_CONNECTIONS: usize = 2;
 const REPLICAS_CHECKED_FOR: Duration = Duration::from_secs(5);
 /// The pause between two saves of a pair no replica acknowledged yet.
 const RESAVE_PAUSE: Duration = Duration::from_millis(200);
+/// The least a refresh lease kept for a waiting save is extended to, before each save of it.
+const LEASE_KEPT_AT_LEAST: Duration = crate::tokens::DEFAULT_LEASE_TTL;
 
 /// What a guarded write's `WAIT` found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,6 +83,9 @@ pub(super) struct Replication {
     /// Whether the connection is to a Redis Cluster (whose primaries are told apart by slot).
     cluster: bool,
     timeout: Duration,
+    /// What a refresh lease kept for a waiting save is extended to before each save of it: it
+    /// outlasts several saves (each bounded by the guard connections' response timeout).
+    lease_kept_for: Duration,
     connector: GuardConnector,
     guards: OnceCell<Vec<RedisConnection>>,
     next_guard: AtomicUsize,
@@ -103,10 +110,11 @@ impl std::fmt::Debug for Replication {
 
 impl Replication {
     /// Acknowledgements in `mode`, waiting up to `timeout`, on connections `connector` makes
-    /// (to a Redis Cluster if `cluster`).
+    /// (to a Redis Cluster if `cluster`) whose commands time out after `guard_timeout`.
     pub fn new(
         mode: ReplicaAck,
         timeout: Duration,
+        guard_timeout: Duration,
         cluster: bool,
         connector: GuardConnector,
     ) -> Self {
@@ -114,6 +122,10 @@ impl Replication {
             mode,
             cluster,
             timeout,
+            lease_kept_for: RESAVE_PAUSE
+                .saturating_add(guard_timeout)
+                .saturating_mul(3)
+                .max(LEASE_KEPT_AT_LEAST),
             connector,
             guards: OnceCell::new(),
             next_guard: AtomicUsize::new(0),
@@ -267,31 +279,38 @@ impl Replication {
     /// runs for that pair.
     pub fn keep(self: &Arc<Self>, main: &RedisConnection, version: u64, save: scripts::SaveArgs) {
         let key = save.pair_key.clone();
-        let started = {
-            let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-            match pending.get_mut(&key) {
-                // The task saving the older pair saves this one from now on.
-                Some(kept) => {
-                    kept.version = version;
-                    kept.save = save;
-                    false
-                }
-                None => {
-                    let kept = PendingSave {
-                        version,
-                        save,
-                        lease: None,
-                    };
-                    pending.insert(key.clone(), kept);
-                    crate::metrics::save_awaits_replica();
-                    true
-                }
-            }
-        };
-        if started {
+        if self.hold(version, save) {
             let replication = Arc::clone(self);
             let main = main.clone();
             tokio::spawn(async move { replication.save_until_acknowledged(main, key).await });
+        }
+    }
+
+    /// Keeps `save` (of `version`) unless a newer pair is kept for its key: whether no pair was
+    /// kept for it before (a task must be started to save it again).
+    fn hold(&self, version: u64, save: scripts::SaveArgs) -> bool {
+        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        match pending.get_mut(&save.pair_key) {
+            // The task saving the older (or the same) pair saves this one from now on; an older
+            // save that finished late (a newer one overtook it) replaces nothing.
+            Some(kept) => {
+                if version >= kept.version {
+                    kept.version = version;
+                    kept.save = save;
+                }
+                false
+            }
+            None => {
+                let key = save.pair_key.clone();
+                let kept = PendingSave {
+                    version,
+                    save,
+                    lease: None,
+                };
+                pending.insert(key, kept);
+                crate::metrics::save_awaits_replica();
+                true
+            }
         }
     }
 
@@ -332,15 +351,21 @@ impl Replication {
         let mut tries: u64 = 0;
         loop {
             tokio::time::sleep(RESAVE_PAUSE).await;
-            let Some((version, command)) = self
+            let Some((version, command, lease)) = self
                 .pending
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .get(&key)
-                .map(|kept| (kept.version, kept.save.command()))
+                .map(|kept| (kept.version, kept.save.command(), kept.lease.clone()))
             else {
                 return;
             };
+            // The lease kept for it lasts while this process lives and saves it again (not just
+            // its time to live): another process may refresh only once it is acknowledged, or
+            // some time after this process is gone.
+            if let Some(lease) = &lease {
+                extend(&main, lease, self.lease_kept_for).await;
+            }
             tries += 1;
             let outcome: RedisResult<(i64, Acked)> = self.write_and_wait(&key, command).await;
             let newer = match outcome {
@@ -402,6 +427,21 @@ impl Replication {
     }
 }
 
+/// Extends the lease `(key, holder)` to `ttl` if `holder` still holds it; if that fails, the
+/// next save tries again.
+async fn extend(main: &RedisConnection, (key, holder): &(String, String), ttl: Duration) {
+    let mut connection = main.clone();
+    let extended: RedisResult<i64> = scripts::extend()
+        .key(key)
+        .arg(holder)
+        .arg(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1))
+        .invoke_async(&mut connection)
+        .await;
+    if let Err(error) = extended {
+        tracing::debug!(kind = ?error.kind(), "extending the refresh lease kept for a waiting save failed");
+    }
+}
+
 /// Gives back the lease `(key, holder)`; if that fails, it runs out by itself.
 async fn release(main: &RedisConnection, (key, holder): &(String, String)) {
     let mut connection = main.clone();
@@ -415,22 +455,91 @@ async fn release(main: &RedisConnection, (key, holder): &(String, String)) {
     }
 }
 
-/// `connected_slaves:<n>` of an `INFO replication` answer (0 when absent: not a primary).
+/// How many replicas of an `INFO replication` answer can acknowledge: its `slave<n>:` lines
+/// with `state=online` (`connected_slaves` also counts a replica still in its full sync, which
+/// acknowledges nothing until it is done). 0 when there are none, or it is not a primary.
 fn connected_replicas(info: &str) -> u64 {
-    info.lines()
-        .find_map(|line| line.trim().strip_prefix("connected_slaves:"))
-        .and_then(|n| n.trim().parse().ok())
-        .unwrap_or(0)
+    let online = info.lines().filter(|line| {
+        let Some((name, fields)) = line.trim().split_once(':') else {
+            return false;
+        };
+        name.strip_prefix("slave")
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            && fields.split(',').any(|field| field == "state=online")
+    });
+    u64::try_from(online.count()).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn save(version: u64, payload: &[u8]) -> scripts::SaveArgs {
+        scripts::SaveArgs {
+            pair_key: "pair".to_owned(),
+            sends_key: "sends".to_owned(),
+            version,
+            expires_at_ms: 1_000,
+            format: "plaintext-json",
+            payload: zeroize::Zeroizing::new(payload.to_vec()),
+        }
+    }
+
+    fn kept(replication: &Replication) -> (u64, Vec<u8>) {
+        let pending = replication.pending.lock().unwrap();
+        let kept = &pending["pair"];
+        (kept.version, kept.save.payload.to_vec())
+    }
+
+    #[test]
+    fn an_older_pair_never_replaces_a_newer_kept_one() {
+        let connector: GuardConnector = Box::new(|| {
+            Box::pin(async {
+                Err(redis::RedisError::from((
+                    ErrorKind::Io,
+                    "not connected in a unit test",
+                )))
+            })
+        });
+        let replication = Replication::new(
+            ReplicaAck::Required,
+            DEFAULT_REPLICA_ACK_TIMEOUT,
+            DEFAULT_REPLICA_ACK_TIMEOUT,
+            false,
+            connector,
+        );
+        assert!(
+            replication.hold(3, save(3, b"three")),
+            "the first one starts a task"
+        );
+        assert!(!replication.hold(2, save(2, b"two")));
+        assert_eq!(kept(&replication), (3, b"three".to_vec()));
+        assert!(!replication.hold(4, save(4, b"four")));
+        assert_eq!(kept(&replication), (4, b"four".to_vec()));
+        assert_eq!(replication.waiting(), 1);
+    }
+
     #[test]
     fn connected_replicas_are_read_from_info() {
-        let info = "# Replication\r\nrole:master\r\nconnected_slaves:1\r\nslave0:ip=127.0.0.1\r\n";
-        assert_eq!(connected_replicas(info), 1);
-        assert_eq!(connected_replicas("# Replication\r\nrole:slave\r\n"), 0);
+        let info = "# Replication\r\nrole:master\r\nconnected_slaves:3\r\n\
+            slave0:ip=127.0.0.1,port=7001,state=online,offset=42,lag=0\r\n\
+            slave1:ip=127.0.0.1,port=7002,state=wait_bgsave,offset=0,lag=0\r\n\
+            slave2:ip=127.0.0.1,port=7003,state=send_bulk,offset=0,lag=0\r\n\
+            master_failover_state:no-failover\r\nmaster_repl_offset:42\r\n";
+        assert_eq!(
+            connected_replicas(info),
+            1,
+            "only the online replica counts"
+        );
+        let syncing = "# Replication\r\nrole:master\r\nconnected_slaves:1\r\n\
+            slave0:ip=127.0.0.1,port=7001,state=wait_bgsave,offset=0,lag=0\r\n";
+        assert_eq!(connected_replicas(syncing), 0, "a replica in its full sync");
+        assert_eq!(
+            connected_replicas("# Replication\r\nrole:master\r\nconnected_slaves:0\r\n"),
+            0
+        );
+        let replica = "# Replication\r\nrole:slave\r\nmaster_host:127.0.0.1\r\n\
+            slave_read_only:1\r\nslave_repl_offset:42\r\nslave_priority:100\r\n";
+        assert_eq!(connected_replicas(replica), 0);
     }
 }

@@ -7,17 +7,24 @@ use redis::Script;
 /// higher, or the same with another payload (nothing written). The same version with the same
 /// (sealed, randomly nonced) payload is this process saving its own pair again, waiting for a
 /// replica's acknowledgement: rewritten, so that the rewrite is replicated and acknowledged.
+/// The send counts are deleted only when the version goes up: a rewrite of the same pair keeps
+/// a send of its refresh token that another process recorded meanwhile (deleting it would let
+/// the next lease holder present that refresh token again).
 const SAVE: &str = r"
 local stored = redis.call('HGET', KEYS[1], 'version')
+local wanted = tonumber(ARGV[1])
+local rewrite = false
 if stored then
   local version = tonumber(stored)
-  local wanted = tonumber(ARGV[1])
   if version > wanted or (version == wanted and redis.call('HGET', KEYS[1], 'payload') ~= ARGV[4]) then
     return version
   end
+  rewrite = version == wanted
 end
 redis.call('HSET', KEYS[1], 'version', ARGV[1], 'expires_at_ms', ARGV[2], 'format', ARGV[3], 'payload', ARGV[4])
-redis.call('DEL', KEYS[2])
+if not rewrite then
+  redis.call('DEL', KEYS[2])
+end
 return -1
 ";
 

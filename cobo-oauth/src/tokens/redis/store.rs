@@ -9,6 +9,7 @@ use secrecy::{ExposeSecret as _, SecretString};
 
 use super::connection::RedisConnection;
 use super::keys::Keys;
+use super::last_sealed::LastSealed;
 use super::replication::{Acked, Replication};
 use super::sealing::Sealing;
 use super::{errors, scripts};
@@ -51,6 +52,8 @@ pub(super) struct Connected {
     /// The replica acknowledgements of the guarded writes (and their own connections).
     pub replication: Arc<Replication>,
     pub sealing: Sealing,
+    /// The payload last sealed for each pair, so that a retried save sends the same bytes.
+    pub last_sealed: Arc<LastSealed>,
     /// `redis://host:port/db` (`rediss://` for TLS), without credentials.
     pub endpoint: String,
     /// The URL's password, cut out of error messages. Never shown.
@@ -146,7 +149,11 @@ impl RedisStore {
             version: token.version,
             expires_at_ms: token.expires_at_ms,
             format: self.connected.sealing.format(),
-            payload: zeroize::Zeroizing::new(self.connected.sealing.seal(token, &self.keys.pair)?),
+            payload: self.connected.last_sealed.payload(
+                &self.connected.sealing,
+                token,
+                &self.keys.pair,
+            )?,
         };
         let replication = &self.connected.replication;
         let (stored, acked): (i64, Acked) = replication
