@@ -14,8 +14,9 @@
 //!   which reads a known value's shape with `serde_path_to_error` (so its error says where
 //!   reading stopped) and keeps any other as `Unknown`.
 //!
-//! The generated file uses the crates `serde`, `serde_json` and `serde_path_to_error` (and
-//! whatever typify's types use: `chrono`, `uuid`, `regress` for some specs).
+//! The generated file uses the crates `serde`, `serde_json` and `serde_path_to_error`, the
+//! runtime's `OpenEnum` (every use of an enum, at [`UnionTypes::runtime`]'s path), and whatever
+//! typify's types use (`chrono`, `uuid`, `regress` for some specs).
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -31,6 +32,7 @@ use crate::error::CodegenError;
 use crate::generate::{DEFAULT_DEADLINE, HEADER};
 use crate::locate::generate_checked;
 use crate::normalize::{Normalized, normalize, pointer, subset};
+use crate::settings::{DEFAULT_RUNTIME, RuntimePath, with_runtime_crate};
 use crate::spec;
 
 /// Generates the types of one discriminated `oneOf` of a spec and an open enum over its shapes.
@@ -40,6 +42,7 @@ pub struct UnionTypes {
     union: String,
     enum_name: String,
     extra: Vec<String>,
+    runtime: String,
     deadline: Duration,
 }
 
@@ -64,6 +67,7 @@ impl UnionTypes {
             union: union.to_owned(),
             enum_name: union.to_pascal_case(),
             extra: Vec::new(),
+            runtime: DEFAULT_RUNTIME.to_owned(),
             deadline: DEFAULT_DEADLINE,
         }
     }
@@ -89,6 +93,15 @@ impl UnionTypes {
         self
     }
 
+    /// Where the generated types find the runtime's `OpenEnum` (every use of an enum is one,
+    /// rule `open-enums`). Default [`DEFAULT_RUNTIME`] (`::cobo_oauth::runtime`), right for a
+    /// crate that depends on `cobo-oauth`; `::cobo_oauth_runtime` for one that depends on
+    /// `cobo-oauth-runtime` alone.
+    pub fn runtime(mut self, path: impl Into<String>) -> Self {
+        self.runtime = path.into();
+        self
+    }
+
     /// How long typify may take. Default [`DEFAULT_DEADLINE`].
     pub fn deadline(mut self, deadline: Duration) -> Self {
         self.deadline = deadline;
@@ -97,6 +110,7 @@ impl UnionTypes {
 
     /// Reads, cuts the spec down to the shapes, normalizes and generates.
     pub fn generate(&self) -> Result<GeneratedUnion, CodegenError> {
+        let runtime = RuntimePath::parse(&self.runtime)?;
         let spec = spec::load_spec(&self.spec)?;
         let (property, variants) = self.variants(&spec)?;
         let roots: Vec<Value> = variants
@@ -113,7 +127,7 @@ impl UnionTypes {
         let normalized = normalize(subset::subset(&spec, json!({}), &refs))?;
         let parsed: openapiv3::OpenAPI = serde_json::from_value(normalized.spec.clone())
             .map_err(|e| CodegenError::Format(e.to_string()))?;
-        let types = types_module(parsed, self.deadline)?;
+        let types = types_module(parsed, runtime, self.deadline)?;
         let enum_tokens = self.enum_tokens(&property, &variants);
         let tokens = quote! {
             #types
@@ -282,13 +296,17 @@ impl UnionTypes {
 
 /// typify's types of every schema of `spec`, as `pub mod types { ... }`, on a thread of its own
 /// with a large stack (typify recurses through nested schemas), given up after `deadline`.
-fn types_module(spec: openapiv3::OpenAPI, deadline: Duration) -> Result<TokenStream, CodegenError> {
+fn types_module(
+    spec: openapiv3::OpenAPI,
+    runtime: RuntimePath,
+    deadline: Duration,
+) -> Result<TokenStream, CodegenError> {
     let (sender, receiver) = std::sync::mpsc::channel();
     std::thread::Builder::new()
         .name("cobo-oauth-codegen-types".to_owned())
         .stack_size(64 * 1024 * 1024)
         .spawn(move || {
-            let _ = sender.send(types_text(&spec));
+            let _ = sender.send(types_text(&spec, &runtime));
         })
         .map_err(|e| CodegenError::Internal(format!("cannot start the generator thread: {e}")))?;
     let text = match receiver.recv_timeout(deadline) {
@@ -307,8 +325,10 @@ fn types_module(spec: openapiv3::OpenAPI, deadline: Duration) -> Result<TokenStr
 }
 
 /// progenitor's `types` module for `spec` as text (tokens cannot leave their thread).
-fn types_text(spec: &openapiv3::OpenAPI) -> Result<String, CodegenError> {
+/// The open enums' `x-rust-type` names the runtime crate: mapped as for a client.
+fn types_text(spec: &openapiv3::OpenAPI, runtime: &RuntimePath) -> Result<String, CodegenError> {
     let mut settings = GenerationSettings::new();
+    with_runtime_crate(&mut settings, runtime);
     settings
         .with_interface(InterfaceStyle::Positional)
         .with_tag(TagStyle::Merged);
@@ -340,7 +360,9 @@ mod tests {
     const SPEC: &str = "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths: {}\ncomponents:\n  schemas:\n    \
         Pet:\n      oneOf: [{$ref: '#/components/schemas/Cat'}, {$ref: '#/components/schemas/DogData'}]\n      \
         discriminator: {propertyName: kind}\n    \
-        Cat: {type: object, required: [kind], properties: {kind: {type: string}, lives: {$ref: '#/components/schemas/Lives'}}}\n    \
+        Cat: {type: object, required: [kind], properties: {kind: {type: string}, lives: {$ref: '#/components/schemas/Lives'}, \
+              mood: {$ref: '#/components/schemas/Mood'}}}\n    \
+        Mood: {type: string, enum: [calm, angry]}\n    \
         Lives: {type: integer}\n    \
         DogData: {type: object, required: [kind, id], properties: {kind: {type: string}}}\n    \
         Unused: {type: object, properties: {x: {type: string}}}\n";
@@ -391,6 +413,37 @@ mod tests {
                 .report()
                 .contains("/components/schemas/DogData/required")
         );
+    }
+
+    #[test]
+    fn every_use_of_an_enum_is_the_runtimes_open_enum_at_the_runtime_path() {
+        let (_dir, path) = spec_file();
+        for (runtime, open) in [
+            (None, "::cobo_oauth::runtime::OpenEnum<Mood>"),
+            (
+                Some("::cobo_oauth_runtime"),
+                "::cobo_oauth_runtime::OpenEnum<Mood>",
+            ),
+        ] {
+            let union = UnionTypes::new(&path, "Pet");
+            let union = match runtime {
+                Some(runtime) => union.runtime(runtime),
+                None => union,
+            };
+            let generated = union.generate().unwrap_or_else(|e| panic!("{e}"));
+            let code = generated.code.replace(char::is_whitespace, "");
+            assert!(
+                code.contains(&format!("pubmood:::std::option::Option<{open}>")),
+                "{}",
+                generated.code
+            );
+            assert!(code.contains("pubenumMood{"), "{}", generated.code);
+            assert!(!code.contains("mood:::std::option::Option<::serde_json::Value>"));
+        }
+        assert!(matches!(
+            UnionTypes::new(&path, "Pet").runtime("crate::x").generate(),
+            Err(CodegenError::Settings(_))
+        ));
     }
 
     #[test]
