@@ -22,15 +22,15 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use heck::ToPascalCase;
 use proc_macro2::TokenStream;
 use progenitor::{GenerationSettings, InterfaceStyle, TagStyle};
-use quote::{format_ident, quote};
+use quote::quote;
 use serde_json::{Value, json};
 
 use crate::error::CodegenError;
 use crate::generate::{DEFAULT_DEADLINE, HEADER};
 use crate::locate::generate_checked;
+use crate::normalize::naming::pascal;
 use crate::normalize::{Normalized, normalize, pointer, subset};
 use crate::settings::{DEFAULT_RUNTIME, RuntimePath, with_runtime_crate};
 use crate::spec;
@@ -65,7 +65,7 @@ impl UnionTypes {
         Self {
             spec: spec.into(),
             union: union.to_owned(),
-            enum_name: union.to_pascal_case(),
+            enum_name: pascal(union),
             extra: Vec::new(),
             runtime: DEFAULT_RUNTIME.to_owned(),
             deadline: DEFAULT_DEADLINE,
@@ -81,7 +81,8 @@ impl UnionTypes {
             .schema("Transaction")
     }
 
-    /// The name of the generated enum. Default: the `oneOf`'s schema name.
+    /// The name of the generated enum, a Rust identifier (else [`Self::generate`] fails with
+    /// [`CodegenError::Settings`]). Default: the `oneOf`'s schema name as typify names a type.
     pub fn enum_name(mut self, name: &str) -> Self {
         self.enum_name = name.to_owned();
         self
@@ -128,7 +129,7 @@ impl UnionTypes {
         let parsed: openapiv3::OpenAPI = serde_json::from_value(normalized.spec.clone())
             .map_err(|e| CodegenError::Format(e.to_string()))?;
         let types = types_module(parsed, runtime, self.deadline)?;
-        let enum_tokens = self.enum_tokens(&property, &variants);
+        let enum_tokens = self.enum_tokens(&property, &variants)?;
         let tokens = quote! {
             #types
             #enum_tokens
@@ -198,7 +199,7 @@ impl UnionTypes {
         }
         let mut idents = BTreeSet::new();
         for (tag, _) in &variants {
-            let ident = tag.to_pascal_case();
+            let ident = pascal(tag);
             if ident.is_empty() || ident == "Unknown" || !idents.insert(ident.clone()) {
                 return Err(self.invalid(format!(
                     "the discriminator value {tag:?} gives the variant name {ident:?}, empty or taken"
@@ -208,18 +209,37 @@ impl UnionTypes {
         Ok((property.to_owned(), variants))
     }
 
-    /// The enum over the shapes, its `KNOWN` values, `tag()` and `parse_known`.
-    fn enum_tokens(&self, property: &str, variants: &[(String, String)]) -> TokenStream {
-        let name = format_ident!("{}", self.enum_name);
+    /// The enum over the shapes, its `KNOWN` values, `tag()` and `parse`. A variant is named
+    /// after its value and a shape's type after its schema as typify names them ("1inch" is
+    /// `X1inch`, "a-b" `AB`); the enum's name must be an identifier as given.
+    fn enum_tokens(
+        &self,
+        property: &str,
+        variants: &[(String, String)],
+    ) -> Result<TokenStream, CodegenError> {
+        let name = syn::parse_str::<syn::Ident>(&self.enum_name).map_err(|_| {
+            self.invalid(format!(
+                "the enum name {:?} is not a Rust identifier",
+                self.enum_name
+            ))
+        })?;
         let union = &self.union;
-        let idents: Vec<_> = variants
+        let ident = |text: &str| {
+            let derived = pascal(text);
+            syn::parse_str::<syn::Ident>(&derived).map_err(|_| {
+                self.invalid(format!(
+                    "{text:?} gives {derived:?}, which is not a Rust identifier"
+                ))
+            })
+        };
+        let idents = variants
             .iter()
-            .map(|(tag, _)| format_ident!("{}", tag.to_pascal_case()))
-            .collect();
-        let types: Vec<_> = variants
+            .map(|(tag, _)| ident(tag))
+            .collect::<Result<Vec<_>, _>>()?;
+        let types = variants
             .iter()
-            .map(|(_, schema)| format_ident!("{}", schema.to_pascal_case()))
-            .collect();
+            .map(|(_, schema)| ident(schema))
+            .collect::<Result<Vec<_>, _>>()?;
         let tags: Vec<&str> = variants.iter().map(|(tag, _)| tag.as_str()).collect();
         let docs: Vec<String> = variants
             .iter()
@@ -231,7 +251,7 @@ impl UnionTypes {
         );
         let unknown_doc = format!("A `{property}` the spec does not list: the data as received.");
         let tag_doc = format!("The `{property}` of the data.");
-        quote! {
+        Ok(quote! {
             #[doc = #enum_doc]
             #[derive(Clone, Debug)]
             #[non_exhaustive]
@@ -290,7 +310,7 @@ impl UnionTypes {
                     }
                 }
             }
-        }
+        })
     }
 }
 
@@ -444,6 +464,51 @@ mod tests {
             UnionTypes::new(&path, "Pet").runtime("crate::x").generate(),
             Err(CodegenError::Settings(_))
         ));
+    }
+
+    #[test]
+    fn names_that_are_not_rust_identifiers_give_typifys_names_or_a_typed_error() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("swaps.yaml");
+        std::fs::write(
+            &path,
+            "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths: {}\ncomponents:\n  schemas:\n    \
+             swap-data:\n      oneOf: [{$ref: '#/components/schemas/1inch-swap'}, {$ref: '#/components/schemas/a-b'}]\n      \
+             discriminator: {propertyName: venue, mapping: {1inch: '#/components/schemas/1inch-swap', a-b: '#/components/schemas/a-b'}}\n    \
+             1inch-swap: {type: object, properties: {venue: {type: string}}}\n    \
+             a-b: {type: object, properties: {venue: {type: string}}}\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let generated = UnionTypes::new(&path, "swap-data")
+            .generate()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let code = generated.code.replace(char::is_whitespace, "");
+        for expected in [
+            "pubenumSwapData{",
+            "X1inch(::std::boxed::Box<types::X1inchSwap>)",
+            "AB(::std::boxed::Box<types::AB>)",
+            "pubstructX1inchSwap{",
+            "pubstructAB{",
+            "Self::X1inch(_)=>\"1inch\"",
+        ] {
+            assert!(
+                code.contains(expected),
+                "no {expected} in {}",
+                generated.code
+            );
+        }
+        // The enum's name is the caller's: one that is not an identifier is refused by name.
+        for name in ["1inch", "a-b", "type", ""] {
+            match UnionTypes::new(&path, "swap-data")
+                .enum_name(name)
+                .generate()
+            {
+                Err(CodegenError::Settings(message)) => {
+                    assert!(message.contains(&format!("{name:?}")), "{message}")
+                }
+                other => panic!("{name}: {other:?}"),
+            }
+        }
     }
 
     #[test]
