@@ -34,6 +34,7 @@ use crate::normalize::naming::pascal;
 use crate::normalize::{Normalized, normalize, pointer, subset};
 use crate::settings::{DEFAULT_RUNTIME, RuntimePath, with_runtime_crate};
 use crate::spec;
+use crate::varnames::{self, VariantNames};
 
 /// Generates the types of one discriminated `oneOf` of a spec and an open enum over its shapes.
 #[derive(Clone, Debug)]
@@ -126,9 +127,10 @@ impl UnionTypes {
             return Err(self.invalid(format!("#{missing} is referenced but not defined")));
         }
         let normalized = normalize(subset::subset(&spec, json!({}), &refs))?;
-        let parsed: openapiv3::OpenAPI = serde_json::from_value(normalized.spec.clone())
-            .map_err(|e| CodegenError::Format(e.to_string()))?;
-        let types = types_module(parsed, runtime, self.deadline)?;
+        let (prepared, names) = varnames::prepare(&normalized.spec);
+        let parsed: openapiv3::OpenAPI =
+            serde_json::from_value(prepared).map_err(|e| CodegenError::Format(e.to_string()))?;
+        let types = types_module(parsed, runtime, names, self.deadline)?;
         let enum_tokens = self.enum_tokens(&property, &variants)?;
         let tokens = quote! {
             #types
@@ -315,10 +317,12 @@ impl UnionTypes {
 }
 
 /// typify's types of every schema of `spec`, as `pub mod types { ... }`, on a thread of its own
-/// with a large stack (typify recurses through nested schemas), given up after `deadline`.
+/// with a large stack (typify recurses through nested schemas), given up after `deadline`; the
+/// enums `names` names get their wire values back ([`crate::varnames`]).
 fn types_module(
     spec: openapiv3::OpenAPI,
     runtime: RuntimePath,
+    names: VariantNames,
     deadline: Duration,
 ) -> Result<TokenStream, CodegenError> {
     let (sender, receiver) = std::sync::mpsc::channel();
@@ -326,7 +330,7 @@ fn types_module(
         .name("cobo-oauth-codegen-types".to_owned())
         .stack_size(64 * 1024 * 1024)
         .spawn(move || {
-            let _ = sender.send(types_text(&spec, &runtime));
+            let _ = sender.send(types_text(&spec, &runtime, &names));
         })
         .map_err(|e| CodegenError::Internal(format!("cannot start the generator thread: {e}")))?;
     let text = match receiver.recv_timeout(deadline) {
@@ -346,14 +350,20 @@ fn types_module(
 
 /// progenitor's `types` module for `spec` as text (tokens cannot leave their thread).
 /// The open enums' `x-rust-type` names the runtime crate: mapped as for a client.
-fn types_text(spec: &openapiv3::OpenAPI, runtime: &RuntimePath) -> Result<String, CodegenError> {
+fn types_text(
+    spec: &openapiv3::OpenAPI,
+    runtime: &RuntimePath,
+    names: &VariantNames,
+) -> Result<String, CodegenError> {
     let mut settings = GenerationSettings::new();
     with_runtime_crate(&mut settings, runtime);
     settings
         .with_interface(InterfaceStyle::Positional)
         .with_tag(TagStyle::Merged);
     let tokens = generate_checked(spec, &settings)?;
-    let file: syn::File = syn::parse2(tokens).map_err(|e| CodegenError::Format(e.to_string()))?;
+    let mut file: syn::File =
+        syn::parse2(tokens).map_err(|e| CodegenError::Format(e.to_string()))?;
+    varnames::restore(&mut file, names)?;
     file.items
         .into_iter()
         .find_map(|item| match item {
@@ -508,6 +518,35 @@ mod tests {
                 }
                 other => panic!("{name}: {other:?}"),
             }
+        }
+    }
+
+    #[test]
+    fn enums_whose_values_are_not_identifiers_get_named_variants_with_their_wire_values() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("rules.yaml");
+        std::fs::write(
+            &path,
+            "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths: {}\ncomponents:\n  schemas:\n    \
+             Rule:\n      oneOf: [{$ref: '#/components/schemas/Limit'}]\n      discriminator: {propertyName: kind}\n    \
+             Limit: {type: object, properties: {kind: {type: string}, op: {$ref: '#/components/schemas/Op'}}}\n    \
+             Op: {type: string, enum: ['>', '>=', '<']}\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let generated = UnionTypes::new(&path, "Rule")
+            .generate()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let code = generated.code.replace(char::is_whitespace, "");
+        for expected in [
+            "pubenumOp{#[serde(rename=\">\")]Gt,#[serde(rename=\">=\")]Ge,#[serde(rename=\"<\")]Lt,}",
+            "Self::Ge=>f.write_str(\">=\")",
+            "pubop:::std::option::Option<::cobo_oauth::runtime::OpenEnum<Op>>",
+        ] {
+            assert!(
+                code.contains(expected),
+                "no {expected} in {}",
+                generated.code
+            );
         }
     }
 
