@@ -18,7 +18,8 @@
 //! change; an `allOf` (e.g. `allOf: [$ref]` beside a `default`, or a property two merged
 //! members define differently, see rule `merge-all-of`) is not an enum itself, and typify
 //! intersects its members. Such a use stays closed (a value the enum does not list fails
-//! deserialization) and the rule says so, in a change of its own per component or operation.
+//! deserialization) and the rule says so, in a note per component or operation
+//! ([`Normalized::notes`](super::Normalized::notes)).
 
 use std::collections::HashSet;
 
@@ -38,8 +39,9 @@ pub const RUNTIME_CRATE: &str = "cobo-oauth-runtime";
 const OPEN_ENUM: &str = "cobo_oauth_runtime::OpenEnum";
 
 /// Applies the rule to every enum use of the document; one change per component or operation
-/// whose schemas it rewrote, listing each use.
-pub fn apply(spec: &mut Value, changes: &mut Vec<Change>) {
+/// whose schemas it rewrote, listing each use, and one note per component or operation with
+/// enum uses it left closed, listing each and why.
+pub fn apply(spec: &mut Value, changes: &mut Vec<Change>, notes: &mut Vec<Change>) {
     let mut taken: HashSet<String> = spec
         .pointer("/components/schemas")
         .and_then(Value::as_object)
@@ -113,18 +115,20 @@ pub fn apply(spec: &mut Value, changes: &mut Vec<Change>) {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        for (list, what) in [
+        for (list, what, out) in [
             (
                 &owner.opened,
                 "enum uses open (a value the enum does not list is kept as it came)",
+                &mut *changes,
             ),
             (
                 &owner.closed,
                 "enum uses left closed (a value the enum does not list fails deserialization)",
+                &mut *notes,
             ),
         ] {
             if !list.is_empty() {
-                changes.push(Change {
+                out.push(Change {
                     pointer: owner.pointer.clone(),
                     operation: owner.operation.clone(),
                     rule: RULE,
@@ -281,8 +285,8 @@ mod tests {
                     "side": {"type": "string", "description": "d", "enum": ["In", "Out"]},
                     "fee": {"oneOf": [{"$ref": "#/components/schemas/Status"}, {"type": "object"}]}}}}}
         });
-        let mut changes = Vec::new();
-        apply(&mut s, &mut changes);
+        let (mut changes, mut notes) = (Vec::new(), Vec::new());
+        apply(&mut s, &mut changes, &mut notes);
         let schemas = &s["components"]["schemas"];
         assert_eq!(schemas["Status"], status);
         let tx = &schemas["Tx"]["properties"];
@@ -337,13 +341,6 @@ mod tests {
                     )
                 ),
                 (
-                    "/components/schemas/Tx",
-                    None,
-                    "enum uses left closed (a value the enum does not list fails deserialization): \
-                     /properties/fee/oneOf/0 Status (a member of a oneOf or anyOf, which an \
-                     unlisted value must not match)"
-                ),
-                (
                     "/paths/~1t/get",
                     Some("list_t"),
                     &*format!(
@@ -354,6 +351,19 @@ mod tests {
             ]
         );
         assert!(changes.iter().all(|c| c.rule == RULE));
+        // The oneOf's member stays closed: a note says so (the spec there is unchanged).
+        assert_eq!(
+            notes,
+            [Change {
+                pointer: "/components/schemas/Tx".into(),
+                operation: None,
+                rule: RULE,
+                detail: "enum uses left closed (a value the enum does not list fails \
+                         deserialization): /properties/fee/oneOf/0 Status (a member of a oneOf or \
+                         anyOf, which an unlisted value must not match)"
+                    .into()
+            }]
+        );
     }
 
     #[test]
@@ -361,7 +371,7 @@ mod tests {
         let mut s = json!({"paths": {}, "components": {"schemas": {
             "TxSide": {"type": "object"},
             "Tx": {"type": "object", "properties": {"side": {"type": "string", "enum": ["In"]}}}}}});
-        apply(&mut s, &mut Vec::new());
+        apply(&mut s, &mut Vec::new(), &mut Vec::new());
         assert_eq!(
             s.pointer("/components/schemas/Tx/properties/side/x-rust-type/parameters/0/title"),
             Some(&json!("TxSide2"))
@@ -384,6 +394,14 @@ mod tests {
                 "Tx": {"allOf": [{"$ref": "#/components/schemas/Base"}, {"type": "object",
                     "properties": {"status": {"type": "string", "enum": ["Done"]}}}]}}}});
         let normalized = crate::normalize::normalize(spec).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            normalized
+                .changes
+                .iter()
+                .all(|c| !c.detail.contains("left closed")),
+            "a note is no rewrite"
+        );
+        assert_eq!(normalized.notes.len(), 2, "{:?}", normalized.notes);
         let report = normalized.report();
         let closed = "enum uses left closed (a value the enum does not list fails deserialization)";
         for expected in [
