@@ -58,6 +58,11 @@ pub enum CodegenError {
     /// [`Codegen::allow_skipped`]: crate::Codegen::allow_skipped
     #[error("{} operation(s) cannot be generated:{}", .0.len(), .0.iter().map(|s| format!("\n  operation {} at {}: {}", s.operation, s.pointer, s.reason)).collect::<String>())]
     Skipped(Vec<Skipped>),
+    /// Enums whose variants `x-enum-varnames` names were not generated as expected (typify
+    /// named the type, or a variant, otherwise), so their variants would go on the wire as their
+    /// names (`Gt` where Cobo expects `>`). One line per enum, naming it and its variants.
+    #[error("{} enum(s) named by x-enum-varnames were not generated as expected, so their values would be sent as the variants' names:{}", .0.len(), .0.iter().map(|p| format!("\n  {p}")).collect::<String>())]
+    VariantNames(Vec<String>),
     /// The generator itself failed (a thread could not start, or stopped without an answer).
     #[error("{0}")]
     Internal(String),

@@ -31,7 +31,7 @@ pub fn generate(
     let mut file: syn::File = syn::parse2(tokens).map_err(format)?;
     let glue: syn::File = syn::parse2(glue(spec, runtime, &file)).map_err(format)?;
     file.items.extend(glue.items);
-    restore(&mut file, names);
+    restore(&mut file, names)?;
     Ok(format!("{HEADER}{}", prettyplease::unparse(&file)))
 }
 

@@ -58,7 +58,7 @@ impl RuntimePath {
 /// `x-rust-type`s naming `cobo-oauth-runtime` (the open enums) at the runtime's path.
 pub fn progenitor_settings(runtime: &RuntimePath) -> GenerationSettings {
     let mut settings = GenerationSettings::new();
-    settings.with_crate(RUNTIME_CRATE, CrateVers::Any, Some(&runtime.as_crate()));
+    with_runtime_crate(&mut settings, runtime);
     settings
         .with_interface(InterfaceStyle::Builder)
         .with_tag(TagStyle::Merged)
@@ -70,6 +70,14 @@ pub fn progenitor_settings(runtime: &RuntimePath) -> GenerationSettings {
             std::iter::empty(),
         );
     settings
+}
+
+/// Maps the crate the open enums' `x-rust-type` names ([`RUNTIME_CRATE`]) to `runtime`.
+/// Without it typify takes `x-rust-type` for a crate it may not use and falls back to an
+/// untyped `serde_json::Value` for every enum use: every generation that normalizes (a
+/// client, [`crate::UnionTypes`]) must call it.
+pub fn with_runtime_crate(settings: &mut GenerationSettings, runtime: &RuntimePath) {
+    settings.with_crate(RUNTIME_CRATE, CrateVers::Any, Some(&runtime.as_crate()));
 }
 
 /// The schema progenitor hands typify for a string marked with [`SECRET_EXTENSION`] (typify

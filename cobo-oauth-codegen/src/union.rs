@@ -14,24 +14,27 @@
 //!   which reads a known value's shape with `serde_path_to_error` (so its error says where
 //!   reading stopped) and keeps any other as `Unknown`.
 //!
-//! The generated file uses the crates `serde`, `serde_json` and `serde_path_to_error` (and
-//! whatever typify's types use: `chrono`, `uuid`, `regress` for some specs).
+//! The generated file uses the crates `serde`, `serde_json` and `serde_path_to_error`, the
+//! runtime's `OpenEnum` (every use of an enum, at [`UnionTypes::runtime`]'s path), and whatever
+//! typify's types use (`chrono`, `uuid`, `regress` for some specs).
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use heck::ToPascalCase;
 use proc_macro2::TokenStream;
 use progenitor::{GenerationSettings, InterfaceStyle, TagStyle};
-use quote::{format_ident, quote};
+use quote::quote;
 use serde_json::{Value, json};
 
 use crate::error::CodegenError;
 use crate::generate::{DEFAULT_DEADLINE, HEADER};
 use crate::locate::generate_checked;
+use crate::normalize::naming::pascal;
 use crate::normalize::{Normalized, normalize, pointer, subset};
+use crate::settings::{DEFAULT_RUNTIME, RuntimePath, with_runtime_crate};
 use crate::spec;
+use crate::varnames::{self, VariantNames};
 
 /// Generates the types of one discriminated `oneOf` of a spec and an open enum over its shapes.
 #[derive(Clone, Debug)]
@@ -40,6 +43,7 @@ pub struct UnionTypes {
     union: String,
     enum_name: String,
     extra: Vec<String>,
+    runtime: String,
     deadline: Duration,
 }
 
@@ -62,8 +66,9 @@ impl UnionTypes {
         Self {
             spec: spec.into(),
             union: union.to_owned(),
-            enum_name: union.to_pascal_case(),
+            enum_name: pascal(union),
             extra: Vec::new(),
+            runtime: DEFAULT_RUNTIME.to_owned(),
             deadline: DEFAULT_DEADLINE,
         }
     }
@@ -77,7 +82,8 @@ impl UnionTypes {
             .schema("Transaction")
     }
 
-    /// The name of the generated enum. Default: the `oneOf`'s schema name.
+    /// The name of the generated enum, a Rust identifier (else [`Self::generate`] fails with
+    /// [`CodegenError::Settings`]). Default: the `oneOf`'s schema name as typify names a type.
     pub fn enum_name(mut self, name: &str) -> Self {
         self.enum_name = name.to_owned();
         self
@@ -89,6 +95,15 @@ impl UnionTypes {
         self
     }
 
+    /// Where the generated types find the runtime's `OpenEnum` (every use of an enum is one,
+    /// rule `open-enums`). Default [`DEFAULT_RUNTIME`] (`::cobo_oauth::runtime`), right for a
+    /// crate that depends on `cobo-oauth`; `::cobo_oauth_runtime` for one that depends on
+    /// `cobo-oauth-runtime` alone.
+    pub fn runtime(mut self, path: impl Into<String>) -> Self {
+        self.runtime = path.into();
+        self
+    }
+
     /// How long typify may take. Default [`DEFAULT_DEADLINE`].
     pub fn deadline(mut self, deadline: Duration) -> Self {
         self.deadline = deadline;
@@ -97,6 +112,7 @@ impl UnionTypes {
 
     /// Reads, cuts the spec down to the shapes, normalizes and generates.
     pub fn generate(&self) -> Result<GeneratedUnion, CodegenError> {
+        let runtime = RuntimePath::parse(&self.runtime)?;
         let spec = spec::load_spec(&self.spec)?;
         let (property, variants) = self.variants(&spec)?;
         let roots: Vec<Value> = variants
@@ -111,10 +127,11 @@ impl UnionTypes {
             return Err(self.invalid(format!("#{missing} is referenced but not defined")));
         }
         let normalized = normalize(subset::subset(&spec, json!({}), &refs))?;
-        let parsed: openapiv3::OpenAPI = serde_json::from_value(normalized.spec.clone())
-            .map_err(|e| CodegenError::Format(e.to_string()))?;
-        let types = types_module(parsed, self.deadline)?;
-        let enum_tokens = self.enum_tokens(&property, &variants);
+        let (prepared, names) = varnames::prepare(&normalized.spec);
+        let parsed: openapiv3::OpenAPI =
+            serde_json::from_value(prepared).map_err(|e| CodegenError::Format(e.to_string()))?;
+        let types = types_module(parsed, runtime, names, self.deadline)?;
+        let enum_tokens = self.enum_tokens(&property, &variants)?;
         let tokens = quote! {
             #types
             #enum_tokens
@@ -184,7 +201,7 @@ impl UnionTypes {
         }
         let mut idents = BTreeSet::new();
         for (tag, _) in &variants {
-            let ident = tag.to_pascal_case();
+            let ident = pascal(tag);
             if ident.is_empty() || ident == "Unknown" || !idents.insert(ident.clone()) {
                 return Err(self.invalid(format!(
                     "the discriminator value {tag:?} gives the variant name {ident:?}, empty or taken"
@@ -194,18 +211,37 @@ impl UnionTypes {
         Ok((property.to_owned(), variants))
     }
 
-    /// The enum over the shapes, its `KNOWN` values, `tag()` and `parse_known`.
-    fn enum_tokens(&self, property: &str, variants: &[(String, String)]) -> TokenStream {
-        let name = format_ident!("{}", self.enum_name);
+    /// The enum over the shapes, its `KNOWN` values, `tag()` and `parse`. A variant is named
+    /// after its value and a shape's type after its schema as typify names them ("1inch" is
+    /// `X1inch`, "a-b" `AB`); the enum's name must be an identifier as given.
+    fn enum_tokens(
+        &self,
+        property: &str,
+        variants: &[(String, String)],
+    ) -> Result<TokenStream, CodegenError> {
+        let name = syn::parse_str::<syn::Ident>(&self.enum_name).map_err(|_| {
+            self.invalid(format!(
+                "the enum name {:?} is not a Rust identifier",
+                self.enum_name
+            ))
+        })?;
         let union = &self.union;
-        let idents: Vec<_> = variants
+        let ident = |text: &str| {
+            let derived = pascal(text);
+            syn::parse_str::<syn::Ident>(&derived).map_err(|_| {
+                self.invalid(format!(
+                    "{text:?} gives {derived:?}, which is not a Rust identifier"
+                ))
+            })
+        };
+        let idents = variants
             .iter()
-            .map(|(tag, _)| format_ident!("{}", tag.to_pascal_case()))
-            .collect();
-        let types: Vec<_> = variants
+            .map(|(tag, _)| ident(tag))
+            .collect::<Result<Vec<_>, _>>()?;
+        let types = variants
             .iter()
-            .map(|(_, schema)| format_ident!("{}", schema.to_pascal_case()))
-            .collect();
+            .map(|(_, schema)| ident(schema))
+            .collect::<Result<Vec<_>, _>>()?;
         let tags: Vec<&str> = variants.iter().map(|(tag, _)| tag.as_str()).collect();
         let docs: Vec<String> = variants
             .iter()
@@ -217,7 +253,7 @@ impl UnionTypes {
         );
         let unknown_doc = format!("A `{property}` the spec does not list: the data as received.");
         let tag_doc = format!("The `{property}` of the data.");
-        quote! {
+        Ok(quote! {
             #[doc = #enum_doc]
             #[derive(Clone, Debug)]
             #[non_exhaustive]
@@ -276,19 +312,25 @@ impl UnionTypes {
                     }
                 }
             }
-        }
+        })
     }
 }
 
 /// typify's types of every schema of `spec`, as `pub mod types { ... }`, on a thread of its own
-/// with a large stack (typify recurses through nested schemas), given up after `deadline`.
-fn types_module(spec: openapiv3::OpenAPI, deadline: Duration) -> Result<TokenStream, CodegenError> {
+/// with a large stack (typify recurses through nested schemas), given up after `deadline`; the
+/// enums `names` names get their wire values back ([`crate::varnames`]).
+fn types_module(
+    spec: openapiv3::OpenAPI,
+    runtime: RuntimePath,
+    names: VariantNames,
+    deadline: Duration,
+) -> Result<TokenStream, CodegenError> {
     let (sender, receiver) = std::sync::mpsc::channel();
     std::thread::Builder::new()
         .name("cobo-oauth-codegen-types".to_owned())
         .stack_size(64 * 1024 * 1024)
         .spawn(move || {
-            let _ = sender.send(types_text(&spec));
+            let _ = sender.send(types_text(&spec, &runtime, &names));
         })
         .map_err(|e| CodegenError::Internal(format!("cannot start the generator thread: {e}")))?;
     let text = match receiver.recv_timeout(deadline) {
@@ -307,13 +349,21 @@ fn types_module(spec: openapiv3::OpenAPI, deadline: Duration) -> Result<TokenStr
 }
 
 /// progenitor's `types` module for `spec` as text (tokens cannot leave their thread).
-fn types_text(spec: &openapiv3::OpenAPI) -> Result<String, CodegenError> {
+/// The open enums' `x-rust-type` names the runtime crate: mapped as for a client.
+fn types_text(
+    spec: &openapiv3::OpenAPI,
+    runtime: &RuntimePath,
+    names: &VariantNames,
+) -> Result<String, CodegenError> {
     let mut settings = GenerationSettings::new();
+    with_runtime_crate(&mut settings, runtime);
     settings
         .with_interface(InterfaceStyle::Positional)
         .with_tag(TagStyle::Merged);
     let tokens = generate_checked(spec, &settings)?;
-    let file: syn::File = syn::parse2(tokens).map_err(|e| CodegenError::Format(e.to_string()))?;
+    let mut file: syn::File =
+        syn::parse2(tokens).map_err(|e| CodegenError::Format(e.to_string()))?;
+    varnames::restore(&mut file, names)?;
     file.items
         .into_iter()
         .find_map(|item| match item {
@@ -340,7 +390,9 @@ mod tests {
     const SPEC: &str = "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths: {}\ncomponents:\n  schemas:\n    \
         Pet:\n      oneOf: [{$ref: '#/components/schemas/Cat'}, {$ref: '#/components/schemas/DogData'}]\n      \
         discriminator: {propertyName: kind}\n    \
-        Cat: {type: object, required: [kind], properties: {kind: {type: string}, lives: {$ref: '#/components/schemas/Lives'}}}\n    \
+        Cat: {type: object, required: [kind], properties: {kind: {type: string}, lives: {$ref: '#/components/schemas/Lives'}, \
+              mood: {$ref: '#/components/schemas/Mood'}}}\n    \
+        Mood: {type: string, enum: [calm, angry]}\n    \
         Lives: {type: integer}\n    \
         DogData: {type: object, required: [kind, id], properties: {kind: {type: string}}}\n    \
         Unused: {type: object, properties: {x: {type: string}}}\n";
@@ -391,6 +443,111 @@ mod tests {
                 .report()
                 .contains("/components/schemas/DogData/required")
         );
+    }
+
+    #[test]
+    fn every_use_of_an_enum_is_the_runtimes_open_enum_at_the_runtime_path() {
+        let (_dir, path) = spec_file();
+        for (runtime, open) in [
+            (None, "::cobo_oauth::runtime::OpenEnum<Mood>"),
+            (
+                Some("::cobo_oauth_runtime"),
+                "::cobo_oauth_runtime::OpenEnum<Mood>",
+            ),
+        ] {
+            let union = UnionTypes::new(&path, "Pet");
+            let union = match runtime {
+                Some(runtime) => union.runtime(runtime),
+                None => union,
+            };
+            let generated = union.generate().unwrap_or_else(|e| panic!("{e}"));
+            let code = generated.code.replace(char::is_whitespace, "");
+            assert!(
+                code.contains(&format!("pubmood:::std::option::Option<{open}>")),
+                "{}",
+                generated.code
+            );
+            assert!(code.contains("pubenumMood{"), "{}", generated.code);
+            assert!(!code.contains("mood:::std::option::Option<::serde_json::Value>"));
+        }
+        assert!(matches!(
+            UnionTypes::new(&path, "Pet").runtime("crate::x").generate(),
+            Err(CodegenError::Settings(_))
+        ));
+    }
+
+    #[test]
+    fn names_that_are_not_rust_identifiers_give_typifys_names_or_a_typed_error() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("swaps.yaml");
+        std::fs::write(
+            &path,
+            "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths: {}\ncomponents:\n  schemas:\n    \
+             swap-data:\n      oneOf: [{$ref: '#/components/schemas/1inch-swap'}, {$ref: '#/components/schemas/a-b'}]\n      \
+             discriminator: {propertyName: venue, mapping: {1inch: '#/components/schemas/1inch-swap', a-b: '#/components/schemas/a-b'}}\n    \
+             1inch-swap: {type: object, properties: {venue: {type: string}}}\n    \
+             a-b: {type: object, properties: {venue: {type: string}}}\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let generated = UnionTypes::new(&path, "swap-data")
+            .generate()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let code = generated.code.replace(char::is_whitespace, "");
+        for expected in [
+            "pubenumSwapData{",
+            "X1inch(::std::boxed::Box<types::X1inchSwap>)",
+            "AB(::std::boxed::Box<types::AB>)",
+            "pubstructX1inchSwap{",
+            "pubstructAB{",
+            "Self::X1inch(_)=>\"1inch\"",
+        ] {
+            assert!(
+                code.contains(expected),
+                "no {expected} in {}",
+                generated.code
+            );
+        }
+        // The enum's name is the caller's: one that is not an identifier is refused by name.
+        for name in ["1inch", "a-b", "type", ""] {
+            match UnionTypes::new(&path, "swap-data")
+                .enum_name(name)
+                .generate()
+            {
+                Err(CodegenError::Settings(message)) => {
+                    assert!(message.contains(&format!("{name:?}")), "{message}")
+                }
+                other => panic!("{name}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn enums_whose_values_are_not_identifiers_get_named_variants_with_their_wire_values() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("rules.yaml");
+        std::fs::write(
+            &path,
+            "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths: {}\ncomponents:\n  schemas:\n    \
+             Rule:\n      oneOf: [{$ref: '#/components/schemas/Limit'}]\n      discriminator: {propertyName: kind}\n    \
+             Limit: {type: object, properties: {kind: {type: string}, op: {$ref: '#/components/schemas/Op'}}}\n    \
+             Op: {type: string, enum: ['>', '>=', '<']}\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let generated = UnionTypes::new(&path, "Rule")
+            .generate()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let code = generated.code.replace(char::is_whitespace, "");
+        for expected in [
+            "pubenumOp{#[serde(rename=\">\")]Gt,#[serde(rename=\">=\")]Ge,#[serde(rename=\"<\")]Lt,}",
+            "Self::Ge=>f.write_str(\">=\")",
+            "pubop:::std::option::Option<::cobo_oauth::runtime::OpenEnum<Op>>",
+        ] {
+            assert!(
+                code.contains(expected),
+                "no {expected} in {}",
+                generated.code
+            );
+        }
     }
 
     #[test]

@@ -157,7 +157,9 @@ pub mod types {
         ///The chain ID, which is the unique identifier of a blockchain. You can retrieve the IDs of all the chains you can use by calling [List enabled chains](https://www.cobo.com/developers/v2/api-references/wallets/list-enabled-chains).
         pub chain_id: ::std::string::String,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub encoding: ::std::option::Option<::serde_json::Value>,
+        pub encoding: ::std::option::Option<
+            ::cobo_oauth::runtime::OpenEnum<AddressEncoding>,
+        >,
         ///The memo code.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub memo: ::std::option::Option<::std::string::String>,
@@ -217,7 +219,7 @@ The data type of the event.
 - `ComplianceKyaScreenings`: The compliance KYA screenings event data.
 - `Organization`: The organization event data.
 - `FiatTransaction`: The fiat transaction event data.*/
-        pub data_type: ::serde_json::Value,
+        pub data_type: ::cobo_oauth::runtime::OpenEnum<AddressesEventDataDataType>,
     }
     ///`AddressesEventDataAddressesItem`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
@@ -227,7 +229,9 @@ The data type of the event.
         ///The chain ID, which is the unique identifier of a blockchain. You can retrieve the IDs of all the chains you can use by calling [List enabled chains](https://www.cobo.com/developers/v2/api-references/wallets/list-enabled-chains).
         pub chain_id: ::std::string::String,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub encoding: ::std::option::Option<::serde_json::Value>,
+        pub encoding: ::std::option::Option<
+            ::cobo_oauth::runtime::OpenEnum<AddressEncoding>,
+        >,
         ///The memo code.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub memo: ::std::option::Option<::std::string::String>,
@@ -254,6 +258,159 @@ The data type of the event.
         ///The 32-byte x-only public key in hexadecimal format after tweaking.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub x_only_pubkey: ::std::option::Option<::std::string::String>,
+    }
+    /**
+The data type of the event.
+- `Transaction`: The transaction event data.
+- `TSSRequest`: The TSS request event data.
+- `Addresses`: The addresses event data.
+- `WalletInfo`: The wallet information event data.
+- `MPCVault`: The MPC vault event data.
+- `Chains`: The enabled chain event data.
+- `Tokens`: The enabled token event data.
+- `TokenListing`: The token listing event data.
+
+- `PaymentOrder`: The payment order event data.
+- `PaymentRefund`: The payment refund event data.
+- `PaymentSettlement`: The payment settlement event data.
+- `PaymentTransaction`: The payment transaction event data.
+- `PaymentAddressUpdate`: The top-up address update event data.
+- `PaymentPayout`: The payment payout event data.
+- `PaymentBankWithdrawal`: The payment bank withdrawal event data.
+- `PaymentBulkSend`: The payment bulk send event data.
+- `PaymentBulkSendItem`: The payment bulk send item event data.
+- `PaymentAccountBalanceUpdate`: The Payments account balance updated event data, including account information and balance change details.
+- `BalanceUpdateInfo`: The balance update event data.
+- `SuspendedToken`: The token suspension event data.
+- `ComplianceDisposition`: The compliance disposition event data.
+- `ComplianceKytScreenings`: The compliance KYT screenings event data.
+- `ComplianceKyaScreenings`: The compliance KYA screenings event data.
+- `Organization`: The organization event data.
+- `FiatTransaction`: The fiat transaction event data.*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum AddressesEventDataDataType {
+        Transaction,
+        #[serde(rename = "TSSRequest")]
+        TssRequest,
+        Addresses,
+        WalletInfo,
+        #[serde(rename = "MPCVault")]
+        MpcVault,
+        Chains,
+        Tokens,
+        TokenListing,
+        PaymentOrder,
+        PaymentRefund,
+        PaymentSettlement,
+        PaymentTransaction,
+        PaymentAddressUpdate,
+        PaymentPayout,
+        PaymentBankWithdrawal,
+        PaymentBulkSend,
+        PaymentBulkSendItem,
+        PaymentAccountBalanceUpdate,
+        BalanceUpdateInfo,
+        SuspendedToken,
+        ComplianceDisposition,
+        ComplianceKytScreenings,
+        ComplianceKyaScreenings,
+        Organization,
+        FiatTransaction,
+    }
+    impl ::std::fmt::Display for AddressesEventDataDataType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Transaction => f.write_str("Transaction"),
+                Self::TssRequest => f.write_str("TSSRequest"),
+                Self::Addresses => f.write_str("Addresses"),
+                Self::WalletInfo => f.write_str("WalletInfo"),
+                Self::MpcVault => f.write_str("MPCVault"),
+                Self::Chains => f.write_str("Chains"),
+                Self::Tokens => f.write_str("Tokens"),
+                Self::TokenListing => f.write_str("TokenListing"),
+                Self::PaymentOrder => f.write_str("PaymentOrder"),
+                Self::PaymentRefund => f.write_str("PaymentRefund"),
+                Self::PaymentSettlement => f.write_str("PaymentSettlement"),
+                Self::PaymentTransaction => f.write_str("PaymentTransaction"),
+                Self::PaymentAddressUpdate => f.write_str("PaymentAddressUpdate"),
+                Self::PaymentPayout => f.write_str("PaymentPayout"),
+                Self::PaymentBankWithdrawal => f.write_str("PaymentBankWithdrawal"),
+                Self::PaymentBulkSend => f.write_str("PaymentBulkSend"),
+                Self::PaymentBulkSendItem => f.write_str("PaymentBulkSendItem"),
+                Self::PaymentAccountBalanceUpdate => {
+                    f.write_str("PaymentAccountBalanceUpdate")
+                }
+                Self::BalanceUpdateInfo => f.write_str("BalanceUpdateInfo"),
+                Self::SuspendedToken => f.write_str("SuspendedToken"),
+                Self::ComplianceDisposition => f.write_str("ComplianceDisposition"),
+                Self::ComplianceKytScreenings => f.write_str("ComplianceKytScreenings"),
+                Self::ComplianceKyaScreenings => f.write_str("ComplianceKyaScreenings"),
+                Self::Organization => f.write_str("Organization"),
+                Self::FiatTransaction => f.write_str("FiatTransaction"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for AddressesEventDataDataType {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "Transaction" => Ok(Self::Transaction),
+                "TSSRequest" => Ok(Self::TssRequest),
+                "Addresses" => Ok(Self::Addresses),
+                "WalletInfo" => Ok(Self::WalletInfo),
+                "MPCVault" => Ok(Self::MpcVault),
+                "Chains" => Ok(Self::Chains),
+                "Tokens" => Ok(Self::Tokens),
+                "TokenListing" => Ok(Self::TokenListing),
+                "PaymentOrder" => Ok(Self::PaymentOrder),
+                "PaymentRefund" => Ok(Self::PaymentRefund),
+                "PaymentSettlement" => Ok(Self::PaymentSettlement),
+                "PaymentTransaction" => Ok(Self::PaymentTransaction),
+                "PaymentAddressUpdate" => Ok(Self::PaymentAddressUpdate),
+                "PaymentPayout" => Ok(Self::PaymentPayout),
+                "PaymentBankWithdrawal" => Ok(Self::PaymentBankWithdrawal),
+                "PaymentBulkSend" => Ok(Self::PaymentBulkSend),
+                "PaymentBulkSendItem" => Ok(Self::PaymentBulkSendItem),
+                "PaymentAccountBalanceUpdate" => Ok(Self::PaymentAccountBalanceUpdate),
+                "BalanceUpdateInfo" => Ok(Self::BalanceUpdateInfo),
+                "SuspendedToken" => Ok(Self::SuspendedToken),
+                "ComplianceDisposition" => Ok(Self::ComplianceDisposition),
+                "ComplianceKytScreenings" => Ok(Self::ComplianceKytScreenings),
+                "ComplianceKyaScreenings" => Ok(Self::ComplianceKyaScreenings),
+                "Organization" => Ok(Self::Organization),
+                "FiatTransaction" => Ok(Self::FiatTransaction),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for AddressesEventDataDataType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for AddressesEventDataDataType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
     }
     ///The balance details.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
@@ -320,7 +477,9 @@ The data type of the event.
 - `ComplianceKyaScreenings`: The compliance KYA screenings event data.
 - `Organization`: The organization event data.
 - `FiatTransaction`: The fiat transaction event data.*/
-        pub data_type: ::serde_json::Value,
+        pub data_type: ::cobo_oauth::runtime::OpenEnum<
+            BalanceUpdateInfoEventDataDataType,
+        >,
         ///The token ID, which is the unique identifier of a token. You can retrieve the IDs of all the tokens you can use by calling [List enabled tokens](https://www.cobo.com/developers/v2/api-references/wallets/list-enabled-tokens).
         pub token_id: ::std::string::String,
         /**The time when the balance updated, in Unix timestamp format, measured in milliseconds.
@@ -328,6 +487,160 @@ The data type of the event.
         pub updated_timestamp: i64,
         ///The wallet ID.
         pub wallet_uuid: ::uuid::Uuid,
+    }
+    /**
+The data type of the event.
+- `Transaction`: The transaction event data.
+- `TSSRequest`: The TSS request event data.
+- `Addresses`: The addresses event data.
+- `WalletInfo`: The wallet information event data.
+- `MPCVault`: The MPC vault event data.
+- `Chains`: The enabled chain event data.
+- `Tokens`: The enabled token event data.
+- `TokenListing`: The token listing event data.
+
+- `PaymentOrder`: The payment order event data.
+- `PaymentRefund`: The payment refund event data.
+- `PaymentSettlement`: The payment settlement event data.
+- `PaymentTransaction`: The payment transaction event data.
+- `PaymentAddressUpdate`: The top-up address update event data.
+- `PaymentPayout`: The payment payout event data.
+- `PaymentBankWithdrawal`: The payment bank withdrawal event data.
+- `PaymentBulkSend`: The payment bulk send event data.
+- `PaymentBulkSendItem`: The payment bulk send item event data.
+- `PaymentAccountBalanceUpdate`: The Payments account balance updated event data, including account information and balance change details.
+- `BalanceUpdateInfo`: The balance update event data.
+- `SuspendedToken`: The token suspension event data.
+- `ComplianceDisposition`: The compliance disposition event data.
+- `ComplianceKytScreenings`: The compliance KYT screenings event data.
+- `ComplianceKyaScreenings`: The compliance KYA screenings event data.
+- `Organization`: The organization event data.
+- `FiatTransaction`: The fiat transaction event data.*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum BalanceUpdateInfoEventDataDataType {
+        Transaction,
+        #[serde(rename = "TSSRequest")]
+        TssRequest,
+        Addresses,
+        WalletInfo,
+        #[serde(rename = "MPCVault")]
+        MpcVault,
+        Chains,
+        Tokens,
+        TokenListing,
+        PaymentOrder,
+        PaymentRefund,
+        PaymentSettlement,
+        PaymentTransaction,
+        PaymentAddressUpdate,
+        PaymentPayout,
+        PaymentBankWithdrawal,
+        PaymentBulkSend,
+        PaymentBulkSendItem,
+        PaymentAccountBalanceUpdate,
+        BalanceUpdateInfo,
+        SuspendedToken,
+        ComplianceDisposition,
+        ComplianceKytScreenings,
+        ComplianceKyaScreenings,
+        Organization,
+        FiatTransaction,
+    }
+    impl ::std::fmt::Display for BalanceUpdateInfoEventDataDataType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Transaction => f.write_str("Transaction"),
+                Self::TssRequest => f.write_str("TSSRequest"),
+                Self::Addresses => f.write_str("Addresses"),
+                Self::WalletInfo => f.write_str("WalletInfo"),
+                Self::MpcVault => f.write_str("MPCVault"),
+                Self::Chains => f.write_str("Chains"),
+                Self::Tokens => f.write_str("Tokens"),
+                Self::TokenListing => f.write_str("TokenListing"),
+                Self::PaymentOrder => f.write_str("PaymentOrder"),
+                Self::PaymentRefund => f.write_str("PaymentRefund"),
+                Self::PaymentSettlement => f.write_str("PaymentSettlement"),
+                Self::PaymentTransaction => f.write_str("PaymentTransaction"),
+                Self::PaymentAddressUpdate => f.write_str("PaymentAddressUpdate"),
+                Self::PaymentPayout => f.write_str("PaymentPayout"),
+                Self::PaymentBankWithdrawal => f.write_str("PaymentBankWithdrawal"),
+                Self::PaymentBulkSend => f.write_str("PaymentBulkSend"),
+                Self::PaymentBulkSendItem => f.write_str("PaymentBulkSendItem"),
+                Self::PaymentAccountBalanceUpdate => {
+                    f.write_str("PaymentAccountBalanceUpdate")
+                }
+                Self::BalanceUpdateInfo => f.write_str("BalanceUpdateInfo"),
+                Self::SuspendedToken => f.write_str("SuspendedToken"),
+                Self::ComplianceDisposition => f.write_str("ComplianceDisposition"),
+                Self::ComplianceKytScreenings => f.write_str("ComplianceKytScreenings"),
+                Self::ComplianceKyaScreenings => f.write_str("ComplianceKyaScreenings"),
+                Self::Organization => f.write_str("Organization"),
+                Self::FiatTransaction => f.write_str("FiatTransaction"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for BalanceUpdateInfoEventDataDataType {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "Transaction" => Ok(Self::Transaction),
+                "TSSRequest" => Ok(Self::TssRequest),
+                "Addresses" => Ok(Self::Addresses),
+                "WalletInfo" => Ok(Self::WalletInfo),
+                "MPCVault" => Ok(Self::MpcVault),
+                "Chains" => Ok(Self::Chains),
+                "Tokens" => Ok(Self::Tokens),
+                "TokenListing" => Ok(Self::TokenListing),
+                "PaymentOrder" => Ok(Self::PaymentOrder),
+                "PaymentRefund" => Ok(Self::PaymentRefund),
+                "PaymentSettlement" => Ok(Self::PaymentSettlement),
+                "PaymentTransaction" => Ok(Self::PaymentTransaction),
+                "PaymentAddressUpdate" => Ok(Self::PaymentAddressUpdate),
+                "PaymentPayout" => Ok(Self::PaymentPayout),
+                "PaymentBankWithdrawal" => Ok(Self::PaymentBankWithdrawal),
+                "PaymentBulkSend" => Ok(Self::PaymentBulkSend),
+                "PaymentBulkSendItem" => Ok(Self::PaymentBulkSendItem),
+                "PaymentAccountBalanceUpdate" => Ok(Self::PaymentAccountBalanceUpdate),
+                "BalanceUpdateInfo" => Ok(Self::BalanceUpdateInfo),
+                "SuspendedToken" => Ok(Self::SuspendedToken),
+                "ComplianceDisposition" => Ok(Self::ComplianceDisposition),
+                "ComplianceKytScreenings" => Ok(Self::ComplianceKytScreenings),
+                "ComplianceKyaScreenings" => Ok(Self::ComplianceKyaScreenings),
+                "Organization" => Ok(Self::Organization),
+                "FiatTransaction" => Ok(Self::FiatTransaction),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for BalanceUpdateInfoEventDataDataType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for BalanceUpdateInfoEventDataDataType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
     }
     ///`BankAccount`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
@@ -510,7 +823,9 @@ The data type of the event.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct BridgingFee {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub bridge_status: ::std::option::Option<::serde_json::Value>,
+        pub bridge_status: ::std::option::Option<
+            ::cobo_oauth::runtime::OpenEnum<PaymentBridgeStatus>,
+        >,
         /**The fee charged for bridging tokens to another chain.
 */
         pub fee_amount: ::std::string::String,
@@ -587,11 +902,168 @@ The data type of the event.
 - `ComplianceKyaScreenings`: The compliance KYA screenings event data.
 - `Organization`: The organization event data.
 - `FiatTransaction`: The fiat transaction event data.*/
-        pub data_type: ::serde_json::Value,
+        pub data_type: ::cobo_oauth::runtime::OpenEnum<ChainsEventDataDataType>,
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub wallet_subtypes: ::std::vec::Vec<::serde_json::Value>,
+        pub wallet_subtypes: ::std::vec::Vec<
+            ::cobo_oauth::runtime::OpenEnum<WalletSubtype>,
+        >,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub wallet_type: ::std::option::Option<::serde_json::Value>,
+        pub wallet_type: ::std::option::Option<
+            ::cobo_oauth::runtime::OpenEnum<WalletType>,
+        >,
+    }
+    /**
+The data type of the event.
+- `Transaction`: The transaction event data.
+- `TSSRequest`: The TSS request event data.
+- `Addresses`: The addresses event data.
+- `WalletInfo`: The wallet information event data.
+- `MPCVault`: The MPC vault event data.
+- `Chains`: The enabled chain event data.
+- `Tokens`: The enabled token event data.
+- `TokenListing`: The token listing event data.
+
+- `PaymentOrder`: The payment order event data.
+- `PaymentRefund`: The payment refund event data.
+- `PaymentSettlement`: The payment settlement event data.
+- `PaymentTransaction`: The payment transaction event data.
+- `PaymentAddressUpdate`: The top-up address update event data.
+- `PaymentPayout`: The payment payout event data.
+- `PaymentBankWithdrawal`: The payment bank withdrawal event data.
+- `PaymentBulkSend`: The payment bulk send event data.
+- `PaymentBulkSendItem`: The payment bulk send item event data.
+- `PaymentAccountBalanceUpdate`: The Payments account balance updated event data, including account information and balance change details.
+- `BalanceUpdateInfo`: The balance update event data.
+- `SuspendedToken`: The token suspension event data.
+- `ComplianceDisposition`: The compliance disposition event data.
+- `ComplianceKytScreenings`: The compliance KYT screenings event data.
+- `ComplianceKyaScreenings`: The compliance KYA screenings event data.
+- `Organization`: The organization event data.
+- `FiatTransaction`: The fiat transaction event data.*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum ChainsEventDataDataType {
+        Transaction,
+        #[serde(rename = "TSSRequest")]
+        TssRequest,
+        Addresses,
+        WalletInfo,
+        #[serde(rename = "MPCVault")]
+        MpcVault,
+        Chains,
+        Tokens,
+        TokenListing,
+        PaymentOrder,
+        PaymentRefund,
+        PaymentSettlement,
+        PaymentTransaction,
+        PaymentAddressUpdate,
+        PaymentPayout,
+        PaymentBankWithdrawal,
+        PaymentBulkSend,
+        PaymentBulkSendItem,
+        PaymentAccountBalanceUpdate,
+        BalanceUpdateInfo,
+        SuspendedToken,
+        ComplianceDisposition,
+        ComplianceKytScreenings,
+        ComplianceKyaScreenings,
+        Organization,
+        FiatTransaction,
+    }
+    impl ::std::fmt::Display for ChainsEventDataDataType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Transaction => f.write_str("Transaction"),
+                Self::TssRequest => f.write_str("TSSRequest"),
+                Self::Addresses => f.write_str("Addresses"),
+                Self::WalletInfo => f.write_str("WalletInfo"),
+                Self::MpcVault => f.write_str("MPCVault"),
+                Self::Chains => f.write_str("Chains"),
+                Self::Tokens => f.write_str("Tokens"),
+                Self::TokenListing => f.write_str("TokenListing"),
+                Self::PaymentOrder => f.write_str("PaymentOrder"),
+                Self::PaymentRefund => f.write_str("PaymentRefund"),
+                Self::PaymentSettlement => f.write_str("PaymentSettlement"),
+                Self::PaymentTransaction => f.write_str("PaymentTransaction"),
+                Self::PaymentAddressUpdate => f.write_str("PaymentAddressUpdate"),
+                Self::PaymentPayout => f.write_str("PaymentPayout"),
+                Self::PaymentBankWithdrawal => f.write_str("PaymentBankWithdrawal"),
+                Self::PaymentBulkSend => f.write_str("PaymentBulkSend"),
+                Self::PaymentBulkSendItem => f.write_str("PaymentBulkSendItem"),
+                Self::PaymentAccountBalanceUpdate => {
+                    f.write_str("PaymentAccountBalanceUpdate")
+                }
+                Self::BalanceUpdateInfo => f.write_str("BalanceUpdateInfo"),
+                Self::SuspendedToken => f.write_str("SuspendedToken"),
+                Self::ComplianceDisposition => f.write_str("ComplianceDisposition"),
+                Self::ComplianceKytScreenings => f.write_str("ComplianceKytScreenings"),
+                Self::ComplianceKyaScreenings => f.write_str("ComplianceKyaScreenings"),
+                Self::Organization => f.write_str("Organization"),
+                Self::FiatTransaction => f.write_str("FiatTransaction"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for ChainsEventDataDataType {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "Transaction" => Ok(Self::Transaction),
+                "TSSRequest" => Ok(Self::TssRequest),
+                "Addresses" => Ok(Self::Addresses),
+                "WalletInfo" => Ok(Self::WalletInfo),
+                "MPCVault" => Ok(Self::MpcVault),
+                "Chains" => Ok(Self::Chains),
+                "Tokens" => Ok(Self::Tokens),
+                "TokenListing" => Ok(Self::TokenListing),
+                "PaymentOrder" => Ok(Self::PaymentOrder),
+                "PaymentRefund" => Ok(Self::PaymentRefund),
+                "PaymentSettlement" => Ok(Self::PaymentSettlement),
+                "PaymentTransaction" => Ok(Self::PaymentTransaction),
+                "PaymentAddressUpdate" => Ok(Self::PaymentAddressUpdate),
+                "PaymentPayout" => Ok(Self::PaymentPayout),
+                "PaymentBankWithdrawal" => Ok(Self::PaymentBankWithdrawal),
+                "PaymentBulkSend" => Ok(Self::PaymentBulkSend),
+                "PaymentBulkSendItem" => Ok(Self::PaymentBulkSendItem),
+                "PaymentAccountBalanceUpdate" => Ok(Self::PaymentAccountBalanceUpdate),
+                "BalanceUpdateInfo" => Ok(Self::BalanceUpdateInfo),
+                "SuspendedToken" => Ok(Self::SuspendedToken),
+                "ComplianceDisposition" => Ok(Self::ComplianceDisposition),
+                "ComplianceKytScreenings" => Ok(Self::ComplianceKytScreenings),
+                "ComplianceKyaScreenings" => Ok(Self::ComplianceKyaScreenings),
+                "Organization" => Ok(Self::Organization),
+                "FiatTransaction" => Ok(Self::FiatTransaction),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ChainsEventDataDataType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ChainsEventDataDataType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
     }
     ///`CommissionFee`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
@@ -630,7 +1102,9 @@ The data type of the event.
 - `ComplianceKyaScreenings`: The compliance KYA screenings event data.
 - `Organization`: The organization event data.
 - `FiatTransaction`: The fiat transaction event data.*/
-        pub data_type: ::serde_json::Value,
+        pub data_type: ::cobo_oauth::runtime::OpenEnum<
+            ComplianceDispositionUpdateEventDataDataType,
+        >,
         ///The blockchain address to receive the refunded/isolated funds.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub destination_address: ::std::option::Option<::std::string::String>,
@@ -638,12 +1112,166 @@ The data type of the event.
 */
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub disposition_amount: ::std::option::Option<::std::string::String>,
-        pub disposition_status: ::serde_json::Value,
-        pub disposition_type: ::serde_json::Value,
+        pub disposition_status: ::cobo_oauth::runtime::OpenEnum<DispositionStatus>,
+        pub disposition_type: ::cobo_oauth::runtime::OpenEnum<DispositionType>,
         ///The transaction ID.
         pub transaction_id: ::uuid::Uuid,
         ///The time when the disposition was updated, in Unix timestamp format, measured in milliseconds.
         pub updated_timestamp: i64,
+    }
+    /**
+The data type of the event.
+- `Transaction`: The transaction event data.
+- `TSSRequest`: The TSS request event data.
+- `Addresses`: The addresses event data.
+- `WalletInfo`: The wallet information event data.
+- `MPCVault`: The MPC vault event data.
+- `Chains`: The enabled chain event data.
+- `Tokens`: The enabled token event data.
+- `TokenListing`: The token listing event data.
+
+- `PaymentOrder`: The payment order event data.
+- `PaymentRefund`: The payment refund event data.
+- `PaymentSettlement`: The payment settlement event data.
+- `PaymentTransaction`: The payment transaction event data.
+- `PaymentAddressUpdate`: The top-up address update event data.
+- `PaymentPayout`: The payment payout event data.
+- `PaymentBankWithdrawal`: The payment bank withdrawal event data.
+- `PaymentBulkSend`: The payment bulk send event data.
+- `PaymentBulkSendItem`: The payment bulk send item event data.
+- `PaymentAccountBalanceUpdate`: The Payments account balance updated event data, including account information and balance change details.
+- `BalanceUpdateInfo`: The balance update event data.
+- `SuspendedToken`: The token suspension event data.
+- `ComplianceDisposition`: The compliance disposition event data.
+- `ComplianceKytScreenings`: The compliance KYT screenings event data.
+- `ComplianceKyaScreenings`: The compliance KYA screenings event data.
+- `Organization`: The organization event data.
+- `FiatTransaction`: The fiat transaction event data.*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum ComplianceDispositionUpdateEventDataDataType {
+        Transaction,
+        #[serde(rename = "TSSRequest")]
+        TssRequest,
+        Addresses,
+        WalletInfo,
+        #[serde(rename = "MPCVault")]
+        MpcVault,
+        Chains,
+        Tokens,
+        TokenListing,
+        PaymentOrder,
+        PaymentRefund,
+        PaymentSettlement,
+        PaymentTransaction,
+        PaymentAddressUpdate,
+        PaymentPayout,
+        PaymentBankWithdrawal,
+        PaymentBulkSend,
+        PaymentBulkSendItem,
+        PaymentAccountBalanceUpdate,
+        BalanceUpdateInfo,
+        SuspendedToken,
+        ComplianceDisposition,
+        ComplianceKytScreenings,
+        ComplianceKyaScreenings,
+        Organization,
+        FiatTransaction,
+    }
+    impl ::std::fmt::Display for ComplianceDispositionUpdateEventDataDataType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Transaction => f.write_str("Transaction"),
+                Self::TssRequest => f.write_str("TSSRequest"),
+                Self::Addresses => f.write_str("Addresses"),
+                Self::WalletInfo => f.write_str("WalletInfo"),
+                Self::MpcVault => f.write_str("MPCVault"),
+                Self::Chains => f.write_str("Chains"),
+                Self::Tokens => f.write_str("Tokens"),
+                Self::TokenListing => f.write_str("TokenListing"),
+                Self::PaymentOrder => f.write_str("PaymentOrder"),
+                Self::PaymentRefund => f.write_str("PaymentRefund"),
+                Self::PaymentSettlement => f.write_str("PaymentSettlement"),
+                Self::PaymentTransaction => f.write_str("PaymentTransaction"),
+                Self::PaymentAddressUpdate => f.write_str("PaymentAddressUpdate"),
+                Self::PaymentPayout => f.write_str("PaymentPayout"),
+                Self::PaymentBankWithdrawal => f.write_str("PaymentBankWithdrawal"),
+                Self::PaymentBulkSend => f.write_str("PaymentBulkSend"),
+                Self::PaymentBulkSendItem => f.write_str("PaymentBulkSendItem"),
+                Self::PaymentAccountBalanceUpdate => {
+                    f.write_str("PaymentAccountBalanceUpdate")
+                }
+                Self::BalanceUpdateInfo => f.write_str("BalanceUpdateInfo"),
+                Self::SuspendedToken => f.write_str("SuspendedToken"),
+                Self::ComplianceDisposition => f.write_str("ComplianceDisposition"),
+                Self::ComplianceKytScreenings => f.write_str("ComplianceKytScreenings"),
+                Self::ComplianceKyaScreenings => f.write_str("ComplianceKyaScreenings"),
+                Self::Organization => f.write_str("Organization"),
+                Self::FiatTransaction => f.write_str("FiatTransaction"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for ComplianceDispositionUpdateEventDataDataType {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "Transaction" => Ok(Self::Transaction),
+                "TSSRequest" => Ok(Self::TssRequest),
+                "Addresses" => Ok(Self::Addresses),
+                "WalletInfo" => Ok(Self::WalletInfo),
+                "MPCVault" => Ok(Self::MpcVault),
+                "Chains" => Ok(Self::Chains),
+                "Tokens" => Ok(Self::Tokens),
+                "TokenListing" => Ok(Self::TokenListing),
+                "PaymentOrder" => Ok(Self::PaymentOrder),
+                "PaymentRefund" => Ok(Self::PaymentRefund),
+                "PaymentSettlement" => Ok(Self::PaymentSettlement),
+                "PaymentTransaction" => Ok(Self::PaymentTransaction),
+                "PaymentAddressUpdate" => Ok(Self::PaymentAddressUpdate),
+                "PaymentPayout" => Ok(Self::PaymentPayout),
+                "PaymentBankWithdrawal" => Ok(Self::PaymentBankWithdrawal),
+                "PaymentBulkSend" => Ok(Self::PaymentBulkSend),
+                "PaymentBulkSendItem" => Ok(Self::PaymentBulkSendItem),
+                "PaymentAccountBalanceUpdate" => Ok(Self::PaymentAccountBalanceUpdate),
+                "BalanceUpdateInfo" => Ok(Self::BalanceUpdateInfo),
+                "SuspendedToken" => Ok(Self::SuspendedToken),
+                "ComplianceDisposition" => Ok(Self::ComplianceDisposition),
+                "ComplianceKytScreenings" => Ok(Self::ComplianceKytScreenings),
+                "ComplianceKyaScreenings" => Ok(Self::ComplianceKyaScreenings),
+                "Organization" => Ok(Self::Organization),
+                "FiatTransaction" => Ok(Self::FiatTransaction),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ComplianceDispositionUpdateEventDataDataType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for ComplianceDispositionUpdateEventDataDataType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
     }
     ///`ComplianceKyaScreeningsUpdateEventData`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
@@ -682,12 +1310,169 @@ The data type of the event.
 - `ComplianceKyaScreenings`: The compliance KYA screenings event data.
 - `Organization`: The organization event data.
 - `FiatTransaction`: The fiat transaction event data.*/
-        pub data_type: ::serde_json::Value,
+        pub data_type: ::cobo_oauth::runtime::OpenEnum<
+            ComplianceKyaScreeningsUpdateEventDataDataType,
+        >,
         ///The unique system-generated identifier for this screening request (UUID format, fixed 36 characters).
         pub screening_id: ::uuid::Uuid,
-        pub status: ::serde_json::Value,
+        pub status: ::cobo_oauth::runtime::OpenEnum<KyaScreeningStatus>,
         ///The time when the screening status was updated, in Unix timestamp format, measured in milliseconds.
         pub updated_timestamp: i64,
+    }
+    /**
+The data type of the event.
+- `Transaction`: The transaction event data.
+- `TSSRequest`: The TSS request event data.
+- `Addresses`: The addresses event data.
+- `WalletInfo`: The wallet information event data.
+- `MPCVault`: The MPC vault event data.
+- `Chains`: The enabled chain event data.
+- `Tokens`: The enabled token event data.
+- `TokenListing`: The token listing event data.
+
+- `PaymentOrder`: The payment order event data.
+- `PaymentRefund`: The payment refund event data.
+- `PaymentSettlement`: The payment settlement event data.
+- `PaymentTransaction`: The payment transaction event data.
+- `PaymentAddressUpdate`: The top-up address update event data.
+- `PaymentPayout`: The payment payout event data.
+- `PaymentBankWithdrawal`: The payment bank withdrawal event data.
+- `PaymentBulkSend`: The payment bulk send event data.
+- `PaymentBulkSendItem`: The payment bulk send item event data.
+- `PaymentAccountBalanceUpdate`: The Payments account balance updated event data, including account information and balance change details.
+- `BalanceUpdateInfo`: The balance update event data.
+- `SuspendedToken`: The token suspension event data.
+- `ComplianceDisposition`: The compliance disposition event data.
+- `ComplianceKytScreenings`: The compliance KYT screenings event data.
+- `ComplianceKyaScreenings`: The compliance KYA screenings event data.
+- `Organization`: The organization event data.
+- `FiatTransaction`: The fiat transaction event data.*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum ComplianceKyaScreeningsUpdateEventDataDataType {
+        Transaction,
+        #[serde(rename = "TSSRequest")]
+        TssRequest,
+        Addresses,
+        WalletInfo,
+        #[serde(rename = "MPCVault")]
+        MpcVault,
+        Chains,
+        Tokens,
+        TokenListing,
+        PaymentOrder,
+        PaymentRefund,
+        PaymentSettlement,
+        PaymentTransaction,
+        PaymentAddressUpdate,
+        PaymentPayout,
+        PaymentBankWithdrawal,
+        PaymentBulkSend,
+        PaymentBulkSendItem,
+        PaymentAccountBalanceUpdate,
+        BalanceUpdateInfo,
+        SuspendedToken,
+        ComplianceDisposition,
+        ComplianceKytScreenings,
+        ComplianceKyaScreenings,
+        Organization,
+        FiatTransaction,
+    }
+    impl ::std::fmt::Display for ComplianceKyaScreeningsUpdateEventDataDataType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Transaction => f.write_str("Transaction"),
+                Self::TssRequest => f.write_str("TSSRequest"),
+                Self::Addresses => f.write_str("Addresses"),
+                Self::WalletInfo => f.write_str("WalletInfo"),
+                Self::MpcVault => f.write_str("MPCVault"),
+                Self::Chains => f.write_str("Chains"),
+                Self::Tokens => f.write_str("Tokens"),
+                Self::TokenListing => f.write_str("TokenListing"),
+                Self::PaymentOrder => f.write_str("PaymentOrder"),
+                Self::PaymentRefund => f.write_str("PaymentRefund"),
+                Self::PaymentSettlement => f.write_str("PaymentSettlement"),
+                Self::PaymentTransaction => f.write_str("PaymentTransaction"),
+                Self::PaymentAddressUpdate => f.write_str("PaymentAddressUpdate"),
+                Self::PaymentPayout => f.write_str("PaymentPayout"),
+                Self::PaymentBankWithdrawal => f.write_str("PaymentBankWithdrawal"),
+                Self::PaymentBulkSend => f.write_str("PaymentBulkSend"),
+                Self::PaymentBulkSendItem => f.write_str("PaymentBulkSendItem"),
+                Self::PaymentAccountBalanceUpdate => {
+                    f.write_str("PaymentAccountBalanceUpdate")
+                }
+                Self::BalanceUpdateInfo => f.write_str("BalanceUpdateInfo"),
+                Self::SuspendedToken => f.write_str("SuspendedToken"),
+                Self::ComplianceDisposition => f.write_str("ComplianceDisposition"),
+                Self::ComplianceKytScreenings => f.write_str("ComplianceKytScreenings"),
+                Self::ComplianceKyaScreenings => f.write_str("ComplianceKyaScreenings"),
+                Self::Organization => f.write_str("Organization"),
+                Self::FiatTransaction => f.write_str("FiatTransaction"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for ComplianceKyaScreeningsUpdateEventDataDataType {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "Transaction" => Ok(Self::Transaction),
+                "TSSRequest" => Ok(Self::TssRequest),
+                "Addresses" => Ok(Self::Addresses),
+                "WalletInfo" => Ok(Self::WalletInfo),
+                "MPCVault" => Ok(Self::MpcVault),
+                "Chains" => Ok(Self::Chains),
+                "Tokens" => Ok(Self::Tokens),
+                "TokenListing" => Ok(Self::TokenListing),
+                "PaymentOrder" => Ok(Self::PaymentOrder),
+                "PaymentRefund" => Ok(Self::PaymentRefund),
+                "PaymentSettlement" => Ok(Self::PaymentSettlement),
+                "PaymentTransaction" => Ok(Self::PaymentTransaction),
+                "PaymentAddressUpdate" => Ok(Self::PaymentAddressUpdate),
+                "PaymentPayout" => Ok(Self::PaymentPayout),
+                "PaymentBankWithdrawal" => Ok(Self::PaymentBankWithdrawal),
+                "PaymentBulkSend" => Ok(Self::PaymentBulkSend),
+                "PaymentBulkSendItem" => Ok(Self::PaymentBulkSendItem),
+                "PaymentAccountBalanceUpdate" => Ok(Self::PaymentAccountBalanceUpdate),
+                "BalanceUpdateInfo" => Ok(Self::BalanceUpdateInfo),
+                "SuspendedToken" => Ok(Self::SuspendedToken),
+                "ComplianceDisposition" => Ok(Self::ComplianceDisposition),
+                "ComplianceKytScreenings" => Ok(Self::ComplianceKytScreenings),
+                "ComplianceKyaScreenings" => Ok(Self::ComplianceKyaScreenings),
+                "Organization" => Ok(Self::Organization),
+                "FiatTransaction" => Ok(Self::FiatTransaction),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str>
+    for ComplianceKyaScreeningsUpdateEventDataDataType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for ComplianceKyaScreeningsUpdateEventDataDataType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
     }
     ///`ComplianceKytScreeningsUpdateEventData`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
@@ -720,14 +1505,173 @@ The data type of the event.
 - `ComplianceKyaScreenings`: The compliance KYA screenings event data.
 - `Organization`: The organization event data.
 - `FiatTransaction`: The fiat transaction event data.*/
-        pub data_type: ::serde_json::Value,
-        pub funds_status: ::serde_json::Value,
-        pub review_status: ::serde_json::Value,
+        pub data_type: ::cobo_oauth::runtime::OpenEnum<
+            ComplianceKytScreeningsUpdateEventDataDataType,
+        >,
+        pub funds_status: ::cobo_oauth::runtime::OpenEnum<FundsStatusType>,
+        pub review_status: ::cobo_oauth::runtime::OpenEnum<ReviewStatusType>,
         ///The transaction ID.
         pub transaction_id: ::uuid::Uuid,
-        pub transaction_type: ::serde_json::Value,
+        pub transaction_type: ::cobo_oauth::runtime::OpenEnum<
+            KytScreeningsTransactionType,
+        >,
         ///The time when the KYT screening information was updated, in Unix timestamp format, measured in milliseconds.
         pub updated_timestamp: i64,
+    }
+    /**
+The data type of the event.
+- `Transaction`: The transaction event data.
+- `TSSRequest`: The TSS request event data.
+- `Addresses`: The addresses event data.
+- `WalletInfo`: The wallet information event data.
+- `MPCVault`: The MPC vault event data.
+- `Chains`: The enabled chain event data.
+- `Tokens`: The enabled token event data.
+- `TokenListing`: The token listing event data.
+
+- `PaymentOrder`: The payment order event data.
+- `PaymentRefund`: The payment refund event data.
+- `PaymentSettlement`: The payment settlement event data.
+- `PaymentTransaction`: The payment transaction event data.
+- `PaymentAddressUpdate`: The top-up address update event data.
+- `PaymentPayout`: The payment payout event data.
+- `PaymentBankWithdrawal`: The payment bank withdrawal event data.
+- `PaymentBulkSend`: The payment bulk send event data.
+- `PaymentBulkSendItem`: The payment bulk send item event data.
+- `PaymentAccountBalanceUpdate`: The Payments account balance updated event data, including account information and balance change details.
+- `BalanceUpdateInfo`: The balance update event data.
+- `SuspendedToken`: The token suspension event data.
+- `ComplianceDisposition`: The compliance disposition event data.
+- `ComplianceKytScreenings`: The compliance KYT screenings event data.
+- `ComplianceKyaScreenings`: The compliance KYA screenings event data.
+- `Organization`: The organization event data.
+- `FiatTransaction`: The fiat transaction event data.*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum ComplianceKytScreeningsUpdateEventDataDataType {
+        Transaction,
+        #[serde(rename = "TSSRequest")]
+        TssRequest,
+        Addresses,
+        WalletInfo,
+        #[serde(rename = "MPCVault")]
+        MpcVault,
+        Chains,
+        Tokens,
+        TokenListing,
+        PaymentOrder,
+        PaymentRefund,
+        PaymentSettlement,
+        PaymentTransaction,
+        PaymentAddressUpdate,
+        PaymentPayout,
+        PaymentBankWithdrawal,
+        PaymentBulkSend,
+        PaymentBulkSendItem,
+        PaymentAccountBalanceUpdate,
+        BalanceUpdateInfo,
+        SuspendedToken,
+        ComplianceDisposition,
+        ComplianceKytScreenings,
+        ComplianceKyaScreenings,
+        Organization,
+        FiatTransaction,
+    }
+    impl ::std::fmt::Display for ComplianceKytScreeningsUpdateEventDataDataType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Transaction => f.write_str("Transaction"),
+                Self::TssRequest => f.write_str("TSSRequest"),
+                Self::Addresses => f.write_str("Addresses"),
+                Self::WalletInfo => f.write_str("WalletInfo"),
+                Self::MpcVault => f.write_str("MPCVault"),
+                Self::Chains => f.write_str("Chains"),
+                Self::Tokens => f.write_str("Tokens"),
+                Self::TokenListing => f.write_str("TokenListing"),
+                Self::PaymentOrder => f.write_str("PaymentOrder"),
+                Self::PaymentRefund => f.write_str("PaymentRefund"),
+                Self::PaymentSettlement => f.write_str("PaymentSettlement"),
+                Self::PaymentTransaction => f.write_str("PaymentTransaction"),
+                Self::PaymentAddressUpdate => f.write_str("PaymentAddressUpdate"),
+                Self::PaymentPayout => f.write_str("PaymentPayout"),
+                Self::PaymentBankWithdrawal => f.write_str("PaymentBankWithdrawal"),
+                Self::PaymentBulkSend => f.write_str("PaymentBulkSend"),
+                Self::PaymentBulkSendItem => f.write_str("PaymentBulkSendItem"),
+                Self::PaymentAccountBalanceUpdate => {
+                    f.write_str("PaymentAccountBalanceUpdate")
+                }
+                Self::BalanceUpdateInfo => f.write_str("BalanceUpdateInfo"),
+                Self::SuspendedToken => f.write_str("SuspendedToken"),
+                Self::ComplianceDisposition => f.write_str("ComplianceDisposition"),
+                Self::ComplianceKytScreenings => f.write_str("ComplianceKytScreenings"),
+                Self::ComplianceKyaScreenings => f.write_str("ComplianceKyaScreenings"),
+                Self::Organization => f.write_str("Organization"),
+                Self::FiatTransaction => f.write_str("FiatTransaction"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for ComplianceKytScreeningsUpdateEventDataDataType {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "Transaction" => Ok(Self::Transaction),
+                "TSSRequest" => Ok(Self::TssRequest),
+                "Addresses" => Ok(Self::Addresses),
+                "WalletInfo" => Ok(Self::WalletInfo),
+                "MPCVault" => Ok(Self::MpcVault),
+                "Chains" => Ok(Self::Chains),
+                "Tokens" => Ok(Self::Tokens),
+                "TokenListing" => Ok(Self::TokenListing),
+                "PaymentOrder" => Ok(Self::PaymentOrder),
+                "PaymentRefund" => Ok(Self::PaymentRefund),
+                "PaymentSettlement" => Ok(Self::PaymentSettlement),
+                "PaymentTransaction" => Ok(Self::PaymentTransaction),
+                "PaymentAddressUpdate" => Ok(Self::PaymentAddressUpdate),
+                "PaymentPayout" => Ok(Self::PaymentPayout),
+                "PaymentBankWithdrawal" => Ok(Self::PaymentBankWithdrawal),
+                "PaymentBulkSend" => Ok(Self::PaymentBulkSend),
+                "PaymentBulkSendItem" => Ok(Self::PaymentBulkSendItem),
+                "PaymentAccountBalanceUpdate" => Ok(Self::PaymentAccountBalanceUpdate),
+                "BalanceUpdateInfo" => Ok(Self::BalanceUpdateInfo),
+                "SuspendedToken" => Ok(Self::SuspendedToken),
+                "ComplianceDisposition" => Ok(Self::ComplianceDisposition),
+                "ComplianceKytScreenings" => Ok(Self::ComplianceKytScreenings),
+                "ComplianceKyaScreenings" => Ok(Self::ComplianceKyaScreenings),
+                "Organization" => Ok(Self::Organization),
+                "FiatTransaction" => Ok(Self::FiatTransaction),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str>
+    for ComplianceKytScreeningsUpdateEventDataDataType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for ComplianceKytScreeningsUpdateEventDataDataType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
     }
     /**The file ID of the contract document (e.g., cooperation agreement) that proves
 the business relationship between you and the beneficiary, which you can retrieve by calling
@@ -786,7 +1730,7 @@ the business relationship between you and the beneficiary, which you can retriev
         pub counterparty_id: ::std::option::Option<::uuid::Uuid>,
         ///The counterparty name.
         pub counterparty_name: ::std::string::String,
-        pub counterparty_type: ::serde_json::Value,
+        pub counterparty_type: ::cobo_oauth::runtime::OpenEnum<CounterpartyType>,
         ///The country of the counterparty, in ISO 3166-1 alpha-3 format.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub country: ::std::option::Option<::std::string::String>,
@@ -926,8 +1870,8 @@ the business relationship between you and the beneficiary, which you can retriev
         pub org_id: ::std::string::String,
         ///The wallet ID.
         pub wallet_id: ::uuid::Uuid,
-        pub wallet_subtype: ::serde_json::Value,
-        pub wallet_type: ::serde_json::Value,
+        pub wallet_subtype: ::cobo_oauth::runtime::OpenEnum<WalletSubtype>,
+        pub wallet_type: ::cobo_oauth::runtime::OpenEnum<WalletType>,
     }
     ///`Destination`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
@@ -945,7 +1889,7 @@ the business relationship between you and the beneficiary, which you can retriev
         pub destination_id: ::std::option::Option<::uuid::Uuid>,
         ///The destination name.
         pub destination_name: ::std::string::String,
-        pub destination_type: ::serde_json::Value,
+        pub destination_type: ::cobo_oauth::runtime::OpenEnum<DestinationType>,
         ///The email of the destination.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub email: ::std::option::Option<::std::string::String>,
@@ -953,7 +1897,9 @@ the business relationship between you and the beneficiary, which you can retriev
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub merchant_id: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub source: ::std::option::Option<::serde_json::Value>,
+        pub source: ::std::option::Option<
+            ::cobo_oauth::runtime::OpenEnum<DestinationSource>,
+        >,
         ///The updated time of the destination, represented as a UNIX timestamp in seconds.
         pub updated_timestamp: i64,
     }
@@ -970,7 +1916,7 @@ the business relationship between you and the beneficiary, which you can retriev
 */
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub bank_account_name: ::std::option::Option<::std::string::String>,
-        pub bank_account_status: ::serde_json::Value,
+        pub bank_account_status: ::cobo_oauth::runtime::OpenEnum<BankAccountStatus>,
         ///The address of the bank.
         pub bank_address: ::std::string::String,
         /**The branch code. Required when `payment_method` is `Local` (HK only).
@@ -1027,23 +1973,29 @@ Cannot be a pure number or contain Chinese characters.
         pub destination_merchant_id: ::std::option::Option<::std::string::String>,
         ///The name of the destination.
         pub destination_name: ::std::string::String,
-        pub destination_type: ::serde_json::Value,
+        pub destination_type: ::cobo_oauth::runtime::OpenEnum<DestinationType>,
         ///The further credit of the bank account.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub further_credit: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub holder_type: ::std::option::Option<::serde_json::Value>,
+        pub holder_type: ::std::option::Option<
+            ::cobo_oauth::runtime::OpenEnum<BankAccountHolderType>,
+        >,
         ///The IBAN code of the bank account.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub iban_code: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub intermediary_bank_info: ::std::option::Option<IntermediaryBankInfo>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub payment_method: ::std::option::Option<::serde_json::Value>,
+        pub payment_method: ::std::option::Option<
+            ::cobo_oauth::runtime::OpenEnum<BankAccountPaymentMethod>,
+        >,
         ///The SWIFT or BIC code of the bank.
         pub swift_code: ::std::string::String,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub tag: ::std::option::Option<::serde_json::Value>,
+        pub tag: ::std::option::Option<
+            ::cobo_oauth::runtime::OpenEnum<DestinationBankAccountTag>,
+        >,
         ///The updated time of the bank account, represented as a UNIX timestamp in seconds.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub updated_timestamp: ::std::option::Option<i64>,
@@ -1250,8 +2202,8 @@ Cannot be a pure number or contain Chinese characters.
 */
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub disposition_amount: ::std::option::Option<::std::string::String>,
-        pub disposition_status: ::serde_json::Value,
-        pub disposition_type: ::serde_json::Value,
+        pub disposition_status: ::cobo_oauth::runtime::OpenEnum<DispositionStatus>,
+        pub disposition_type: ::cobo_oauth::runtime::OpenEnum<DispositionType>,
         ///The transaction ID.
         pub transaction_id: ::uuid::Uuid,
         ///The time when the disposition was updated, in Unix timestamp format, measured in milliseconds.
@@ -1512,7 +2464,7 @@ Cannot be a pure number or contain Chinese characters.
         ///Enable the auto sweep feature for the wallet
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub enable_auto_sweep: ::std::option::Option<bool>,
-        pub exchange_id: ::serde_json::Value,
+        pub exchange_id: ::cobo_oauth::runtime::OpenEnum<ExchangeId>,
         ///The wallet ID of the Main Account associated with the Sub Account. This property is returned only if you are creating or querying an Exchange Wallet (Sub Account).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub main_wallet_id: ::std::option::Option<::uuid::Uuid>,
@@ -1522,8 +2474,8 @@ Cannot be a pure number or contain Chinese characters.
         pub org_id: ::std::string::String,
         ///The wallet ID.
         pub wallet_id: ::uuid::Uuid,
-        pub wallet_subtype: ::serde_json::Value,
-        pub wallet_type: ::serde_json::Value,
+        pub wallet_subtype: ::cobo_oauth::runtime::OpenEnum<WalletSubtype>,
+        pub wallet_type: ::cobo_oauth::runtime::OpenEnum<WalletType>,
     }
     ///`FeeGasLimit`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
@@ -1557,10 +2509,69 @@ Cannot be a pure number or contain Chinese characters.
   - `Created`: The transaction has been created.
   - `Succeeded`: The transaction has been completed successfully.
 */
-        pub status: ::serde_json::Value,
+        pub status: ::cobo_oauth::runtime::OpenEnum<FeeStationFiatTransactionStatus>,
         ///The transaction ID.
         pub transaction_id: ::std::string::String,
-        pub transaction_type: ::serde_json::Value,
+        pub transaction_type: ::cobo_oauth::runtime::OpenEnum<
+            FeeStationFiatTransactionType,
+        >,
+    }
+    /**The status of the fiat transaction. Possible values include:
+  - `Created`: The transaction has been created.
+  - `Succeeded`: The transaction has been completed successfully.
+*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum FeeStationFiatTransactionStatus {
+        Created,
+        Succeeded,
+    }
+    impl ::std::fmt::Display for FeeStationFiatTransactionStatus {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Created => f.write_str("Created"),
+                Self::Succeeded => f.write_str("Succeeded"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for FeeStationFiatTransactionStatus {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "Created" => Ok(Self::Created),
+                "Succeeded" => Ok(Self::Succeeded),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for FeeStationFiatTransactionStatus {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for FeeStationFiatTransactionStatus {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
     }
     /**The type of the fiat transaction. Possible values include:
   - `deposit`: A deposit transaction.
@@ -1747,7 +2758,7 @@ The data type of the event.
 - `ComplianceKyaScreenings`: The compliance KYA screenings event data.
 - `Organization`: The organization event data.
 - `FiatTransaction`: The fiat transaction event data.*/
-        pub data_type: ::serde_json::Value,
+        pub data_type: ::cobo_oauth::runtime::OpenEnum<FiatTransactionEventDataDataType>,
         /**The fiat currency of the transaction. Possible values include:
   - `USD`: US Dollar.
 */
@@ -1762,10 +2773,223 @@ The data type of the event.
   - `Created`: The transaction has been created.
   - `Succeeded`: The transaction has been completed successfully.
 */
-        pub status: ::serde_json::Value,
+        pub status: ::cobo_oauth::runtime::OpenEnum<FiatTransactionEventDataStatus>,
         ///The transaction ID.
         pub transaction_id: ::std::string::String,
-        pub transaction_type: ::serde_json::Value,
+        pub transaction_type: ::cobo_oauth::runtime::OpenEnum<
+            FeeStationFiatTransactionType,
+        >,
+    }
+    /**
+The data type of the event.
+- `Transaction`: The transaction event data.
+- `TSSRequest`: The TSS request event data.
+- `Addresses`: The addresses event data.
+- `WalletInfo`: The wallet information event data.
+- `MPCVault`: The MPC vault event data.
+- `Chains`: The enabled chain event data.
+- `Tokens`: The enabled token event data.
+- `TokenListing`: The token listing event data.
+
+- `PaymentOrder`: The payment order event data.
+- `PaymentRefund`: The payment refund event data.
+- `PaymentSettlement`: The payment settlement event data.
+- `PaymentTransaction`: The payment transaction event data.
+- `PaymentAddressUpdate`: The top-up address update event data.
+- `PaymentPayout`: The payment payout event data.
+- `PaymentBankWithdrawal`: The payment bank withdrawal event data.
+- `PaymentBulkSend`: The payment bulk send event data.
+- `PaymentBulkSendItem`: The payment bulk send item event data.
+- `PaymentAccountBalanceUpdate`: The Payments account balance updated event data, including account information and balance change details.
+- `BalanceUpdateInfo`: The balance update event data.
+- `SuspendedToken`: The token suspension event data.
+- `ComplianceDisposition`: The compliance disposition event data.
+- `ComplianceKytScreenings`: The compliance KYT screenings event data.
+- `ComplianceKyaScreenings`: The compliance KYA screenings event data.
+- `Organization`: The organization event data.
+- `FiatTransaction`: The fiat transaction event data.*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum FiatTransactionEventDataDataType {
+        Transaction,
+        #[serde(rename = "TSSRequest")]
+        TssRequest,
+        Addresses,
+        WalletInfo,
+        #[serde(rename = "MPCVault")]
+        MpcVault,
+        Chains,
+        Tokens,
+        TokenListing,
+        PaymentOrder,
+        PaymentRefund,
+        PaymentSettlement,
+        PaymentTransaction,
+        PaymentAddressUpdate,
+        PaymentPayout,
+        PaymentBankWithdrawal,
+        PaymentBulkSend,
+        PaymentBulkSendItem,
+        PaymentAccountBalanceUpdate,
+        BalanceUpdateInfo,
+        SuspendedToken,
+        ComplianceDisposition,
+        ComplianceKytScreenings,
+        ComplianceKyaScreenings,
+        Organization,
+        FiatTransaction,
+    }
+    impl ::std::fmt::Display for FiatTransactionEventDataDataType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Transaction => f.write_str("Transaction"),
+                Self::TssRequest => f.write_str("TSSRequest"),
+                Self::Addresses => f.write_str("Addresses"),
+                Self::WalletInfo => f.write_str("WalletInfo"),
+                Self::MpcVault => f.write_str("MPCVault"),
+                Self::Chains => f.write_str("Chains"),
+                Self::Tokens => f.write_str("Tokens"),
+                Self::TokenListing => f.write_str("TokenListing"),
+                Self::PaymentOrder => f.write_str("PaymentOrder"),
+                Self::PaymentRefund => f.write_str("PaymentRefund"),
+                Self::PaymentSettlement => f.write_str("PaymentSettlement"),
+                Self::PaymentTransaction => f.write_str("PaymentTransaction"),
+                Self::PaymentAddressUpdate => f.write_str("PaymentAddressUpdate"),
+                Self::PaymentPayout => f.write_str("PaymentPayout"),
+                Self::PaymentBankWithdrawal => f.write_str("PaymentBankWithdrawal"),
+                Self::PaymentBulkSend => f.write_str("PaymentBulkSend"),
+                Self::PaymentBulkSendItem => f.write_str("PaymentBulkSendItem"),
+                Self::PaymentAccountBalanceUpdate => {
+                    f.write_str("PaymentAccountBalanceUpdate")
+                }
+                Self::BalanceUpdateInfo => f.write_str("BalanceUpdateInfo"),
+                Self::SuspendedToken => f.write_str("SuspendedToken"),
+                Self::ComplianceDisposition => f.write_str("ComplianceDisposition"),
+                Self::ComplianceKytScreenings => f.write_str("ComplianceKytScreenings"),
+                Self::ComplianceKyaScreenings => f.write_str("ComplianceKyaScreenings"),
+                Self::Organization => f.write_str("Organization"),
+                Self::FiatTransaction => f.write_str("FiatTransaction"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for FiatTransactionEventDataDataType {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "Transaction" => Ok(Self::Transaction),
+                "TSSRequest" => Ok(Self::TssRequest),
+                "Addresses" => Ok(Self::Addresses),
+                "WalletInfo" => Ok(Self::WalletInfo),
+                "MPCVault" => Ok(Self::MpcVault),
+                "Chains" => Ok(Self::Chains),
+                "Tokens" => Ok(Self::Tokens),
+                "TokenListing" => Ok(Self::TokenListing),
+                "PaymentOrder" => Ok(Self::PaymentOrder),
+                "PaymentRefund" => Ok(Self::PaymentRefund),
+                "PaymentSettlement" => Ok(Self::PaymentSettlement),
+                "PaymentTransaction" => Ok(Self::PaymentTransaction),
+                "PaymentAddressUpdate" => Ok(Self::PaymentAddressUpdate),
+                "PaymentPayout" => Ok(Self::PaymentPayout),
+                "PaymentBankWithdrawal" => Ok(Self::PaymentBankWithdrawal),
+                "PaymentBulkSend" => Ok(Self::PaymentBulkSend),
+                "PaymentBulkSendItem" => Ok(Self::PaymentBulkSendItem),
+                "PaymentAccountBalanceUpdate" => Ok(Self::PaymentAccountBalanceUpdate),
+                "BalanceUpdateInfo" => Ok(Self::BalanceUpdateInfo),
+                "SuspendedToken" => Ok(Self::SuspendedToken),
+                "ComplianceDisposition" => Ok(Self::ComplianceDisposition),
+                "ComplianceKytScreenings" => Ok(Self::ComplianceKytScreenings),
+                "ComplianceKyaScreenings" => Ok(Self::ComplianceKyaScreenings),
+                "Organization" => Ok(Self::Organization),
+                "FiatTransaction" => Ok(Self::FiatTransaction),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for FiatTransactionEventDataDataType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for FiatTransactionEventDataDataType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    /**The status of the fiat transaction. Possible values include:
+  - `Created`: The transaction has been created.
+  - `Succeeded`: The transaction has been completed successfully.
+*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum FiatTransactionEventDataStatus {
+        Created,
+        Succeeded,
+    }
+    impl ::std::fmt::Display for FiatTransactionEventDataStatus {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Created => f.write_str("Created"),
+                Self::Succeeded => f.write_str("Succeeded"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for FiatTransactionEventDataStatus {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "Created" => Ok(Self::Created),
+                "Succeeded" => Ok(Self::Succeeded),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for FiatTransactionEventDataStatus {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for FiatTransactionEventDataStatus {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
     }
     ///`FilBase`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
@@ -1951,18 +3175,20 @@ The data type of the event.
         pub created_timestamp: i64,
         ///The unique system-generated identifier for this screening request (UUID format, fixed 36 characters).
         pub screening_id: ::uuid::Uuid,
-        pub status: ::serde_json::Value,
+        pub status: ::cobo_oauth::runtime::OpenEnum<KyaScreeningStatus>,
         ///The time when the screening status was updated, in Unix timestamp format, measured in milliseconds.
         pub updated_timestamp: i64,
     }
     ///The KYT screening information about a transaction.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct KytScreeningsEventData {
-        pub funds_status: ::serde_json::Value,
-        pub review_status: ::serde_json::Value,
+        pub funds_status: ::cobo_oauth::runtime::OpenEnum<FundsStatusType>,
+        pub review_status: ::cobo_oauth::runtime::OpenEnum<ReviewStatusType>,
         ///The transaction ID.
         pub transaction_id: ::uuid::Uuid,
-        pub transaction_type: ::serde_json::Value,
+        pub transaction_type: ::cobo_oauth::runtime::OpenEnum<
+            KytScreeningsTransactionType,
+        >,
         ///The time when the KYT screening information was updated, in Unix timestamp format, measured in milliseconds.
         pub updated_timestamp: i64,
     }
@@ -2045,7 +3271,7 @@ The data type of the event.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub root_pubkeys: ::std::vec::Vec<RootPubkey>,
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        pub type_: ::std::option::Option<::serde_json::Value>,
+        pub type_: ::std::option::Option<::cobo_oauth::runtime::OpenEnum<MpcVaultType>>,
         ///The vault ID.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub vault_id: ::std::option::Option<::std::string::String>,
@@ -2084,7 +3310,7 @@ The data type of the event.
 - `ComplianceKyaScreenings`: The compliance KYA screenings event data.
 - `Organization`: The organization event data.
 - `FiatTransaction`: The fiat transaction event data.*/
-        pub data_type: ::serde_json::Value,
+        pub data_type: ::cobo_oauth::runtime::OpenEnum<MpcVaultEventDataDataType>,
         ///The vault name.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
@@ -2094,10 +3320,163 @@ The data type of the event.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub root_pubkeys: ::std::vec::Vec<RootPubkey>,
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        pub type_: ::std::option::Option<::serde_json::Value>,
+        pub type_: ::std::option::Option<::cobo_oauth::runtime::OpenEnum<MpcVaultType>>,
         ///The vault ID.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub vault_id: ::std::option::Option<::std::string::String>,
+    }
+    /**
+The data type of the event.
+- `Transaction`: The transaction event data.
+- `TSSRequest`: The TSS request event data.
+- `Addresses`: The addresses event data.
+- `WalletInfo`: The wallet information event data.
+- `MPCVault`: The MPC vault event data.
+- `Chains`: The enabled chain event data.
+- `Tokens`: The enabled token event data.
+- `TokenListing`: The token listing event data.
+
+- `PaymentOrder`: The payment order event data.
+- `PaymentRefund`: The payment refund event data.
+- `PaymentSettlement`: The payment settlement event data.
+- `PaymentTransaction`: The payment transaction event data.
+- `PaymentAddressUpdate`: The top-up address update event data.
+- `PaymentPayout`: The payment payout event data.
+- `PaymentBankWithdrawal`: The payment bank withdrawal event data.
+- `PaymentBulkSend`: The payment bulk send event data.
+- `PaymentBulkSendItem`: The payment bulk send item event data.
+- `PaymentAccountBalanceUpdate`: The Payments account balance updated event data, including account information and balance change details.
+- `BalanceUpdateInfo`: The balance update event data.
+- `SuspendedToken`: The token suspension event data.
+- `ComplianceDisposition`: The compliance disposition event data.
+- `ComplianceKytScreenings`: The compliance KYT screenings event data.
+- `ComplianceKyaScreenings`: The compliance KYA screenings event data.
+- `Organization`: The organization event data.
+- `FiatTransaction`: The fiat transaction event data.*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum MpcVaultEventDataDataType {
+        Transaction,
+        #[serde(rename = "TSSRequest")]
+        TssRequest,
+        Addresses,
+        WalletInfo,
+        #[serde(rename = "MPCVault")]
+        MpcVault,
+        Chains,
+        Tokens,
+        TokenListing,
+        PaymentOrder,
+        PaymentRefund,
+        PaymentSettlement,
+        PaymentTransaction,
+        PaymentAddressUpdate,
+        PaymentPayout,
+        PaymentBankWithdrawal,
+        PaymentBulkSend,
+        PaymentBulkSendItem,
+        PaymentAccountBalanceUpdate,
+        BalanceUpdateInfo,
+        SuspendedToken,
+        ComplianceDisposition,
+        ComplianceKytScreenings,
+        ComplianceKyaScreenings,
+        Organization,
+        FiatTransaction,
+    }
+    impl ::std::fmt::Display for MpcVaultEventDataDataType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Transaction => f.write_str("Transaction"),
+                Self::TssRequest => f.write_str("TSSRequest"),
+                Self::Addresses => f.write_str("Addresses"),
+                Self::WalletInfo => f.write_str("WalletInfo"),
+                Self::MpcVault => f.write_str("MPCVault"),
+                Self::Chains => f.write_str("Chains"),
+                Self::Tokens => f.write_str("Tokens"),
+                Self::TokenListing => f.write_str("TokenListing"),
+                Self::PaymentOrder => f.write_str("PaymentOrder"),
+                Self::PaymentRefund => f.write_str("PaymentRefund"),
+                Self::PaymentSettlement => f.write_str("PaymentSettlement"),
+                Self::PaymentTransaction => f.write_str("PaymentTransaction"),
+                Self::PaymentAddressUpdate => f.write_str("PaymentAddressUpdate"),
+                Self::PaymentPayout => f.write_str("PaymentPayout"),
+                Self::PaymentBankWithdrawal => f.write_str("PaymentBankWithdrawal"),
+                Self::PaymentBulkSend => f.write_str("PaymentBulkSend"),
+                Self::PaymentBulkSendItem => f.write_str("PaymentBulkSendItem"),
+                Self::PaymentAccountBalanceUpdate => {
+                    f.write_str("PaymentAccountBalanceUpdate")
+                }
+                Self::BalanceUpdateInfo => f.write_str("BalanceUpdateInfo"),
+                Self::SuspendedToken => f.write_str("SuspendedToken"),
+                Self::ComplianceDisposition => f.write_str("ComplianceDisposition"),
+                Self::ComplianceKytScreenings => f.write_str("ComplianceKytScreenings"),
+                Self::ComplianceKyaScreenings => f.write_str("ComplianceKyaScreenings"),
+                Self::Organization => f.write_str("Organization"),
+                Self::FiatTransaction => f.write_str("FiatTransaction"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for MpcVaultEventDataDataType {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "Transaction" => Ok(Self::Transaction),
+                "TSSRequest" => Ok(Self::TssRequest),
+                "Addresses" => Ok(Self::Addresses),
+                "WalletInfo" => Ok(Self::WalletInfo),
+                "MPCVault" => Ok(Self::MpcVault),
+                "Chains" => Ok(Self::Chains),
+                "Tokens" => Ok(Self::Tokens),
+                "TokenListing" => Ok(Self::TokenListing),
+                "PaymentOrder" => Ok(Self::PaymentOrder),
+                "PaymentRefund" => Ok(Self::PaymentRefund),
+                "PaymentSettlement" => Ok(Self::PaymentSettlement),
+                "PaymentTransaction" => Ok(Self::PaymentTransaction),
+                "PaymentAddressUpdate" => Ok(Self::PaymentAddressUpdate),
+                "PaymentPayout" => Ok(Self::PaymentPayout),
+                "PaymentBankWithdrawal" => Ok(Self::PaymentBankWithdrawal),
+                "PaymentBulkSend" => Ok(Self::PaymentBulkSend),
+                "PaymentBulkSendItem" => Ok(Self::PaymentBulkSendItem),
+                "PaymentAccountBalanceUpdate" => Ok(Self::PaymentAccountBalanceUpdate),
+                "BalanceUpdateInfo" => Ok(Self::BalanceUpdateInfo),
+                "SuspendedToken" => Ok(Self::SuspendedToken),
+                "ComplianceDisposition" => Ok(Self::ComplianceDisposition),
+                "ComplianceKytScreenings" => Ok(Self::ComplianceKytScreenings),
+                "ComplianceKyaScreenings" => Ok(Self::ComplianceKyaScreenings),
+                "Organization" => Ok(Self::Organization),
+                "FiatTransaction" => Ok(Self::FiatTransaction),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for MpcVaultEventDataDataType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for MpcVaultEventDataDataType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
     }
     /**The vault type. Possible values include:
 - `Org-Controlled`: This vault is a collection of [Organization-Controlled Wallets](https://manuals.cobo.com/en/portal/mpc-wallets/introduction#organization-controlled-wallets).
@@ -2181,8 +3560,8 @@ The data type of the event.
         pub vault_name: ::std::option::Option<::std::string::String>,
         ///The wallet ID.
         pub wallet_id: ::uuid::Uuid,
-        pub wallet_subtype: ::serde_json::Value,
-        pub wallet_type: ::serde_json::Value,
+        pub wallet_subtype: ::cobo_oauth::runtime::OpenEnum<WalletSubtype>,
+        pub wallet_type: ::cobo_oauth::runtime::OpenEnum<WalletType>,
     }
     ///`Order`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
@@ -2253,8 +3632,10 @@ For the payment link method, `Create order link` returns only the hosted link de
         ///The total cryptocurrency amount received for this order. Updates until the expiration time. Precision matches the token standard (e.g., 6 decimals for USDT).
         pub received_token_amount: ::std::string::String,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub settlement_status: ::std::option::Option<::serde_json::Value>,
-        pub status: ::serde_json::Value,
+        pub settlement_status: ::std::option::Option<
+            ::cobo_oauth::runtime::OpenEnum<SettleStatus>,
+        >,
+        pub status: ::cobo_oauth::runtime::OpenEnum<OrderStatus>,
         ///This field has been deprecated. Please use `payable_currency` instead.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub token_id: ::std::option::Option<::std::string::String>,
@@ -2416,13 +3797,167 @@ The data type of the event.
 - `ComplianceKyaScreenings`: The compliance KYA screenings event data.
 - `Organization`: The organization event data.
 - `FiatTransaction`: The fiat transaction event data.*/
-        pub data_type: ::serde_json::Value,
+        pub data_type: ::cobo_oauth::runtime::OpenEnum<OrganizationEventDataDataType>,
         ///The organization name.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
         ///The organization ID.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub org_id: ::std::option::Option<::uuid::Uuid>,
+    }
+    /**
+The data type of the event.
+- `Transaction`: The transaction event data.
+- `TSSRequest`: The TSS request event data.
+- `Addresses`: The addresses event data.
+- `WalletInfo`: The wallet information event data.
+- `MPCVault`: The MPC vault event data.
+- `Chains`: The enabled chain event data.
+- `Tokens`: The enabled token event data.
+- `TokenListing`: The token listing event data.
+
+- `PaymentOrder`: The payment order event data.
+- `PaymentRefund`: The payment refund event data.
+- `PaymentSettlement`: The payment settlement event data.
+- `PaymentTransaction`: The payment transaction event data.
+- `PaymentAddressUpdate`: The top-up address update event data.
+- `PaymentPayout`: The payment payout event data.
+- `PaymentBankWithdrawal`: The payment bank withdrawal event data.
+- `PaymentBulkSend`: The payment bulk send event data.
+- `PaymentBulkSendItem`: The payment bulk send item event data.
+- `PaymentAccountBalanceUpdate`: The Payments account balance updated event data, including account information and balance change details.
+- `BalanceUpdateInfo`: The balance update event data.
+- `SuspendedToken`: The token suspension event data.
+- `ComplianceDisposition`: The compliance disposition event data.
+- `ComplianceKytScreenings`: The compliance KYT screenings event data.
+- `ComplianceKyaScreenings`: The compliance KYA screenings event data.
+- `Organization`: The organization event data.
+- `FiatTransaction`: The fiat transaction event data.*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum OrganizationEventDataDataType {
+        Transaction,
+        #[serde(rename = "TSSRequest")]
+        TssRequest,
+        Addresses,
+        WalletInfo,
+        #[serde(rename = "MPCVault")]
+        MpcVault,
+        Chains,
+        Tokens,
+        TokenListing,
+        PaymentOrder,
+        PaymentRefund,
+        PaymentSettlement,
+        PaymentTransaction,
+        PaymentAddressUpdate,
+        PaymentPayout,
+        PaymentBankWithdrawal,
+        PaymentBulkSend,
+        PaymentBulkSendItem,
+        PaymentAccountBalanceUpdate,
+        BalanceUpdateInfo,
+        SuspendedToken,
+        ComplianceDisposition,
+        ComplianceKytScreenings,
+        ComplianceKyaScreenings,
+        Organization,
+        FiatTransaction,
+    }
+    impl ::std::fmt::Display for OrganizationEventDataDataType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Transaction => f.write_str("Transaction"),
+                Self::TssRequest => f.write_str("TSSRequest"),
+                Self::Addresses => f.write_str("Addresses"),
+                Self::WalletInfo => f.write_str("WalletInfo"),
+                Self::MpcVault => f.write_str("MPCVault"),
+                Self::Chains => f.write_str("Chains"),
+                Self::Tokens => f.write_str("Tokens"),
+                Self::TokenListing => f.write_str("TokenListing"),
+                Self::PaymentOrder => f.write_str("PaymentOrder"),
+                Self::PaymentRefund => f.write_str("PaymentRefund"),
+                Self::PaymentSettlement => f.write_str("PaymentSettlement"),
+                Self::PaymentTransaction => f.write_str("PaymentTransaction"),
+                Self::PaymentAddressUpdate => f.write_str("PaymentAddressUpdate"),
+                Self::PaymentPayout => f.write_str("PaymentPayout"),
+                Self::PaymentBankWithdrawal => f.write_str("PaymentBankWithdrawal"),
+                Self::PaymentBulkSend => f.write_str("PaymentBulkSend"),
+                Self::PaymentBulkSendItem => f.write_str("PaymentBulkSendItem"),
+                Self::PaymentAccountBalanceUpdate => {
+                    f.write_str("PaymentAccountBalanceUpdate")
+                }
+                Self::BalanceUpdateInfo => f.write_str("BalanceUpdateInfo"),
+                Self::SuspendedToken => f.write_str("SuspendedToken"),
+                Self::ComplianceDisposition => f.write_str("ComplianceDisposition"),
+                Self::ComplianceKytScreenings => f.write_str("ComplianceKytScreenings"),
+                Self::ComplianceKyaScreenings => f.write_str("ComplianceKyaScreenings"),
+                Self::Organization => f.write_str("Organization"),
+                Self::FiatTransaction => f.write_str("FiatTransaction"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for OrganizationEventDataDataType {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "Transaction" => Ok(Self::Transaction),
+                "TSSRequest" => Ok(Self::TssRequest),
+                "Addresses" => Ok(Self::Addresses),
+                "WalletInfo" => Ok(Self::WalletInfo),
+                "MPCVault" => Ok(Self::MpcVault),
+                "Chains" => Ok(Self::Chains),
+                "Tokens" => Ok(Self::Tokens),
+                "TokenListing" => Ok(Self::TokenListing),
+                "PaymentOrder" => Ok(Self::PaymentOrder),
+                "PaymentRefund" => Ok(Self::PaymentRefund),
+                "PaymentSettlement" => Ok(Self::PaymentSettlement),
+                "PaymentTransaction" => Ok(Self::PaymentTransaction),
+                "PaymentAddressUpdate" => Ok(Self::PaymentAddressUpdate),
+                "PaymentPayout" => Ok(Self::PaymentPayout),
+                "PaymentBankWithdrawal" => Ok(Self::PaymentBankWithdrawal),
+                "PaymentBulkSend" => Ok(Self::PaymentBulkSend),
+                "PaymentBulkSendItem" => Ok(Self::PaymentBulkSendItem),
+                "PaymentAccountBalanceUpdate" => Ok(Self::PaymentAccountBalanceUpdate),
+                "BalanceUpdateInfo" => Ok(Self::BalanceUpdateInfo),
+                "SuspendedToken" => Ok(Self::SuspendedToken),
+                "ComplianceDisposition" => Ok(Self::ComplianceDisposition),
+                "ComplianceKytScreenings" => Ok(Self::ComplianceKytScreenings),
+                "ComplianceKyaScreenings" => Ok(Self::ComplianceKyaScreenings),
+                "Organization" => Ok(Self::Organization),
+                "FiatTransaction" => Ok(Self::FiatTransaction),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for OrganizationEventDataDataType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for OrganizationEventDataDataType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
     }
     /**This event occurs when the available balance of a Payments account changes for a specific token.
 The balance change fields are aligned with the `PaymentBalanceChange` object returned by*/
@@ -2468,16 +4003,172 @@ The data type of the event.
 - `ComplianceKyaScreenings`: The compliance KYA screenings event data.
 - `Organization`: The organization event data.
 - `FiatTransaction`: The fiat transaction event data.*/
-        pub data_type: ::serde_json::Value,
-        pub flow_direction: ::serde_json::Value,
+        pub data_type: ::cobo_oauth::runtime::OpenEnum<
+            PaymentAccountBalanceUpdateEventDataDataType,
+        >,
+        pub flow_direction: ::cobo_oauth::runtime::OpenEnum<PaymentBalanceFlowDirection>,
         pub source_account: SourceAccount,
         ///The source ID of the balance change.
         pub source_id: ::std::string::String,
-        pub source_type: ::serde_json::Value,
+        pub source_type: ::cobo_oauth::runtime::OpenEnum<PaymentBalanceChangeSourceType>,
         ///The token ID of the balance change.
         pub token_id: ::std::string::String,
         ///The time when the balance was updated, represented as a UNIX timestamp in seconds.
         pub update_time: i64,
+    }
+    /**
+The data type of the event.
+- `Transaction`: The transaction event data.
+- `TSSRequest`: The TSS request event data.
+- `Addresses`: The addresses event data.
+- `WalletInfo`: The wallet information event data.
+- `MPCVault`: The MPC vault event data.
+- `Chains`: The enabled chain event data.
+- `Tokens`: The enabled token event data.
+- `TokenListing`: The token listing event data.
+
+- `PaymentOrder`: The payment order event data.
+- `PaymentRefund`: The payment refund event data.
+- `PaymentSettlement`: The payment settlement event data.
+- `PaymentTransaction`: The payment transaction event data.
+- `PaymentAddressUpdate`: The top-up address update event data.
+- `PaymentPayout`: The payment payout event data.
+- `PaymentBankWithdrawal`: The payment bank withdrawal event data.
+- `PaymentBulkSend`: The payment bulk send event data.
+- `PaymentBulkSendItem`: The payment bulk send item event data.
+- `PaymentAccountBalanceUpdate`: The Payments account balance updated event data, including account information and balance change details.
+- `BalanceUpdateInfo`: The balance update event data.
+- `SuspendedToken`: The token suspension event data.
+- `ComplianceDisposition`: The compliance disposition event data.
+- `ComplianceKytScreenings`: The compliance KYT screenings event data.
+- `ComplianceKyaScreenings`: The compliance KYA screenings event data.
+- `Organization`: The organization event data.
+- `FiatTransaction`: The fiat transaction event data.*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum PaymentAccountBalanceUpdateEventDataDataType {
+        Transaction,
+        #[serde(rename = "TSSRequest")]
+        TssRequest,
+        Addresses,
+        WalletInfo,
+        #[serde(rename = "MPCVault")]
+        MpcVault,
+        Chains,
+        Tokens,
+        TokenListing,
+        PaymentOrder,
+        PaymentRefund,
+        PaymentSettlement,
+        PaymentTransaction,
+        PaymentAddressUpdate,
+        PaymentPayout,
+        PaymentBankWithdrawal,
+        PaymentBulkSend,
+        PaymentBulkSendItem,
+        PaymentAccountBalanceUpdate,
+        BalanceUpdateInfo,
+        SuspendedToken,
+        ComplianceDisposition,
+        ComplianceKytScreenings,
+        ComplianceKyaScreenings,
+        Organization,
+        FiatTransaction,
+    }
+    impl ::std::fmt::Display for PaymentAccountBalanceUpdateEventDataDataType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Transaction => f.write_str("Transaction"),
+                Self::TssRequest => f.write_str("TSSRequest"),
+                Self::Addresses => f.write_str("Addresses"),
+                Self::WalletInfo => f.write_str("WalletInfo"),
+                Self::MpcVault => f.write_str("MPCVault"),
+                Self::Chains => f.write_str("Chains"),
+                Self::Tokens => f.write_str("Tokens"),
+                Self::TokenListing => f.write_str("TokenListing"),
+                Self::PaymentOrder => f.write_str("PaymentOrder"),
+                Self::PaymentRefund => f.write_str("PaymentRefund"),
+                Self::PaymentSettlement => f.write_str("PaymentSettlement"),
+                Self::PaymentTransaction => f.write_str("PaymentTransaction"),
+                Self::PaymentAddressUpdate => f.write_str("PaymentAddressUpdate"),
+                Self::PaymentPayout => f.write_str("PaymentPayout"),
+                Self::PaymentBankWithdrawal => f.write_str("PaymentBankWithdrawal"),
+                Self::PaymentBulkSend => f.write_str("PaymentBulkSend"),
+                Self::PaymentBulkSendItem => f.write_str("PaymentBulkSendItem"),
+                Self::PaymentAccountBalanceUpdate => {
+                    f.write_str("PaymentAccountBalanceUpdate")
+                }
+                Self::BalanceUpdateInfo => f.write_str("BalanceUpdateInfo"),
+                Self::SuspendedToken => f.write_str("SuspendedToken"),
+                Self::ComplianceDisposition => f.write_str("ComplianceDisposition"),
+                Self::ComplianceKytScreenings => f.write_str("ComplianceKytScreenings"),
+                Self::ComplianceKyaScreenings => f.write_str("ComplianceKyaScreenings"),
+                Self::Organization => f.write_str("Organization"),
+                Self::FiatTransaction => f.write_str("FiatTransaction"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for PaymentAccountBalanceUpdateEventDataDataType {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "Transaction" => Ok(Self::Transaction),
+                "TSSRequest" => Ok(Self::TssRequest),
+                "Addresses" => Ok(Self::Addresses),
+                "WalletInfo" => Ok(Self::WalletInfo),
+                "MPCVault" => Ok(Self::MpcVault),
+                "Chains" => Ok(Self::Chains),
+                "Tokens" => Ok(Self::Tokens),
+                "TokenListing" => Ok(Self::TokenListing),
+                "PaymentOrder" => Ok(Self::PaymentOrder),
+                "PaymentRefund" => Ok(Self::PaymentRefund),
+                "PaymentSettlement" => Ok(Self::PaymentSettlement),
+                "PaymentTransaction" => Ok(Self::PaymentTransaction),
+                "PaymentAddressUpdate" => Ok(Self::PaymentAddressUpdate),
+                "PaymentPayout" => Ok(Self::PaymentPayout),
+                "PaymentBankWithdrawal" => Ok(Self::PaymentBankWithdrawal),
+                "PaymentBulkSend" => Ok(Self::PaymentBulkSend),
+                "PaymentBulkSendItem" => Ok(Self::PaymentBulkSendItem),
+                "PaymentAccountBalanceUpdate" => Ok(Self::PaymentAccountBalanceUpdate),
+                "BalanceUpdateInfo" => Ok(Self::BalanceUpdateInfo),
+                "SuspendedToken" => Ok(Self::SuspendedToken),
+                "ComplianceDisposition" => Ok(Self::ComplianceDisposition),
+                "ComplianceKytScreenings" => Ok(Self::ComplianceKytScreenings),
+                "ComplianceKyaScreenings" => Ok(Self::ComplianceKyaScreenings),
+                "Organization" => Ok(Self::Organization),
+                "FiatTransaction" => Ok(Self::FiatTransaction),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PaymentAccountBalanceUpdateEventDataDataType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for PaymentAccountBalanceUpdateEventDataDataType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
     }
     ///`PaymentAddressUpdateEventData`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
@@ -2514,7 +4205,9 @@ The data type of the event.
 - `ComplianceKyaScreenings`: The compliance KYA screenings event data.
 - `Organization`: The organization event data.
 - `FiatTransaction`: The fiat transaction event data.*/
-        pub data_type: ::serde_json::Value,
+        pub data_type: ::cobo_oauth::runtime::OpenEnum<
+            PaymentAddressUpdateEventDataDataType,
+        >,
         ///The merchant ID.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub merchant_id: ::std::option::Option<::std::string::String>,
@@ -2524,6 +4217,160 @@ The data type of the event.
         pub previous_address: ::std::string::String,
         ///The new top-up address that has been assigned to the payer.
         pub updated_address: ::std::string::String,
+    }
+    /**
+The data type of the event.
+- `Transaction`: The transaction event data.
+- `TSSRequest`: The TSS request event data.
+- `Addresses`: The addresses event data.
+- `WalletInfo`: The wallet information event data.
+- `MPCVault`: The MPC vault event data.
+- `Chains`: The enabled chain event data.
+- `Tokens`: The enabled token event data.
+- `TokenListing`: The token listing event data.
+
+- `PaymentOrder`: The payment order event data.
+- `PaymentRefund`: The payment refund event data.
+- `PaymentSettlement`: The payment settlement event data.
+- `PaymentTransaction`: The payment transaction event data.
+- `PaymentAddressUpdate`: The top-up address update event data.
+- `PaymentPayout`: The payment payout event data.
+- `PaymentBankWithdrawal`: The payment bank withdrawal event data.
+- `PaymentBulkSend`: The payment bulk send event data.
+- `PaymentBulkSendItem`: The payment bulk send item event data.
+- `PaymentAccountBalanceUpdate`: The Payments account balance updated event data, including account information and balance change details.
+- `BalanceUpdateInfo`: The balance update event data.
+- `SuspendedToken`: The token suspension event data.
+- `ComplianceDisposition`: The compliance disposition event data.
+- `ComplianceKytScreenings`: The compliance KYT screenings event data.
+- `ComplianceKyaScreenings`: The compliance KYA screenings event data.
+- `Organization`: The organization event data.
+- `FiatTransaction`: The fiat transaction event data.*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum PaymentAddressUpdateEventDataDataType {
+        Transaction,
+        #[serde(rename = "TSSRequest")]
+        TssRequest,
+        Addresses,
+        WalletInfo,
+        #[serde(rename = "MPCVault")]
+        MpcVault,
+        Chains,
+        Tokens,
+        TokenListing,
+        PaymentOrder,
+        PaymentRefund,
+        PaymentSettlement,
+        PaymentTransaction,
+        PaymentAddressUpdate,
+        PaymentPayout,
+        PaymentBankWithdrawal,
+        PaymentBulkSend,
+        PaymentBulkSendItem,
+        PaymentAccountBalanceUpdate,
+        BalanceUpdateInfo,
+        SuspendedToken,
+        ComplianceDisposition,
+        ComplianceKytScreenings,
+        ComplianceKyaScreenings,
+        Organization,
+        FiatTransaction,
+    }
+    impl ::std::fmt::Display for PaymentAddressUpdateEventDataDataType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Transaction => f.write_str("Transaction"),
+                Self::TssRequest => f.write_str("TSSRequest"),
+                Self::Addresses => f.write_str("Addresses"),
+                Self::WalletInfo => f.write_str("WalletInfo"),
+                Self::MpcVault => f.write_str("MPCVault"),
+                Self::Chains => f.write_str("Chains"),
+                Self::Tokens => f.write_str("Tokens"),
+                Self::TokenListing => f.write_str("TokenListing"),
+                Self::PaymentOrder => f.write_str("PaymentOrder"),
+                Self::PaymentRefund => f.write_str("PaymentRefund"),
+                Self::PaymentSettlement => f.write_str("PaymentSettlement"),
+                Self::PaymentTransaction => f.write_str("PaymentTransaction"),
+                Self::PaymentAddressUpdate => f.write_str("PaymentAddressUpdate"),
+                Self::PaymentPayout => f.write_str("PaymentPayout"),
+                Self::PaymentBankWithdrawal => f.write_str("PaymentBankWithdrawal"),
+                Self::PaymentBulkSend => f.write_str("PaymentBulkSend"),
+                Self::PaymentBulkSendItem => f.write_str("PaymentBulkSendItem"),
+                Self::PaymentAccountBalanceUpdate => {
+                    f.write_str("PaymentAccountBalanceUpdate")
+                }
+                Self::BalanceUpdateInfo => f.write_str("BalanceUpdateInfo"),
+                Self::SuspendedToken => f.write_str("SuspendedToken"),
+                Self::ComplianceDisposition => f.write_str("ComplianceDisposition"),
+                Self::ComplianceKytScreenings => f.write_str("ComplianceKytScreenings"),
+                Self::ComplianceKyaScreenings => f.write_str("ComplianceKyaScreenings"),
+                Self::Organization => f.write_str("Organization"),
+                Self::FiatTransaction => f.write_str("FiatTransaction"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for PaymentAddressUpdateEventDataDataType {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "Transaction" => Ok(Self::Transaction),
+                "TSSRequest" => Ok(Self::TssRequest),
+                "Addresses" => Ok(Self::Addresses),
+                "WalletInfo" => Ok(Self::WalletInfo),
+                "MPCVault" => Ok(Self::MpcVault),
+                "Chains" => Ok(Self::Chains),
+                "Tokens" => Ok(Self::Tokens),
+                "TokenListing" => Ok(Self::TokenListing),
+                "PaymentOrder" => Ok(Self::PaymentOrder),
+                "PaymentRefund" => Ok(Self::PaymentRefund),
+                "PaymentSettlement" => Ok(Self::PaymentSettlement),
+                "PaymentTransaction" => Ok(Self::PaymentTransaction),
+                "PaymentAddressUpdate" => Ok(Self::PaymentAddressUpdate),
+                "PaymentPayout" => Ok(Self::PaymentPayout),
+                "PaymentBankWithdrawal" => Ok(Self::PaymentBankWithdrawal),
+                "PaymentBulkSend" => Ok(Self::PaymentBulkSend),
+                "PaymentBulkSendItem" => Ok(Self::PaymentBulkSendItem),
+                "PaymentAccountBalanceUpdate" => Ok(Self::PaymentAccountBalanceUpdate),
+                "BalanceUpdateInfo" => Ok(Self::BalanceUpdateInfo),
+                "SuspendedToken" => Ok(Self::SuspendedToken),
+                "ComplianceDisposition" => Ok(Self::ComplianceDisposition),
+                "ComplianceKytScreenings" => Ok(Self::ComplianceKytScreenings),
+                "ComplianceKyaScreenings" => Ok(Self::ComplianceKyaScreenings),
+                "Organization" => Ok(Self::Organization),
+                "FiatTransaction" => Ok(Self::FiatTransaction),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PaymentAddressUpdateEventDataDataType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for PaymentAddressUpdateEventDataDataType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
     }
     /**The source type of the balance change. Possible values include:
 - `Init`: Balance change caused by initialization.
@@ -2698,7 +4545,7 @@ The data type of the event.
         /**The source bank account ID. The destination bank account must be tagged as `VA`.
 */
         pub source_bank_account_id: ::std::string::String,
-        pub status: ::serde_json::Value,
+        pub status: ::cobo_oauth::runtime::OpenEnum<PaymentBankWithdrawalStatus>,
         ///The target bank account ID that receives the bank withdrawal.
         pub target_bank_account_id: ::std::string::String,
     }
@@ -2728,7 +4575,7 @@ The data type of the event.
         /**The source bank account ID. The destination bank account must be tagged as `VA`.
 */
         pub source_bank_account_id: ::std::string::String,
-        pub status: ::serde_json::Value,
+        pub status: ::cobo_oauth::runtime::OpenEnum<PaymentBankWithdrawalStatus>,
         pub target_bank_account: DestinationBankAccountDetail,
         ///The target bank account ID that receives the bank withdrawal.
         pub target_bank_account_id: ::std::string::String,
@@ -2777,7 +4624,9 @@ The data type of the event.
 - `ComplianceKyaScreenings`: The compliance KYA screenings event data.
 - `Organization`: The organization event data.
 - `FiatTransaction`: The fiat transaction event data.*/
-        pub data_type: ::serde_json::Value,
+        pub data_type: ::cobo_oauth::runtime::OpenEnum<
+            PaymentBankWithdrawalEventDataType,
+        >,
         ///The reason why the bank withdrawal failed.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failed_reason: ::std::option::Option<::std::string::String>,
@@ -2790,12 +4639,166 @@ The data type of the event.
         /**The source bank account ID. The destination bank account must be tagged as `VA`.
 */
         pub source_bank_account_id: ::std::string::String,
-        pub status: ::serde_json::Value,
+        pub status: ::cobo_oauth::runtime::OpenEnum<PaymentBankWithdrawalStatus>,
         pub target_bank_account: DestinationBankAccountDetail,
         ///The target bank account ID that receives the bank withdrawal.
         pub target_bank_account_id: ::std::string::String,
         ///The status timeline of the bank withdrawal.
         pub timeline: ::std::vec::Vec<PaymentBankWithdrawalTimelineItem>,
+    }
+    /**
+The data type of the event.
+- `Transaction`: The transaction event data.
+- `TSSRequest`: The TSS request event data.
+- `Addresses`: The addresses event data.
+- `WalletInfo`: The wallet information event data.
+- `MPCVault`: The MPC vault event data.
+- `Chains`: The enabled chain event data.
+- `Tokens`: The enabled token event data.
+- `TokenListing`: The token listing event data.
+
+- `PaymentOrder`: The payment order event data.
+- `PaymentRefund`: The payment refund event data.
+- `PaymentSettlement`: The payment settlement event data.
+- `PaymentTransaction`: The payment transaction event data.
+- `PaymentAddressUpdate`: The top-up address update event data.
+- `PaymentPayout`: The payment payout event data.
+- `PaymentBankWithdrawal`: The payment bank withdrawal event data.
+- `PaymentBulkSend`: The payment bulk send event data.
+- `PaymentBulkSendItem`: The payment bulk send item event data.
+- `PaymentAccountBalanceUpdate`: The Payments account balance updated event data, including account information and balance change details.
+- `BalanceUpdateInfo`: The balance update event data.
+- `SuspendedToken`: The token suspension event data.
+- `ComplianceDisposition`: The compliance disposition event data.
+- `ComplianceKytScreenings`: The compliance KYT screenings event data.
+- `ComplianceKyaScreenings`: The compliance KYA screenings event data.
+- `Organization`: The organization event data.
+- `FiatTransaction`: The fiat transaction event data.*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum PaymentBankWithdrawalEventDataType {
+        Transaction,
+        #[serde(rename = "TSSRequest")]
+        TssRequest,
+        Addresses,
+        WalletInfo,
+        #[serde(rename = "MPCVault")]
+        MpcVault,
+        Chains,
+        Tokens,
+        TokenListing,
+        PaymentOrder,
+        PaymentRefund,
+        PaymentSettlement,
+        PaymentTransaction,
+        PaymentAddressUpdate,
+        PaymentPayout,
+        PaymentBankWithdrawal,
+        PaymentBulkSend,
+        PaymentBulkSendItem,
+        PaymentAccountBalanceUpdate,
+        BalanceUpdateInfo,
+        SuspendedToken,
+        ComplianceDisposition,
+        ComplianceKytScreenings,
+        ComplianceKyaScreenings,
+        Organization,
+        FiatTransaction,
+    }
+    impl ::std::fmt::Display for PaymentBankWithdrawalEventDataType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Transaction => f.write_str("Transaction"),
+                Self::TssRequest => f.write_str("TSSRequest"),
+                Self::Addresses => f.write_str("Addresses"),
+                Self::WalletInfo => f.write_str("WalletInfo"),
+                Self::MpcVault => f.write_str("MPCVault"),
+                Self::Chains => f.write_str("Chains"),
+                Self::Tokens => f.write_str("Tokens"),
+                Self::TokenListing => f.write_str("TokenListing"),
+                Self::PaymentOrder => f.write_str("PaymentOrder"),
+                Self::PaymentRefund => f.write_str("PaymentRefund"),
+                Self::PaymentSettlement => f.write_str("PaymentSettlement"),
+                Self::PaymentTransaction => f.write_str("PaymentTransaction"),
+                Self::PaymentAddressUpdate => f.write_str("PaymentAddressUpdate"),
+                Self::PaymentPayout => f.write_str("PaymentPayout"),
+                Self::PaymentBankWithdrawal => f.write_str("PaymentBankWithdrawal"),
+                Self::PaymentBulkSend => f.write_str("PaymentBulkSend"),
+                Self::PaymentBulkSendItem => f.write_str("PaymentBulkSendItem"),
+                Self::PaymentAccountBalanceUpdate => {
+                    f.write_str("PaymentAccountBalanceUpdate")
+                }
+                Self::BalanceUpdateInfo => f.write_str("BalanceUpdateInfo"),
+                Self::SuspendedToken => f.write_str("SuspendedToken"),
+                Self::ComplianceDisposition => f.write_str("ComplianceDisposition"),
+                Self::ComplianceKytScreenings => f.write_str("ComplianceKytScreenings"),
+                Self::ComplianceKyaScreenings => f.write_str("ComplianceKyaScreenings"),
+                Self::Organization => f.write_str("Organization"),
+                Self::FiatTransaction => f.write_str("FiatTransaction"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for PaymentBankWithdrawalEventDataType {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "Transaction" => Ok(Self::Transaction),
+                "TSSRequest" => Ok(Self::TssRequest),
+                "Addresses" => Ok(Self::Addresses),
+                "WalletInfo" => Ok(Self::WalletInfo),
+                "MPCVault" => Ok(Self::MpcVault),
+                "Chains" => Ok(Self::Chains),
+                "Tokens" => Ok(Self::Tokens),
+                "TokenListing" => Ok(Self::TokenListing),
+                "PaymentOrder" => Ok(Self::PaymentOrder),
+                "PaymentRefund" => Ok(Self::PaymentRefund),
+                "PaymentSettlement" => Ok(Self::PaymentSettlement),
+                "PaymentTransaction" => Ok(Self::PaymentTransaction),
+                "PaymentAddressUpdate" => Ok(Self::PaymentAddressUpdate),
+                "PaymentPayout" => Ok(Self::PaymentPayout),
+                "PaymentBankWithdrawal" => Ok(Self::PaymentBankWithdrawal),
+                "PaymentBulkSend" => Ok(Self::PaymentBulkSend),
+                "PaymentBulkSendItem" => Ok(Self::PaymentBulkSendItem),
+                "PaymentAccountBalanceUpdate" => Ok(Self::PaymentAccountBalanceUpdate),
+                "BalanceUpdateInfo" => Ok(Self::BalanceUpdateInfo),
+                "SuspendedToken" => Ok(Self::SuspendedToken),
+                "ComplianceDisposition" => Ok(Self::ComplianceDisposition),
+                "ComplianceKytScreenings" => Ok(Self::ComplianceKytScreenings),
+                "ComplianceKyaScreenings" => Ok(Self::ComplianceKyaScreenings),
+                "Organization" => Ok(Self::Organization),
+                "FiatTransaction" => Ok(Self::FiatTransaction),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PaymentBankWithdrawalEventDataType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for PaymentBankWithdrawalEventDataType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
     }
     /**The status of the bank withdrawal:
 - `Pending`: The bank withdrawal has been created and is awaiting processing.
@@ -2864,7 +4867,7 @@ The data type of the event.
     ///`PaymentBankWithdrawalTimelineItem`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct PaymentBankWithdrawalTimelineItem {
-        pub status: ::serde_json::Value,
+        pub status: ::cobo_oauth::runtime::OpenEnum<PaymentBankWithdrawalStatus>,
         ///The time when the bank withdrawal entered this status, represented as a UNIX timestamp in seconds.
         pub timestamp: i64,
     }
@@ -2936,7 +4939,9 @@ The data type of the event.
         ///The description for the entire bulk send batch.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub description: ::std::option::Option<::std::string::String>,
-        pub execution_mode: ::serde_json::Value,
+        pub execution_mode: ::cobo_oauth::runtime::OpenEnum<
+            PaymentBulkSendExecutionMode,
+        >,
         ///The reason why the bulk send failed.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failed_reason: ::std::option::Option<::std::string::String>,
@@ -2948,7 +4953,7 @@ The data type of the event.
 - If the source account is the developer account, use the string `"developer"`.
 */
         pub source_account: ::std::string::String,
-        pub status: ::serde_json::Value,
+        pub status: ::cobo_oauth::runtime::OpenEnum<PaymentBulkSendStatus>,
         ///The updated time of the bulk send, represented as a UNIX timestamp in seconds.
         pub updated_timestamp: i64,
     }
@@ -2995,11 +5000,13 @@ The data type of the event.
 - `ComplianceKyaScreenings`: The compliance KYA screenings event data.
 - `Organization`: The organization event data.
 - `FiatTransaction`: The fiat transaction event data.*/
-        pub data_type: ::serde_json::Value,
+        pub data_type: ::cobo_oauth::runtime::OpenEnum<PaymentBulkSendEventDataType>,
         ///The description for the entire bulk send batch.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub description: ::std::option::Option<::std::string::String>,
-        pub execution_mode: ::serde_json::Value,
+        pub execution_mode: ::cobo_oauth::runtime::OpenEnum<
+            PaymentBulkSendExecutionMode,
+        >,
         ///The reason why the bulk send failed.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failed_reason: ::std::option::Option<::std::string::String>,
@@ -3011,7 +5018,7 @@ The data type of the event.
 - If the source account is the developer account, use the string `"developer"`.
 */
         pub source_account: ::std::string::String,
-        pub status: ::serde_json::Value,
+        pub status: ::cobo_oauth::runtime::OpenEnum<PaymentBulkSendStatus>,
         ///The updated time of the bulk send, represented as a UNIX timestamp in seconds.
         pub updated_timestamp: i64,
     }
@@ -3020,6 +5027,160 @@ The data type of the event.
     pub struct PaymentBulkSendEventCommissionFee {
         ///The amount of the commission fee charged by Cobo for operations such as pay-ins and payouts, in USD.
         pub fee_amount: ::std::string::String,
+    }
+    /**
+The data type of the event.
+- `Transaction`: The transaction event data.
+- `TSSRequest`: The TSS request event data.
+- `Addresses`: The addresses event data.
+- `WalletInfo`: The wallet information event data.
+- `MPCVault`: The MPC vault event data.
+- `Chains`: The enabled chain event data.
+- `Tokens`: The enabled token event data.
+- `TokenListing`: The token listing event data.
+
+- `PaymentOrder`: The payment order event data.
+- `PaymentRefund`: The payment refund event data.
+- `PaymentSettlement`: The payment settlement event data.
+- `PaymentTransaction`: The payment transaction event data.
+- `PaymentAddressUpdate`: The top-up address update event data.
+- `PaymentPayout`: The payment payout event data.
+- `PaymentBankWithdrawal`: The payment bank withdrawal event data.
+- `PaymentBulkSend`: The payment bulk send event data.
+- `PaymentBulkSendItem`: The payment bulk send item event data.
+- `PaymentAccountBalanceUpdate`: The Payments account balance updated event data, including account information and balance change details.
+- `BalanceUpdateInfo`: The balance update event data.
+- `SuspendedToken`: The token suspension event data.
+- `ComplianceDisposition`: The compliance disposition event data.
+- `ComplianceKytScreenings`: The compliance KYT screenings event data.
+- `ComplianceKyaScreenings`: The compliance KYA screenings event data.
+- `Organization`: The organization event data.
+- `FiatTransaction`: The fiat transaction event data.*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum PaymentBulkSendEventDataType {
+        Transaction,
+        #[serde(rename = "TSSRequest")]
+        TssRequest,
+        Addresses,
+        WalletInfo,
+        #[serde(rename = "MPCVault")]
+        MpcVault,
+        Chains,
+        Tokens,
+        TokenListing,
+        PaymentOrder,
+        PaymentRefund,
+        PaymentSettlement,
+        PaymentTransaction,
+        PaymentAddressUpdate,
+        PaymentPayout,
+        PaymentBankWithdrawal,
+        PaymentBulkSend,
+        PaymentBulkSendItem,
+        PaymentAccountBalanceUpdate,
+        BalanceUpdateInfo,
+        SuspendedToken,
+        ComplianceDisposition,
+        ComplianceKytScreenings,
+        ComplianceKyaScreenings,
+        Organization,
+        FiatTransaction,
+    }
+    impl ::std::fmt::Display for PaymentBulkSendEventDataType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Transaction => f.write_str("Transaction"),
+                Self::TssRequest => f.write_str("TSSRequest"),
+                Self::Addresses => f.write_str("Addresses"),
+                Self::WalletInfo => f.write_str("WalletInfo"),
+                Self::MpcVault => f.write_str("MPCVault"),
+                Self::Chains => f.write_str("Chains"),
+                Self::Tokens => f.write_str("Tokens"),
+                Self::TokenListing => f.write_str("TokenListing"),
+                Self::PaymentOrder => f.write_str("PaymentOrder"),
+                Self::PaymentRefund => f.write_str("PaymentRefund"),
+                Self::PaymentSettlement => f.write_str("PaymentSettlement"),
+                Self::PaymentTransaction => f.write_str("PaymentTransaction"),
+                Self::PaymentAddressUpdate => f.write_str("PaymentAddressUpdate"),
+                Self::PaymentPayout => f.write_str("PaymentPayout"),
+                Self::PaymentBankWithdrawal => f.write_str("PaymentBankWithdrawal"),
+                Self::PaymentBulkSend => f.write_str("PaymentBulkSend"),
+                Self::PaymentBulkSendItem => f.write_str("PaymentBulkSendItem"),
+                Self::PaymentAccountBalanceUpdate => {
+                    f.write_str("PaymentAccountBalanceUpdate")
+                }
+                Self::BalanceUpdateInfo => f.write_str("BalanceUpdateInfo"),
+                Self::SuspendedToken => f.write_str("SuspendedToken"),
+                Self::ComplianceDisposition => f.write_str("ComplianceDisposition"),
+                Self::ComplianceKytScreenings => f.write_str("ComplianceKytScreenings"),
+                Self::ComplianceKyaScreenings => f.write_str("ComplianceKyaScreenings"),
+                Self::Organization => f.write_str("Organization"),
+                Self::FiatTransaction => f.write_str("FiatTransaction"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for PaymentBulkSendEventDataType {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "Transaction" => Ok(Self::Transaction),
+                "TSSRequest" => Ok(Self::TssRequest),
+                "Addresses" => Ok(Self::Addresses),
+                "WalletInfo" => Ok(Self::WalletInfo),
+                "MPCVault" => Ok(Self::MpcVault),
+                "Chains" => Ok(Self::Chains),
+                "Tokens" => Ok(Self::Tokens),
+                "TokenListing" => Ok(Self::TokenListing),
+                "PaymentOrder" => Ok(Self::PaymentOrder),
+                "PaymentRefund" => Ok(Self::PaymentRefund),
+                "PaymentSettlement" => Ok(Self::PaymentSettlement),
+                "PaymentTransaction" => Ok(Self::PaymentTransaction),
+                "PaymentAddressUpdate" => Ok(Self::PaymentAddressUpdate),
+                "PaymentPayout" => Ok(Self::PaymentPayout),
+                "PaymentBankWithdrawal" => Ok(Self::PaymentBankWithdrawal),
+                "PaymentBulkSend" => Ok(Self::PaymentBulkSend),
+                "PaymentBulkSendItem" => Ok(Self::PaymentBulkSendItem),
+                "PaymentAccountBalanceUpdate" => Ok(Self::PaymentAccountBalanceUpdate),
+                "BalanceUpdateInfo" => Ok(Self::BalanceUpdateInfo),
+                "SuspendedToken" => Ok(Self::SuspendedToken),
+                "ComplianceDisposition" => Ok(Self::ComplianceDisposition),
+                "ComplianceKytScreenings" => Ok(Self::ComplianceKytScreenings),
+                "ComplianceKyaScreenings" => Ok(Self::ComplianceKyaScreenings),
+                "Organization" => Ok(Self::Organization),
+                "FiatTransaction" => Ok(Self::FiatTransaction),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PaymentBulkSendEventDataType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for PaymentBulkSendEventDataType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
     }
     /**Specifies how the batch handles item-level validation failures. The required
 `execution_mode` field is a string enum and must be set to either `Strict` or
@@ -3107,13 +5268,15 @@ outcome applies to every item.
         pub failed_reason: ::std::option::Option<::std::string::String>,
         ///The receiving address.
         pub receiving_address: ::std::string::String,
-        pub status: ::serde_json::Value,
+        pub status: ::cobo_oauth::runtime::OpenEnum<PaymentBulkSendItemStatus>,
         ///The token ID of the cryptocurrency to be sent to the recipient.
         pub token_id: ::std::string::String,
         ///The transaction hash of the bulk send item.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub tx_hash: ::std::option::Option<::std::string::String>,
-        pub validation_status: ::serde_json::Value,
+        pub validation_status: ::cobo_oauth::runtime::OpenEnum<
+            PaymentBulkSendItemValidationStatus,
+        >,
     }
     ///`PaymentBulkSendItemEvent`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
@@ -3154,7 +5317,7 @@ The data type of the event.
 - `ComplianceKyaScreenings`: The compliance KYA screenings event data.
 - `Organization`: The organization event data.
 - `FiatTransaction`: The fiat transaction event data.*/
-        pub data_type: ::serde_json::Value,
+        pub data_type: ::cobo_oauth::runtime::OpenEnum<PaymentBulkSendItemEventDataType>,
         ///A note or comment about the bulk send item.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub description: ::std::option::Option<::std::string::String>,
@@ -3168,7 +5331,7 @@ The data type of the event.
         pub request_id: ::std::option::Option<::std::string::String>,
         ///The source account ID of the bulk send batch.
         pub source_account: ::std::string::String,
-        pub status: ::serde_json::Value,
+        pub status: ::cobo_oauth::runtime::OpenEnum<PaymentBulkSendItemStatus>,
         ///The token ID of the cryptocurrency to be sent to the recipient.
         pub token_id: ::std::string::String,
         ///The transaction hash of the bulk send item.
@@ -3176,7 +5339,163 @@ The data type of the event.
         pub tx_hash: ::std::option::Option<::std::string::String>,
         ///The updated time of the bulk send item, represented as a UNIX timestamp in seconds.
         pub updated_timestamp: i64,
-        pub validation_status: ::serde_json::Value,
+        pub validation_status: ::cobo_oauth::runtime::OpenEnum<
+            PaymentBulkSendItemValidationStatus,
+        >,
+    }
+    /**
+The data type of the event.
+- `Transaction`: The transaction event data.
+- `TSSRequest`: The TSS request event data.
+- `Addresses`: The addresses event data.
+- `WalletInfo`: The wallet information event data.
+- `MPCVault`: The MPC vault event data.
+- `Chains`: The enabled chain event data.
+- `Tokens`: The enabled token event data.
+- `TokenListing`: The token listing event data.
+
+- `PaymentOrder`: The payment order event data.
+- `PaymentRefund`: The payment refund event data.
+- `PaymentSettlement`: The payment settlement event data.
+- `PaymentTransaction`: The payment transaction event data.
+- `PaymentAddressUpdate`: The top-up address update event data.
+- `PaymentPayout`: The payment payout event data.
+- `PaymentBankWithdrawal`: The payment bank withdrawal event data.
+- `PaymentBulkSend`: The payment bulk send event data.
+- `PaymentBulkSendItem`: The payment bulk send item event data.
+- `PaymentAccountBalanceUpdate`: The Payments account balance updated event data, including account information and balance change details.
+- `BalanceUpdateInfo`: The balance update event data.
+- `SuspendedToken`: The token suspension event data.
+- `ComplianceDisposition`: The compliance disposition event data.
+- `ComplianceKytScreenings`: The compliance KYT screenings event data.
+- `ComplianceKyaScreenings`: The compliance KYA screenings event data.
+- `Organization`: The organization event data.
+- `FiatTransaction`: The fiat transaction event data.*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum PaymentBulkSendItemEventDataType {
+        Transaction,
+        #[serde(rename = "TSSRequest")]
+        TssRequest,
+        Addresses,
+        WalletInfo,
+        #[serde(rename = "MPCVault")]
+        MpcVault,
+        Chains,
+        Tokens,
+        TokenListing,
+        PaymentOrder,
+        PaymentRefund,
+        PaymentSettlement,
+        PaymentTransaction,
+        PaymentAddressUpdate,
+        PaymentPayout,
+        PaymentBankWithdrawal,
+        PaymentBulkSend,
+        PaymentBulkSendItem,
+        PaymentAccountBalanceUpdate,
+        BalanceUpdateInfo,
+        SuspendedToken,
+        ComplianceDisposition,
+        ComplianceKytScreenings,
+        ComplianceKyaScreenings,
+        Organization,
+        FiatTransaction,
+    }
+    impl ::std::fmt::Display for PaymentBulkSendItemEventDataType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Transaction => f.write_str("Transaction"),
+                Self::TssRequest => f.write_str("TSSRequest"),
+                Self::Addresses => f.write_str("Addresses"),
+                Self::WalletInfo => f.write_str("WalletInfo"),
+                Self::MpcVault => f.write_str("MPCVault"),
+                Self::Chains => f.write_str("Chains"),
+                Self::Tokens => f.write_str("Tokens"),
+                Self::TokenListing => f.write_str("TokenListing"),
+                Self::PaymentOrder => f.write_str("PaymentOrder"),
+                Self::PaymentRefund => f.write_str("PaymentRefund"),
+                Self::PaymentSettlement => f.write_str("PaymentSettlement"),
+                Self::PaymentTransaction => f.write_str("PaymentTransaction"),
+                Self::PaymentAddressUpdate => f.write_str("PaymentAddressUpdate"),
+                Self::PaymentPayout => f.write_str("PaymentPayout"),
+                Self::PaymentBankWithdrawal => f.write_str("PaymentBankWithdrawal"),
+                Self::PaymentBulkSend => f.write_str("PaymentBulkSend"),
+                Self::PaymentBulkSendItem => f.write_str("PaymentBulkSendItem"),
+                Self::PaymentAccountBalanceUpdate => {
+                    f.write_str("PaymentAccountBalanceUpdate")
+                }
+                Self::BalanceUpdateInfo => f.write_str("BalanceUpdateInfo"),
+                Self::SuspendedToken => f.write_str("SuspendedToken"),
+                Self::ComplianceDisposition => f.write_str("ComplianceDisposition"),
+                Self::ComplianceKytScreenings => f.write_str("ComplianceKytScreenings"),
+                Self::ComplianceKyaScreenings => f.write_str("ComplianceKyaScreenings"),
+                Self::Organization => f.write_str("Organization"),
+                Self::FiatTransaction => f.write_str("FiatTransaction"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for PaymentBulkSendItemEventDataType {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "Transaction" => Ok(Self::Transaction),
+                "TSSRequest" => Ok(Self::TssRequest),
+                "Addresses" => Ok(Self::Addresses),
+                "WalletInfo" => Ok(Self::WalletInfo),
+                "MPCVault" => Ok(Self::MpcVault),
+                "Chains" => Ok(Self::Chains),
+                "Tokens" => Ok(Self::Tokens),
+                "TokenListing" => Ok(Self::TokenListing),
+                "PaymentOrder" => Ok(Self::PaymentOrder),
+                "PaymentRefund" => Ok(Self::PaymentRefund),
+                "PaymentSettlement" => Ok(Self::PaymentSettlement),
+                "PaymentTransaction" => Ok(Self::PaymentTransaction),
+                "PaymentAddressUpdate" => Ok(Self::PaymentAddressUpdate),
+                "PaymentPayout" => Ok(Self::PaymentPayout),
+                "PaymentBankWithdrawal" => Ok(Self::PaymentBankWithdrawal),
+                "PaymentBulkSend" => Ok(Self::PaymentBulkSend),
+                "PaymentBulkSendItem" => Ok(Self::PaymentBulkSendItem),
+                "PaymentAccountBalanceUpdate" => Ok(Self::PaymentAccountBalanceUpdate),
+                "BalanceUpdateInfo" => Ok(Self::BalanceUpdateInfo),
+                "SuspendedToken" => Ok(Self::SuspendedToken),
+                "ComplianceDisposition" => Ok(Self::ComplianceDisposition),
+                "ComplianceKytScreenings" => Ok(Self::ComplianceKytScreenings),
+                "ComplianceKyaScreenings" => Ok(Self::ComplianceKyaScreenings),
+                "Organization" => Ok(Self::Organization),
+                "FiatTransaction" => Ok(Self::FiatTransaction),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PaymentBulkSendItemEventDataType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for PaymentBulkSendItemEventDataType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
     }
     /**The current status of the bulk send item. Possible values include:
 - `Pending`: The bulk send item has been created and is waiting to be processed.
@@ -3471,7 +5790,7 @@ The data type of the event.
 - `ComplianceKyaScreenings`: The compliance KYA screenings event data.
 - `Organization`: The organization event data.
 - `FiatTransaction`: The fiat transaction event data.*/
-        pub data_type: ::serde_json::Value,
+        pub data_type: ::cobo_oauth::runtime::OpenEnum<PaymentOrderEventDataDataType>,
         /**The exchange rate between `payable_currency` and `pricing_currency`, calculated as (`pricing_amount` + `fee_amount`) / `payable_amount`.
 
 
@@ -3522,8 +5841,10 @@ For the payment link method, `Create order link` returns only the hosted link de
         ///The total cryptocurrency amount received for this order. Updates until the expiration time. Precision matches the token standard (e.g., 6 decimals for USDT).
         pub received_token_amount: ::std::string::String,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub settlement_status: ::std::option::Option<::serde_json::Value>,
-        pub status: ::serde_json::Value,
+        pub settlement_status: ::std::option::Option<
+            ::cobo_oauth::runtime::OpenEnum<SettleStatus>,
+        >,
+        pub status: ::cobo_oauth::runtime::OpenEnum<OrderStatus>,
         ///This field has been deprecated. Please use `payable_currency` instead.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub token_id: ::std::option::Option<::std::string::String>,
@@ -3533,6 +5854,160 @@ For the payment link method, `Create order link` returns only the hosted link de
         ///The updated time of the order, represented as a UNIX timestamp in seconds.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub updated_timestamp: ::std::option::Option<i64>,
+    }
+    /**
+The data type of the event.
+- `Transaction`: The transaction event data.
+- `TSSRequest`: The TSS request event data.
+- `Addresses`: The addresses event data.
+- `WalletInfo`: The wallet information event data.
+- `MPCVault`: The MPC vault event data.
+- `Chains`: The enabled chain event data.
+- `Tokens`: The enabled token event data.
+- `TokenListing`: The token listing event data.
+
+- `PaymentOrder`: The payment order event data.
+- `PaymentRefund`: The payment refund event data.
+- `PaymentSettlement`: The payment settlement event data.
+- `PaymentTransaction`: The payment transaction event data.
+- `PaymentAddressUpdate`: The top-up address update event data.
+- `PaymentPayout`: The payment payout event data.
+- `PaymentBankWithdrawal`: The payment bank withdrawal event data.
+- `PaymentBulkSend`: The payment bulk send event data.
+- `PaymentBulkSendItem`: The payment bulk send item event data.
+- `PaymentAccountBalanceUpdate`: The Payments account balance updated event data, including account information and balance change details.
+- `BalanceUpdateInfo`: The balance update event data.
+- `SuspendedToken`: The token suspension event data.
+- `ComplianceDisposition`: The compliance disposition event data.
+- `ComplianceKytScreenings`: The compliance KYT screenings event data.
+- `ComplianceKyaScreenings`: The compliance KYA screenings event data.
+- `Organization`: The organization event data.
+- `FiatTransaction`: The fiat transaction event data.*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum PaymentOrderEventDataDataType {
+        Transaction,
+        #[serde(rename = "TSSRequest")]
+        TssRequest,
+        Addresses,
+        WalletInfo,
+        #[serde(rename = "MPCVault")]
+        MpcVault,
+        Chains,
+        Tokens,
+        TokenListing,
+        PaymentOrder,
+        PaymentRefund,
+        PaymentSettlement,
+        PaymentTransaction,
+        PaymentAddressUpdate,
+        PaymentPayout,
+        PaymentBankWithdrawal,
+        PaymentBulkSend,
+        PaymentBulkSendItem,
+        PaymentAccountBalanceUpdate,
+        BalanceUpdateInfo,
+        SuspendedToken,
+        ComplianceDisposition,
+        ComplianceKytScreenings,
+        ComplianceKyaScreenings,
+        Organization,
+        FiatTransaction,
+    }
+    impl ::std::fmt::Display for PaymentOrderEventDataDataType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Transaction => f.write_str("Transaction"),
+                Self::TssRequest => f.write_str("TSSRequest"),
+                Self::Addresses => f.write_str("Addresses"),
+                Self::WalletInfo => f.write_str("WalletInfo"),
+                Self::MpcVault => f.write_str("MPCVault"),
+                Self::Chains => f.write_str("Chains"),
+                Self::Tokens => f.write_str("Tokens"),
+                Self::TokenListing => f.write_str("TokenListing"),
+                Self::PaymentOrder => f.write_str("PaymentOrder"),
+                Self::PaymentRefund => f.write_str("PaymentRefund"),
+                Self::PaymentSettlement => f.write_str("PaymentSettlement"),
+                Self::PaymentTransaction => f.write_str("PaymentTransaction"),
+                Self::PaymentAddressUpdate => f.write_str("PaymentAddressUpdate"),
+                Self::PaymentPayout => f.write_str("PaymentPayout"),
+                Self::PaymentBankWithdrawal => f.write_str("PaymentBankWithdrawal"),
+                Self::PaymentBulkSend => f.write_str("PaymentBulkSend"),
+                Self::PaymentBulkSendItem => f.write_str("PaymentBulkSendItem"),
+                Self::PaymentAccountBalanceUpdate => {
+                    f.write_str("PaymentAccountBalanceUpdate")
+                }
+                Self::BalanceUpdateInfo => f.write_str("BalanceUpdateInfo"),
+                Self::SuspendedToken => f.write_str("SuspendedToken"),
+                Self::ComplianceDisposition => f.write_str("ComplianceDisposition"),
+                Self::ComplianceKytScreenings => f.write_str("ComplianceKytScreenings"),
+                Self::ComplianceKyaScreenings => f.write_str("ComplianceKyaScreenings"),
+                Self::Organization => f.write_str("Organization"),
+                Self::FiatTransaction => f.write_str("FiatTransaction"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for PaymentOrderEventDataDataType {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "Transaction" => Ok(Self::Transaction),
+                "TSSRequest" => Ok(Self::TssRequest),
+                "Addresses" => Ok(Self::Addresses),
+                "WalletInfo" => Ok(Self::WalletInfo),
+                "MPCVault" => Ok(Self::MpcVault),
+                "Chains" => Ok(Self::Chains),
+                "Tokens" => Ok(Self::Tokens),
+                "TokenListing" => Ok(Self::TokenListing),
+                "PaymentOrder" => Ok(Self::PaymentOrder),
+                "PaymentRefund" => Ok(Self::PaymentRefund),
+                "PaymentSettlement" => Ok(Self::PaymentSettlement),
+                "PaymentTransaction" => Ok(Self::PaymentTransaction),
+                "PaymentAddressUpdate" => Ok(Self::PaymentAddressUpdate),
+                "PaymentPayout" => Ok(Self::PaymentPayout),
+                "PaymentBankWithdrawal" => Ok(Self::PaymentBankWithdrawal),
+                "PaymentBulkSend" => Ok(Self::PaymentBulkSend),
+                "PaymentBulkSendItem" => Ok(Self::PaymentBulkSendItem),
+                "PaymentAccountBalanceUpdate" => Ok(Self::PaymentAccountBalanceUpdate),
+                "BalanceUpdateInfo" => Ok(Self::BalanceUpdateInfo),
+                "SuspendedToken" => Ok(Self::SuspendedToken),
+                "ComplianceDisposition" => Ok(Self::ComplianceDisposition),
+                "ComplianceKytScreenings" => Ok(Self::ComplianceKytScreenings),
+                "ComplianceKyaScreenings" => Ok(Self::ComplianceKyaScreenings),
+                "Organization" => Ok(Self::Organization),
+                "FiatTransaction" => Ok(Self::FiatTransaction),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PaymentOrderEventDataDataType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for PaymentOrderEventDataDataType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
     }
     ///`PaymentPayout`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
@@ -3553,7 +6028,7 @@ For the payment link method, `Create order link` returns only the hosted link de
         ///The initiator of this payout, usually the user's API key.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub initiator: ::std::option::Option<::std::string::String>,
-        pub payout_channel: ::serde_json::Value,
+        pub payout_channel: ::cobo_oauth::runtime::OpenEnum<PayoutChannel>,
         ///The payout ID generated by Cobo.
         pub payout_id: ::std::string::String,
         ///required
@@ -3572,7 +6047,7 @@ For the payment link method, `Create order link` returns only the hosted link de
 */
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub source_account: ::std::option::Option<::std::string::String>,
-        pub status: ::serde_json::Value,
+        pub status: ::cobo_oauth::runtime::OpenEnum<PaymentPayoutStatus>,
         ///The updated time of the payout, represented as a UNIX timestamp in seconds.
         pub updated_timestamp: i64,
     }
@@ -3595,7 +6070,7 @@ For the payment link method, `Create order link` returns only the hosted link de
         ///The initiator of this payout, usually the user's API key.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub initiator: ::std::option::Option<::std::string::String>,
-        pub payout_channel: ::serde_json::Value,
+        pub payout_channel: ::cobo_oauth::runtime::OpenEnum<PayoutChannel>,
         ///The payout ID generated by Cobo.
         pub payout_id: ::std::string::String,
         ///required
@@ -3614,7 +6089,7 @@ For the payment link method, `Create order link` returns only the hosted link de
 */
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub source_account: ::std::option::Option<::std::string::String>,
-        pub status: ::serde_json::Value,
+        pub status: ::cobo_oauth::runtime::OpenEnum<PaymentPayoutStatus>,
         ///An array of payout transactions.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub transactions: ::std::vec::Vec<PaymentTransaction>,
@@ -3662,14 +6137,14 @@ The data type of the event.
 - `ComplianceKyaScreenings`: The compliance KYA screenings event data.
 - `Organization`: The organization event data.
 - `FiatTransaction`: The fiat transaction event data.*/
-        pub data_type: ::serde_json::Value,
+        pub data_type: ::cobo_oauth::runtime::OpenEnum<PaymentPayoutEventDataType>,
         ///The reason why the payout failed.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failed_reason: ::std::option::Option<::std::string::String>,
         ///The initiator of this payout, usually the user's API key.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub initiator: ::std::option::Option<::std::string::String>,
-        pub payout_channel: ::serde_json::Value,
+        pub payout_channel: ::cobo_oauth::runtime::OpenEnum<PayoutChannel>,
         ///The payout ID generated by Cobo.
         pub payout_id: ::std::string::String,
         ///required
@@ -3688,12 +6163,165 @@ The data type of the event.
 */
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub source_account: ::std::option::Option<::std::string::String>,
-        pub status: ::serde_json::Value,
+        pub status: ::cobo_oauth::runtime::OpenEnum<PaymentPayoutStatus>,
         ///An array of payout transactions.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub transactions: ::std::vec::Vec<PaymentTransaction>,
         ///The updated time of the payout, represented as a UNIX timestamp in seconds.
         pub updated_timestamp: i64,
+    }
+    /**
+The data type of the event.
+- `Transaction`: The transaction event data.
+- `TSSRequest`: The TSS request event data.
+- `Addresses`: The addresses event data.
+- `WalletInfo`: The wallet information event data.
+- `MPCVault`: The MPC vault event data.
+- `Chains`: The enabled chain event data.
+- `Tokens`: The enabled token event data.
+- `TokenListing`: The token listing event data.
+
+- `PaymentOrder`: The payment order event data.
+- `PaymentRefund`: The payment refund event data.
+- `PaymentSettlement`: The payment settlement event data.
+- `PaymentTransaction`: The payment transaction event data.
+- `PaymentAddressUpdate`: The top-up address update event data.
+- `PaymentPayout`: The payment payout event data.
+- `PaymentBankWithdrawal`: The payment bank withdrawal event data.
+- `PaymentBulkSend`: The payment bulk send event data.
+- `PaymentBulkSendItem`: The payment bulk send item event data.
+- `PaymentAccountBalanceUpdate`: The Payments account balance updated event data, including account information and balance change details.
+- `BalanceUpdateInfo`: The balance update event data.
+- `SuspendedToken`: The token suspension event data.
+- `ComplianceDisposition`: The compliance disposition event data.
+- `ComplianceKytScreenings`: The compliance KYT screenings event data.
+- `ComplianceKyaScreenings`: The compliance KYA screenings event data.
+- `Organization`: The organization event data.
+- `FiatTransaction`: The fiat transaction event data.*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum PaymentPayoutEventDataType {
+        Transaction,
+        #[serde(rename = "TSSRequest")]
+        TssRequest,
+        Addresses,
+        WalletInfo,
+        #[serde(rename = "MPCVault")]
+        MpcVault,
+        Chains,
+        Tokens,
+        TokenListing,
+        PaymentOrder,
+        PaymentRefund,
+        PaymentSettlement,
+        PaymentTransaction,
+        PaymentAddressUpdate,
+        PaymentPayout,
+        PaymentBankWithdrawal,
+        PaymentBulkSend,
+        PaymentBulkSendItem,
+        PaymentAccountBalanceUpdate,
+        BalanceUpdateInfo,
+        SuspendedToken,
+        ComplianceDisposition,
+        ComplianceKytScreenings,
+        ComplianceKyaScreenings,
+        Organization,
+        FiatTransaction,
+    }
+    impl ::std::fmt::Display for PaymentPayoutEventDataType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Transaction => f.write_str("Transaction"),
+                Self::TssRequest => f.write_str("TSSRequest"),
+                Self::Addresses => f.write_str("Addresses"),
+                Self::WalletInfo => f.write_str("WalletInfo"),
+                Self::MpcVault => f.write_str("MPCVault"),
+                Self::Chains => f.write_str("Chains"),
+                Self::Tokens => f.write_str("Tokens"),
+                Self::TokenListing => f.write_str("TokenListing"),
+                Self::PaymentOrder => f.write_str("PaymentOrder"),
+                Self::PaymentRefund => f.write_str("PaymentRefund"),
+                Self::PaymentSettlement => f.write_str("PaymentSettlement"),
+                Self::PaymentTransaction => f.write_str("PaymentTransaction"),
+                Self::PaymentAddressUpdate => f.write_str("PaymentAddressUpdate"),
+                Self::PaymentPayout => f.write_str("PaymentPayout"),
+                Self::PaymentBankWithdrawal => f.write_str("PaymentBankWithdrawal"),
+                Self::PaymentBulkSend => f.write_str("PaymentBulkSend"),
+                Self::PaymentBulkSendItem => f.write_str("PaymentBulkSendItem"),
+                Self::PaymentAccountBalanceUpdate => {
+                    f.write_str("PaymentAccountBalanceUpdate")
+                }
+                Self::BalanceUpdateInfo => f.write_str("BalanceUpdateInfo"),
+                Self::SuspendedToken => f.write_str("SuspendedToken"),
+                Self::ComplianceDisposition => f.write_str("ComplianceDisposition"),
+                Self::ComplianceKytScreenings => f.write_str("ComplianceKytScreenings"),
+                Self::ComplianceKyaScreenings => f.write_str("ComplianceKyaScreenings"),
+                Self::Organization => f.write_str("Organization"),
+                Self::FiatTransaction => f.write_str("FiatTransaction"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for PaymentPayoutEventDataType {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "Transaction" => Ok(Self::Transaction),
+                "TSSRequest" => Ok(Self::TssRequest),
+                "Addresses" => Ok(Self::Addresses),
+                "WalletInfo" => Ok(Self::WalletInfo),
+                "MPCVault" => Ok(Self::MpcVault),
+                "Chains" => Ok(Self::Chains),
+                "Tokens" => Ok(Self::Tokens),
+                "TokenListing" => Ok(Self::TokenListing),
+                "PaymentOrder" => Ok(Self::PaymentOrder),
+                "PaymentRefund" => Ok(Self::PaymentRefund),
+                "PaymentSettlement" => Ok(Self::PaymentSettlement),
+                "PaymentTransaction" => Ok(Self::PaymentTransaction),
+                "PaymentAddressUpdate" => Ok(Self::PaymentAddressUpdate),
+                "PaymentPayout" => Ok(Self::PaymentPayout),
+                "PaymentBankWithdrawal" => Ok(Self::PaymentBankWithdrawal),
+                "PaymentBulkSend" => Ok(Self::PaymentBulkSend),
+                "PaymentBulkSendItem" => Ok(Self::PaymentBulkSendItem),
+                "PaymentAccountBalanceUpdate" => Ok(Self::PaymentAccountBalanceUpdate),
+                "BalanceUpdateInfo" => Ok(Self::BalanceUpdateInfo),
+                "SuspendedToken" => Ok(Self::SuspendedToken),
+                "ComplianceDisposition" => Ok(Self::ComplianceDisposition),
+                "ComplianceKytScreenings" => Ok(Self::ComplianceKytScreenings),
+                "ComplianceKyaScreenings" => Ok(Self::ComplianceKyaScreenings),
+                "Organization" => Ok(Self::Organization),
+                "FiatTransaction" => Ok(Self::FiatTransaction),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PaymentPayoutEventDataType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for PaymentPayoutEventDataType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
     }
     ///`PaymentPayoutItem`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
@@ -3852,7 +6480,7 @@ The data type of the event.
 - `ComplianceKyaScreenings`: The compliance KYA screenings event data.
 - `Organization`: The organization event data.
 - `FiatTransaction`: The fiat transaction event data.*/
-        pub data_type: ::serde_json::Value,
+        pub data_type: ::cobo_oauth::runtime::OpenEnum<PaymentRefundEventDataDataType>,
         ///The reason why the refund failed.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub failed_reason: ::std::option::Option<::std::string::String>,
@@ -3878,11 +6506,13 @@ The initiator of this settlement request. Can return either an API key or the Pa
         ///The refund order ID.
         pub refund_id: ::std::string::String,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub refund_type: ::std::option::Option<::serde_json::Value>,
+        pub refund_type: ::std::option::Option<
+            ::cobo_oauth::runtime::OpenEnum<RefundType>,
+        >,
         ///The request ID provided by you when creating the refund request.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub request_id: ::std::option::Option<::std::string::String>,
-        pub status: ::serde_json::Value,
+        pub status: ::cobo_oauth::runtime::OpenEnum<RefundStatus>,
         ///The recipient's wallet address where the refund will be sent.
         pub to_address: ::std::string::String,
         ///The ID of the cryptocurrency used for refund.
@@ -3900,11 +6530,167 @@ The initiator of this settlement request. Can return either an API key or the Pa
         ///The amount of the commission fee charged by Cobo for operations such as pay-ins and payouts, in USD.
         pub fee_amount: ::std::string::String,
     }
+    /**
+The data type of the event.
+- `Transaction`: The transaction event data.
+- `TSSRequest`: The TSS request event data.
+- `Addresses`: The addresses event data.
+- `WalletInfo`: The wallet information event data.
+- `MPCVault`: The MPC vault event data.
+- `Chains`: The enabled chain event data.
+- `Tokens`: The enabled token event data.
+- `TokenListing`: The token listing event data.
+
+- `PaymentOrder`: The payment order event data.
+- `PaymentRefund`: The payment refund event data.
+- `PaymentSettlement`: The payment settlement event data.
+- `PaymentTransaction`: The payment transaction event data.
+- `PaymentAddressUpdate`: The top-up address update event data.
+- `PaymentPayout`: The payment payout event data.
+- `PaymentBankWithdrawal`: The payment bank withdrawal event data.
+- `PaymentBulkSend`: The payment bulk send event data.
+- `PaymentBulkSendItem`: The payment bulk send item event data.
+- `PaymentAccountBalanceUpdate`: The Payments account balance updated event data, including account information and balance change details.
+- `BalanceUpdateInfo`: The balance update event data.
+- `SuspendedToken`: The token suspension event data.
+- `ComplianceDisposition`: The compliance disposition event data.
+- `ComplianceKytScreenings`: The compliance KYT screenings event data.
+- `ComplianceKyaScreenings`: The compliance KYA screenings event data.
+- `Organization`: The organization event data.
+- `FiatTransaction`: The fiat transaction event data.*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum PaymentRefundEventDataDataType {
+        Transaction,
+        #[serde(rename = "TSSRequest")]
+        TssRequest,
+        Addresses,
+        WalletInfo,
+        #[serde(rename = "MPCVault")]
+        MpcVault,
+        Chains,
+        Tokens,
+        TokenListing,
+        PaymentOrder,
+        PaymentRefund,
+        PaymentSettlement,
+        PaymentTransaction,
+        PaymentAddressUpdate,
+        PaymentPayout,
+        PaymentBankWithdrawal,
+        PaymentBulkSend,
+        PaymentBulkSendItem,
+        PaymentAccountBalanceUpdate,
+        BalanceUpdateInfo,
+        SuspendedToken,
+        ComplianceDisposition,
+        ComplianceKytScreenings,
+        ComplianceKyaScreenings,
+        Organization,
+        FiatTransaction,
+    }
+    impl ::std::fmt::Display for PaymentRefundEventDataDataType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Transaction => f.write_str("Transaction"),
+                Self::TssRequest => f.write_str("TSSRequest"),
+                Self::Addresses => f.write_str("Addresses"),
+                Self::WalletInfo => f.write_str("WalletInfo"),
+                Self::MpcVault => f.write_str("MPCVault"),
+                Self::Chains => f.write_str("Chains"),
+                Self::Tokens => f.write_str("Tokens"),
+                Self::TokenListing => f.write_str("TokenListing"),
+                Self::PaymentOrder => f.write_str("PaymentOrder"),
+                Self::PaymentRefund => f.write_str("PaymentRefund"),
+                Self::PaymentSettlement => f.write_str("PaymentSettlement"),
+                Self::PaymentTransaction => f.write_str("PaymentTransaction"),
+                Self::PaymentAddressUpdate => f.write_str("PaymentAddressUpdate"),
+                Self::PaymentPayout => f.write_str("PaymentPayout"),
+                Self::PaymentBankWithdrawal => f.write_str("PaymentBankWithdrawal"),
+                Self::PaymentBulkSend => f.write_str("PaymentBulkSend"),
+                Self::PaymentBulkSendItem => f.write_str("PaymentBulkSendItem"),
+                Self::PaymentAccountBalanceUpdate => {
+                    f.write_str("PaymentAccountBalanceUpdate")
+                }
+                Self::BalanceUpdateInfo => f.write_str("BalanceUpdateInfo"),
+                Self::SuspendedToken => f.write_str("SuspendedToken"),
+                Self::ComplianceDisposition => f.write_str("ComplianceDisposition"),
+                Self::ComplianceKytScreenings => f.write_str("ComplianceKytScreenings"),
+                Self::ComplianceKyaScreenings => f.write_str("ComplianceKyaScreenings"),
+                Self::Organization => f.write_str("Organization"),
+                Self::FiatTransaction => f.write_str("FiatTransaction"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for PaymentRefundEventDataDataType {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "Transaction" => Ok(Self::Transaction),
+                "TSSRequest" => Ok(Self::TssRequest),
+                "Addresses" => Ok(Self::Addresses),
+                "WalletInfo" => Ok(Self::WalletInfo),
+                "MPCVault" => Ok(Self::MpcVault),
+                "Chains" => Ok(Self::Chains),
+                "Tokens" => Ok(Self::Tokens),
+                "TokenListing" => Ok(Self::TokenListing),
+                "PaymentOrder" => Ok(Self::PaymentOrder),
+                "PaymentRefund" => Ok(Self::PaymentRefund),
+                "PaymentSettlement" => Ok(Self::PaymentSettlement),
+                "PaymentTransaction" => Ok(Self::PaymentTransaction),
+                "PaymentAddressUpdate" => Ok(Self::PaymentAddressUpdate),
+                "PaymentPayout" => Ok(Self::PaymentPayout),
+                "PaymentBankWithdrawal" => Ok(Self::PaymentBankWithdrawal),
+                "PaymentBulkSend" => Ok(Self::PaymentBulkSend),
+                "PaymentBulkSendItem" => Ok(Self::PaymentBulkSendItem),
+                "PaymentAccountBalanceUpdate" => Ok(Self::PaymentAccountBalanceUpdate),
+                "BalanceUpdateInfo" => Ok(Self::BalanceUpdateInfo),
+                "SuspendedToken" => Ok(Self::SuspendedToken),
+                "ComplianceDisposition" => Ok(Self::ComplianceDisposition),
+                "ComplianceKytScreenings" => Ok(Self::ComplianceKytScreenings),
+                "ComplianceKyaScreenings" => Ok(Self::ComplianceKyaScreenings),
+                "Organization" => Ok(Self::Organization),
+                "FiatTransaction" => Ok(Self::FiatTransaction),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PaymentRefundEventDataDataType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for PaymentRefundEventDataDataType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
     ///`PaymentSettlementEvent`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct PaymentSettlementEvent {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub acquiring_type: ::std::option::Option<::serde_json::Value>,
+        pub acquiring_type: ::std::option::Option<
+            ::cobo_oauth::runtime::OpenEnum<AcquiringType>,
+        >,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub bank_account: ::std::option::Option<BankAccount>,
         ///The created time of the settlement request, represented as a UNIX timestamp in seconds.
@@ -3941,7 +6727,7 @@ The data type of the event.
 - `ComplianceKyaScreenings`: The compliance KYA screenings event data.
 - `Organization`: The organization event data.
 - `FiatTransaction`: The fiat transaction event data.*/
-        pub data_type: ::serde_json::Value,
+        pub data_type: ::cobo_oauth::runtime::OpenEnum<PaymentSettlementEventDataType>,
         /**
 The initiator of this settlement request. Can return either an API key or the Payments App's ID.
 - Format `api_key_<API_KEY>`: Indicates the settlement request was initiated via the Payments API using the API key.
@@ -3950,7 +6736,9 @@ The initiator of this settlement request. Can return either an API key or the Pa
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub initiator: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub payout_channel: ::std::option::Option<::serde_json::Value>,
+        pub payout_channel: ::std::option::Option<
+            ::cobo_oauth::runtime::OpenEnum<PayoutChannel>,
+        >,
         ///The estimated amount of the fiat currency to receive after off-ramping. This amount is subject to change due to bank transfer fees.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub received_amount_fiat: ::std::option::Option<::std::string::String>,
@@ -3959,12 +6747,168 @@ The initiator of this settlement request. Can return either an API key or the Pa
         ///The settlement request ID generated by Cobo.
         pub settlement_request_id: ::std::string::String,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub settlement_type: ::std::option::Option<::serde_json::Value>,
+        pub settlement_type: ::std::option::Option<
+            ::cobo_oauth::runtime::OpenEnum<SettlementType>,
+        >,
         pub settlements: ::std::vec::Vec<SettlementDetail>,
-        pub status: ::serde_json::Value,
+        pub status: ::cobo_oauth::runtime::OpenEnum<SettleRequestStatus>,
         ///The updated time of the settlement request, represented as a UNIX timestamp in seconds.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub updated_timestamp: ::std::option::Option<i64>,
+    }
+    /**
+The data type of the event.
+- `Transaction`: The transaction event data.
+- `TSSRequest`: The TSS request event data.
+- `Addresses`: The addresses event data.
+- `WalletInfo`: The wallet information event data.
+- `MPCVault`: The MPC vault event data.
+- `Chains`: The enabled chain event data.
+- `Tokens`: The enabled token event data.
+- `TokenListing`: The token listing event data.
+
+- `PaymentOrder`: The payment order event data.
+- `PaymentRefund`: The payment refund event data.
+- `PaymentSettlement`: The payment settlement event data.
+- `PaymentTransaction`: The payment transaction event data.
+- `PaymentAddressUpdate`: The top-up address update event data.
+- `PaymentPayout`: The payment payout event data.
+- `PaymentBankWithdrawal`: The payment bank withdrawal event data.
+- `PaymentBulkSend`: The payment bulk send event data.
+- `PaymentBulkSendItem`: The payment bulk send item event data.
+- `PaymentAccountBalanceUpdate`: The Payments account balance updated event data, including account information and balance change details.
+- `BalanceUpdateInfo`: The balance update event data.
+- `SuspendedToken`: The token suspension event data.
+- `ComplianceDisposition`: The compliance disposition event data.
+- `ComplianceKytScreenings`: The compliance KYT screenings event data.
+- `ComplianceKyaScreenings`: The compliance KYA screenings event data.
+- `Organization`: The organization event data.
+- `FiatTransaction`: The fiat transaction event data.*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum PaymentSettlementEventDataType {
+        Transaction,
+        #[serde(rename = "TSSRequest")]
+        TssRequest,
+        Addresses,
+        WalletInfo,
+        #[serde(rename = "MPCVault")]
+        MpcVault,
+        Chains,
+        Tokens,
+        TokenListing,
+        PaymentOrder,
+        PaymentRefund,
+        PaymentSettlement,
+        PaymentTransaction,
+        PaymentAddressUpdate,
+        PaymentPayout,
+        PaymentBankWithdrawal,
+        PaymentBulkSend,
+        PaymentBulkSendItem,
+        PaymentAccountBalanceUpdate,
+        BalanceUpdateInfo,
+        SuspendedToken,
+        ComplianceDisposition,
+        ComplianceKytScreenings,
+        ComplianceKyaScreenings,
+        Organization,
+        FiatTransaction,
+    }
+    impl ::std::fmt::Display for PaymentSettlementEventDataType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Transaction => f.write_str("Transaction"),
+                Self::TssRequest => f.write_str("TSSRequest"),
+                Self::Addresses => f.write_str("Addresses"),
+                Self::WalletInfo => f.write_str("WalletInfo"),
+                Self::MpcVault => f.write_str("MPCVault"),
+                Self::Chains => f.write_str("Chains"),
+                Self::Tokens => f.write_str("Tokens"),
+                Self::TokenListing => f.write_str("TokenListing"),
+                Self::PaymentOrder => f.write_str("PaymentOrder"),
+                Self::PaymentRefund => f.write_str("PaymentRefund"),
+                Self::PaymentSettlement => f.write_str("PaymentSettlement"),
+                Self::PaymentTransaction => f.write_str("PaymentTransaction"),
+                Self::PaymentAddressUpdate => f.write_str("PaymentAddressUpdate"),
+                Self::PaymentPayout => f.write_str("PaymentPayout"),
+                Self::PaymentBankWithdrawal => f.write_str("PaymentBankWithdrawal"),
+                Self::PaymentBulkSend => f.write_str("PaymentBulkSend"),
+                Self::PaymentBulkSendItem => f.write_str("PaymentBulkSendItem"),
+                Self::PaymentAccountBalanceUpdate => {
+                    f.write_str("PaymentAccountBalanceUpdate")
+                }
+                Self::BalanceUpdateInfo => f.write_str("BalanceUpdateInfo"),
+                Self::SuspendedToken => f.write_str("SuspendedToken"),
+                Self::ComplianceDisposition => f.write_str("ComplianceDisposition"),
+                Self::ComplianceKytScreenings => f.write_str("ComplianceKytScreenings"),
+                Self::ComplianceKyaScreenings => f.write_str("ComplianceKyaScreenings"),
+                Self::Organization => f.write_str("Organization"),
+                Self::FiatTransaction => f.write_str("FiatTransaction"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for PaymentSettlementEventDataType {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "Transaction" => Ok(Self::Transaction),
+                "TSSRequest" => Ok(Self::TssRequest),
+                "Addresses" => Ok(Self::Addresses),
+                "WalletInfo" => Ok(Self::WalletInfo),
+                "MPCVault" => Ok(Self::MpcVault),
+                "Chains" => Ok(Self::Chains),
+                "Tokens" => Ok(Self::Tokens),
+                "TokenListing" => Ok(Self::TokenListing),
+                "PaymentOrder" => Ok(Self::PaymentOrder),
+                "PaymentRefund" => Ok(Self::PaymentRefund),
+                "PaymentSettlement" => Ok(Self::PaymentSettlement),
+                "PaymentTransaction" => Ok(Self::PaymentTransaction),
+                "PaymentAddressUpdate" => Ok(Self::PaymentAddressUpdate),
+                "PaymentPayout" => Ok(Self::PaymentPayout),
+                "PaymentBankWithdrawal" => Ok(Self::PaymentBankWithdrawal),
+                "PaymentBulkSend" => Ok(Self::PaymentBulkSend),
+                "PaymentBulkSendItem" => Ok(Self::PaymentBulkSendItem),
+                "PaymentAccountBalanceUpdate" => Ok(Self::PaymentAccountBalanceUpdate),
+                "BalanceUpdateInfo" => Ok(Self::BalanceUpdateInfo),
+                "SuspendedToken" => Ok(Self::SuspendedToken),
+                "ComplianceDisposition" => Ok(Self::ComplianceDisposition),
+                "ComplianceKytScreenings" => Ok(Self::ComplianceKytScreenings),
+                "ComplianceKyaScreenings" => Ok(Self::ComplianceKyaScreenings),
+                "Organization" => Ok(Self::Organization),
+                "FiatTransaction" => Ok(Self::FiatTransaction),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PaymentSettlementEventDataType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for PaymentSettlementEventDataType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
     }
     ///`PaymentTransaction`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
@@ -3982,9 +6926,11 @@ The initiator of this settlement request. Can return either an API key or the Pa
         pub failed_reason: ::std::option::Option<::std::string::String>,
         ///The source address of the transaction.
         pub from_address: ::std::string::String,
-        pub status: ::serde_json::Value,
+        pub status: ::cobo_oauth::runtime::OpenEnum<TransactionStatus>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub sub_status: ::std::option::Option<::serde_json::Value>,
+        pub sub_status: ::std::option::Option<
+            ::cobo_oauth::runtime::OpenEnum<TransactionSubStatus>,
+        >,
         ///The destination address of the transaction.
         pub to_address: ::std::string::String,
         ///The ID of the cryptocurrency.
@@ -4001,7 +6947,7 @@ The initiator of this settlement request. Can return either an API key or the Pa
     ///`PaymentTransactionEventData`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct PaymentTransactionEventData {
-        pub acquiring_type: ::serde_json::Value,
+        pub acquiring_type: ::cobo_oauth::runtime::OpenEnum<AcquiringType>,
         ///A unique identifier assigned by Cobo to track and identify subscription action.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub action_id: ::std::option::Option<::std::string::String>,
@@ -4069,7 +7015,9 @@ The data type of the event.
 - `ComplianceKyaScreenings`: The compliance KYA screenings event data.
 - `Organization`: The organization event data.
 - `FiatTransaction`: The fiat transaction event data.*/
-        pub data_type: ::serde_json::Value,
+        pub data_type: ::cobo_oauth::runtime::OpenEnum<
+            PaymentTransactionEventDataDataType,
+        >,
         ///The description for your transaction.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub description: ::std::option::Option<::std::string::String>,
@@ -4087,7 +7035,7 @@ The data type of the event.
         ///The transaction initiator.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub initiator: ::std::option::Option<::std::string::String>,
-        pub initiator_type: ::serde_json::Value,
+        pub initiator_type: ::cobo_oauth::runtime::OpenEnum<TransactionInitiatorType>,
         /**Whether the transaction was executed as a [Cobo Loop](https://manuals.cobo.com/en/portal/custodial-wallets/cobo-loop) transfer.
 - `true`: The transaction was executed as a Cobo Loop transfer.
 - `false`: The transaction was not executed as a Cobo Loop transfer.
@@ -4116,9 +7064,11 @@ The data type of the event.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub result: ::std::option::Option<TransactionResult>,
         pub source: PaymentTransactionEventDataSource,
-        pub status: ::serde_json::Value,
+        pub status: ::cobo_oauth::runtime::OpenEnum<TransactionStatus>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub sub_status: ::std::option::Option<::serde_json::Value>,
+        pub sub_status: ::std::option::Option<
+            ::cobo_oauth::runtime::OpenEnum<TransactionSubStatus>,
+        >,
         ///A unique identifier assigned by Cobo to track and identify subscription.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub subscription_id: ::std::option::Option<::std::string::String>,
@@ -4134,13 +7084,171 @@ This property is populated only after the transaction is broadcast on-chain, so 
         ///The transaction ID.
         pub transaction_id: ::uuid::Uuid,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub transaction_process_type: ::std::option::Option<::serde_json::Value>,
+        pub transaction_process_type: ::std::option::Option<
+            ::cobo_oauth::runtime::OpenEnum<TransactionProcessType>,
+        >,
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        pub type_: ::std::option::Option<::serde_json::Value>,
+        pub type_: ::std::option::Option<
+            ::cobo_oauth::runtime::OpenEnum<TransactionType>,
+        >,
         ///The time when the transaction was updated, in Unix timestamp format, measured in milliseconds.
         pub updated_timestamp: i64,
         ///For deposit transactions, this property represents the wallet ID of the transaction destination. For transactions of other types, this property represents the wallet ID of the transaction source.
         pub wallet_id: ::std::string::String,
+    }
+    /**
+The data type of the event.
+- `Transaction`: The transaction event data.
+- `TSSRequest`: The TSS request event data.
+- `Addresses`: The addresses event data.
+- `WalletInfo`: The wallet information event data.
+- `MPCVault`: The MPC vault event data.
+- `Chains`: The enabled chain event data.
+- `Tokens`: The enabled token event data.
+- `TokenListing`: The token listing event data.
+
+- `PaymentOrder`: The payment order event data.
+- `PaymentRefund`: The payment refund event data.
+- `PaymentSettlement`: The payment settlement event data.
+- `PaymentTransaction`: The payment transaction event data.
+- `PaymentAddressUpdate`: The top-up address update event data.
+- `PaymentPayout`: The payment payout event data.
+- `PaymentBankWithdrawal`: The payment bank withdrawal event data.
+- `PaymentBulkSend`: The payment bulk send event data.
+- `PaymentBulkSendItem`: The payment bulk send item event data.
+- `PaymentAccountBalanceUpdate`: The Payments account balance updated event data, including account information and balance change details.
+- `BalanceUpdateInfo`: The balance update event data.
+- `SuspendedToken`: The token suspension event data.
+- `ComplianceDisposition`: The compliance disposition event data.
+- `ComplianceKytScreenings`: The compliance KYT screenings event data.
+- `ComplianceKyaScreenings`: The compliance KYA screenings event data.
+- `Organization`: The organization event data.
+- `FiatTransaction`: The fiat transaction event data.*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum PaymentTransactionEventDataDataType {
+        Transaction,
+        #[serde(rename = "TSSRequest")]
+        TssRequest,
+        Addresses,
+        WalletInfo,
+        #[serde(rename = "MPCVault")]
+        MpcVault,
+        Chains,
+        Tokens,
+        TokenListing,
+        PaymentOrder,
+        PaymentRefund,
+        PaymentSettlement,
+        PaymentTransaction,
+        PaymentAddressUpdate,
+        PaymentPayout,
+        PaymentBankWithdrawal,
+        PaymentBulkSend,
+        PaymentBulkSendItem,
+        PaymentAccountBalanceUpdate,
+        BalanceUpdateInfo,
+        SuspendedToken,
+        ComplianceDisposition,
+        ComplianceKytScreenings,
+        ComplianceKyaScreenings,
+        Organization,
+        FiatTransaction,
+    }
+    impl ::std::fmt::Display for PaymentTransactionEventDataDataType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Transaction => f.write_str("Transaction"),
+                Self::TssRequest => f.write_str("TSSRequest"),
+                Self::Addresses => f.write_str("Addresses"),
+                Self::WalletInfo => f.write_str("WalletInfo"),
+                Self::MpcVault => f.write_str("MPCVault"),
+                Self::Chains => f.write_str("Chains"),
+                Self::Tokens => f.write_str("Tokens"),
+                Self::TokenListing => f.write_str("TokenListing"),
+                Self::PaymentOrder => f.write_str("PaymentOrder"),
+                Self::PaymentRefund => f.write_str("PaymentRefund"),
+                Self::PaymentSettlement => f.write_str("PaymentSettlement"),
+                Self::PaymentTransaction => f.write_str("PaymentTransaction"),
+                Self::PaymentAddressUpdate => f.write_str("PaymentAddressUpdate"),
+                Self::PaymentPayout => f.write_str("PaymentPayout"),
+                Self::PaymentBankWithdrawal => f.write_str("PaymentBankWithdrawal"),
+                Self::PaymentBulkSend => f.write_str("PaymentBulkSend"),
+                Self::PaymentBulkSendItem => f.write_str("PaymentBulkSendItem"),
+                Self::PaymentAccountBalanceUpdate => {
+                    f.write_str("PaymentAccountBalanceUpdate")
+                }
+                Self::BalanceUpdateInfo => f.write_str("BalanceUpdateInfo"),
+                Self::SuspendedToken => f.write_str("SuspendedToken"),
+                Self::ComplianceDisposition => f.write_str("ComplianceDisposition"),
+                Self::ComplianceKytScreenings => f.write_str("ComplianceKytScreenings"),
+                Self::ComplianceKyaScreenings => f.write_str("ComplianceKyaScreenings"),
+                Self::Organization => f.write_str("Organization"),
+                Self::FiatTransaction => f.write_str("FiatTransaction"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for PaymentTransactionEventDataDataType {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "Transaction" => Ok(Self::Transaction),
+                "TSSRequest" => Ok(Self::TssRequest),
+                "Addresses" => Ok(Self::Addresses),
+                "WalletInfo" => Ok(Self::WalletInfo),
+                "MPCVault" => Ok(Self::MpcVault),
+                "Chains" => Ok(Self::Chains),
+                "Tokens" => Ok(Self::Tokens),
+                "TokenListing" => Ok(Self::TokenListing),
+                "PaymentOrder" => Ok(Self::PaymentOrder),
+                "PaymentRefund" => Ok(Self::PaymentRefund),
+                "PaymentSettlement" => Ok(Self::PaymentSettlement),
+                "PaymentTransaction" => Ok(Self::PaymentTransaction),
+                "PaymentAddressUpdate" => Ok(Self::PaymentAddressUpdate),
+                "PaymentPayout" => Ok(Self::PaymentPayout),
+                "PaymentBankWithdrawal" => Ok(Self::PaymentBankWithdrawal),
+                "PaymentBulkSend" => Ok(Self::PaymentBulkSend),
+                "PaymentBulkSendItem" => Ok(Self::PaymentBulkSendItem),
+                "PaymentAccountBalanceUpdate" => Ok(Self::PaymentAccountBalanceUpdate),
+                "BalanceUpdateInfo" => Ok(Self::BalanceUpdateInfo),
+                "SuspendedToken" => Ok(Self::SuspendedToken),
+                "ComplianceDisposition" => Ok(Self::ComplianceDisposition),
+                "ComplianceKytScreenings" => Ok(Self::ComplianceKytScreenings),
+                "ComplianceKyaScreenings" => Ok(Self::ComplianceKyaScreenings),
+                "Organization" => Ok(Self::Organization),
+                "FiatTransaction" => Ok(Self::FiatTransaction),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PaymentTransactionEventDataDataType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for PaymentTransactionEventDataDataType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
     }
     ///`PaymentTransactionEventDataDestination`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
@@ -4262,7 +7370,9 @@ This property is populated only after the transaction is broadcast on-chain, so 
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub replaced_by_transaction_id: ::std::option::Option<::uuid::Uuid>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub replaced_by_type: ::std::option::Option<::serde_json::Value>,
+        pub replaced_by_type: ::std::option::Option<
+            ::cobo_oauth::runtime::OpenEnum<ReplaceType>,
+        >,
         ///The hash of the transaction that this transaction replaced.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub replaced_transaction_hash: ::std::option::Option<::std::string::String>,
@@ -4270,7 +7380,9 @@ This property is populated only after the transaction is broadcast on-chain, so 
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub replaced_transaction_id: ::std::option::Option<::uuid::Uuid>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub replaced_type: ::std::option::Option<::serde_json::Value>,
+        pub replaced_type: ::std::option::Option<
+            ::cobo_oauth::runtime::OpenEnum<ReplaceType>,
+        >,
     }
     ///`PaymentTransactionEventDataSource`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
@@ -4427,11 +7539,13 @@ The initiator of this settlement request. Can return either an API key or the Pa
         ///The refund order ID.
         pub refund_id: ::std::string::String,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub refund_type: ::std::option::Option<::serde_json::Value>,
+        pub refund_type: ::std::option::Option<
+            ::cobo_oauth::runtime::OpenEnum<RefundType>,
+        >,
         ///The request ID provided by you when creating the refund request.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub request_id: ::std::option::Option<::std::string::String>,
-        pub status: ::serde_json::Value,
+        pub status: ::cobo_oauth::runtime::OpenEnum<RefundStatus>,
         ///The recipient's wallet address where the refund will be sent.
         pub to_address: ::std::string::String,
         ///The ID of the cryptocurrency used for refund.
@@ -4721,7 +7835,7 @@ Possible values include:
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct RootPubkey {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub curve: ::std::option::Option<::serde_json::Value>,
+        pub curve: ::std::option::Option<::cobo_oauth::runtime::OpenEnum<CurveType>>,
         ///The vault's [root extended public key](https://www.cobo.com/developers/v2/guides/mpc-wallets/get-started-ocw#root-extended-public-keys).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub root_pubkey: ::std::option::Option<::std::string::String>,
@@ -4870,7 +7984,9 @@ Possible values include:
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct Settlement {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub acquiring_type: ::std::option::Option<::serde_json::Value>,
+        pub acquiring_type: ::std::option::Option<
+            ::cobo_oauth::runtime::OpenEnum<AcquiringType>,
+        >,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub bank_account: ::std::option::Option<BankAccount>,
         ///The created time of the settlement request, represented as a UNIX timestamp in seconds.
@@ -4887,7 +8003,9 @@ The initiator of this settlement request. Can return either an API key or the Pa
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub initiator: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub payout_channel: ::std::option::Option<::serde_json::Value>,
+        pub payout_channel: ::std::option::Option<
+            ::cobo_oauth::runtime::OpenEnum<PayoutChannel>,
+        >,
         ///The estimated amount of the fiat currency to receive after off-ramping. This amount is subject to change due to bank transfer fees.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub received_amount_fiat: ::std::option::Option<::std::string::String>,
@@ -4896,9 +8014,11 @@ The initiator of this settlement request. Can return either an API key or the Pa
         ///The settlement request ID generated by Cobo.
         pub settlement_request_id: ::std::string::String,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub settlement_type: ::std::option::Option<::serde_json::Value>,
+        pub settlement_type: ::std::option::Option<
+            ::cobo_oauth::runtime::OpenEnum<SettlementType>,
+        >,
         pub settlements: ::std::vec::Vec<SettlementDetail>,
-        pub status: ::serde_json::Value,
+        pub status: ::cobo_oauth::runtime::OpenEnum<SettleRequestStatus>,
         ///The updated time of the settlement request, represented as a UNIX timestamp in seconds.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub updated_timestamp: ::std::option::Option<i64>,
@@ -4907,7 +8027,9 @@ The initiator of this settlement request. Can return either an API key or the Pa
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct SettlementDetail {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub acquiring_type: ::std::option::Option<::serde_json::Value>,
+        pub acquiring_type: ::std::option::Option<
+            ::cobo_oauth::runtime::OpenEnum<AcquiringType>,
+        >,
         /**The settlement amount.
 - If `payout_channel` is set to `Crypto`, this represents the settlement amount in the specified cryptocurrency.
 - If `payout_channel` is set to `OffRamp`, this represents the settlement amount in the specified fiat currency.
@@ -4946,7 +8068,9 @@ The initiator of this settlement request. Can return either an API key or the Pa
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub order_ids: ::std::vec::Vec<OrderId>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub payout_channel: ::std::option::Option<::serde_json::Value>,
+        pub payout_channel: ::std::option::Option<
+            ::cobo_oauth::runtime::OpenEnum<PayoutChannel>,
+        >,
         /**The settled amount of this settlement detail.
 
 - If `payout_channel` is set to `Crypto`, this represents the actual settled amount in the specified cryptocurrency.
@@ -4959,7 +8083,7 @@ The initiator of this settlement request. Can return either an API key or the Pa
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub settlement_request_id: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub status: ::std::option::Option<::serde_json::Value>,
+        pub status: ::std::option::Option<::cobo_oauth::runtime::OpenEnum<SettleStatus>>,
         ///The ID of the cryptocurrency settled.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub token_id: ::std::option::Option<::std::string::String>,
@@ -5136,10 +8260,164 @@ The data type of the event.
 - `ComplianceKyaScreenings`: The compliance KYA screenings event data.
 - `Organization`: The organization event data.
 - `FiatTransaction`: The fiat transaction event data.*/
-        pub data_type: ::serde_json::Value,
-        pub operation_type: ::serde_json::Value,
+        pub data_type: ::cobo_oauth::runtime::OpenEnum<SuspendedTokenEventDataDataType>,
+        pub operation_type: ::cobo_oauth::runtime::OpenEnum<SuspendedTokenOperationType>,
         ///A list of token IDs, separated by comma.
         pub token_ids: ::std::string::String,
+    }
+    /**
+The data type of the event.
+- `Transaction`: The transaction event data.
+- `TSSRequest`: The TSS request event data.
+- `Addresses`: The addresses event data.
+- `WalletInfo`: The wallet information event data.
+- `MPCVault`: The MPC vault event data.
+- `Chains`: The enabled chain event data.
+- `Tokens`: The enabled token event data.
+- `TokenListing`: The token listing event data.
+
+- `PaymentOrder`: The payment order event data.
+- `PaymentRefund`: The payment refund event data.
+- `PaymentSettlement`: The payment settlement event data.
+- `PaymentTransaction`: The payment transaction event data.
+- `PaymentAddressUpdate`: The top-up address update event data.
+- `PaymentPayout`: The payment payout event data.
+- `PaymentBankWithdrawal`: The payment bank withdrawal event data.
+- `PaymentBulkSend`: The payment bulk send event data.
+- `PaymentBulkSendItem`: The payment bulk send item event data.
+- `PaymentAccountBalanceUpdate`: The Payments account balance updated event data, including account information and balance change details.
+- `BalanceUpdateInfo`: The balance update event data.
+- `SuspendedToken`: The token suspension event data.
+- `ComplianceDisposition`: The compliance disposition event data.
+- `ComplianceKytScreenings`: The compliance KYT screenings event data.
+- `ComplianceKyaScreenings`: The compliance KYA screenings event data.
+- `Organization`: The organization event data.
+- `FiatTransaction`: The fiat transaction event data.*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum SuspendedTokenEventDataDataType {
+        Transaction,
+        #[serde(rename = "TSSRequest")]
+        TssRequest,
+        Addresses,
+        WalletInfo,
+        #[serde(rename = "MPCVault")]
+        MpcVault,
+        Chains,
+        Tokens,
+        TokenListing,
+        PaymentOrder,
+        PaymentRefund,
+        PaymentSettlement,
+        PaymentTransaction,
+        PaymentAddressUpdate,
+        PaymentPayout,
+        PaymentBankWithdrawal,
+        PaymentBulkSend,
+        PaymentBulkSendItem,
+        PaymentAccountBalanceUpdate,
+        BalanceUpdateInfo,
+        SuspendedToken,
+        ComplianceDisposition,
+        ComplianceKytScreenings,
+        ComplianceKyaScreenings,
+        Organization,
+        FiatTransaction,
+    }
+    impl ::std::fmt::Display for SuspendedTokenEventDataDataType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Transaction => f.write_str("Transaction"),
+                Self::TssRequest => f.write_str("TSSRequest"),
+                Self::Addresses => f.write_str("Addresses"),
+                Self::WalletInfo => f.write_str("WalletInfo"),
+                Self::MpcVault => f.write_str("MPCVault"),
+                Self::Chains => f.write_str("Chains"),
+                Self::Tokens => f.write_str("Tokens"),
+                Self::TokenListing => f.write_str("TokenListing"),
+                Self::PaymentOrder => f.write_str("PaymentOrder"),
+                Self::PaymentRefund => f.write_str("PaymentRefund"),
+                Self::PaymentSettlement => f.write_str("PaymentSettlement"),
+                Self::PaymentTransaction => f.write_str("PaymentTransaction"),
+                Self::PaymentAddressUpdate => f.write_str("PaymentAddressUpdate"),
+                Self::PaymentPayout => f.write_str("PaymentPayout"),
+                Self::PaymentBankWithdrawal => f.write_str("PaymentBankWithdrawal"),
+                Self::PaymentBulkSend => f.write_str("PaymentBulkSend"),
+                Self::PaymentBulkSendItem => f.write_str("PaymentBulkSendItem"),
+                Self::PaymentAccountBalanceUpdate => {
+                    f.write_str("PaymentAccountBalanceUpdate")
+                }
+                Self::BalanceUpdateInfo => f.write_str("BalanceUpdateInfo"),
+                Self::SuspendedToken => f.write_str("SuspendedToken"),
+                Self::ComplianceDisposition => f.write_str("ComplianceDisposition"),
+                Self::ComplianceKytScreenings => f.write_str("ComplianceKytScreenings"),
+                Self::ComplianceKyaScreenings => f.write_str("ComplianceKyaScreenings"),
+                Self::Organization => f.write_str("Organization"),
+                Self::FiatTransaction => f.write_str("FiatTransaction"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for SuspendedTokenEventDataDataType {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "Transaction" => Ok(Self::Transaction),
+                "TSSRequest" => Ok(Self::TssRequest),
+                "Addresses" => Ok(Self::Addresses),
+                "WalletInfo" => Ok(Self::WalletInfo),
+                "MPCVault" => Ok(Self::MpcVault),
+                "Chains" => Ok(Self::Chains),
+                "Tokens" => Ok(Self::Tokens),
+                "TokenListing" => Ok(Self::TokenListing),
+                "PaymentOrder" => Ok(Self::PaymentOrder),
+                "PaymentRefund" => Ok(Self::PaymentRefund),
+                "PaymentSettlement" => Ok(Self::PaymentSettlement),
+                "PaymentTransaction" => Ok(Self::PaymentTransaction),
+                "PaymentAddressUpdate" => Ok(Self::PaymentAddressUpdate),
+                "PaymentPayout" => Ok(Self::PaymentPayout),
+                "PaymentBankWithdrawal" => Ok(Self::PaymentBankWithdrawal),
+                "PaymentBulkSend" => Ok(Self::PaymentBulkSend),
+                "PaymentBulkSendItem" => Ok(Self::PaymentBulkSendItem),
+                "PaymentAccountBalanceUpdate" => Ok(Self::PaymentAccountBalanceUpdate),
+                "BalanceUpdateInfo" => Ok(Self::BalanceUpdateInfo),
+                "SuspendedToken" => Ok(Self::SuspendedToken),
+                "ComplianceDisposition" => Ok(Self::ComplianceDisposition),
+                "ComplianceKytScreenings" => Ok(Self::ComplianceKytScreenings),
+                "ComplianceKyaScreenings" => Ok(Self::ComplianceKyaScreenings),
+                "Organization" => Ok(Self::Organization),
+                "FiatTransaction" => Ok(Self::FiatTransaction),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for SuspendedTokenEventDataDataType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for SuspendedTokenEventDataDataType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
     }
     /**The operation type applied to the list of suspended tokens:
 - Added: The token was added to the suspension list.
@@ -5263,7 +8541,9 @@ The data type of the event.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub asset_id: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub asset_model_type: ::std::option::Option<::serde_json::Value>,
+        pub asset_model_type: ::std::option::Option<
+            ::cobo_oauth::runtime::OpenEnum<TokenAssetModelType>,
+        >,
         ///Whether deposits are enabled for this token.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub can_deposit: ::std::option::Option<bool>,
@@ -5323,15 +8603,17 @@ Note: [Cobo Loop](https://manuals.cobo.com/en/portal/custodial-wallets/cobo-loop
         ///The unique identifier of the token listing request.
         pub request_id: ::std::string::String,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub source: ::std::option::Option<::serde_json::Value>,
-        pub status: ::serde_json::Value,
+        pub source: ::std::option::Option<
+            ::cobo_oauth::runtime::OpenEnum<TokenListingRequestSource>,
+        >,
+        pub status: ::cobo_oauth::runtime::OpenEnum<TokenListingRequestStatus>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub token: ::std::option::Option<TokenInfo>,
         ///The time when the request was last updated in Unix timestamp format, measured in milliseconds.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub updated_timestamp: ::std::option::Option<i64>,
-        pub wallet_subtype: ::serde_json::Value,
-        pub wallet_type: ::serde_json::Value,
+        pub wallet_subtype: ::cobo_oauth::runtime::OpenEnum<WalletSubtype>,
+        pub wallet_type: ::cobo_oauth::runtime::OpenEnum<WalletType>,
     }
     ///`TokenListingEventData`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
@@ -5371,22 +8653,178 @@ The data type of the event.
 - `ComplianceKyaScreenings`: The compliance KYA screenings event data.
 - `Organization`: The organization event data.
 - `FiatTransaction`: The fiat transaction event data.*/
-        pub data_type: ::serde_json::Value,
+        pub data_type: ::cobo_oauth::runtime::OpenEnum<TokenListingEventDataDataType>,
         ///The feedback provided by Cobo when a token listing request is rejected.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub feedback: ::std::option::Option<::std::string::String>,
         ///The unique identifier of the token listing request.
         pub request_id: ::std::string::String,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub source: ::std::option::Option<::serde_json::Value>,
-        pub status: ::serde_json::Value,
+        pub source: ::std::option::Option<
+            ::cobo_oauth::runtime::OpenEnum<TokenListingRequestSource>,
+        >,
+        pub status: ::cobo_oauth::runtime::OpenEnum<TokenListingRequestStatus>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub token: ::std::option::Option<TokenInfo>,
         ///The time when the request was last updated in Unix timestamp format, measured in milliseconds.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub updated_timestamp: ::std::option::Option<i64>,
-        pub wallet_subtype: ::serde_json::Value,
-        pub wallet_type: ::serde_json::Value,
+        pub wallet_subtype: ::cobo_oauth::runtime::OpenEnum<WalletSubtype>,
+        pub wallet_type: ::cobo_oauth::runtime::OpenEnum<WalletType>,
+    }
+    /**
+The data type of the event.
+- `Transaction`: The transaction event data.
+- `TSSRequest`: The TSS request event data.
+- `Addresses`: The addresses event data.
+- `WalletInfo`: The wallet information event data.
+- `MPCVault`: The MPC vault event data.
+- `Chains`: The enabled chain event data.
+- `Tokens`: The enabled token event data.
+- `TokenListing`: The token listing event data.
+
+- `PaymentOrder`: The payment order event data.
+- `PaymentRefund`: The payment refund event data.
+- `PaymentSettlement`: The payment settlement event data.
+- `PaymentTransaction`: The payment transaction event data.
+- `PaymentAddressUpdate`: The top-up address update event data.
+- `PaymentPayout`: The payment payout event data.
+- `PaymentBankWithdrawal`: The payment bank withdrawal event data.
+- `PaymentBulkSend`: The payment bulk send event data.
+- `PaymentBulkSendItem`: The payment bulk send item event data.
+- `PaymentAccountBalanceUpdate`: The Payments account balance updated event data, including account information and balance change details.
+- `BalanceUpdateInfo`: The balance update event data.
+- `SuspendedToken`: The token suspension event data.
+- `ComplianceDisposition`: The compliance disposition event data.
+- `ComplianceKytScreenings`: The compliance KYT screenings event data.
+- `ComplianceKyaScreenings`: The compliance KYA screenings event data.
+- `Organization`: The organization event data.
+- `FiatTransaction`: The fiat transaction event data.*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum TokenListingEventDataDataType {
+        Transaction,
+        #[serde(rename = "TSSRequest")]
+        TssRequest,
+        Addresses,
+        WalletInfo,
+        #[serde(rename = "MPCVault")]
+        MpcVault,
+        Chains,
+        Tokens,
+        TokenListing,
+        PaymentOrder,
+        PaymentRefund,
+        PaymentSettlement,
+        PaymentTransaction,
+        PaymentAddressUpdate,
+        PaymentPayout,
+        PaymentBankWithdrawal,
+        PaymentBulkSend,
+        PaymentBulkSendItem,
+        PaymentAccountBalanceUpdate,
+        BalanceUpdateInfo,
+        SuspendedToken,
+        ComplianceDisposition,
+        ComplianceKytScreenings,
+        ComplianceKyaScreenings,
+        Organization,
+        FiatTransaction,
+    }
+    impl ::std::fmt::Display for TokenListingEventDataDataType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Transaction => f.write_str("Transaction"),
+                Self::TssRequest => f.write_str("TSSRequest"),
+                Self::Addresses => f.write_str("Addresses"),
+                Self::WalletInfo => f.write_str("WalletInfo"),
+                Self::MpcVault => f.write_str("MPCVault"),
+                Self::Chains => f.write_str("Chains"),
+                Self::Tokens => f.write_str("Tokens"),
+                Self::TokenListing => f.write_str("TokenListing"),
+                Self::PaymentOrder => f.write_str("PaymentOrder"),
+                Self::PaymentRefund => f.write_str("PaymentRefund"),
+                Self::PaymentSettlement => f.write_str("PaymentSettlement"),
+                Self::PaymentTransaction => f.write_str("PaymentTransaction"),
+                Self::PaymentAddressUpdate => f.write_str("PaymentAddressUpdate"),
+                Self::PaymentPayout => f.write_str("PaymentPayout"),
+                Self::PaymentBankWithdrawal => f.write_str("PaymentBankWithdrawal"),
+                Self::PaymentBulkSend => f.write_str("PaymentBulkSend"),
+                Self::PaymentBulkSendItem => f.write_str("PaymentBulkSendItem"),
+                Self::PaymentAccountBalanceUpdate => {
+                    f.write_str("PaymentAccountBalanceUpdate")
+                }
+                Self::BalanceUpdateInfo => f.write_str("BalanceUpdateInfo"),
+                Self::SuspendedToken => f.write_str("SuspendedToken"),
+                Self::ComplianceDisposition => f.write_str("ComplianceDisposition"),
+                Self::ComplianceKytScreenings => f.write_str("ComplianceKytScreenings"),
+                Self::ComplianceKyaScreenings => f.write_str("ComplianceKyaScreenings"),
+                Self::Organization => f.write_str("Organization"),
+                Self::FiatTransaction => f.write_str("FiatTransaction"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for TokenListingEventDataDataType {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "Transaction" => Ok(Self::Transaction),
+                "TSSRequest" => Ok(Self::TssRequest),
+                "Addresses" => Ok(Self::Addresses),
+                "WalletInfo" => Ok(Self::WalletInfo),
+                "MPCVault" => Ok(Self::MpcVault),
+                "Chains" => Ok(Self::Chains),
+                "Tokens" => Ok(Self::Tokens),
+                "TokenListing" => Ok(Self::TokenListing),
+                "PaymentOrder" => Ok(Self::PaymentOrder),
+                "PaymentRefund" => Ok(Self::PaymentRefund),
+                "PaymentSettlement" => Ok(Self::PaymentSettlement),
+                "PaymentTransaction" => Ok(Self::PaymentTransaction),
+                "PaymentAddressUpdate" => Ok(Self::PaymentAddressUpdate),
+                "PaymentPayout" => Ok(Self::PaymentPayout),
+                "PaymentBankWithdrawal" => Ok(Self::PaymentBankWithdrawal),
+                "PaymentBulkSend" => Ok(Self::PaymentBulkSend),
+                "PaymentBulkSendItem" => Ok(Self::PaymentBulkSendItem),
+                "PaymentAccountBalanceUpdate" => Ok(Self::PaymentAccountBalanceUpdate),
+                "BalanceUpdateInfo" => Ok(Self::BalanceUpdateInfo),
+                "SuspendedToken" => Ok(Self::SuspendedToken),
+                "ComplianceDisposition" => Ok(Self::ComplianceDisposition),
+                "ComplianceKytScreenings" => Ok(Self::ComplianceKytScreenings),
+                "ComplianceKyaScreenings" => Ok(Self::ComplianceKyaScreenings),
+                "Organization" => Ok(Self::Organization),
+                "FiatTransaction" => Ok(Self::FiatTransaction),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for TokenListingEventDataDataType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for TokenListingEventDataDataType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
     }
     /**The source of the token listing request.
 - `API`: The request was created via the WaaS 2.0 API.
@@ -5536,13 +8974,170 @@ The data type of the event.
 - `ComplianceKyaScreenings`: The compliance KYA screenings event data.
 - `Organization`: The organization event data.
 - `FiatTransaction`: The fiat transaction event data.*/
-        pub data_type: ::serde_json::Value,
+        pub data_type: ::cobo_oauth::runtime::OpenEnum<TokensEventDataDataType>,
         ///The enabled tokens.
         pub tokens: ::std::vec::Vec<TokenInfo>,
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub wallet_subtypes: ::std::vec::Vec<::serde_json::Value>,
+        pub wallet_subtypes: ::std::vec::Vec<
+            ::cobo_oauth::runtime::OpenEnum<WalletSubtype>,
+        >,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub wallet_type: ::std::option::Option<::serde_json::Value>,
+        pub wallet_type: ::std::option::Option<
+            ::cobo_oauth::runtime::OpenEnum<WalletType>,
+        >,
+    }
+    /**
+The data type of the event.
+- `Transaction`: The transaction event data.
+- `TSSRequest`: The TSS request event data.
+- `Addresses`: The addresses event data.
+- `WalletInfo`: The wallet information event data.
+- `MPCVault`: The MPC vault event data.
+- `Chains`: The enabled chain event data.
+- `Tokens`: The enabled token event data.
+- `TokenListing`: The token listing event data.
+
+- `PaymentOrder`: The payment order event data.
+- `PaymentRefund`: The payment refund event data.
+- `PaymentSettlement`: The payment settlement event data.
+- `PaymentTransaction`: The payment transaction event data.
+- `PaymentAddressUpdate`: The top-up address update event data.
+- `PaymentPayout`: The payment payout event data.
+- `PaymentBankWithdrawal`: The payment bank withdrawal event data.
+- `PaymentBulkSend`: The payment bulk send event data.
+- `PaymentBulkSendItem`: The payment bulk send item event data.
+- `PaymentAccountBalanceUpdate`: The Payments account balance updated event data, including account information and balance change details.
+- `BalanceUpdateInfo`: The balance update event data.
+- `SuspendedToken`: The token suspension event data.
+- `ComplianceDisposition`: The compliance disposition event data.
+- `ComplianceKytScreenings`: The compliance KYT screenings event data.
+- `ComplianceKyaScreenings`: The compliance KYA screenings event data.
+- `Organization`: The organization event data.
+- `FiatTransaction`: The fiat transaction event data.*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum TokensEventDataDataType {
+        Transaction,
+        #[serde(rename = "TSSRequest")]
+        TssRequest,
+        Addresses,
+        WalletInfo,
+        #[serde(rename = "MPCVault")]
+        MpcVault,
+        Chains,
+        Tokens,
+        TokenListing,
+        PaymentOrder,
+        PaymentRefund,
+        PaymentSettlement,
+        PaymentTransaction,
+        PaymentAddressUpdate,
+        PaymentPayout,
+        PaymentBankWithdrawal,
+        PaymentBulkSend,
+        PaymentBulkSendItem,
+        PaymentAccountBalanceUpdate,
+        BalanceUpdateInfo,
+        SuspendedToken,
+        ComplianceDisposition,
+        ComplianceKytScreenings,
+        ComplianceKyaScreenings,
+        Organization,
+        FiatTransaction,
+    }
+    impl ::std::fmt::Display for TokensEventDataDataType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Transaction => f.write_str("Transaction"),
+                Self::TssRequest => f.write_str("TSSRequest"),
+                Self::Addresses => f.write_str("Addresses"),
+                Self::WalletInfo => f.write_str("WalletInfo"),
+                Self::MpcVault => f.write_str("MPCVault"),
+                Self::Chains => f.write_str("Chains"),
+                Self::Tokens => f.write_str("Tokens"),
+                Self::TokenListing => f.write_str("TokenListing"),
+                Self::PaymentOrder => f.write_str("PaymentOrder"),
+                Self::PaymentRefund => f.write_str("PaymentRefund"),
+                Self::PaymentSettlement => f.write_str("PaymentSettlement"),
+                Self::PaymentTransaction => f.write_str("PaymentTransaction"),
+                Self::PaymentAddressUpdate => f.write_str("PaymentAddressUpdate"),
+                Self::PaymentPayout => f.write_str("PaymentPayout"),
+                Self::PaymentBankWithdrawal => f.write_str("PaymentBankWithdrawal"),
+                Self::PaymentBulkSend => f.write_str("PaymentBulkSend"),
+                Self::PaymentBulkSendItem => f.write_str("PaymentBulkSendItem"),
+                Self::PaymentAccountBalanceUpdate => {
+                    f.write_str("PaymentAccountBalanceUpdate")
+                }
+                Self::BalanceUpdateInfo => f.write_str("BalanceUpdateInfo"),
+                Self::SuspendedToken => f.write_str("SuspendedToken"),
+                Self::ComplianceDisposition => f.write_str("ComplianceDisposition"),
+                Self::ComplianceKytScreenings => f.write_str("ComplianceKytScreenings"),
+                Self::ComplianceKyaScreenings => f.write_str("ComplianceKyaScreenings"),
+                Self::Organization => f.write_str("Organization"),
+                Self::FiatTransaction => f.write_str("FiatTransaction"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for TokensEventDataDataType {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "Transaction" => Ok(Self::Transaction),
+                "TSSRequest" => Ok(Self::TssRequest),
+                "Addresses" => Ok(Self::Addresses),
+                "WalletInfo" => Ok(Self::WalletInfo),
+                "MPCVault" => Ok(Self::MpcVault),
+                "Chains" => Ok(Self::Chains),
+                "Tokens" => Ok(Self::Tokens),
+                "TokenListing" => Ok(Self::TokenListing),
+                "PaymentOrder" => Ok(Self::PaymentOrder),
+                "PaymentRefund" => Ok(Self::PaymentRefund),
+                "PaymentSettlement" => Ok(Self::PaymentSettlement),
+                "PaymentTransaction" => Ok(Self::PaymentTransaction),
+                "PaymentAddressUpdate" => Ok(Self::PaymentAddressUpdate),
+                "PaymentPayout" => Ok(Self::PaymentPayout),
+                "PaymentBankWithdrawal" => Ok(Self::PaymentBankWithdrawal),
+                "PaymentBulkSend" => Ok(Self::PaymentBulkSend),
+                "PaymentBulkSendItem" => Ok(Self::PaymentBulkSendItem),
+                "PaymentAccountBalanceUpdate" => Ok(Self::PaymentAccountBalanceUpdate),
+                "BalanceUpdateInfo" => Ok(Self::BalanceUpdateInfo),
+                "SuspendedToken" => Ok(Self::SuspendedToken),
+                "ComplianceDisposition" => Ok(Self::ComplianceDisposition),
+                "ComplianceKytScreenings" => Ok(Self::ComplianceKytScreenings),
+                "ComplianceKyaScreenings" => Ok(Self::ComplianceKyaScreenings),
+                "Organization" => Ok(Self::Organization),
+                "FiatTransaction" => Ok(Self::FiatTransaction),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for TokensEventDataDataType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for TokensEventDataDataType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
     }
     ///The information about a transaction.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
@@ -5597,7 +9192,7 @@ The data type of the event.
         ///The transaction initiator.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub initiator: ::std::option::Option<::std::string::String>,
-        pub initiator_type: ::serde_json::Value,
+        pub initiator_type: ::cobo_oauth::runtime::OpenEnum<TransactionInitiatorType>,
         /**Whether the transaction was executed as a [Cobo Loop](https://manuals.cobo.com/en/portal/custodial-wallets/cobo-loop) transfer.
 - `true`: The transaction was executed as a Cobo Loop transfer.
 - `false`: The transaction was not executed as a Cobo Loop transfer.
@@ -5614,9 +9209,11 @@ The data type of the event.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub result: ::std::option::Option<TransactionResult>,
         pub source: TransactionSource,
-        pub status: ::serde_json::Value,
+        pub status: ::cobo_oauth::runtime::OpenEnum<TransactionStatus>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub sub_status: ::std::option::Option<::serde_json::Value>,
+        pub sub_status: ::std::option::Option<
+            ::cobo_oauth::runtime::OpenEnum<TransactionSubStatus>,
+        >,
         ///The token ID, which is the unique identifier of a token. You can retrieve the IDs of all the tokens you can use by calling [List enabled tokens](https://www.cobo.com/developers/v2/api-references/wallets/list-enabled-tokens).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub token_id: ::std::option::Option<::std::string::String>,
@@ -5629,9 +9226,13 @@ This property is populated only after the transaction is broadcast on-chain, so 
         ///The transaction ID.
         pub transaction_id: ::uuid::Uuid,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub transaction_process_type: ::std::option::Option<::serde_json::Value>,
+        pub transaction_process_type: ::std::option::Option<
+            ::cobo_oauth::runtime::OpenEnum<TransactionProcessType>,
+        >,
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        pub type_: ::std::option::Option<::serde_json::Value>,
+        pub type_: ::std::option::Option<
+            ::cobo_oauth::runtime::OpenEnum<TransactionType>,
+        >,
         ///The time when the transaction was updated, in Unix timestamp format, measured in milliseconds.
         pub updated_timestamp: i64,
         ///For deposit transactions, this property represents the wallet ID of the transaction destination. For transactions of other types, this property represents the wallet ID of the transaction source.
@@ -5643,7 +9244,9 @@ Switch between the tabs to display the properties for different transaction dest
 */
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct TransactionBip137Destination {
-        pub destination_type: ::serde_json::Value,
+        pub destination_type: ::cobo_oauth::runtime::OpenEnum<
+            TransactionDestinationType,
+        >,
         ///Message to be signed, in hexadecimal format.
         pub message_bip137: ::std::string::String,
     }
@@ -5653,7 +9256,9 @@ Switch between the tabs to display the properties for different transaction dest
 */
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct TransactionBip322Destination {
-        pub destination_type: ::serde_json::Value,
+        pub destination_type: ::cobo_oauth::runtime::OpenEnum<
+            TransactionDestinationType,
+        >,
         ///Message to be signed, in hexadecimal format.
         pub message_bip322: ::std::string::String,
     }
@@ -5717,7 +9322,9 @@ Switch between the tabs to display the properties for different transaction dest
 */
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct TransactionCosmosAdr36Destination {
-        pub destination_type: ::serde_json::Value,
+        pub destination_type: ::cobo_oauth::runtime::OpenEnum<
+            TransactionDestinationType,
+        >,
         ///Message to be signed, in hexadecimal format.
         pub message_cosmos_adr36: ::std::string::String,
     }
@@ -5728,7 +9335,9 @@ Switch between the tabs to display the properties for different transaction dest
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct TransactionCosmosContractDestination {
         pub cosmos_messages: ::std::vec::Vec<TransactionCosmosMessage>,
-        pub destination_type: ::serde_json::Value,
+        pub destination_type: ::cobo_oauth::runtime::OpenEnum<
+            TransactionDestinationType,
+        >,
     }
     ///The information about the Cosmos message.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
@@ -5746,7 +9355,7 @@ Switch between the tabs to display the properties for different transaction sour
 */
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct TransactionCustodialAssetWalletSource {
-        pub source_type: ::serde_json::Value,
+        pub source_type: ::cobo_oauth::runtime::OpenEnum<TransactionSourceType>,
         ///The wallet ID.
         pub wallet_id: ::uuid::Uuid,
     }
@@ -5763,7 +9372,7 @@ Switch between the tabs to display the properties for different transaction sour
         pub excluded_utxos: ::std::vec::Vec<TransactionUtxo>,
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub included_utxos: ::std::vec::Vec<TransactionUtxo>,
-        pub source_type: ::serde_json::Value,
+        pub source_type: ::cobo_oauth::runtime::OpenEnum<TransactionSourceType>,
         ///The wallet ID.
         pub wallet_id: ::uuid::Uuid,
     }
@@ -5775,14 +9384,18 @@ Switch between the tabs to display the properties for different transaction sour
     pub struct TransactionDepositFromAddressSource {
         ///A list of addresses.
         pub addresses: ::std::vec::Vec<::std::string::String>,
-        pub source_type: ::serde_json::Value,
+        pub source_type: ::cobo_oauth::runtime::OpenEnum<TransactionSourceType>,
         ///The wallet ID.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub wallet_id: ::std::option::Option<::uuid::Uuid>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub wallet_subtype: ::std::option::Option<::serde_json::Value>,
+        pub wallet_subtype: ::std::option::Option<
+            ::cobo_oauth::runtime::OpenEnum<WalletSubtype>,
+        >,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub wallet_type: ::std::option::Option<::serde_json::Value>,
+        pub wallet_type: ::std::option::Option<
+            ::cobo_oauth::runtime::OpenEnum<WalletType>,
+        >,
     }
     /**Information about the transaction source type `DepositFromLoop`. Refer to [Transaction sources and destinations](https://www.cobo.com/developers/v2/guides/transactions/sources-and-destinations) for a detailed introduction about the supported sources and destinations for each transaction type.
 
@@ -5790,7 +9403,7 @@ Switch between the tabs to display the properties for different transaction sour
 */
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct TransactionDepositFromLoopSource {
-        pub source_type: ::serde_json::Value,
+        pub source_type: ::cobo_oauth::runtime::OpenEnum<TransactionSourceType>,
     }
     /**Information about the transaction source type `DepositFromWallet`. Refer to [Transaction sources and destinations](https://www.cobo.com/developers/v2/guides/transactions/sources-and-destinations) for a detailed introduction about the supported sources and destinations for each transaction type.
 
@@ -5798,14 +9411,14 @@ Switch between the tabs to display the properties for different transaction sour
 */
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct TransactionDepositFromWalletSource {
-        pub source_type: ::serde_json::Value,
+        pub source_type: ::cobo_oauth::runtime::OpenEnum<TransactionSourceType>,
         ///The exchange trading account or a sub-wallet ID.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub trading_account_type: ::std::option::Option<::std::string::String>,
         ///The wallet ID.
         pub wallet_id: ::uuid::Uuid,
-        pub wallet_subtype: ::serde_json::Value,
-        pub wallet_type: ::serde_json::Value,
+        pub wallet_subtype: ::cobo_oauth::runtime::OpenEnum<WalletSubtype>,
+        pub wallet_type: ::cobo_oauth::runtime::OpenEnum<WalletType>,
     }
     /**Information about the transaction destination type `DepositToAddress`. Refer to [Transaction sources and destinations](https://www.cobo.com/developers/v2/guides/transactions/sources-and-destinations) for a detailed introduction about the supported sources and destinations for each transaction type.
 
@@ -5818,7 +9431,9 @@ Switch between the tabs to display the properties for different transaction dest
         /**The transfer amount. For example, if you trade 1.5 BTC, then the value is `1.5`.
 */
         pub amount: ::std::string::String,
-        pub destination_type: ::serde_json::Value,
+        pub destination_type: ::cobo_oauth::runtime::OpenEnum<
+            TransactionDestinationType,
+        >,
         ///The memo that identifies a transaction in order to credit the correct account. For transfers out of Cobo Portal, it is highly recommended to include a memo for the chains such as XRP, EOS, XLM, IOST, BNB_BNB, ATOM, LUNA, and TON.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub memo: ::std::option::Option<::std::string::String>,
@@ -5827,8 +9442,10 @@ Switch between the tabs to display the properties for different transaction dest
         ///The wallet ID.
         pub wallet_id: ::uuid::Uuid,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub wallet_subtype: ::std::option::Option<::serde_json::Value>,
-        pub wallet_type: ::serde_json::Value,
+        pub wallet_subtype: ::std::option::Option<
+            ::cobo_oauth::runtime::OpenEnum<WalletSubtype>,
+        >,
+        pub wallet_type: ::cobo_oauth::runtime::OpenEnum<WalletType>,
     }
     ///`TransactionDepositToAddressDestinationTxInfo`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
@@ -5852,16 +9469,20 @@ Switch between the tabs to display the properties for different transaction dest
         /**The transfer amount. For example, if you trade 1.5 BTC, then the value is `1.5`.
 */
         pub amount: ::std::string::String,
-        pub destination_type: ::serde_json::Value,
+        pub destination_type: ::cobo_oauth::runtime::OpenEnum<
+            TransactionDestinationType,
+        >,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub exchange_id: ::std::option::Option<::serde_json::Value>,
+        pub exchange_id: ::std::option::Option<
+            ::cobo_oauth::runtime::OpenEnum<ExchangeId>,
+        >,
         ///The trading account type.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub trading_account_type: ::std::option::Option<::std::string::String>,
         ///The wallet ID.
         pub wallet_id: ::uuid::Uuid,
-        pub wallet_subtype: ::serde_json::Value,
-        pub wallet_type: ::serde_json::Value,
+        pub wallet_subtype: ::cobo_oauth::runtime::OpenEnum<WalletSubtype>,
+        pub wallet_type: ::cobo_oauth::runtime::OpenEnum<WalletType>,
     }
     ///`TransactionDestination`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
@@ -6124,7 +9745,9 @@ Switch between the tabs to display the properties for different transaction dest
         pub calldata: ::std::string::String,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub calldata_info: ::std::option::Option<TransactionEvmCalldataInfo>,
-        pub destination_type: ::serde_json::Value,
+        pub destination_type: ::cobo_oauth::runtime::OpenEnum<
+            TransactionDestinationType,
+        >,
         /**The transfer amount. For example, if you trade 1.5 ETH, then the value is `1.5`.
 */
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -6166,7 +9789,7 @@ Switch between the tabs to display the properties for different transaction fee 
         ///The estimated transaction fee.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub estimated_fee_used: ::std::option::Option<::std::string::String>,
-        pub fee_type: ::serde_json::Value,
+        pub fee_type: ::cobo_oauth::runtime::OpenEnum<FeeType>,
         ///The actually charged transaction fee.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub fee_used: ::std::option::Option<::std::string::String>,
@@ -6197,7 +9820,7 @@ Switch between the tabs to display the properties for different transaction fee 
         ///The estimated transaction fee.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub estimated_fee_used: ::std::option::Option<::std::string::String>,
-        pub fee_type: ::serde_json::Value,
+        pub fee_type: ::cobo_oauth::runtime::OpenEnum<FeeType>,
         ///The actually charged transaction fee.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub fee_used: ::std::option::Option<::std::string::String>,
@@ -6220,8 +9843,8 @@ Switch between the tabs to display the properties for different transaction sour
 */
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct TransactionExchangeWalletSource {
-        pub exchange_id: ::serde_json::Value,
-        pub source_type: ::serde_json::Value,
+        pub exchange_id: ::cobo_oauth::runtime::OpenEnum<ExchangeId>,
+        pub source_type: ::cobo_oauth::runtime::OpenEnum<TransactionSourceType>,
         ///The exchange trading account or a sub-wallet ID.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub trading_account_type: ::std::option::Option<::std::string::String>,
@@ -6280,7 +9903,7 @@ Switch between the tabs to display the properties for different transaction fee 
         ///The estimated transaction fee.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub estimated_fee_used: ::std::option::Option<::std::string::String>,
-        pub fee_type: ::serde_json::Value,
+        pub fee_type: ::cobo_oauth::runtime::OpenEnum<FeeType>,
         ///The actually charged transaction fee.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub fee_used: ::std::option::Option<::std::string::String>,
@@ -6314,7 +9937,7 @@ Switch between the tabs to display the properties for different transaction fee 
         ///The estimated transaction fee.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub estimated_fee_used: ::std::option::Option<::std::string::String>,
-        pub fee_type: ::serde_json::Value,
+        pub fee_type: ::cobo_oauth::runtime::OpenEnum<FeeType>,
         ///The actually charged transaction fee.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub fee_used: ::std::option::Option<::std::string::String>,
@@ -6409,7 +10032,9 @@ Switch between the tabs to display the properties for different transaction dest
 */
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct TransactionMessageSignEip191Destination {
-        pub destination_type: ::serde_json::Value,
+        pub destination_type: ::cobo_oauth::runtime::OpenEnum<
+            TransactionDestinationType,
+        >,
         ///The raw data of the message to be signed, encoded in Base64 format.
         pub message: ::std::string::String,
     }
@@ -6419,7 +10044,9 @@ Switch between the tabs to display the properties for different transaction dest
 */
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct TransactionMessageSignEip712Destination {
-        pub destination_type: ::serde_json::Value,
+        pub destination_type: ::cobo_oauth::runtime::OpenEnum<
+            TransactionDestinationType,
+        >,
         ///The raw structured data to be signed, formatted as a JSON string.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub raw_structured_data: ::std::option::Option<::std::string::String>,
@@ -6447,7 +10074,7 @@ Switch between the tabs to display the properties for different transaction sour
         pub signer_key_share_holder_group_id: ::std::option::Option<
             ::std::string::String,
         >,
-        pub source_type: ::serde_json::Value,
+        pub source_type: ::cobo_oauth::runtime::OpenEnum<TransactionSourceType>,
         ///The wallet ID.
         pub wallet_id: ::uuid::Uuid,
     }
@@ -6517,7 +10144,9 @@ Switch between the tabs to display the properties for different transaction dest
 */
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct TransactionRawMessageSignDestination {
-        pub destination_type: ::serde_json::Value,
+        pub destination_type: ::cobo_oauth::runtime::OpenEnum<
+            TransactionDestinationType,
+        >,
         ///Message hash to be signed, in hexadecimal format.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub msg_hash: ::std::option::Option<::std::string::String>,
@@ -6554,7 +10183,9 @@ Switch between the tabs to display the properties for different transaction dest
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub replaced_by_transaction_id: ::std::option::Option<::uuid::Uuid>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub replaced_by_type: ::std::option::Option<::serde_json::Value>,
+        pub replaced_by_type: ::std::option::Option<
+            ::cobo_oauth::runtime::OpenEnum<ReplaceType>,
+        >,
         ///The hash of the transaction that this transaction replaced.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub replaced_transaction_hash: ::std::option::Option<::std::string::String>,
@@ -6562,7 +10193,9 @@ Switch between the tabs to display the properties for different transaction dest
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub replaced_transaction_id: ::std::option::Option<::uuid::Uuid>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub replaced_type: ::std::option::Option<::serde_json::Value>,
+        pub replaced_type: ::std::option::Option<
+            ::cobo_oauth::runtime::OpenEnum<ReplaceType>,
+        >,
     }
     ///`TransactionResult`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
@@ -6671,7 +10304,9 @@ Switch between the tabs to display the properties for different transaction dest
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct TransactionSignatureResult {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub result_type: ::std::option::Option<::serde_json::Value>,
+        pub result_type: ::std::option::Option<
+            ::cobo_oauth::runtime::OpenEnum<TransactionResultType>,
+        >,
         ///The raw data of the signature.
         pub signature: ::std::string::String,
     }
@@ -6709,7 +10344,9 @@ Switch between the tabs to display the properties for different transaction dest
         pub address_lookup_table_accounts: ::std::vec::Vec<
             TransactionSolContractAddressLookupTableAccount,
         >,
-        pub destination_type: ::serde_json::Value,
+        pub destination_type: ::cobo_oauth::runtime::OpenEnum<
+            TransactionDestinationType,
+        >,
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub instructions: ::std::vec::Vec<TransactionSolContractInstruction>,
     }
@@ -6747,7 +10384,7 @@ Switch between the tabs to display the properties for different transaction fee 
         ///The estimated transaction fee.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub estimated_fee_used: ::std::option::Option<::std::string::String>,
-        pub fee_type: ::serde_json::Value,
+        pub fee_type: ::cobo_oauth::runtime::OpenEnum<FeeType>,
         ///The actual on-chain network transaction fee charged for this Solana transaction. This covers the network fee only and does not include ATA activation rent.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub fee_used: ::std::option::Option<::std::string::String>,
@@ -7043,7 +10680,9 @@ Switch between the tabs to display the properties for different transaction fee 
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct TransactionStellarDestination {
         pub contract_param: TransactionStellarContractParam,
-        pub destination_type: ::serde_json::Value,
+        pub destination_type: ::cobo_oauth::runtime::OpenEnum<
+            TransactionDestinationType,
+        >,
     }
     /**Operations to manage trustlines on the Stellar network.
 */
@@ -7100,8 +10739,12 @@ Switch between the tabs to display the properties for different transaction fee 
     ///Parameters related to Stellar trustline operations.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct TransactionStellarTrustLineParam {
-        pub contract_type: ::serde_json::Value,
-        pub operation_type: ::serde_json::Value,
+        pub contract_type: ::cobo_oauth::runtime::OpenEnum<
+            TransactionStellarContractType,
+        >,
+        pub operation_type: ::cobo_oauth::runtime::OpenEnum<
+            TransactionStellarTrustLineOperationType,
+        >,
         ///The token ID, which is the unique identifier of a token.
         pub token_id: ::std::string::String,
     }
@@ -7339,7 +10982,9 @@ Switch between the tabs to display the properties for different transaction dest
         ///The address used to receive the remaining funds or change from the transaction.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub change_address: ::std::option::Option<::std::string::String>,
-        pub destination_type: ::serde_json::Value,
+        pub destination_type: ::cobo_oauth::runtime::OpenEnum<
+            TransactionDestinationType,
+        >,
         /**Whether the transaction request must not be executed as a [Cobo Loop](https://manuals.cobo.com/en/portal/custodial-wallets/cobo-loop) transfer.
   - `true`: The transaction request must not be executed as a Cobo Loop transfer.
   - `false`: The transaction request can be executed as a Cobo Loop transfer.
@@ -7395,9 +11040,13 @@ Switch between the tabs to display the properties for different transaction dest
         /**The transfer amount. For example, if you trade 1.5 BTC, then the value is `1.5`.
 */
         pub amount: ::std::string::String,
-        pub destination_type: ::serde_json::Value,
+        pub destination_type: ::cobo_oauth::runtime::OpenEnum<
+            TransactionDestinationType,
+        >,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub exchange_id: ::std::option::Option<::serde_json::Value>,
+        pub exchange_id: ::std::option::Option<
+            ::cobo_oauth::runtime::OpenEnum<ExchangeId>,
+        >,
         ///The trading account type. This field is only applicable when `destination_type` is `ExchangeWallet`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub trading_account_type: ::std::option::Option<::std::string::String>,
@@ -7415,7 +11064,9 @@ Switch between the tabs to display the properties for different transaction dest
         /**The data that is used to invoke a specific function or method within the specified contract at the destination address.
 */
         pub calldata: ::std::string::String,
-        pub destination_type: ::serde_json::Value,
+        pub destination_type: ::cobo_oauth::runtime::OpenEnum<
+            TransactionDestinationType,
+        >,
         /**The transfer amount. For example, if you trade 1.5 TRX, then the value is `1.5`.
 */
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -7530,7 +11181,7 @@ Switch between the tabs to display the properties for different transaction fee 
         ///The fee rate in sat/vByte. The fee rate represents the satoshis you are willing to pay for each byte of data that your transaction will consume on the blockchain.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub fee_rate: ::std::option::Option<::std::string::String>,
-        pub fee_type: ::serde_json::Value,
+        pub fee_type: ::cobo_oauth::runtime::OpenEnum<FeeType>,
         ///The actually charged transaction fee.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub fee_used: ::std::option::Option<::std::string::String>,
@@ -7605,7 +11256,9 @@ The data type of the event.
 - `ComplianceKyaScreenings`: The compliance KYA screenings event data.
 - `Organization`: The organization event data.
 - `FiatTransaction`: The fiat transaction event data.*/
-        pub data_type: ::serde_json::Value,
+        pub data_type: ::cobo_oauth::runtime::OpenEnum<
+            TransactionWebhookEventDataDataType,
+        >,
         ///The description for your transaction.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub description: ::std::option::Option<::std::string::String>,
@@ -7623,7 +11276,7 @@ The data type of the event.
         ///The transaction initiator.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub initiator: ::std::option::Option<::std::string::String>,
-        pub initiator_type: ::serde_json::Value,
+        pub initiator_type: ::cobo_oauth::runtime::OpenEnum<TransactionInitiatorType>,
         /**Whether the transaction was executed as a [Cobo Loop](https://manuals.cobo.com/en/portal/custodial-wallets/cobo-loop) transfer.
 - `true`: The transaction was executed as a Cobo Loop transfer.
 - `false`: The transaction was not executed as a Cobo Loop transfer.
@@ -7640,9 +11293,11 @@ The data type of the event.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub result: ::std::option::Option<TransactionResult>,
         pub source: TransactionWebhookEventDataSource,
-        pub status: ::serde_json::Value,
+        pub status: ::cobo_oauth::runtime::OpenEnum<TransactionStatus>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub sub_status: ::std::option::Option<::serde_json::Value>,
+        pub sub_status: ::std::option::Option<
+            ::cobo_oauth::runtime::OpenEnum<TransactionSubStatus>,
+        >,
         ///The token ID, which is the unique identifier of a token. You can retrieve the IDs of all the tokens you can use by calling [List enabled tokens](https://www.cobo.com/developers/v2/api-references/wallets/list-enabled-tokens).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub token_id: ::std::option::Option<::std::string::String>,
@@ -7655,13 +11310,171 @@ This property is populated only after the transaction is broadcast on-chain, so 
         ///The transaction ID.
         pub transaction_id: ::uuid::Uuid,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub transaction_process_type: ::std::option::Option<::serde_json::Value>,
+        pub transaction_process_type: ::std::option::Option<
+            ::cobo_oauth::runtime::OpenEnum<TransactionProcessType>,
+        >,
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        pub type_: ::std::option::Option<::serde_json::Value>,
+        pub type_: ::std::option::Option<
+            ::cobo_oauth::runtime::OpenEnum<TransactionType>,
+        >,
         ///The time when the transaction was updated, in Unix timestamp format, measured in milliseconds.
         pub updated_timestamp: i64,
         ///For deposit transactions, this property represents the wallet ID of the transaction destination. For transactions of other types, this property represents the wallet ID of the transaction source.
         pub wallet_id: ::std::string::String,
+    }
+    /**
+The data type of the event.
+- `Transaction`: The transaction event data.
+- `TSSRequest`: The TSS request event data.
+- `Addresses`: The addresses event data.
+- `WalletInfo`: The wallet information event data.
+- `MPCVault`: The MPC vault event data.
+- `Chains`: The enabled chain event data.
+- `Tokens`: The enabled token event data.
+- `TokenListing`: The token listing event data.
+
+- `PaymentOrder`: The payment order event data.
+- `PaymentRefund`: The payment refund event data.
+- `PaymentSettlement`: The payment settlement event data.
+- `PaymentTransaction`: The payment transaction event data.
+- `PaymentAddressUpdate`: The top-up address update event data.
+- `PaymentPayout`: The payment payout event data.
+- `PaymentBankWithdrawal`: The payment bank withdrawal event data.
+- `PaymentBulkSend`: The payment bulk send event data.
+- `PaymentBulkSendItem`: The payment bulk send item event data.
+- `PaymentAccountBalanceUpdate`: The Payments account balance updated event data, including account information and balance change details.
+- `BalanceUpdateInfo`: The balance update event data.
+- `SuspendedToken`: The token suspension event data.
+- `ComplianceDisposition`: The compliance disposition event data.
+- `ComplianceKytScreenings`: The compliance KYT screenings event data.
+- `ComplianceKyaScreenings`: The compliance KYA screenings event data.
+- `Organization`: The organization event data.
+- `FiatTransaction`: The fiat transaction event data.*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum TransactionWebhookEventDataDataType {
+        Transaction,
+        #[serde(rename = "TSSRequest")]
+        TssRequest,
+        Addresses,
+        WalletInfo,
+        #[serde(rename = "MPCVault")]
+        MpcVault,
+        Chains,
+        Tokens,
+        TokenListing,
+        PaymentOrder,
+        PaymentRefund,
+        PaymentSettlement,
+        PaymentTransaction,
+        PaymentAddressUpdate,
+        PaymentPayout,
+        PaymentBankWithdrawal,
+        PaymentBulkSend,
+        PaymentBulkSendItem,
+        PaymentAccountBalanceUpdate,
+        BalanceUpdateInfo,
+        SuspendedToken,
+        ComplianceDisposition,
+        ComplianceKytScreenings,
+        ComplianceKyaScreenings,
+        Organization,
+        FiatTransaction,
+    }
+    impl ::std::fmt::Display for TransactionWebhookEventDataDataType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Transaction => f.write_str("Transaction"),
+                Self::TssRequest => f.write_str("TSSRequest"),
+                Self::Addresses => f.write_str("Addresses"),
+                Self::WalletInfo => f.write_str("WalletInfo"),
+                Self::MpcVault => f.write_str("MPCVault"),
+                Self::Chains => f.write_str("Chains"),
+                Self::Tokens => f.write_str("Tokens"),
+                Self::TokenListing => f.write_str("TokenListing"),
+                Self::PaymentOrder => f.write_str("PaymentOrder"),
+                Self::PaymentRefund => f.write_str("PaymentRefund"),
+                Self::PaymentSettlement => f.write_str("PaymentSettlement"),
+                Self::PaymentTransaction => f.write_str("PaymentTransaction"),
+                Self::PaymentAddressUpdate => f.write_str("PaymentAddressUpdate"),
+                Self::PaymentPayout => f.write_str("PaymentPayout"),
+                Self::PaymentBankWithdrawal => f.write_str("PaymentBankWithdrawal"),
+                Self::PaymentBulkSend => f.write_str("PaymentBulkSend"),
+                Self::PaymentBulkSendItem => f.write_str("PaymentBulkSendItem"),
+                Self::PaymentAccountBalanceUpdate => {
+                    f.write_str("PaymentAccountBalanceUpdate")
+                }
+                Self::BalanceUpdateInfo => f.write_str("BalanceUpdateInfo"),
+                Self::SuspendedToken => f.write_str("SuspendedToken"),
+                Self::ComplianceDisposition => f.write_str("ComplianceDisposition"),
+                Self::ComplianceKytScreenings => f.write_str("ComplianceKytScreenings"),
+                Self::ComplianceKyaScreenings => f.write_str("ComplianceKyaScreenings"),
+                Self::Organization => f.write_str("Organization"),
+                Self::FiatTransaction => f.write_str("FiatTransaction"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for TransactionWebhookEventDataDataType {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "Transaction" => Ok(Self::Transaction),
+                "TSSRequest" => Ok(Self::TssRequest),
+                "Addresses" => Ok(Self::Addresses),
+                "WalletInfo" => Ok(Self::WalletInfo),
+                "MPCVault" => Ok(Self::MpcVault),
+                "Chains" => Ok(Self::Chains),
+                "Tokens" => Ok(Self::Tokens),
+                "TokenListing" => Ok(Self::TokenListing),
+                "PaymentOrder" => Ok(Self::PaymentOrder),
+                "PaymentRefund" => Ok(Self::PaymentRefund),
+                "PaymentSettlement" => Ok(Self::PaymentSettlement),
+                "PaymentTransaction" => Ok(Self::PaymentTransaction),
+                "PaymentAddressUpdate" => Ok(Self::PaymentAddressUpdate),
+                "PaymentPayout" => Ok(Self::PaymentPayout),
+                "PaymentBankWithdrawal" => Ok(Self::PaymentBankWithdrawal),
+                "PaymentBulkSend" => Ok(Self::PaymentBulkSend),
+                "PaymentBulkSendItem" => Ok(Self::PaymentBulkSendItem),
+                "PaymentAccountBalanceUpdate" => Ok(Self::PaymentAccountBalanceUpdate),
+                "BalanceUpdateInfo" => Ok(Self::BalanceUpdateInfo),
+                "SuspendedToken" => Ok(Self::SuspendedToken),
+                "ComplianceDisposition" => Ok(Self::ComplianceDisposition),
+                "ComplianceKytScreenings" => Ok(Self::ComplianceKytScreenings),
+                "ComplianceKyaScreenings" => Ok(Self::ComplianceKyaScreenings),
+                "Organization" => Ok(Self::Organization),
+                "FiatTransaction" => Ok(Self::FiatTransaction),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for TransactionWebhookEventDataDataType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for TransactionWebhookEventDataDataType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
     }
     ///`TransactionWebhookEventDataDestination`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
@@ -7783,7 +11596,9 @@ This property is populated only after the transaction is broadcast on-chain, so 
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub replaced_by_transaction_id: ::std::option::Option<::uuid::Uuid>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub replaced_by_type: ::std::option::Option<::serde_json::Value>,
+        pub replaced_by_type: ::std::option::Option<
+            ::cobo_oauth::runtime::OpenEnum<ReplaceType>,
+        >,
         ///The hash of the transaction that this transaction replaced.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub replaced_transaction_hash: ::std::option::Option<::std::string::String>,
@@ -7791,7 +11606,9 @@ This property is populated only after the transaction is broadcast on-chain, so 
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub replaced_transaction_id: ::std::option::Option<::uuid::Uuid>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub replaced_type: ::std::option::Option<::serde_json::Value>,
+        pub replaced_type: ::std::option::Option<
+            ::cobo_oauth::runtime::OpenEnum<ReplaceType>,
+        >,
     }
     ///`TransactionWebhookEventDataSource`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
@@ -7859,7 +11676,9 @@ This property is populated only after the transaction is broadcast on-chain, so 
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub source_key_share_holder_group: ::std::option::Option<SourceGroup>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub status: ::std::option::Option<::serde_json::Value>,
+        pub status: ::std::option::Option<
+            ::cobo_oauth::runtime::OpenEnum<TssRequestStatus>,
+        >,
         ///The target key share holder group ID.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub target_key_share_holder_group_id: ::std::option::Option<
@@ -7869,7 +11688,9 @@ This property is populated only after the transaction is broadcast on-chain, so 
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub tss_request_id: ::std::option::Option<::std::string::String>,
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        pub type_: ::std::option::Option<::serde_json::Value>,
+        pub type_: ::std::option::Option<
+            ::cobo_oauth::runtime::OpenEnum<TssRequestType>,
+        >,
     }
     /**The TSS request status. Possible values include:
 - `PendingKeyHolderConfirmation`: The action done to the TSS request is currently pending enough key share holders to approve.
@@ -8053,14 +11874,18 @@ The data type of the event.
 - `ComplianceKyaScreenings`: The compliance KYA screenings event data.
 - `Organization`: The organization event data.
 - `FiatTransaction`: The fiat transaction event data.*/
-        pub data_type: ::serde_json::Value,
+        pub data_type: ::cobo_oauth::runtime::OpenEnum<
+            TssRequestWebhookEventDataDataType,
+        >,
         ///The description of the TSS request.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub description: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub source_key_share_holder_group: ::std::option::Option<SourceGroup>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub status: ::std::option::Option<::serde_json::Value>,
+        pub status: ::std::option::Option<
+            ::cobo_oauth::runtime::OpenEnum<TssRequestStatus>,
+        >,
         ///The target key share holder group ID.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub target_key_share_holder_group_id: ::std::option::Option<
@@ -8070,7 +11895,163 @@ The data type of the event.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub tss_request_id: ::std::option::Option<::std::string::String>,
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        pub type_: ::std::option::Option<::serde_json::Value>,
+        pub type_: ::std::option::Option<
+            ::cobo_oauth::runtime::OpenEnum<TssRequestType>,
+        >,
+    }
+    /**
+The data type of the event.
+- `Transaction`: The transaction event data.
+- `TSSRequest`: The TSS request event data.
+- `Addresses`: The addresses event data.
+- `WalletInfo`: The wallet information event data.
+- `MPCVault`: The MPC vault event data.
+- `Chains`: The enabled chain event data.
+- `Tokens`: The enabled token event data.
+- `TokenListing`: The token listing event data.
+
+- `PaymentOrder`: The payment order event data.
+- `PaymentRefund`: The payment refund event data.
+- `PaymentSettlement`: The payment settlement event data.
+- `PaymentTransaction`: The payment transaction event data.
+- `PaymentAddressUpdate`: The top-up address update event data.
+- `PaymentPayout`: The payment payout event data.
+- `PaymentBankWithdrawal`: The payment bank withdrawal event data.
+- `PaymentBulkSend`: The payment bulk send event data.
+- `PaymentBulkSendItem`: The payment bulk send item event data.
+- `PaymentAccountBalanceUpdate`: The Payments account balance updated event data, including account information and balance change details.
+- `BalanceUpdateInfo`: The balance update event data.
+- `SuspendedToken`: The token suspension event data.
+- `ComplianceDisposition`: The compliance disposition event data.
+- `ComplianceKytScreenings`: The compliance KYT screenings event data.
+- `ComplianceKyaScreenings`: The compliance KYA screenings event data.
+- `Organization`: The organization event data.
+- `FiatTransaction`: The fiat transaction event data.*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum TssRequestWebhookEventDataDataType {
+        Transaction,
+        #[serde(rename = "TSSRequest")]
+        TssRequest,
+        Addresses,
+        WalletInfo,
+        #[serde(rename = "MPCVault")]
+        MpcVault,
+        Chains,
+        Tokens,
+        TokenListing,
+        PaymentOrder,
+        PaymentRefund,
+        PaymentSettlement,
+        PaymentTransaction,
+        PaymentAddressUpdate,
+        PaymentPayout,
+        PaymentBankWithdrawal,
+        PaymentBulkSend,
+        PaymentBulkSendItem,
+        PaymentAccountBalanceUpdate,
+        BalanceUpdateInfo,
+        SuspendedToken,
+        ComplianceDisposition,
+        ComplianceKytScreenings,
+        ComplianceKyaScreenings,
+        Organization,
+        FiatTransaction,
+    }
+    impl ::std::fmt::Display for TssRequestWebhookEventDataDataType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Transaction => f.write_str("Transaction"),
+                Self::TssRequest => f.write_str("TSSRequest"),
+                Self::Addresses => f.write_str("Addresses"),
+                Self::WalletInfo => f.write_str("WalletInfo"),
+                Self::MpcVault => f.write_str("MPCVault"),
+                Self::Chains => f.write_str("Chains"),
+                Self::Tokens => f.write_str("Tokens"),
+                Self::TokenListing => f.write_str("TokenListing"),
+                Self::PaymentOrder => f.write_str("PaymentOrder"),
+                Self::PaymentRefund => f.write_str("PaymentRefund"),
+                Self::PaymentSettlement => f.write_str("PaymentSettlement"),
+                Self::PaymentTransaction => f.write_str("PaymentTransaction"),
+                Self::PaymentAddressUpdate => f.write_str("PaymentAddressUpdate"),
+                Self::PaymentPayout => f.write_str("PaymentPayout"),
+                Self::PaymentBankWithdrawal => f.write_str("PaymentBankWithdrawal"),
+                Self::PaymentBulkSend => f.write_str("PaymentBulkSend"),
+                Self::PaymentBulkSendItem => f.write_str("PaymentBulkSendItem"),
+                Self::PaymentAccountBalanceUpdate => {
+                    f.write_str("PaymentAccountBalanceUpdate")
+                }
+                Self::BalanceUpdateInfo => f.write_str("BalanceUpdateInfo"),
+                Self::SuspendedToken => f.write_str("SuspendedToken"),
+                Self::ComplianceDisposition => f.write_str("ComplianceDisposition"),
+                Self::ComplianceKytScreenings => f.write_str("ComplianceKytScreenings"),
+                Self::ComplianceKyaScreenings => f.write_str("ComplianceKyaScreenings"),
+                Self::Organization => f.write_str("Organization"),
+                Self::FiatTransaction => f.write_str("FiatTransaction"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for TssRequestWebhookEventDataDataType {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "Transaction" => Ok(Self::Transaction),
+                "TSSRequest" => Ok(Self::TssRequest),
+                "Addresses" => Ok(Self::Addresses),
+                "WalletInfo" => Ok(Self::WalletInfo),
+                "MPCVault" => Ok(Self::MpcVault),
+                "Chains" => Ok(Self::Chains),
+                "Tokens" => Ok(Self::Tokens),
+                "TokenListing" => Ok(Self::TokenListing),
+                "PaymentOrder" => Ok(Self::PaymentOrder),
+                "PaymentRefund" => Ok(Self::PaymentRefund),
+                "PaymentSettlement" => Ok(Self::PaymentSettlement),
+                "PaymentTransaction" => Ok(Self::PaymentTransaction),
+                "PaymentAddressUpdate" => Ok(Self::PaymentAddressUpdate),
+                "PaymentPayout" => Ok(Self::PaymentPayout),
+                "PaymentBankWithdrawal" => Ok(Self::PaymentBankWithdrawal),
+                "PaymentBulkSend" => Ok(Self::PaymentBulkSend),
+                "PaymentBulkSendItem" => Ok(Self::PaymentBulkSendItem),
+                "PaymentAccountBalanceUpdate" => Ok(Self::PaymentAccountBalanceUpdate),
+                "BalanceUpdateInfo" => Ok(Self::BalanceUpdateInfo),
+                "SuspendedToken" => Ok(Self::SuspendedToken),
+                "ComplianceDisposition" => Ok(Self::ComplianceDisposition),
+                "ComplianceKytScreenings" => Ok(Self::ComplianceKytScreenings),
+                "ComplianceKyaScreenings" => Ok(Self::ComplianceKyaScreenings),
+                "Organization" => Ok(Self::Organization),
+                "FiatTransaction" => Ok(Self::FiatTransaction),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for TssRequestWebhookEventDataDataType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for TssRequestWebhookEventDataDataType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
     }
     ///`UtxoFeeBasePrice`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
@@ -8133,9 +12114,162 @@ The data type of the event.
 - `ComplianceKyaScreenings`: The compliance KYA screenings event data.
 - `Organization`: The organization event data.
 - `FiatTransaction`: The fiat transaction event data.*/
-        pub data_type: ::serde_json::Value,
+        pub data_type: ::cobo_oauth::runtime::OpenEnum<WalletInfoEventDataDataType>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub wallet: ::std::option::Option<WalletInfo>,
+    }
+    /**
+The data type of the event.
+- `Transaction`: The transaction event data.
+- `TSSRequest`: The TSS request event data.
+- `Addresses`: The addresses event data.
+- `WalletInfo`: The wallet information event data.
+- `MPCVault`: The MPC vault event data.
+- `Chains`: The enabled chain event data.
+- `Tokens`: The enabled token event data.
+- `TokenListing`: The token listing event data.
+
+- `PaymentOrder`: The payment order event data.
+- `PaymentRefund`: The payment refund event data.
+- `PaymentSettlement`: The payment settlement event data.
+- `PaymentTransaction`: The payment transaction event data.
+- `PaymentAddressUpdate`: The top-up address update event data.
+- `PaymentPayout`: The payment payout event data.
+- `PaymentBankWithdrawal`: The payment bank withdrawal event data.
+- `PaymentBulkSend`: The payment bulk send event data.
+- `PaymentBulkSendItem`: The payment bulk send item event data.
+- `PaymentAccountBalanceUpdate`: The Payments account balance updated event data, including account information and balance change details.
+- `BalanceUpdateInfo`: The balance update event data.
+- `SuspendedToken`: The token suspension event data.
+- `ComplianceDisposition`: The compliance disposition event data.
+- `ComplianceKytScreenings`: The compliance KYT screenings event data.
+- `ComplianceKyaScreenings`: The compliance KYA screenings event data.
+- `Organization`: The organization event data.
+- `FiatTransaction`: The fiat transaction event data.*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum WalletInfoEventDataDataType {
+        Transaction,
+        #[serde(rename = "TSSRequest")]
+        TssRequest,
+        Addresses,
+        WalletInfo,
+        #[serde(rename = "MPCVault")]
+        MpcVault,
+        Chains,
+        Tokens,
+        TokenListing,
+        PaymentOrder,
+        PaymentRefund,
+        PaymentSettlement,
+        PaymentTransaction,
+        PaymentAddressUpdate,
+        PaymentPayout,
+        PaymentBankWithdrawal,
+        PaymentBulkSend,
+        PaymentBulkSendItem,
+        PaymentAccountBalanceUpdate,
+        BalanceUpdateInfo,
+        SuspendedToken,
+        ComplianceDisposition,
+        ComplianceKytScreenings,
+        ComplianceKyaScreenings,
+        Organization,
+        FiatTransaction,
+    }
+    impl ::std::fmt::Display for WalletInfoEventDataDataType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Transaction => f.write_str("Transaction"),
+                Self::TssRequest => f.write_str("TSSRequest"),
+                Self::Addresses => f.write_str("Addresses"),
+                Self::WalletInfo => f.write_str("WalletInfo"),
+                Self::MpcVault => f.write_str("MPCVault"),
+                Self::Chains => f.write_str("Chains"),
+                Self::Tokens => f.write_str("Tokens"),
+                Self::TokenListing => f.write_str("TokenListing"),
+                Self::PaymentOrder => f.write_str("PaymentOrder"),
+                Self::PaymentRefund => f.write_str("PaymentRefund"),
+                Self::PaymentSettlement => f.write_str("PaymentSettlement"),
+                Self::PaymentTransaction => f.write_str("PaymentTransaction"),
+                Self::PaymentAddressUpdate => f.write_str("PaymentAddressUpdate"),
+                Self::PaymentPayout => f.write_str("PaymentPayout"),
+                Self::PaymentBankWithdrawal => f.write_str("PaymentBankWithdrawal"),
+                Self::PaymentBulkSend => f.write_str("PaymentBulkSend"),
+                Self::PaymentBulkSendItem => f.write_str("PaymentBulkSendItem"),
+                Self::PaymentAccountBalanceUpdate => {
+                    f.write_str("PaymentAccountBalanceUpdate")
+                }
+                Self::BalanceUpdateInfo => f.write_str("BalanceUpdateInfo"),
+                Self::SuspendedToken => f.write_str("SuspendedToken"),
+                Self::ComplianceDisposition => f.write_str("ComplianceDisposition"),
+                Self::ComplianceKytScreenings => f.write_str("ComplianceKytScreenings"),
+                Self::ComplianceKyaScreenings => f.write_str("ComplianceKyaScreenings"),
+                Self::Organization => f.write_str("Organization"),
+                Self::FiatTransaction => f.write_str("FiatTransaction"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for WalletInfoEventDataDataType {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "Transaction" => Ok(Self::Transaction),
+                "TSSRequest" => Ok(Self::TssRequest),
+                "Addresses" => Ok(Self::Addresses),
+                "WalletInfo" => Ok(Self::WalletInfo),
+                "MPCVault" => Ok(Self::MpcVault),
+                "Chains" => Ok(Self::Chains),
+                "Tokens" => Ok(Self::Tokens),
+                "TokenListing" => Ok(Self::TokenListing),
+                "PaymentOrder" => Ok(Self::PaymentOrder),
+                "PaymentRefund" => Ok(Self::PaymentRefund),
+                "PaymentSettlement" => Ok(Self::PaymentSettlement),
+                "PaymentTransaction" => Ok(Self::PaymentTransaction),
+                "PaymentAddressUpdate" => Ok(Self::PaymentAddressUpdate),
+                "PaymentPayout" => Ok(Self::PaymentPayout),
+                "PaymentBankWithdrawal" => Ok(Self::PaymentBankWithdrawal),
+                "PaymentBulkSend" => Ok(Self::PaymentBulkSend),
+                "PaymentBulkSendItem" => Ok(Self::PaymentBulkSendItem),
+                "PaymentAccountBalanceUpdate" => Ok(Self::PaymentAccountBalanceUpdate),
+                "BalanceUpdateInfo" => Ok(Self::BalanceUpdateInfo),
+                "SuspendedToken" => Ok(Self::SuspendedToken),
+                "ComplianceDisposition" => Ok(Self::ComplianceDisposition),
+                "ComplianceKytScreenings" => Ok(Self::ComplianceKytScreenings),
+                "ComplianceKyaScreenings" => Ok(Self::ComplianceKyaScreenings),
+                "Organization" => Ok(Self::Organization),
+                "FiatTransaction" => Ok(Self::FiatTransaction),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for WalletInfoEventDataDataType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for WalletInfoEventDataDataType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
     }
     /**The wallet sub-type. Possible values include:
 - `Asset`: Custodial Wallets (Asset Wallets).
@@ -8308,7 +12442,161 @@ The data type of the event.
 - `ComplianceKyaScreenings`: The compliance KYA screenings event data.
 - `Organization`: The organization event data.
 - `FiatTransaction`: The fiat transaction event data.*/
-        pub data_type: ::serde_json::Value,
+        pub data_type: ::cobo_oauth::runtime::OpenEnum<WebhookEventDataTypeDataType>,
+    }
+    /**
+The data type of the event.
+- `Transaction`: The transaction event data.
+- `TSSRequest`: The TSS request event data.
+- `Addresses`: The addresses event data.
+- `WalletInfo`: The wallet information event data.
+- `MPCVault`: The MPC vault event data.
+- `Chains`: The enabled chain event data.
+- `Tokens`: The enabled token event data.
+- `TokenListing`: The token listing event data.
+
+- `PaymentOrder`: The payment order event data.
+- `PaymentRefund`: The payment refund event data.
+- `PaymentSettlement`: The payment settlement event data.
+- `PaymentTransaction`: The payment transaction event data.
+- `PaymentAddressUpdate`: The top-up address update event data.
+- `PaymentPayout`: The payment payout event data.
+- `PaymentBankWithdrawal`: The payment bank withdrawal event data.
+- `PaymentBulkSend`: The payment bulk send event data.
+- `PaymentBulkSendItem`: The payment bulk send item event data.
+- `PaymentAccountBalanceUpdate`: The Payments account balance updated event data, including account information and balance change details.
+- `BalanceUpdateInfo`: The balance update event data.
+- `SuspendedToken`: The token suspension event data.
+- `ComplianceDisposition`: The compliance disposition event data.
+- `ComplianceKytScreenings`: The compliance KYT screenings event data.
+- `ComplianceKyaScreenings`: The compliance KYA screenings event data.
+- `Organization`: The organization event data.
+- `FiatTransaction`: The fiat transaction event data.*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum WebhookEventDataTypeDataType {
+        Transaction,
+        #[serde(rename = "TSSRequest")]
+        TssRequest,
+        Addresses,
+        WalletInfo,
+        #[serde(rename = "MPCVault")]
+        MpcVault,
+        Chains,
+        Tokens,
+        TokenListing,
+        PaymentOrder,
+        PaymentRefund,
+        PaymentSettlement,
+        PaymentTransaction,
+        PaymentAddressUpdate,
+        PaymentPayout,
+        PaymentBankWithdrawal,
+        PaymentBulkSend,
+        PaymentBulkSendItem,
+        PaymentAccountBalanceUpdate,
+        BalanceUpdateInfo,
+        SuspendedToken,
+        ComplianceDisposition,
+        ComplianceKytScreenings,
+        ComplianceKyaScreenings,
+        Organization,
+        FiatTransaction,
+    }
+    impl ::std::fmt::Display for WebhookEventDataTypeDataType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Transaction => f.write_str("Transaction"),
+                Self::TssRequest => f.write_str("TSSRequest"),
+                Self::Addresses => f.write_str("Addresses"),
+                Self::WalletInfo => f.write_str("WalletInfo"),
+                Self::MpcVault => f.write_str("MPCVault"),
+                Self::Chains => f.write_str("Chains"),
+                Self::Tokens => f.write_str("Tokens"),
+                Self::TokenListing => f.write_str("TokenListing"),
+                Self::PaymentOrder => f.write_str("PaymentOrder"),
+                Self::PaymentRefund => f.write_str("PaymentRefund"),
+                Self::PaymentSettlement => f.write_str("PaymentSettlement"),
+                Self::PaymentTransaction => f.write_str("PaymentTransaction"),
+                Self::PaymentAddressUpdate => f.write_str("PaymentAddressUpdate"),
+                Self::PaymentPayout => f.write_str("PaymentPayout"),
+                Self::PaymentBankWithdrawal => f.write_str("PaymentBankWithdrawal"),
+                Self::PaymentBulkSend => f.write_str("PaymentBulkSend"),
+                Self::PaymentBulkSendItem => f.write_str("PaymentBulkSendItem"),
+                Self::PaymentAccountBalanceUpdate => {
+                    f.write_str("PaymentAccountBalanceUpdate")
+                }
+                Self::BalanceUpdateInfo => f.write_str("BalanceUpdateInfo"),
+                Self::SuspendedToken => f.write_str("SuspendedToken"),
+                Self::ComplianceDisposition => f.write_str("ComplianceDisposition"),
+                Self::ComplianceKytScreenings => f.write_str("ComplianceKytScreenings"),
+                Self::ComplianceKyaScreenings => f.write_str("ComplianceKyaScreenings"),
+                Self::Organization => f.write_str("Organization"),
+                Self::FiatTransaction => f.write_str("FiatTransaction"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for WebhookEventDataTypeDataType {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "Transaction" => Ok(Self::Transaction),
+                "TSSRequest" => Ok(Self::TssRequest),
+                "Addresses" => Ok(Self::Addresses),
+                "WalletInfo" => Ok(Self::WalletInfo),
+                "MPCVault" => Ok(Self::MpcVault),
+                "Chains" => Ok(Self::Chains),
+                "Tokens" => Ok(Self::Tokens),
+                "TokenListing" => Ok(Self::TokenListing),
+                "PaymentOrder" => Ok(Self::PaymentOrder),
+                "PaymentRefund" => Ok(Self::PaymentRefund),
+                "PaymentSettlement" => Ok(Self::PaymentSettlement),
+                "PaymentTransaction" => Ok(Self::PaymentTransaction),
+                "PaymentAddressUpdate" => Ok(Self::PaymentAddressUpdate),
+                "PaymentPayout" => Ok(Self::PaymentPayout),
+                "PaymentBankWithdrawal" => Ok(Self::PaymentBankWithdrawal),
+                "PaymentBulkSend" => Ok(Self::PaymentBulkSend),
+                "PaymentBulkSendItem" => Ok(Self::PaymentBulkSendItem),
+                "PaymentAccountBalanceUpdate" => Ok(Self::PaymentAccountBalanceUpdate),
+                "BalanceUpdateInfo" => Ok(Self::BalanceUpdateInfo),
+                "SuspendedToken" => Ok(Self::SuspendedToken),
+                "ComplianceDisposition" => Ok(Self::ComplianceDisposition),
+                "ComplianceKytScreenings" => Ok(Self::ComplianceKytScreenings),
+                "ComplianceKyaScreenings" => Ok(Self::ComplianceKyaScreenings),
+                "Organization" => Ok(Self::Organization),
+                "FiatTransaction" => Ok(Self::FiatTransaction),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for WebhookEventDataTypeDataType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for WebhookEventDataTypeDataType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
     }
     /// Generation of default values for serde.
     pub mod defaults {

@@ -7,6 +7,8 @@
 //!   references, and `Transaction`), after the normalization `cobo-oauth-gen`'s spec gets. A
 //!   committed copy in `generated/events.rs`, written by `cargo xtask codegen` and checked by a
 //!   test: never edited by hand.
+//!   Every use of an enum (a transaction's `status`, a `data_type`) is an [`OpenEnum`] of it:
+//!   a value the spec lists reads as its variant, any other is kept as it came.
 //! - [`EventData`] (generated too): the enum by `data_type`.
 //! - [`TypedData`]: the accessor on `cobo-oauth`'s envelopes, and [`DataError`].
 
@@ -25,6 +27,7 @@ mod generated {
     include!("../generated/events.rs");
 }
 
+pub use cobo_oauth::runtime::OpenEnum;
 pub use error::DataError;
 pub use generated::{EventData, types};
 pub use typed::TypedData;

@@ -73,6 +73,7 @@ pub(crate) fn normalize(mut spec: Value) -> Result<Normalized, NormalizeError> {
     }
     let mut changes = Vec::new();
     let mut skipped = Vec::new();
+    let mut notes = Vec::new();
     operation_ids::apply(&mut spec, &mut changes);
     enum_idents::apply(&mut spec, &mut changes);
     missing_schemas::apply(&mut spec, &mut changes)?;
@@ -83,12 +84,13 @@ pub(crate) fn normalize(mut spec: Value) -> Result<Normalized, NormalizeError> {
     all_of::apply(&mut spec, &mut changes);
     required_properties::apply(&mut spec, &mut changes);
     secret_tokens::apply(&mut spec, &mut changes);
-    open_enums::apply(&mut spec, &mut changes);
+    open_enums::apply(&mut spec, &mut changes, &mut notes);
     validate(&spec)?;
     Ok(Normalized {
         spec,
         changes,
         skipped,
+        notes,
     })
 }
 

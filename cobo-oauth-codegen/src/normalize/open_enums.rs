@@ -14,7 +14,12 @@
 //! An enum defined inline gets a `title` (the name typify gives such a type: the component,
 //! property, operation and parameter names joined), since typify names the parameters of an
 //! `x-rust-type` by their title. The members of a `oneOf`, `anyOf` or `allOf` are left as they
-//! are: there an unlisted value must not match, or the variant chosen would change.
+//! are: in a `oneOf` or `anyOf` an unlisted value must not match, or the variant chosen would
+//! change; an `allOf` (e.g. `allOf: [$ref]` beside a `default`, or a property two merged
+//! members define differently, see rule `merge-all-of`) is not an enum itself, and typify
+//! intersects its members. Such a use stays closed (a value the enum does not list fails
+//! deserialization) and the rule says so, in a note per component or operation
+//! ([`Normalized::notes`](super::Normalized::notes)).
 
 use std::collections::HashSet;
 
@@ -34,19 +39,34 @@ pub const RUNTIME_CRATE: &str = "cobo-oauth-runtime";
 const OPEN_ENUM: &str = "cobo_oauth_runtime::OpenEnum";
 
 /// Applies the rule to every enum use of the document; one change per component or operation
-/// whose schemas it rewrote, listing each use.
-pub fn apply(spec: &mut Value, changes: &mut Vec<Change>) {
+/// whose schemas it rewrote, listing each use, and one note per component or operation with
+/// enum uses it left closed, listing each and why.
+pub fn apply(spec: &mut Value, changes: &mut Vec<Change>, notes: &mut Vec<Change>) {
     let mut taken: HashSet<String> = spec
         .pointer("/components/schemas")
         .and_then(Value::as_object)
         .map(|m| m.keys().map(|k| pascal(k)).collect())
         .unwrap_or_default();
-    // Per owner (component or operation), in document order: its operation and each use.
-    let mut owners: Vec<(String, Option<String>, Vec<String>)> = Vec::new();
+    // Per owner (component or operation), in document order: its operation, each use opened,
+    // each left closed.
+    let mut owners: Vec<Owner> = Vec::new();
     for location in schemas::list(spec) {
         let Some(schema) = spec.pointer(&location.pointer) else {
             continue;
         };
+        if let Some(combinator) = combinator_member(&location.pointer) {
+            if let Some(name) = enum_name(spec, schema) {
+                let why = if combinator == "allOf" {
+                    "a member of an allOf, which typify intersects"
+                } else {
+                    "a member of a oneOf or anyOf, which an unlisted value must not match"
+                };
+                owner(&mut owners, &location.pointer, &location.operation)
+                    .closed
+                    .push((location.pointer.clone(), format!("{name} ({why})")));
+            }
+            continue;
+        }
         if !is_use(&location.pointer) {
             continue;
         }
@@ -79,31 +99,105 @@ pub fn apply(spec: &mut Value, changes: &mut Vec<Change>) {
         if let Some(target) = spec.pointer_mut(&location.pointer) {
             *target = opened;
         }
-        let owner: String = location
-            .pointer
-            .split('/')
-            .take(4)
-            .collect::<Vec<_>>()
-            .join("/");
-        let used = format!(
-            "{} OpenEnum<{name}>",
-            location.pointer.strip_prefix(&owner).unwrap_or_default()
-        );
-        match owners.iter_mut().find(|(o, _, _)| *o == owner) {
-            Some((_, _, uses)) => uses.push(used),
-            None => owners.push((owner, location.operation.clone(), vec![used])),
+        owner(&mut owners, &location.pointer, &location.operation)
+            .opened
+            .push((location.pointer.clone(), format!("OpenEnum<{name}>")));
+    }
+    for owner in owners {
+        let uses = |list: &[(String, String)]| {
+            list.iter()
+                .map(|(pointer, what)| {
+                    format!(
+                        "{} {what}",
+                        pointer.strip_prefix(&owner.pointer).unwrap_or_default()
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        for (list, what, out) in [
+            (
+                &owner.opened,
+                "enum uses open (a value the enum does not list is kept as it came)",
+                &mut *changes,
+            ),
+            (
+                &owner.closed,
+                "enum uses left closed (a value the enum does not list fails deserialization)",
+                &mut *notes,
+            ),
+        ] {
+            if !list.is_empty() {
+                out.push(Change {
+                    pointer: owner.pointer.clone(),
+                    operation: owner.operation.clone(),
+                    rule: RULE,
+                    detail: format!("{what}: {}", uses(list)),
+                });
+            }
         }
     }
-    for (owner, operation, uses) in owners {
-        changes.push(Change {
-            pointer: owner,
-            operation,
-            rule: RULE,
-            detail: format!(
-                "enum uses open (a value the enum does not list is kept as it came): {}",
-                uses.join(", ")
-            ),
-        });
+}
+
+/// A component or operation whose schemas use enums: each use opened and each left closed,
+/// by pointer, with what it is.
+struct Owner {
+    pointer: String,
+    operation: Option<String>,
+    opened: Vec<(String, String)>,
+    closed: Vec<(String, String)>,
+}
+
+/// The owner of the schema at `pointer` (its first three segments), added if new.
+fn owner<'a>(
+    owners: &'a mut Vec<Owner>,
+    pointer: &str,
+    operation: &Option<String>,
+) -> &'a mut Owner {
+    let name: String = pointer.split('/').take(4).collect::<Vec<_>>().join("/");
+    let index = match owners.iter().position(|o| o.pointer == name) {
+        Some(index) => index,
+        None => {
+            owners.push(Owner {
+                pointer: name,
+                operation: operation.clone(),
+                opened: Vec::new(),
+                closed: Vec::new(),
+            });
+            owners.len() - 1
+        }
+    };
+    &mut owners[index]
+}
+
+/// The combinator (`allOf`, `oneOf`, `anyOf`) the schema at `pointer` is a member of.
+fn combinator_member(pointer: &str) -> Option<String> {
+    match segments(pointer).as_slice() {
+        [.., combinator, index]
+            if matches!(combinator.as_str(), "allOf" | "oneOf" | "anyOf")
+                && index.parse::<usize>().is_ok() =>
+        {
+            Some(combinator.clone())
+        }
+        _ => None,
+    }
+}
+
+/// The name of the enum `schema` is (through a `$ref`) or defines inline, if it is one.
+fn enum_name(spec: &Value, schema: &Value) -> Option<String> {
+    match pointer::as_ref(schema) {
+        Some(reference) => {
+            let (target, _) = pointer::deref(spec, schema).ok()?;
+            enum_kind(target)?;
+            Some(pascal(pointer::ref_name(reference)))
+        }
+        None => {
+            enum_kind(schema)?;
+            Some(match schema.get("title").and_then(Value::as_str) {
+                Some(title) => format!("{} (inline)", pascal(title)),
+                None => "an inline enum".to_owned(),
+            })
+        }
     }
 }
 
@@ -191,8 +285,8 @@ mod tests {
                     "side": {"type": "string", "description": "d", "enum": ["In", "Out"]},
                     "fee": {"oneOf": [{"$ref": "#/components/schemas/Status"}, {"type": "object"}]}}}}}
         });
-        let mut changes = Vec::new();
-        apply(&mut s, &mut changes);
+        let (mut changes, mut notes) = (Vec::new(), Vec::new());
+        apply(&mut s, &mut changes, &mut notes);
         let schemas = &s["components"]["schemas"];
         assert_eq!(schemas["Status"], status);
         let tx = &schemas["Tx"]["properties"];
@@ -257,6 +351,19 @@ mod tests {
             ]
         );
         assert!(changes.iter().all(|c| c.rule == RULE));
+        // The oneOf's member stays closed: a note says so (the spec there is unchanged).
+        assert_eq!(
+            notes,
+            [Change {
+                pointer: "/components/schemas/Tx".into(),
+                operation: None,
+                rule: RULE,
+                detail: "enum uses left closed (a value the enum does not list fails \
+                         deserialization): /properties/fee/oneOf/0 Status (a member of a oneOf or \
+                         anyOf, which an unlisted value must not match)"
+                    .into()
+            }]
+        );
     }
 
     #[test]
@@ -264,10 +371,51 @@ mod tests {
         let mut s = json!({"paths": {}, "components": {"schemas": {
             "TxSide": {"type": "object"},
             "Tx": {"type": "object", "properties": {"side": {"type": "string", "enum": ["In"]}}}}}});
-        apply(&mut s, &mut Vec::new());
+        apply(&mut s, &mut Vec::new(), &mut Vec::new());
         assert_eq!(
             s.pointer("/components/schemas/Tx/properties/side/x-rust-type/parameters/0/title"),
             Some(&json!("TxSide2"))
         );
+    }
+
+    #[test]
+    fn enums_in_an_all_of_stay_closed_and_the_report_says_which_and_why() {
+        // Two merged members define `status` differently (rule merge-all-of keeps the allOf of
+        // both), and a parameter puts a default beside its $ref with allOf.
+        let spec = json!({"openapi": "3.0.3", "info": {"title": "t", "version": "1"},
+            "paths": {"/t": {"get": {"operationId": "list_t", "parameters": [
+                {"name": "status", "in": "query",
+                 "schema": {"allOf": [{"$ref": "#/components/schemas/Status"}], "default": "Done"}}],
+                "responses": {"200": {"description": "ok", "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/Tx"}}}}}}}},
+            "components": {"schemas": {
+                "Status": {"type": "string", "enum": ["Done", "Failed"]},
+                "Base": {"type": "object", "properties": {"status": {"$ref": "#/components/schemas/Status"}}},
+                "Tx": {"allOf": [{"$ref": "#/components/schemas/Base"}, {"type": "object",
+                    "properties": {"status": {"type": "string", "enum": ["Done"]}}}]}}}});
+        let normalized = crate::normalize::normalize(spec).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            normalized
+                .changes
+                .iter()
+                .all(|c| !c.detail.contains("left closed")),
+            "a note is no rewrite"
+        );
+        assert_eq!(normalized.notes.len(), 2, "{:?}", normalized.notes);
+        let report = normalized.report();
+        let closed = "enum uses left closed (a value the enum does not list fails deserialization)";
+        for expected in [
+            format!(
+                "[open-enums] /components/schemas/Tx: {closed}: /properties/status/allOf/0 \
+                 Status (a member of an allOf, which typify intersects), /properties/status/allOf/1 \
+                 an inline enum (a member of an allOf, which typify intersects)"
+            ),
+            format!(
+                "[open-enums] /paths/~1t/get (list_t): {closed}: /parameters/0/schema/allOf/0 \
+                 Status (a member of an allOf, which typify intersects)"
+            ),
+        ] {
+            assert!(report.contains(&expected), "no {expected} in {report}");
+        }
     }
 }

@@ -11,7 +11,8 @@ impl Normalized {
         operations::list(&self.spec).len()
     }
 
-    /// One line per change and per skipped operation.
+    /// One line per change, per note (what a rule left as it is, and why) and per skipped
+    /// operation.
     pub fn report(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(
@@ -20,7 +21,7 @@ impl Normalized {
             self.changes.len(),
             self.skipped.len()
         );
-        for change in &self.changes {
+        for change in self.changes.iter().chain(&self.notes) {
             let operation = change
                 .operation
                 .as_ref()

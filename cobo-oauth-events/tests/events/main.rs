@@ -7,4 +7,5 @@ mod copy;
 mod data_types;
 mod envelopes;
 mod errors;
+mod open_enums;
 mod samples;
