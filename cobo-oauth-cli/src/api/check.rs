@@ -43,6 +43,29 @@ pub fn api_path(path: &str) -> String {
     format!("/{}", segments(path).join("/"))
 }
 
+/// Refuses a path the URL parser would rewrite before sending it, so that the path sent is the
+/// path checked: a `.` or `..` segment (also written `%2e`), which it resolves (`/wallets/..`
+/// fits `/wallets/{wallet_id}` but would be sent as `/`), a `\` (a `/` to it), a `#` (the rest
+/// would not be sent).
+fn refuse_rewritten(path: &str, concrete: &[&str]) -> Result<(), CliError> {
+    let dots = |segment: &str| {
+        let decoded = segment.replace("%2e", ".").replace("%2E", ".");
+        decoded == "." || decoded == ".."
+    };
+    if let Some(segment) = concrete.iter().find(|s| dots(s)) {
+        return Err(CliError::Usage(format!(
+            "{path} has the segment {segment:?}, which the URL would resolve: give the path \
+             without `.` and `..` segments"
+        )));
+    }
+    if let Some(c) = path.chars().find(|c| matches!(c, '\\' | '#')) {
+        return Err(CliError::Usage(format!(
+            "{path} holds {c:?}, which the URL would not send as given"
+        )));
+    }
+    Ok(())
+}
+
 /// The operation `method` `path` (a concrete path, e.g. `/wallets/abc`) calls.
 pub fn operation<'s>(spec: &'s Spec, method: &str, path: &str) -> Result<&'s Op, CliError> {
     if path.contains('?') {
@@ -51,6 +74,7 @@ pub fn operation<'s>(spec: &'s Spec, method: &str, path: &str) -> Result<&'s Op,
         ));
     }
     let concrete = segments(path);
+    refuse_rewritten(path, &concrete)?;
     if let Some(unfilled) = concrete.iter().find(|s| is_template(s)) {
         return Err(CliError::Usage(format!(
             "fill in {unfilled} in {path}: the path is sent as given"

@@ -187,12 +187,25 @@ fn request(
     params: &[(String, String)],
     body: Option<(String, Vec<u8>)>,
 ) -> Result<reqwest::Request, CliError> {
-    let mut url = reqwest::Url::parse(&format!(
-        "{}{}",
-        base_url.trim_end_matches('/'),
-        check::api_path(path)
-    ))
-    .map_err(|e| CliError::Usage(format!("the URL of {path}: {e}")))?;
+    let api_path = check::api_path(path);
+    let parse = |url: &str| {
+        reqwest::Url::parse(url).map_err(|e| CliError::Usage(format!("the URL of {path}: {e}")))
+    };
+    let base = base_url.trim_end_matches('/');
+    let mut url = parse(&format!("{base}{api_path}"))?;
+    // The path checked is the path sent: the parser resolved no segment away (see
+    // `check::operation`, which refuses what it would rewrite).
+    let count = |url: &reqwest::Url| {
+        url.path_segments()
+            .map_or(0, |s| s.filter(|s| !s.is_empty()).count())
+    };
+    let given = api_path.split('/').filter(|s| !s.is_empty()).count();
+    if count(&url) != count(&parse(base)?) + given {
+        return Err(CliError::Usage(format!(
+            "{path} would not be sent as given ({})",
+            url.path()
+        )));
+    }
     if !params.is_empty() {
         url.query_pairs_mut()
             .extend_pairs(params.iter().map(|(k, v)| (k.as_str(), v.as_str())));

@@ -358,3 +358,42 @@ async fn a_multipart_operation_takes_files_sent_and_signed_as_the_python_sdk_doe
     }
     assert_eq!(server.requests().len(), before);
 }
+
+#[tokio::test]
+async fn a_path_the_url_would_rewrite_is_refused_before_sending() {
+    let (server, _dir, store) = mock_and_store().await;
+    let before = server.requests().len();
+    // Each fits `GET /wallets/{wallet_id}` segment by segment, but the URL parser would send
+    // another path (`/v2/`, `/v2/wallets`, ...), signed and with the Bearer token.
+    for path in [
+        "/wallets/..",
+        "/wallets/.",
+        "/wallets/%2e%2e",
+        "/wallets/%2E%2E",
+        "/wallets/.%2E",
+        "/wallets/%2e",
+        "/v2/wallets/..",
+    ] {
+        let mut args = vec!["api", "GET", path];
+        args.extend(org_args(&store));
+        let output = cli(&server, &args).await;
+        assert_eq!(output.status.code(), Some(2), "{path}: {output:?}");
+        assert!(
+            stderr(&output).contains("`.` and `..` segments"),
+            "{path}: {}",
+            stderr(&output)
+        );
+    }
+    for path in ["/wallets/x\\..", "/wallets/abc#x"] {
+        let mut args = vec!["api", "GET", path];
+        args.extend(org_args(&store));
+        let output = cli(&server, &args).await;
+        assert_eq!(output.status.code(), Some(2), "{path}: {output:?}");
+        assert!(
+            stderr(&output).contains("would not send as given"),
+            "{path}: {}",
+            stderr(&output)
+        );
+    }
+    assert_eq!(server.requests().len(), before, "nothing was sent");
+}
