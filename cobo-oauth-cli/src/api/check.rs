@@ -75,6 +75,13 @@ pub fn operation<'s>(spec: &'s Spec, method: &str, path: &str) -> Result<&'s Op,
     }
     let concrete = segments(path);
     refuse_rewritten(path, &concrete)?;
+    if concrete.first() == Some(&"oauth") {
+        return Err(CliError::Usage(format!(
+            "{path} is one of Cobo's token operations, which `api` does not call (the pair \
+             would be rotated outside any store, the refresh token given in the arguments): \
+             use `cobo-oauth token get|refresh` or `cobo-oauth tokens grant`"
+        )));
+    }
     if let Some(unfilled) = concrete.iter().find(|s| is_template(s)) {
         return Err(CliError::Usage(format!(
             "fill in {unfilled} in {path}: the path is sent as given"

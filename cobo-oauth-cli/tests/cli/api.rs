@@ -397,3 +397,43 @@ async fn a_path_the_url_would_rewrite_is_refused_before_sending() {
     }
     assert_eq!(server.requests().len(), before, "nothing was sent");
 }
+
+#[tokio::test]
+async fn the_token_operations_are_left_to_the_token_commands() {
+    let (server, _dir, _store) = mock_and_store().await;
+    let before = server.requests().len();
+    let refresh = json!({"client_id": "app", "grant_type": "refresh_token", "refresh_token": "r"});
+    let refresh = refresh.to_string();
+    let cases: [&[&str]; 4] = [
+        &[
+            "api",
+            "GET",
+            "/oauth/token",
+            "-q",
+            "client_id=app",
+            "-q",
+            "org_id=org-1",
+            "-q",
+            "grant_type=org_implicit",
+        ],
+        &["api", "POST", "/oauth/token", "--body", &refresh],
+        &["api", "POST", "/v2/oauth/token", "--body", &refresh],
+        &[
+            "api",
+            "POST",
+            "/oauth/permission_token/refresh",
+            "--body",
+            "{}",
+        ],
+    ];
+    for args in cases {
+        let output = cli(&server, args).await;
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {output:?}");
+        let said = stderr(&output);
+        assert!(
+            said.contains("cobo-oauth token get|refresh") && said.contains("tokens grant"),
+            "{args:?}: {said}"
+        );
+    }
+    assert_eq!(server.requests().len(), before, "nothing was sent");
+}
