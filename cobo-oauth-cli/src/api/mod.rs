@@ -146,9 +146,27 @@ pub async fn run(global: &Global, args: ApiArgs) -> Result<(), CliError> {
         .for_org(&tokens, org_id.clone())
         .send_request::<Value>(request, operation)
         .await;
-    // A renewal whose new pair could not be saved: printed (it is in no store), exit 1.
-    if let Some(unsaved) = crate::tokens::unsaved_pair(&store, &org_id, &"the store failed") {
-        return Err(unsaved);
+    // A renewal whose new pair could not be saved: the pair printed (it is in no store), exit
+    // 1. The call ran: its answer is printed first (a user who saw only the exit might send a
+    // transfer again), or its error said.
+    if store.unsaved(&org_id).is_some() {
+        let ran = match &answer {
+            Ok(answer) => print_json(answer)
+                .map(|()| "the call's answer is printed on standard output, the pair after it"),
+            Err(error) => {
+                eprintln!("error: {error}");
+                Ok("the call failed too")
+            }
+        };
+        let said = match ran {
+            Ok(said) => format!("the store failed; {said}"),
+            Err(error) => {
+                format!("the store failed; the call's answer could not be printed: {error}")
+            }
+        };
+        if let Some(unsaved) = crate::tokens::unsaved_pair(&store, &org_id, &said) {
+            return Err(unsaved);
+        }
     }
     print_json(&answer?)
 }

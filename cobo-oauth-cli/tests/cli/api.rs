@@ -437,3 +437,93 @@ async fn the_token_operations_are_left_to_the_token_commands() {
     }
     assert_eq!(server.requests().len(), before, "nothing was sent");
 }
+
+/// A call answered "token expired" renews the pair, which Redis refuses to save: the library
+/// does not send the call again with a pair it could not save, so the call's own error is said
+/// (it was dropped before: only the store's failure was named), then the pair printed, exit 1.
+/// (Were the call answered, its answer would be printed first; the library never sends a call
+/// with an unsaved pair today.)
+#[cfg(feature = "redis")]
+#[tokio::test]
+async fn a_renewed_pair_that_cannot_be_saved_is_printed_with_the_calls_outcome() {
+    use cobo_oauth::signing::Signer as _;
+    let signer = cobo_oauth::signing::Ed25519Signer::from_hex(SECRET).unwrap();
+    let server = MockServer::start(MockConfig::accepting(signer.api_key().as_str()))
+        .await
+        .unwrap();
+    server.answer(
+        "GET",
+        "/wallets/{wallet_id}",
+        Answer::ok(json!({"wallet_id": WALLET_ID, "name": "Treasury"})),
+    );
+    let redis = super::tokens_store::Redis::start();
+    let run = |url: String, args: Vec<String>| {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_cobo-oauth"))
+            .args(["--base-url", &server.base_url()])
+            .args(["--response-pubkey", &server.response_key_hex()])
+            .args(args)
+            .args(["--client-id", "app", "--org-id", "org-1", "--store", &url])
+            .env("COBO_API_SECRET", SECRET)
+            .env("COBO_TOKEN_PLAINTEXT", "1")
+            .env_remove("COBO_TOKEN_ENCRYPTION_KEY")
+            .env_remove("COBO_ENV")
+            .env_remove("COBO_BASE_URL")
+            .env_remove("COBO_RESPONSE_PUBKEY")
+            .env_remove("COBO_TOKEN_STORE")
+            .env_remove("COBO_CLIENT_ID")
+            .output()
+    };
+    // The pair, granted and saved by the default user.
+    let granted = run(
+        format!("redis://127.0.0.1:{}/0", redis.port),
+        vec!["tokens".into(), "grant".into()],
+    )
+    .await
+    .unwrap();
+    assert!(granted.status.success(), "{granted:?}");
+    // A user who may take the lease but only read pairs: the renewal's save is refused.
+    let acl = [
+        "ACL",
+        "SETUSER",
+        "cli",
+        "reset",
+        "on",
+        ">pw",
+        "+@all",
+        "%RW~*:lease",
+        "%RW~*:refresh-sends",
+        "%R~*:pair",
+    ];
+    assert_eq!(redis.command(&acl), "+OK");
+    server.expire_access_tokens();
+    let path = format!("/wallets/{WALLET_ID}");
+    let output = run(
+        format!("redis://cli:pw@127.0.0.1:{}/0", redis.port),
+        vec!["api".into(), "GET".into(), path],
+    )
+    .await
+    .unwrap();
+    let said = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{said}");
+    assert!(said.contains("could not be saved"), "{said}");
+    assert!(said.contains("the call failed too"), "{said}");
+    assert!(
+        said.contains("error: token store") && said.contains("refused the request"),
+        "the call's own error: {said}"
+    );
+    let printed: Vec<serde_json::Value> = serde_json::Deserializer::from_slice(&output.stdout)
+        .into_iter()
+        .collect::<Result<_, _>>()
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stdout)));
+    assert_eq!(printed.len(), 1, "{printed:?}");
+    assert_eq!(printed[0]["org_id"], "org-1", "the pair");
+    assert_eq!(printed[0]["version"], 2);
+    assert!(server.access_token_valid(printed[0]["access_token"].as_str().unwrap()));
+    // Sent once, with the token Cobo had expired (answered 1000), never with the unsaved pair.
+    let sent = server
+        .requests()
+        .iter()
+        .filter(|r| r.path.starts_with("/v2/wallets"))
+        .count();
+    assert_eq!(sent, 1);
+}
