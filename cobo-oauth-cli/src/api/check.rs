@@ -261,6 +261,47 @@ pub fn body(op: &Op, given: Option<&str>) -> Result<Option<Vec<u8>>, CliError> {
         .map_err(|e| CliError::Other(e.to_string()))
 }
 
+/// The most bytes the `--file`s of one call may hold together: 20 MiB. Neither Cobo's spec nor
+/// its SDKs name a limit for `upload_payment_file` (KYC documents); this one keeps a wrong path
+/// (`/dev/zero`, a disk image) from being read into memory.
+pub const MAX_FILE_BYTES: u64 = 20 * 1024 * 1024;
+
+/// The bytes of the regular file at `path`, if it holds at most `room` bytes: its size is
+/// checked before it is read (and the read stops past `room`, should it grow meanwhile).
+fn read_file(path: &str, room: u64) -> Result<Vec<u8>, CliError> {
+    use std::io::Read as _;
+    let cannot = |e: std::io::Error| CliError::Usage(format!("cannot read {path}: {e}"));
+    let too_large = || {
+        CliError::Usage(format!(
+            "{path} is too large: the files of one call hold at most {} MiB together",
+            MAX_FILE_BYTES / 1024 / 1024
+        ))
+    };
+    let not_regular =
+        || CliError::Usage(format!("{path} is not a regular file: give --file a file"));
+    // Looked at before it is opened (opening a FIFO would wait for a writer), and again once
+    // open (the file read is the file checked).
+    if !std::fs::metadata(path).map_err(cannot)?.is_file() {
+        return Err(not_regular());
+    }
+    let file = std::fs::File::open(path).map_err(cannot)?;
+    let metadata = file.metadata().map_err(cannot)?;
+    if !metadata.is_file() {
+        return Err(not_regular());
+    }
+    if metadata.len() > room {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(metadata.len()).unwrap_or(0));
+    file.take(room.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    if u64::try_from(bytes.len()).unwrap_or(u64::MAX) > room {
+        return Err(too_large());
+    }
+    Ok(bytes)
+}
+
 /// Whether `op` takes a `multipart/form-data` body (sent with `--file`).
 pub fn takes_form(op: &Op) -> bool {
     op.body
@@ -278,6 +319,7 @@ pub fn form(
     let spec_body = op.body.clone().unwrap_or_default();
     let mut form = cobo_oauth::multipart::Form::new();
     let mut given = Vec::new();
+    let mut total = 0;
     for file in files {
         let (field, path) = file.split_once('=').unwrap_or(("file", file));
         if let Some(properties) = &spec_body.properties
@@ -290,8 +332,8 @@ pub fn form(
                 properties.iter().cloned().collect::<Vec<_>>().join(", ")
             )));
         }
-        let bytes =
-            std::fs::read(path).map_err(|e| CliError::Usage(format!("cannot read {path}: {e}")))?;
+        let bytes = read_file(path, MAX_FILE_BYTES - total)?;
+        total += u64::try_from(bytes.len()).unwrap_or(u64::MAX);
         let name = std::path::Path::new(path)
             .file_name()
             .map_or_else(|| field.to_owned(), |n| n.to_string_lossy().into_owned());

@@ -35,6 +35,7 @@ pub struct ApiArgs {
     body: Option<String>,
     /// A file of a multipart/form-data operation (upload_payment_file): PATH for the field
     /// `file`, or FIELD=PATH; repeat for more. Sent as Cobo's Python SDK sends and signs it.
+    /// A regular file; all of them together at most 20 MiB.
     #[arg(long = "file", value_name = "[FIELD=]PATH", conflicts_with = "body")]
     files: Vec<String>,
     /// The content type of the --file parts.
@@ -109,7 +110,7 @@ pub async fn run(global: &Global, args: ApiArgs) -> Result<(), CliError> {
         }
         let form = check::form(op, &args.files, &args.file_type)?;
         let bytes = form.encode().map_err(|e| CliError::Usage(e.to_string()))?;
-        Some((form.content_type(), bytes.to_vec()))
+        Some((form.content_type(), reqwest::Body::from(bytes)))
     } else {
         if !args.files.is_empty() {
             return Err(CliError::Usage(format!(
@@ -118,7 +119,8 @@ pub async fn run(global: &Global, args: ApiArgs) -> Result<(), CliError> {
             )));
         }
         let body_text = body_text(global, args.body.as_deref())?;
-        check::body(op, body_text.as_deref())?.map(|json| ("application/json".to_owned(), json))
+        check::body(op, body_text.as_deref())?
+            .map(|json| ("application/json".to_owned(), reqwest::Body::from(json)))
     };
     let client = client(global, &mut stdin)?;
 
@@ -203,7 +205,7 @@ fn request(
     op: &Op,
     path: &str,
     params: &[(String, String)],
-    body: Option<(String, Vec<u8>)>,
+    body: Option<(String, reqwest::Body)>,
 ) -> Result<reqwest::Request, CliError> {
     let api_path = check::api_path(path);
     let parse = |url: &str| {
@@ -240,7 +242,7 @@ fn request(
         let content_type = http::HeaderValue::from_str(&content_type)
             .map_err(|e| CliError::Usage(format!("the content type {content_type:?}: {e}")))?;
         headers.insert(http::header::CONTENT_TYPE, content_type);
-        *request.body_mut() = Some(body.into());
+        *request.body_mut() = Some(body);
     }
     Ok(request)
 }

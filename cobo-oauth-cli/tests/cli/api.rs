@@ -527,3 +527,47 @@ async fn a_renewed_pair_that_cannot_be_saved_is_printed_with_the_calls_outcome()
         .count();
     assert_eq!(sent, 1);
 }
+
+#[tokio::test]
+async fn a_file_that_is_not_regular_or_too_large_is_refused_before_it_is_read() {
+    let (server, dir, _store) = mock_and_store().await;
+    let before = server.requests().len();
+    // Sparse: 20 MiB and one byte, nothing written to disk.
+    let large = dir.path().join("large.bin");
+    std::fs::File::create(&large)
+        .unwrap()
+        .set_len(20 * 1024 * 1024 + 1)
+        .unwrap();
+    let half = dir.path().join("half.bin");
+    std::fs::File::create(&half)
+        .unwrap()
+        .set_len(10 * 1024 * 1024 + 1)
+        .unwrap();
+    let half = half.to_str().unwrap();
+    let folder = dir.path().to_str().unwrap();
+    let cases: [(Vec<&str>, &str); 4] = [
+        // Without the check, read whole: memory runs out.
+        (vec!["--file", "/dev/zero"], "not a regular file"),
+        (vec!["--file", folder], "not a regular file"),
+        (
+            vec!["--file", large.to_str().unwrap()],
+            "at most 20 MiB together",
+        ),
+        (
+            vec!["--file", half, "--file", half],
+            "at most 20 MiB together",
+        ),
+    ];
+    for (extra, expected) in cases {
+        let mut args = vec!["api", "POST", "/payments/files"];
+        args.extend(&extra);
+        let output = cli(&server, &args).await;
+        assert_eq!(output.status.code(), Some(2), "{extra:?}: {output:?}");
+        assert!(
+            stderr(&output).contains(expected),
+            "{extra:?}: {}",
+            stderr(&output)
+        );
+    }
+    assert_eq!(server.requests().len(), before, "nothing was sent");
+}
