@@ -571,3 +571,60 @@ async fn a_file_that_is_not_regular_or_too_large_is_refused_before_it_is_read() 
     }
     assert_eq!(server.requests().len(), before, "nothing was sent");
 }
+
+#[tokio::test]
+async fn a_spec_with_a_recursive_schema_is_read_and_called() {
+    let (server, dir, _store) = mock_and_store().await;
+    server.answer(
+        "POST",
+        "/things",
+        Answer {
+            bearer: cobo_oauth_mock::Bearer::NotRequired,
+            ..Answer::ok(json!({"name": "made"}))
+        },
+    );
+    // `Thing` is all of itself and more: read without end, it overflowed the stack.
+    let spec = dir.path().join("recursive.yaml");
+    std::fs::write(
+        &spec,
+        r##"
+openapi: 3.0.3
+paths:
+  /things:
+    post:
+      operationId: create_thing
+      requestBody:
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/Thing'}
+components:
+  schemas:
+    Thing:
+      allOf:
+        - $ref: '#/components/schemas/Thing'
+        - type: object
+          required: [name]
+          properties: {name: {type: string}}
+"##,
+    )
+    .unwrap();
+    let spec = spec.to_str().unwrap();
+    let call = |body: &'static str| {
+        let server = &server;
+        async move {
+            cli(
+                server,
+                &["api", "--spec", spec, "POST", "/things", "--body", body],
+            )
+            .await
+        }
+    };
+    assert_eq!(stdout_json(&call(r#"{"name": "x"}"#).await)["name"], "made");
+    let refused = call(r#"{"nam": "x"}"#).await;
+    assert_eq!(refused.status.code(), Some(2), "{refused:?}");
+    assert!(
+        stderr(&refused).contains("valid: name"),
+        "{}",
+        stderr(&refused)
+    );
+}
