@@ -231,6 +231,16 @@ pub fn body(op: &Op, given: Option<&str>) -> Result<Option<Vec<u8>>, CliError> {
     }
     let value: Value = serde_json::from_str(text)
         .map_err(|e| CliError::Usage(format!("the body is not JSON: {e}")))?;
+    if let Some(expected) = &spec_body.json_type
+        && !has_type(&value, expected)
+    {
+        return Err(CliError::Usage(format!(
+            "the body of {} {} must be a JSON {expected}, not {}",
+            op.method,
+            op.path,
+            type_of(&value)
+        )));
+    }
     if let (Some(properties), Some(object)) = (&spec_body.properties, value.as_object()) {
         let valid = || properties.iter().cloned().collect::<Vec<_>>().join(", ");
         if let Some(unknown) = object.keys().find(|k| !properties.contains(*k)) {
@@ -300,6 +310,32 @@ fn read_file(path: &str, room: u64) -> Result<Vec<u8>, CliError> {
         return Err(too_large());
     }
     Ok(bytes)
+}
+
+/// Whether `value` is of the JSON schema type `expected` (an unknown type name accepts any).
+fn has_type(value: &Value, expected: &str) -> bool {
+    match expected {
+        "object" => value.is_object(),
+        "array" => value.is_array(),
+        "string" => value.is_string(),
+        "integer" => value.is_i64() || value.is_u64(),
+        "number" => value.is_number(),
+        "boolean" => value.is_boolean(),
+        "null" => value.is_null(),
+        _ => true,
+    }
+}
+
+/// The JSON type of `value`, as a schema names it.
+fn type_of(value: &Value) -> &'static str {
+    match value {
+        Value::Object(_) => "object",
+        Value::Array(_) => "array",
+        Value::String(_) => "string",
+        Value::Number(_) => "number",
+        Value::Bool(_) => "boolean",
+        Value::Null => "null",
+    }
 }
 
 /// Whether `op` takes a `multipart/form-data` body (sent with `--file`).
@@ -440,6 +476,11 @@ mod tests {
             "{required}"
         );
         assert!(usage(body(list, Some("{}"))).contains("takes no body"));
+        // A body of another type than the schema's skipped every property check.
+        for other in ["[]", "\"text\"", "1", "null", "true"] {
+            let refused = usage(body(transfer, Some(other)));
+            assert!(refused.contains("must be a JSON object, not "), "{refused}");
+        }
         assert!(usage(body(transfer, Some("{"))).contains("not JSON"));
     }
 }

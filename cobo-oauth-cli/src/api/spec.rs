@@ -37,6 +37,8 @@ pub struct Body {
     pub properties: Option<BTreeSet<String>>,
     /// The top-level properties it requires (of a schema that is not a `oneOf`/`anyOf`).
     pub required_properties: BTreeSet<String>,
+    /// The JSON type of the body (`object`, `array`, ...), when the schema says one.
+    pub json_type: Option<String>,
 }
 
 /// One operation of the spec.
@@ -188,9 +190,61 @@ fn body(root: &Value, raw: &Value) -> Body {
     Body {
         required: b.get("required").and_then(Value::as_bool).unwrap_or(false),
         media_type,
+        json_type: json_type(root, schema, &mut Vec::new(), 0),
         properties: (!open && !properties.is_empty()).then_some(properties),
         required_properties,
     }
+}
+
+/// The JSON type values of `schema` have: its `type`; `object` for a schema that describes
+/// properties; the type all its `allOf` members give, or all its `oneOf` / `anyOf` variants;
+/// else `None` (any type).
+fn json_type<'r>(
+    root: &'r Value,
+    schema: &'r Value,
+    expanding: &mut Vec<&'r str>,
+    depth: usize,
+) -> Option<String> {
+    let pointer = schema.get("$ref").and_then(Value::as_str);
+    if depth > MAX_DEPTH || pointer.is_some_and(|p| expanding.contains(&p)) {
+        return None;
+    }
+    expanding.extend(pointer);
+    let schema = resolve(root, schema);
+    let found = if let Some(own) = schema.get("type").and_then(Value::as_str) {
+        Some(own.to_owned())
+    } else if ["properties", "required", "additionalProperties"]
+        .iter()
+        .any(|key| schema.get(key).is_some())
+    {
+        Some("object".to_owned())
+    } else {
+        let mut of = |key: &str, every: bool| {
+            let members = schema.get(key).and_then(Value::as_array)?;
+            let types: Vec<Option<String>> = members
+                .iter()
+                .map(|m| json_type(root, m, expanding, depth + 1))
+                .collect();
+            if every {
+                // All of them: any one that says a type says the type.
+                types.into_iter().flatten().next()
+            } else {
+                // One of them: a type only when every variant has that one.
+                let first = types.first().cloned().flatten()?;
+                types
+                    .iter()
+                    .all(|t| t.as_deref() == Some(first.as_str()))
+                    .then_some(first)
+            }
+        };
+        of("allOf", true)
+            .or_else(|| of("oneOf", false))
+            .or_else(|| of("anyOf", false))
+    };
+    if pointer.is_some() {
+        expanding.pop();
+    }
+    found
 }
 
 /// How deep [`collect`] follows nested `allOf` / `oneOf` / `anyOf` members; a schema nested
@@ -308,6 +362,7 @@ mod tests {
             .unwrap_or_default();
         // Not marked required in the spec, but its schema requires properties.
         assert!(!transfer.required);
+        assert_eq!(transfer.json_type.as_deref(), Some("object"));
         assert!(transfer.required_properties.contains("request_id"));
         assert!(
             transfer
@@ -377,6 +432,7 @@ components:
             ["name"]
         );
         assert!(thing.required_properties.contains("name"));
+        assert_eq!(thing.json_type.as_deref(), Some("object"));
         let other = body("create_other");
         assert_eq!(
             other

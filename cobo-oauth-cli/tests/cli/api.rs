@@ -628,3 +628,24 @@ components:
         stderr(&refused)
     );
 }
+
+#[tokio::test]
+async fn a_body_of_another_type_than_the_schemas_is_refused() {
+    let (server, _dir, _store) = mock_and_store().await;
+    let before = server.requests().len();
+    // An array skipped every property check, the required ones too, and was sent.
+    for body in ["[]", r#"[{"request_id": "r"}]"#, "\"r\"", "7"] {
+        let output = cli(
+            &server,
+            &["api", "POST", "/transactions/transfer", "--body", body],
+        )
+        .await;
+        assert_eq!(output.status.code(), Some(2), "{body}: {output:?}");
+        assert!(
+            stderr(&output).contains("must be a JSON object, not "),
+            "{body}: {}",
+            stderr(&output)
+        );
+    }
+    assert_eq!(server.requests().len(), before, "nothing was sent");
+}
