@@ -425,3 +425,81 @@ async fn unauthenticated_bodies_are_never_kept_and_the_request_log_is_bounded_by
         .collect();
     assert_eq!(with_bodies, ["big-2", "big-3"], "the newest that fit");
 }
+
+/// Sends a `POST /v2/oauth/token` with `content_type` and `body`, signed with the vectors' key
+/// over `signed_body`; the status and answer.
+async fn token_post(
+    server: &MockServer,
+    content_type: &str,
+    body: &[u8],
+    signed_body: &[u8],
+) -> (u16, serde_json::Value) {
+    let auth = cobo_oauth::signing::CoboAuth::new(
+        Arc::new(
+            cobo_oauth::signing::Ed25519Signer::from_hex(cobo_oauth_tests::API_SECRET).unwrap(),
+        ),
+        Arc::new(cobo_oauth::signing::NonceSource::default()),
+    );
+    let nonce = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis()
+        .to_string();
+    let parts = auth
+        .sign_parts("POST", "/v2/oauth/token", &nonce, "", signed_body)
+        .unwrap();
+    let mut request = reqwest::Client::new()
+        .post(format!("http://{}/v2/oauth/token", server.addr()))
+        .header("content-type", content_type)
+        .body(body.to_vec());
+    for (name, value) in parts.headers.pairs() {
+        request = request.header(name, value);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_refresh_labelled_multipart_is_refused_and_its_body_never_kept() {
+    let server = MockServer::start(cobo_oauth_tests::mock_config())
+        .await
+        .unwrap();
+    let client = CoboClient::builder()
+        .env(server.env())
+        .api_secret(cobo_oauth_tests::API_SECRET)
+        .build()
+        .unwrap();
+    let token = client.get_token("app", "org").await.unwrap();
+    let refresh = serde_json::json!({
+        "client_id": "app",
+        "grant_type": "refresh_token",
+        "refresh_token": cobo_oauth::ExposeSecret::expose_secret(token.refresh_token.as_ref().unwrap()),
+    })
+    .to_string();
+    let form = "multipart/form-data; boundary=abc";
+    // A JSON body labelled a form, its signature over an empty body (as a form's is): the label
+    // alone made it authenticated, rotated the pair and kept its body.
+    let (status, answer) = token_post(&server, form, refresh.as_bytes(), b"").await;
+    assert_eq!(status, 401, "{answer}");
+    // Signed over the bytes sent: authenticated, but the token endpoint takes JSON only.
+    let (status, answer) = token_post(&server, form, refresh.as_bytes(), refresh.as_bytes()).await;
+    assert_eq!(status, 415, "{answer}");
+    assert_eq!(answer["error"], "invalid_request");
+    let posts: Vec<_> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST")
+        .collect();
+    assert_eq!(posts.len(), 2);
+    assert!(!posts[0].body_kept && posts[0].body.is_empty(), "{posts:?}");
+    // The refresh token was not used: it still refreshes once, as JSON.
+    let (status, answer) = token_post(
+        &server,
+        "application/json",
+        refresh.as_bytes(),
+        refresh.as_bytes(),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+}

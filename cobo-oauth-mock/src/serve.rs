@@ -52,9 +52,11 @@ fn header<'a>(request: &'a http::request::Parts, name: &str) -> Option<&'a str> 
 
 /// The parts of a request that CoboAuth signs. A `multipart/form-data` request signs an empty
 /// body, as Cobo's Python SDK signs it (`cobo_oauth::signing::signs_empty_body`); any other
-/// signs its body as received.
+/// signs its body as received. Only a body that is a form is taken for one: a JSON body
+/// labelled `multipart/form-data` signs its bytes like any other, so the label alone does not
+/// let a request through unsigned.
 fn received<'a>(parts: &'a http::request::Parts, body: &'a [u8]) -> Received<'a> {
-    let signed_body = if signs_empty_body(header(parts, "content-type")) {
+    let signed_body = if is_form(header(parts, "content-type"), body) {
         &[]
     } else {
         body
@@ -68,6 +70,34 @@ fn received<'a>(parts: &'a http::request::Parts, body: &'a [u8]) -> Received<'a>
         nonce: header(parts, "biz-api-nonce"),
         signature: header(parts, "biz-api-signature"),
     }
+}
+
+/// Whether `body` is a `multipart/form-data` body of `content_type`: the type says so, names
+/// its boundary, and the body starts with that boundary's delimiter.
+fn is_form(content_type: Option<&str>, body: &[u8]) -> bool {
+    if !signs_empty_body(content_type) {
+        return false;
+    }
+    let boundary = content_type
+        .into_iter()
+        .flat_map(|t| t.split(';'))
+        .find_map(|param| {
+            let (name, value) = param.split_once('=')?;
+            name.trim()
+                .eq_ignore_ascii_case("boundary")
+                .then(|| value.trim().trim_matches('"'))
+        });
+    boundary.is_some_and(|boundary| {
+        !boundary.is_empty() && body.starts_with(format!("--{boundary}").as_bytes())
+    })
+}
+
+/// Whether `content_type` is JSON (`application/json`, any parameters, any case), as the
+/// token endpoint's body must be.
+fn is_json(content_type: Option<&str>) -> bool {
+    content_type
+        .and_then(|t| t.split(';').next())
+        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"))
 }
 
 /// The API keys whose signatures are accepted now.
@@ -323,6 +353,13 @@ fn route(
             )
         }
         "POST" => {
+            if !is_json(header(parts, "content-type")) {
+                return Reply::oauth(
+                    415,
+                    "invalid_request",
+                    "the token endpoint takes an application/json body",
+                );
+            }
             let Ok(request) = serde_json::from_slice::<serde_json::Value>(body) else {
                 return Reply::oauth(400, "invalid_request", "the body is not JSON");
             };
@@ -356,5 +393,38 @@ fn route(
             }
         }
         _ => Reply::cobo(405, 405, "method not allowed"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{is_form, is_json};
+
+    #[test]
+    fn only_a_body_that_is_a_form_is_taken_for_one() {
+        let form_type = Some("multipart/form-data; boundary=abc");
+        assert!(is_form(
+            form_type,
+            b"--abc\r\nContent-Disposition: form-data"
+        ));
+        assert!(is_form(
+            Some("Multipart/Form-Data; charset=utf-8; boundary=\"abc\""),
+            b"--abc--\r\n"
+        ));
+        // A JSON body under the form's label, a form without a boundary, another type.
+        assert!(!is_form(form_type, br#"{"grant_type":"refresh_token"}"#));
+        assert!(!is_form(Some("multipart/form-data"), b"--abc\r\n"));
+        assert!(!is_form(Some("multipart/form-data; boundary="), b"--\r\n"));
+        assert!(!is_form(Some("application/json"), b"--abc\r\n"));
+        assert!(!is_form(None, b"--abc\r\n"));
+    }
+
+    #[test]
+    fn the_token_endpoint_takes_json_only() {
+        assert!(is_json(Some("application/json")));
+        assert!(is_json(Some("Application/JSON; charset=utf-8")));
+        assert!(!is_json(Some("multipart/form-data; boundary=abc")));
+        assert!(!is_json(Some("application/x-www-form-urlencoded")));
+        assert!(!is_json(None));
     }
 }

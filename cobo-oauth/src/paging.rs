@@ -28,11 +28,16 @@
 //!   dropping the stream stops paging.
 //! - **Errors end the stream.** A page that fails for good (after the retries) is the stream's
 //!   last item, the typed [`Error`]; the items of the pages before it were yielded already.
-//!   A server that answers a page with the cursor it was asked for (which would page forever)
-//!   is [`Error::InvalidBody`].
+//!   A server that names as the next page a cursor already followed (the one just asked for,
+//!   or an earlier one: `A`, `B`, `A`, ..., which would page forever) is
+//!   [`Error::InvalidBody`]; the cursors followed are kept, one per page read.
 //! - **Where it starts.** The first request is the builder as given (with its own `after`, if
 //!   set); every following one is the same request with `after` set to the previous page's
-//!   cursor. [`CoboClient::pages`] yields whole pages instead of items.
+//!   cursor. Leave the builder's `before` unset: it would be sent with every page, and Cobo
+//!   pages backwards from a `before` cursor, while this follows `after` forwards.
+//!   [`CoboClient::pages`] yields whole pages instead of items.
+
+use std::collections::HashSet;
 
 use futures::stream::{self, BoxStream};
 use futures::{StreamExt as _, TryStreamExt as _};
@@ -43,8 +48,9 @@ use crate::error::Error;
 use crate::executor::CallOptions;
 use crate::runtime::Paged;
 
-/// Where the pages stand: the request, and the cursor of the next page (`None`: the first).
-type Cursor<R> = Option<(R, Option<String>)>;
+/// Where the pages stand: the request, the cursor of the next page (`None`: the first), and
+/// every cursor followed so far (one per page read).
+type Cursor<R> = Option<(R, Option<String>, HashSet<String>)>;
 
 impl CoboClient {
     /// The items of the list operation `request` (a generated builder, e.g.
@@ -71,9 +77,9 @@ impl CoboClient {
         R: Paged + 'r,
         R::Error: Serialize,
     {
-        let start: Cursor<R> = Some((request, None));
+        let start: Cursor<R> = Some((request, None, HashSet::new()));
         stream::unfold(start, |state| async move {
-            let (request, cursor) = state?;
+            let (request, cursor, mut followed) = state?;
             let this_page = match &cursor {
                 Some(after) => request.clone().after(after.clone()),
                 None => request.clone(),
@@ -83,17 +89,25 @@ impl CoboClient {
                 Err(error) => return Some((Err(error), None)),
             };
             let (items, next) = R::split(page);
+            followed.extend(cursor.clone());
             match next {
-                Some(next) if cursor.as_ref() == Some(&next) => Some((
+                Some(next) if followed.contains(&next) => Some((
                     Err(Error::InvalidBody {
                         status: 200,
-                        reason: format!(
-                            "the page after cursor {next:?} names the same cursor as the next page's"
-                        ),
+                        reason: if cursor.as_ref() == Some(&next) {
+                            format!(
+                                "the page after cursor {next:?} names the same cursor as the next page's"
+                            )
+                        } else {
+                            format!(
+                                "the page after cursor {:?} names cursor {next:?}, followed already: the pages go round in a cycle",
+                                cursor.unwrap_or_default()
+                            )
+                        },
                     }),
                     None,
                 )),
-                Some(next) => Some((Ok(items), Some((request, Some(next))))),
+                Some(next) => Some((Ok(items), Some((request, Some(next), followed)))),
                 None => Some((Ok(items), None)),
             }
         })

@@ -43,6 +43,29 @@ pub fn api_path(path: &str) -> String {
     format!("/{}", segments(path).join("/"))
 }
 
+/// Refuses a path the URL parser would rewrite before sending it, so that the path sent is the
+/// path checked: a `.` or `..` segment (also written `%2e`), which it resolves (`/wallets/..`
+/// fits `/wallets/{wallet_id}` but would be sent as `/`), a `\` (a `/` to it), a `#` (the rest
+/// would not be sent).
+fn refuse_rewritten(path: &str, concrete: &[&str]) -> Result<(), CliError> {
+    let dots = |segment: &str| {
+        let decoded = segment.replace("%2e", ".").replace("%2E", ".");
+        decoded == "." || decoded == ".."
+    };
+    if let Some(segment) = concrete.iter().find(|s| dots(s)) {
+        return Err(CliError::Usage(format!(
+            "{path} has the segment {segment:?}, which the URL would resolve: give the path \
+             without `.` and `..` segments"
+        )));
+    }
+    if let Some(c) = path.chars().find(|c| matches!(c, '\\' | '#')) {
+        return Err(CliError::Usage(format!(
+            "{path} holds {c:?}, which the URL would not send as given"
+        )));
+    }
+    Ok(())
+}
+
 /// The operation `method` `path` (a concrete path, e.g. `/wallets/abc`) calls.
 pub fn operation<'s>(spec: &'s Spec, method: &str, path: &str) -> Result<&'s Op, CliError> {
     if path.contains('?') {
@@ -51,6 +74,14 @@ pub fn operation<'s>(spec: &'s Spec, method: &str, path: &str) -> Result<&'s Op,
         ));
     }
     let concrete = segments(path);
+    refuse_rewritten(path, &concrete)?;
+    if concrete.first() == Some(&"oauth") {
+        return Err(CliError::Usage(format!(
+            "{path} is one of Cobo's token operations, which `api` does not call (the pair \
+             would be rotated outside any store, the refresh token given in the arguments): \
+             use `cobo-oauth token get|refresh` or `cobo-oauth tokens grant`"
+        )));
+    }
     if let Some(unfilled) = concrete.iter().find(|s| is_template(s)) {
         return Err(CliError::Usage(format!(
             "fill in {unfilled} in {path}: the path is sent as given"
@@ -200,6 +231,16 @@ pub fn body(op: &Op, given: Option<&str>) -> Result<Option<Vec<u8>>, CliError> {
     }
     let value: Value = serde_json::from_str(text)
         .map_err(|e| CliError::Usage(format!("the body is not JSON: {e}")))?;
+    if let Some(expected) = &spec_body.json_type
+        && !has_type(&value, expected)
+    {
+        return Err(CliError::Usage(format!(
+            "the body of {} {} must be a JSON {expected}, not {}",
+            op.method,
+            op.path,
+            type_of(&value)
+        )));
+    }
     if let (Some(properties), Some(object)) = (&spec_body.properties, value.as_object()) {
         let valid = || properties.iter().cloned().collect::<Vec<_>>().join(", ");
         if let Some(unknown) = object.keys().find(|k| !properties.contains(*k)) {
@@ -230,6 +271,73 @@ pub fn body(op: &Op, given: Option<&str>) -> Result<Option<Vec<u8>>, CliError> {
         .map_err(|e| CliError::Other(e.to_string()))
 }
 
+/// The most bytes the `--file`s of one call may hold together: 20 MiB. Neither Cobo's spec nor
+/// its SDKs name a limit for `upload_payment_file` (KYC documents); this one keeps a wrong path
+/// (`/dev/zero`, a disk image) from being read into memory.
+pub const MAX_FILE_BYTES: u64 = 20 * 1024 * 1024;
+
+/// The bytes of the regular file at `path`, if it holds at most `room` bytes: its size is
+/// checked before it is read (and the read stops past `room`, should it grow meanwhile).
+fn read_file(path: &str, room: u64) -> Result<Vec<u8>, CliError> {
+    use std::io::Read as _;
+    let cannot = |e: std::io::Error| CliError::Usage(format!("cannot read {path}: {e}"));
+    let too_large = || {
+        CliError::Usage(format!(
+            "{path} is too large: the files of one call hold at most {} MiB together",
+            MAX_FILE_BYTES / 1024 / 1024
+        ))
+    };
+    let not_regular =
+        || CliError::Usage(format!("{path} is not a regular file: give --file a file"));
+    // Looked at before it is opened (opening a FIFO would wait for a writer), and again once
+    // open (the file read is the file checked).
+    if !std::fs::metadata(path).map_err(cannot)?.is_file() {
+        return Err(not_regular());
+    }
+    let file = std::fs::File::open(path).map_err(cannot)?;
+    let metadata = file.metadata().map_err(cannot)?;
+    if !metadata.is_file() {
+        return Err(not_regular());
+    }
+    if metadata.len() > room {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(metadata.len()).unwrap_or(0));
+    file.take(room.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    if u64::try_from(bytes.len()).unwrap_or(u64::MAX) > room {
+        return Err(too_large());
+    }
+    Ok(bytes)
+}
+
+/// Whether `value` is of the JSON schema type `expected` (an unknown type name accepts any).
+fn has_type(value: &Value, expected: &str) -> bool {
+    match expected {
+        "object" => value.is_object(),
+        "array" => value.is_array(),
+        "string" => value.is_string(),
+        "integer" => value.is_i64() || value.is_u64(),
+        "number" => value.is_number(),
+        "boolean" => value.is_boolean(),
+        "null" => value.is_null(),
+        _ => true,
+    }
+}
+
+/// The JSON type of `value`, as a schema names it.
+fn type_of(value: &Value) -> &'static str {
+    match value {
+        Value::Object(_) => "object",
+        Value::Array(_) => "array",
+        Value::String(_) => "string",
+        Value::Number(_) => "number",
+        Value::Bool(_) => "boolean",
+        Value::Null => "null",
+    }
+}
+
 /// Whether `op` takes a `multipart/form-data` body (sent with `--file`).
 pub fn takes_form(op: &Op) -> bool {
     op.body
@@ -247,6 +355,7 @@ pub fn form(
     let spec_body = op.body.clone().unwrap_or_default();
     let mut form = cobo_oauth::multipart::Form::new();
     let mut given = Vec::new();
+    let mut total = 0;
     for file in files {
         let (field, path) = file.split_once('=').unwrap_or(("file", file));
         if let Some(properties) = &spec_body.properties
@@ -259,8 +368,8 @@ pub fn form(
                 properties.iter().cloned().collect::<Vec<_>>().join(", ")
             )));
         }
-        let bytes =
-            std::fs::read(path).map_err(|e| CliError::Usage(format!("cannot read {path}: {e}")))?;
+        let bytes = read_file(path, MAX_FILE_BYTES - total)?;
+        total += u64::try_from(bytes.len()).unwrap_or(u64::MAX);
         let name = std::path::Path::new(path)
             .file_name()
             .map_or_else(|| field.to_owned(), |n| n.to_string_lossy().into_owned());
@@ -367,6 +476,11 @@ mod tests {
             "{required}"
         );
         assert!(usage(body(list, Some("{}"))).contains("takes no body"));
+        // A body of another type than the schema's skipped every property check.
+        for other in ["[]", "\"text\"", "1", "null", "true"] {
+            let refused = usage(body(transfer, Some(other)));
+            assert!(refused.contains("must be a JSON object, not "), "{refused}");
+        }
         assert!(usage(body(transfer, Some("{"))).contains("not JSON"));
     }
 }

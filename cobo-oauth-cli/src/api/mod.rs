@@ -35,6 +35,7 @@ pub struct ApiArgs {
     body: Option<String>,
     /// A file of a multipart/form-data operation (upload_payment_file): PATH for the field
     /// `file`, or FIELD=PATH; repeat for more. Sent as Cobo's Python SDK sends and signs it.
+    /// A regular file; all of them together at most 20 MiB.
     #[arg(long = "file", value_name = "[FIELD=]PATH", conflicts_with = "body")]
     files: Vec<String>,
     /// The content type of the --file parts.
@@ -109,7 +110,7 @@ pub async fn run(global: &Global, args: ApiArgs) -> Result<(), CliError> {
         }
         let form = check::form(op, &args.files, &args.file_type)?;
         let bytes = form.encode().map_err(|e| CliError::Usage(e.to_string()))?;
-        Some((form.content_type(), bytes.to_vec()))
+        Some((form.content_type(), reqwest::Body::from(bytes)))
     } else {
         if !args.files.is_empty() {
             return Err(CliError::Usage(format!(
@@ -118,7 +119,8 @@ pub async fn run(global: &Global, args: ApiArgs) -> Result<(), CliError> {
             )));
         }
         let body_text = body_text(global, args.body.as_deref())?;
-        check::body(op, body_text.as_deref())?.map(|json| ("application/json".to_owned(), json))
+        check::body(op, body_text.as_deref())?
+            .map(|json| ("application/json".to_owned(), reqwest::Body::from(json)))
     };
     let client = client(global, &mut stdin)?;
 
@@ -146,9 +148,27 @@ pub async fn run(global: &Global, args: ApiArgs) -> Result<(), CliError> {
         .for_org(&tokens, org_id.clone())
         .send_request::<Value>(request, operation)
         .await;
-    // A renewal whose new pair could not be saved: printed (it is in no store), exit 1.
-    if let Some(unsaved) = crate::tokens::unsaved_pair(&store, &org_id, &"the store failed") {
-        return Err(unsaved);
+    // A renewal whose new pair could not be saved: the pair printed (it is in no store), exit
+    // 1. The call ran: its answer is printed first (a user who saw only the exit might send a
+    // transfer again), or its error said.
+    if store.unsaved(&org_id).is_some() {
+        let ran = match &answer {
+            Ok(answer) => print_json(answer)
+                .map(|()| "the call's answer is printed on standard output, the pair after it"),
+            Err(error) => {
+                eprintln!("error: {error}");
+                Ok("the call failed too")
+            }
+        };
+        let said = match ran {
+            Ok(said) => format!("the store failed; {said}"),
+            Err(error) => {
+                format!("the store failed; the call's answer could not be printed: {error}")
+            }
+        };
+        if let Some(unsaved) = crate::tokens::unsaved_pair(&store, &org_id, &said) {
+            return Err(unsaved);
+        }
     }
     print_json(&answer?)
 }
@@ -185,14 +205,27 @@ fn request(
     op: &Op,
     path: &str,
     params: &[(String, String)],
-    body: Option<(String, Vec<u8>)>,
+    body: Option<(String, reqwest::Body)>,
 ) -> Result<reqwest::Request, CliError> {
-    let mut url = reqwest::Url::parse(&format!(
-        "{}{}",
-        base_url.trim_end_matches('/'),
-        check::api_path(path)
-    ))
-    .map_err(|e| CliError::Usage(format!("the URL of {path}: {e}")))?;
+    let api_path = check::api_path(path);
+    let parse = |url: &str| {
+        reqwest::Url::parse(url).map_err(|e| CliError::Usage(format!("the URL of {path}: {e}")))
+    };
+    let base = base_url.trim_end_matches('/');
+    let mut url = parse(&format!("{base}{api_path}"))?;
+    // The path checked is the path sent: the parser resolved no segment away (see
+    // `check::operation`, which refuses what it would rewrite).
+    let count = |url: &reqwest::Url| {
+        url.path_segments()
+            .map_or(0, |s| s.filter(|s| !s.is_empty()).count())
+    };
+    let given = api_path.split('/').filter(|s| !s.is_empty()).count();
+    if count(&url) != count(&parse(base)?) + given {
+        return Err(CliError::Usage(format!(
+            "{path} would not be sent as given ({})",
+            url.path()
+        )));
+    }
     if !params.is_empty() {
         url.query_pairs_mut()
             .extend_pairs(params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
@@ -209,7 +242,7 @@ fn request(
         let content_type = http::HeaderValue::from_str(&content_type)
             .map_err(|e| CliError::Usage(format!("the content type {content_type:?}: {e}")))?;
         headers.insert(http::header::CONTENT_TYPE, content_type);
-        *request.body_mut() = Some(body.into());
+        *request.body_mut() = Some(body);
     }
     Ok(request)
 }

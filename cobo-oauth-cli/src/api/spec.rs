@@ -37,6 +37,8 @@ pub struct Body {
     pub properties: Option<BTreeSet<String>>,
     /// The top-level properties it requires (of a schema that is not a `oneOf`/`anyOf`).
     pub required_properties: BTreeSet<String>,
+    /// The JSON type of the body (`object`, `array`, ...), when the schema says one.
+    pub json_type: Option<String>,
 }
 
 /// One operation of the spec.
@@ -188,14 +190,71 @@ fn body(root: &Value, raw: &Value) -> Body {
     Body {
         required: b.get("required").and_then(Value::as_bool).unwrap_or(false),
         media_type,
+        json_type: json_type(root, schema, &mut Vec::new(), 0),
         properties: (!open && !properties.is_empty()).then_some(properties),
         required_properties,
     }
 }
 
+/// The JSON type values of `schema` have: its `type`; `object` for a schema that describes
+/// properties; the type all its `allOf` members give, or all its `oneOf` / `anyOf` variants;
+/// else `None` (any type).
+fn json_type<'r>(
+    root: &'r Value,
+    schema: &'r Value,
+    expanding: &mut Vec<&'r str>,
+    depth: usize,
+) -> Option<String> {
+    let pointer = schema.get("$ref").and_then(Value::as_str);
+    if depth > MAX_DEPTH || pointer.is_some_and(|p| expanding.contains(&p)) {
+        return None;
+    }
+    expanding.extend(pointer);
+    let schema = resolve(root, schema);
+    let found = if let Some(own) = schema.get("type").and_then(Value::as_str) {
+        Some(own.to_owned())
+    } else if ["properties", "required", "additionalProperties"]
+        .iter()
+        .any(|key| schema.get(key).is_some())
+    {
+        Some("object".to_owned())
+    } else {
+        let mut of = |key: &str, every: bool| {
+            let members = schema.get(key).and_then(Value::as_array)?;
+            let types: Vec<Option<String>> = members
+                .iter()
+                .map(|m| json_type(root, m, expanding, depth + 1))
+                .collect();
+            if every {
+                // All of them: any one that says a type says the type.
+                types.into_iter().flatten().next()
+            } else {
+                // One of them: a type only when every variant has that one.
+                let first = types.first().cloned().flatten()?;
+                types
+                    .iter()
+                    .all(|t| t.as_deref() == Some(first.as_str()))
+                    .then_some(first)
+            }
+        };
+        of("allOf", true)
+            .or_else(|| of("oneOf", false))
+            .or_else(|| of("anyOf", false))
+    };
+    if pointer.is_some() {
+        expanding.pop();
+    }
+    found
+}
+
+/// How deep [`collect`] follows nested `allOf` / `oneOf` / `anyOf` members; a schema nested
+/// deeper is taken as accepting any property (nothing refused that the spec may allow).
+const MAX_DEPTH: usize = 32;
+
 /// Gathers the top-level properties of `schema` (through `allOf`, and of every `oneOf` /
 /// `anyOf` variant), and the required ones where every value must have them. True when the
-/// schema accepts properties it does not list.
+/// schema accepts properties it does not list. A `$ref` met again inside its own expansion (a
+/// recursive schema, `A: {allOf: [$ref A]}`) adds nothing new and is skipped.
 fn collect(
     root: &Value,
     schema: &Value,
@@ -203,15 +262,54 @@ fn collect(
     required: &mut BTreeSet<String>,
     must: bool,
 ) -> bool {
+    collect_within(
+        root,
+        schema,
+        &mut Gathered {
+            properties,
+            required,
+            expanding: Vec::new(),
+        },
+        must,
+        0,
+    )
+}
+
+/// What [`collect`] gathers, and the `$ref`s it is expanding (the way down to here).
+struct Gathered<'g, 'r> {
+    properties: &'g mut BTreeSet<String>,
+    required: &'g mut BTreeSet<String>,
+    expanding: Vec<&'r str>,
+}
+
+fn collect_within<'r>(
+    root: &'r Value,
+    schema: &'r Value,
+    gathered: &mut Gathered<'_, 'r>,
+    must: bool,
+    depth: usize,
+) -> bool {
+    if depth > MAX_DEPTH {
+        return true;
+    }
+    let pointer = schema.get("$ref").and_then(Value::as_str);
+    if let Some(pointer) = pointer {
+        if gathered.expanding.contains(&pointer) {
+            return false;
+        }
+        gathered.expanding.push(pointer);
+    }
     let schema = resolve(root, schema);
     let mut open = schema
         .get("additionalProperties")
         .is_some_and(|a| a != &Value::Bool(false));
     if let Some(own) = schema.get("properties").and_then(Value::as_object) {
-        properties.extend(own.keys().cloned());
+        gathered.properties.extend(own.keys().cloned());
     }
     if must && let Some(list) = schema.get("required").and_then(Value::as_array) {
-        required.extend(list.iter().filter_map(Value::as_str).map(str::to_owned));
+        gathered
+            .required
+            .extend(list.iter().filter_map(Value::as_str).map(str::to_owned));
     }
     for (key, all) in [("allOf", must), ("oneOf", false), ("anyOf", false)] {
         for member in schema
@@ -220,8 +318,11 @@ fn collect(
             .into_iter()
             .flatten()
         {
-            open |= collect(root, member, properties, required, all);
+            open |= collect_within(root, member, gathered, all, depth + 1);
         }
+    }
+    if pointer.is_some() {
+        gathered.expanding.pop();
     }
     open
 }
@@ -261,6 +362,7 @@ mod tests {
             .unwrap_or_default();
         // Not marked required in the spec, but its schema requires properties.
         assert!(!transfer.required);
+        assert_eq!(transfer.json_type.as_deref(), Some("object"));
         assert!(transfer.required_properties.contains("request_id"));
         assert!(
             transfer
@@ -273,6 +375,90 @@ mod tests {
                 .properties
                 .is_some_and(|p| p.contains("destination"))
         );
+    }
+
+    #[test]
+    fn a_recursive_schema_is_read_without_recursing_forever() {
+        // `A` is all of itself and more; `B` and `C` are one of each other.
+        let spec = r##"
+openapi: 3.0.3
+paths:
+  /things:
+    post:
+      operationId: create_thing
+      requestBody:
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/A'}
+  /others:
+    post:
+      operationId: create_other
+      requestBody:
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/B'}
+components:
+  schemas:
+    A:
+      allOf:
+        - $ref: '#/components/schemas/A'
+        - type: object
+          required: [name]
+          properties: {name: {type: string}}
+    B:
+      type: object
+      properties: {b: {type: string}}
+      oneOf: [{$ref: '#/components/schemas/C'}]
+    C:
+      type: object
+      properties: {c: {type: string}}
+      anyOf: [{$ref: '#/components/schemas/B'}]
+"##;
+        let spec = Spec::parse(spec).unwrap_or_else(|e| panic!("{e}"));
+        let body = |id: &str| {
+            spec.ops
+                .iter()
+                .find(|o| o.id == id)
+                .and_then(|o| o.body.clone())
+                .unwrap_or_default()
+        };
+        let thing = body("create_thing");
+        assert_eq!(
+            thing
+                .properties
+                .unwrap_or_default()
+                .into_iter()
+                .collect::<Vec<_>>(),
+            ["name"]
+        );
+        assert!(thing.required_properties.contains("name"));
+        assert_eq!(thing.json_type.as_deref(), Some("object"));
+        let other = body("create_other");
+        assert_eq!(
+            other
+                .properties
+                .unwrap_or_default()
+                .into_iter()
+                .collect::<Vec<_>>(),
+            ["b", "c"]
+        );
+    }
+
+    #[test]
+    fn a_schema_nested_too_deep_accepts_any_property() {
+        let mut schema = serde_json::json!({"properties": {"deep": {}}});
+        for _ in 0..=MAX_DEPTH {
+            schema = serde_json::json!({"allOf": [schema]});
+        }
+        let (mut properties, mut required) = (BTreeSet::new(), BTreeSet::new());
+        assert!(collect(
+            &Value::Null,
+            &schema,
+            &mut properties,
+            &mut required,
+            true
+        ));
+        assert!(properties.is_empty());
     }
 
     #[test]

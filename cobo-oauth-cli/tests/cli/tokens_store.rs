@@ -227,15 +227,15 @@ async fn a_failed_save_is_retried_and_the_grant_succeeds_once_the_store_works() 
 
 /// A `redis-server` on a free loopback port, without persistence, killed when dropped.
 #[cfg(feature = "redis")]
-struct Redis {
+pub(crate) struct Redis {
     child: std::process::Child,
-    port: u16,
+    pub(crate) port: u16,
     _dir: tempfile::TempDir,
 }
 
 #[cfg(feature = "redis")]
 impl Redis {
-    fn start() -> Self {
+    pub(crate) fn start() -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .unwrap()
@@ -281,7 +281,7 @@ impl Redis {
         Some(reply.trim_end().to_owned())
     }
 
-    fn command(&self, args: &[&str]) -> String {
+    pub(crate) fn command(&self, args: &[&str]) -> String {
         self.try_command(args).unwrap()
     }
 }

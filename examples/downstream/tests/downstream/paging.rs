@@ -217,3 +217,45 @@ async fn a_server_that_names_the_same_cursor_again_is_an_error_not_a_loop() {
     );
     assert_eq!(list_requests(&server).len(), 2);
 }
+
+#[tokio::test]
+async fn a_server_whose_cursors_go_round_in_a_cycle_is_an_error_not_a_loop() {
+    let (server, cobo) = mock_and_client().await;
+    // A page naming `next` as the next page's cursor (the mock answers it to any cursor).
+    let page_naming = |next: &str| {
+        let page = json!({
+            "data": [wallets()[0].clone()],
+            "pagination": {"before": "", "after": next, "total_count": 9}
+        });
+        server
+            .answer_operation(
+                OPERATIONS,
+                "list_wallets",
+                cobo_oauth_mock::Answer::ok(page),
+            )
+            .unwrap();
+    };
+    let api = client(&cobo);
+    let mut pages = cobo.pages(api.list_wallets());
+    // The first page names A, the page after A names B, the page after B names A again.
+    page_naming("cursor-a");
+    assert_eq!(pages.next().await.unwrap().unwrap().len(), 1);
+    page_naming("cursor-b");
+    assert_eq!(pages.next().await.unwrap().unwrap().len(), 1);
+    page_naming("cursor-a");
+    let error = pages.next().await.unwrap().unwrap_err();
+    assert!(
+        matches!(&error, Error::InvalidBody { reason, .. }
+            if reason.contains("cursor-b") && reason.contains("cursor-a") && reason.contains("cycle")),
+        "{error:?}"
+    );
+    assert!(
+        pages.next().await.is_none(),
+        "the stream ends after the error"
+    );
+    let queries: Vec<String> = list_requests(&server)
+        .into_iter()
+        .map(|r| r.query)
+        .collect();
+    assert_eq!(queries, ["", "after=cursor-a", "after=cursor-b"]);
+}
