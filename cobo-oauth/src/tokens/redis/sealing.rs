@@ -13,7 +13,7 @@ use crate::tokens::store::{StoreError, StoredToken};
 /// The `format` field of a sealed pair.
 const SEALED: &str = "xchacha20poly1305-v1";
 /// The `format` field of a plaintext pair.
-pub(super) const PLAINTEXT: &str = "plaintext-json";
+const PLAINTEXT: &str = "plaintext-json";
 
 /// Bytes of an XChaCha20-Poly1305 nonce.
 const NONCE_LEN: usize = 24;
