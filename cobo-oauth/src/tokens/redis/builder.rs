@@ -19,7 +19,7 @@ use super::orgs::RedisOrgStore;
 use super::replication::{DEFAULT_REPLICA_ACK_TIMEOUT, GuardConnector, ReplicaAck, Replication};
 use super::sealing::{EncryptionKey, Sealing};
 use super::store::{Connected, RedisStore};
-use super::tls::{ClientIdentity, Pem, TlsOptions};
+use super::tls::TlsOptions;
 use crate::tokens::store::{StoreError, TokenOwner};
 
 /// The environment variables [`RedisStoreBuilder::from_env`] reads.
@@ -152,14 +152,14 @@ impl RedisStoreBuilder {
     /// For a `rediss://` URL: trusts only the CA certificate(s) in `pem` (PEM-encoded) instead of
     /// the system's CA roots, e.g. a private CA that signed the Redis server's certificate.
     pub fn tls_ca_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
-        self.tls.ca = Some(Pem::Bytes(Zeroizing::new(pem.into())));
+        self.tls.trust_pem(pem.into());
         self
     }
 
     /// Like [`tls_ca_pem`](Self::tls_ca_pem), with the PEM read from the file at `path` when
     /// connecting.
     pub fn tls_ca_file(mut self, path: impl Into<PathBuf>) -> Self {
-        self.tls.ca = Some(Pem::File(path.into()));
+        self.tls.trust_file(path.into());
         self
     }
 
@@ -171,10 +171,7 @@ impl RedisStoreBuilder {
         cert: impl Into<Vec<u8>>,
         key: impl Into<Vec<u8>>,
     ) -> Self {
-        self.tls.client = Some(ClientIdentity {
-            cert: Pem::Bytes(Zeroizing::new(cert.into())),
-            key: Pem::Bytes(Zeroizing::new(key.into())),
-        });
+        self.tls.identify_pem(cert.into(), key.into());
         self
     }
 
@@ -185,10 +182,7 @@ impl RedisStoreBuilder {
         cert: impl Into<PathBuf>,
         key: impl Into<PathBuf>,
     ) -> Self {
-        self.tls.client = Some(ClientIdentity {
-            cert: Pem::File(cert.into()),
-            key: Pem::File(key.into()),
-        });
+        self.tls.identify_files(cert.into(), key.into());
         self
     }
 

@@ -13,7 +13,7 @@ use super::super::store::StoreError;
 
 /// PEM given in memory, or a file read when connecting.
 #[derive(Clone)]
-pub(super) enum Pem {
+enum Pem {
     /// The PEM itself (zeroized when dropped: it may be a private key).
     Bytes(Zeroizing<Vec<u8>>),
     /// A file holding it.
@@ -46,20 +46,49 @@ impl Pem {
 
 /// A client certificate (chain) and its private key, for mutual TLS.
 #[derive(Clone)]
-pub(super) struct ClientIdentity {
+struct ClientIdentity {
     /// The certificate chain, leaf first.
-    pub cert: Pem,
+    cert: Pem,
     /// The private key. Never shown.
-    pub key: Pem,
+    key: Pem,
 }
 
 /// Whom a `rediss://` connection trusts and how it identifies itself.
 #[derive(Clone, Default)]
 pub(super) struct TlsOptions {
     /// The CA to trust instead of the system's roots.
-    pub ca: Option<Pem>,
+    ca: Option<Pem>,
     /// The client certificate, when the server asks for one.
-    pub client: Option<ClientIdentity>,
+    client: Option<ClientIdentity>,
+}
+
+impl TlsOptions {
+    /// Trusts the CA certificate(s) in `pem` instead of the system's roots.
+    pub fn trust_pem(&mut self, pem: Vec<u8>) {
+        self.ca = Some(Pem::Bytes(Zeroizing::new(pem)));
+    }
+
+    /// Trusts the CA certificate(s) in the file at `path`, read when connecting.
+    pub fn trust_file(&mut self, path: PathBuf) {
+        self.ca = Some(Pem::File(path));
+    }
+
+    /// Identifies with the certificate chain `cert` and its private key `key` (PEM).
+    pub fn identify_pem(&mut self, cert: Vec<u8>, key: Vec<u8>) {
+        self.client = Some(ClientIdentity {
+            cert: Pem::Bytes(Zeroizing::new(cert)),
+            key: Pem::Bytes(Zeroizing::new(key)),
+        });
+    }
+
+    /// Identifies with the certificate chain and private key in the files `cert` and `key`,
+    /// read when connecting.
+    pub fn identify_files(&mut self, cert: PathBuf, key: PathBuf) {
+        self.client = Some(ClientIdentity {
+            cert: Pem::File(cert),
+            key: Pem::File(key),
+        });
+    }
 }
 
 impl fmt::Debug for TlsOptions {
