@@ -15,7 +15,7 @@ pub(super) struct Keys {
 
 /// `part` with every character that could end a hash tag or split a key part escaped, so two
 /// different ids never share keys.
-pub(super) fn escape(part: &str) -> String {
+fn escape(part: &str) -> String {
     url::form_urlencoded::byte_serialize(part.as_bytes()).collect()
 }
 
@@ -29,6 +29,41 @@ impl Keys {
             lease: format!("{base}:lease"),
         }
     }
+
+    /// The `SCAN` pattern matching the pair key of every organization of `client_id` under
+    /// `prefix`.
+    pub fn pairs_pattern(prefix: &str, client_id: &str) -> String {
+        format!("{}*}}:pair", glob_escape(&app_head(prefix, client_id)))
+    }
+
+    /// The organization whose pair key (of `client_id` under `prefix`) `key` is, if it is
+    /// exactly one.
+    pub fn org_of_pair(prefix: &str, client_id: &str, key: &str) -> Option<String> {
+        let escaped = key
+            .strip_prefix(&app_head(prefix, client_id))?
+            .strip_suffix("}:pair")?;
+        let query = format!("o={escaped}");
+        let (_, org) = url::form_urlencoded::parse(query.as_bytes()).next()?;
+        let org = org.into_owned();
+        (!org.is_empty() && Self::new(prefix, client_id, &org).pair == key).then_some(org)
+    }
+}
+
+/// The start of every key of `client_id` under `prefix`: `<prefix>:{<client_id>:`.
+fn app_head(prefix: &str, client_id: &str) -> String {
+    format!("{prefix}:{{{}:", escape(client_id))
+}
+
+/// `text` with the characters special to Redis's glob patterns escaped.
+fn glob_escape(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\' | '^') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
 }
 
 #[cfg(test)]
@@ -65,5 +100,19 @@ mod tests {
                 assert_eq!(Slot::for_key(&keys.lease), slot, "{client_id} {org_id}");
             }
         }
+    }
+
+    #[test]
+    fn pair_keys_give_back_their_organization() {
+        let keys = Keys::new("p*x", "app:1", "org }{ é");
+        let org = Keys::org_of_pair("p*x", "app:1", &keys.pair);
+        assert_eq!(org.as_deref(), Some("org }{ é"));
+        assert_eq!(Keys::org_of_pair("p*x", "app:1", &keys.lease), None);
+        assert_eq!(Keys::org_of_pair("p*x", "app:2", &keys.pair), None);
+        assert_eq!(glob_escape("a*b?[c]\\"), "a\\*b\\?\\[c\\]\\\\");
+        assert_eq!(
+            Keys::pairs_pattern("p*x", "app:1"),
+            "p\\*x:{app%3A1:*}:pair"
+        );
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::builder::RedisStoreBuilder;
 use super::cluster;
-use super::keys::{Keys, escape};
+use super::keys::Keys;
 use super::store::{Connected, RedisStore};
 use crate::tokens::orgs::OrgStore;
 use crate::tokens::store::{StoreError, StoreFuture, TokenOwner, TokenStore};
@@ -108,8 +108,7 @@ impl RedisOrgStore {
         node: Option<(&str, u16)>,
         orgs: &mut Vec<String>,
     ) -> Result<(), StoreError> {
-        let head = format!("{}:{{{}:", self.prefix, escape(&self.client_id));
-        let pattern = format!("{}*}}:pair", glob_escape(&head));
+        let pattern = Keys::pairs_pattern(&self.prefix, &self.client_id);
         let mut cursor: u64 = 0;
         loop {
             let mut scan = redis::cmd("SCAN");
@@ -129,9 +128,7 @@ impl RedisOrgStore {
                 .and_then(|answer| Ok(redis::from_redis_value(answer)?))
                 .map_err(|e| self.connected.io(&e))?;
             for key in keys {
-                if let Some(org) = org_of(&key, &head)
-                    && Keys::new(&self.prefix, &self.client_id, &org).pair == key
-                {
+                if let Some(org) = Keys::org_of_pair(&self.prefix, &self.client_id, &key) {
                     orgs.push(org);
                 }
             }
@@ -150,39 +147,5 @@ impl OrgStore for RedisOrgStore {
 
     fn list(&self) -> StoreFuture<'_, Vec<String>> {
         Box::pin(self.scan())
-    }
-}
-
-/// `text` with the characters special to Redis's glob patterns escaped.
-fn glob_escape(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '*' | '?' | '[' | ']' | '\\' | '^') {
-            escaped.push('\\');
-        }
-        escaped.push(c);
-    }
-    escaped
-}
-
-/// The organization of a pair key that starts with `head` (`<prefix>:{<client_id>:`).
-fn org_of(key: &str, head: &str) -> Option<String> {
-    let escaped = key.strip_prefix(head)?.strip_suffix("}:pair")?;
-    let query = format!("o={escaped}");
-    let (_, org) = url::form_urlencoded::parse(query.as_bytes()).next()?;
-    Some(org.into_owned()).filter(|org| !org.is_empty())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pair_keys_give_back_their_organization() {
-        let keys = Keys::new("p*x", "app:1", "org }{ é");
-        let head = format!("p*x:{{{}:", escape("app:1"));
-        assert_eq!(org_of(&keys.pair, &head).as_deref(), Some("org }{ é"));
-        assert_eq!(org_of(&keys.lease, &head), None);
-        assert_eq!(glob_escape("a*b?[c]\\"), "a\\*b\\?\\[c\\]\\\\");
     }
 }
