@@ -308,6 +308,28 @@ pub enum StoreError {
     },
 }
 
+impl StoreError {
+    /// The compare-and-set rule every store follows, for stores of your own: refuses to replace
+    /// a stored pair of version `stored` (if any) with one of version `attempted` that is not
+    /// newer, with [`StoreError::Conflict`].
+    ///
+    /// ```
+    /// use cobo_oauth::tokens::StoreError;
+    /// assert!(StoreError::check_newer(None, 1).is_ok());
+    /// assert!(StoreError::check_newer(Some(1), 2).is_ok());
+    /// assert!(matches!(
+    ///     StoreError::check_newer(Some(2), 2),
+    ///     Err(StoreError::Conflict { stored: 2, attempted: 2 })
+    /// ));
+    /// ```
+    pub fn check_newer(stored: Option<u64>, attempted: u64) -> Result<(), Self> {
+        match stored {
+            Some(stored) if stored >= attempted => Err(Self::Conflict { stored, attempted }),
+            _ => Ok(()),
+        }
+    }
+}
+
 /// A configuration problem, found before any request is sent.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

@@ -83,6 +83,7 @@ mod error_map;
 mod executor;
 pub mod inbound;
 pub mod metrics;
+mod millis;
 pub mod multipart;
 mod owner;
 pub mod paging;

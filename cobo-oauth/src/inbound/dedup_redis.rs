@@ -98,7 +98,7 @@ impl Deduplicator for RedisDeduplicator {
             let mut connection = self.connection.clone();
             let key = self.key(event_id);
             let token = ClaimToken::generate();
-            let lease_ms = u64::try_from(lease.as_millis()).unwrap_or(u64::MAX).max(1);
+            let lease_ms = crate::millis::millis(lease).max(1);
             let set: Option<String> = redis::cmd("SET")
                 .arg(&key)
                 .arg(token.as_str())
@@ -133,7 +133,7 @@ impl Deduplicator for RedisDeduplicator {
     ) -> DedupFuture<'a, bool> {
         Box::pin(async move {
             let mut connection = self.connection.clone();
-            let lease_ms = u64::try_from(lease.as_millis()).unwrap_or(u64::MAX).max(1);
+            let lease_ms = crate::millis::millis(lease).max(1);
             let renewed: i64 = redis::Script::new(RENEW)
                 .key(self.key(event_id))
                 .arg(token.as_str())

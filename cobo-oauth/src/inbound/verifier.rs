@@ -273,7 +273,7 @@ impl InboundVerifier {
         self.check_parts(body, timestamp, signature)?;
         if let Some(max_age) = self.max_age {
             let age_ms = self.clock.now_millis().abs_diff(timestamp_ms);
-            let max_age_ms = u64::try_from(max_age.as_millis()).unwrap_or(u64::MAX);
+            let max_age_ms = crate::millis::millis(max_age);
             if age_ms > max_age_ms {
                 return Err(InboundError::Stale { age_ms, max_age_ms });
             }

@@ -21,7 +21,7 @@ impl Clock for SystemClock {
     fn now_millis(&self) -> u64 {
         SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+            .map(crate::millis::millis)
             .unwrap_or(0)
     }
 }
@@ -59,7 +59,7 @@ impl Default for TokioClock {
 impl Clock for TokioClock {
     fn now_millis(&self) -> u64 {
         self.origin_ms
-            .saturating_add(u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX))
+            .saturating_add(crate::millis::millis(self.origin.elapsed()))
     }
 }
 

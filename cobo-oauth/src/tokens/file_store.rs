@@ -58,7 +58,7 @@ impl FileStore {
             Err(StoreError::Corrupt { .. }) => None,
             other => other?,
         };
-        super::store::check_newer(stored.map(|t| t.version), token.version)?;
+        StoreError::check_newer(stored.map(|t| t.version), token.version)?;
         let json = token.to_json();
         let dir = self
             .path

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::manager::TokenManager;
-use super::settings::millis;
+use crate::millis::millis;
 
 /// The first pause after a failed background renewal; it doubles with each failure after it.
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);

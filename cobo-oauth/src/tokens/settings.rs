@@ -6,6 +6,7 @@ use std::time::Duration;
 
 #[cfg(doc)]
 use super::{TokenManagerBuilder, orgs::OrgTokensBuilder};
+use crate::millis::millis;
 use crate::signing::{Clock, SystemClock};
 
 /// How long a refresh lease lasts by default without being extended: how long the fleet waits
@@ -57,9 +58,4 @@ impl RenewalSettings {
         self.lease_wait
             .unwrap_or(self.lease_ttl + LEASE_WAIT_BEYOND_TTL)
     }
-}
-
-/// `duration` in whole milliseconds, saturating.
-pub(super) fn millis(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }

@@ -206,14 +206,6 @@ pub trait RefreshLease: Send + Sync {
     }
 }
 
-/// Refuses to replace `stored` with a pair of version `attempted` that is not newer.
-pub(crate) fn check_newer(stored: Option<u64>, attempted: u64) -> Result<(), StoreError> {
-    match stored {
-        Some(stored) if stored >= attempted => Err(StoreError::Conflict { stored, attempted }),
-        _ => Ok(()),
-    }
-}
-
 /// Keeps the pair in memory (the default): it is lost when the process ends.
 #[derive(Debug, Default)]
 pub struct MemoryStore(Mutex<Option<StoredToken>>);
@@ -233,7 +225,7 @@ impl TokenStore for MemoryStore {
             .0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let outcome = check_newer(stored.as_ref().map(|t| t.version), token.version);
+        let outcome = StoreError::check_newer(stored.as_ref().map(|t| t.version), token.version);
         if outcome.is_ok() {
             *stored = Some(token.clone());
         }

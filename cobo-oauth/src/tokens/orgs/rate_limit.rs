@@ -4,7 +4,7 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use crate::tokens::settings::millis;
+use crate::millis::millis;
 
 /// Cobo's error code for a rate limit.
 pub const RATE_LIMITED_CODE: i64 = 2026;

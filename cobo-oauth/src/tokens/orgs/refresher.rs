@@ -10,7 +10,7 @@ use super::shared::{OrgEntry, Shared};
 #[cfg(doc)]
 use super::tokens::OrgTokens;
 use crate::error::Error;
-use crate::tokens::settings::millis;
+use crate::millis::millis;
 
 /// The first pause after a failed renewal of one organization; it doubles with each failure.
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);

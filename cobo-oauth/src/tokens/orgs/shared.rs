@@ -23,8 +23,9 @@ use super::store::OrgStore;
 use super::tokens::OrgTokens;
 use crate::client::CoboClient;
 use crate::error::Error;
+use crate::millis::millis;
 use crate::tokens::manager::TokenManager;
-use crate::tokens::settings::{RenewalSettings, millis};
+use crate::tokens::settings::RenewalSettings;
 use crate::tokens::store::StoredToken;
 use crate::tokens::uncancellable::uncancellable;
 

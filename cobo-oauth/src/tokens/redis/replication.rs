@@ -427,14 +427,19 @@ impl Replication {
     }
 }
 
+/// The lease scripts of the kept leases, hashed once for the process.
+static LEASE_SCRIPTS: std::sync::LazyLock<scripts::LeaseScripts> =
+    std::sync::LazyLock::new(scripts::LeaseScripts::default);
+
 /// Extends the lease `(key, holder)` to `ttl` if `holder` still holds it; if that fails, the
 /// next save tries again.
 async fn extend(main: &RedisConnection, (key, holder): &(String, String), ttl: Duration) {
     let mut connection = main.clone();
-    let extended: RedisResult<i64> = scripts::extend()
+    let extended: RedisResult<i64> = LEASE_SCRIPTS
+        .extend
         .key(key)
         .arg(holder)
-        .arg(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1))
+        .arg(crate::millis::millis(ttl).max(1))
         .invoke_async(&mut connection)
         .await;
     if let Err(error) = extended {
@@ -445,7 +450,8 @@ async fn extend(main: &RedisConnection, (key, holder): &(String, String), ttl: D
 /// Gives back the lease `(key, holder)`; if that fails, it runs out by itself.
 async fn release(main: &RedisConnection, (key, holder): &(String, String)) {
     let mut connection = main.clone();
-    let released: RedisResult<i64> = scripts::release()
+    let released: RedisResult<i64> = LEASE_SCRIPTS
+        .release
         .key(key)
         .arg(holder)
         .invoke_async(&mut connection)

@@ -62,27 +62,34 @@ impl SaveArgs {
     }
 }
 
-/// Extends the lease `KEYS[1]` to `ARGV[2]` milliseconds only if `ARGV[1]` still holds it.
-/// Returns 1 if extended.
-pub(super) fn extend() -> Script {
-    Script::new(
-        r"
+/// The scripts of a refresh lease, each hashed once.
+pub(super) struct LeaseScripts {
+    /// Extends the lease `KEYS[1]` to `ARGV[2]` milliseconds only if `ARGV[1]` still holds it.
+    /// Returns 1 if extended.
+    pub extend: Script,
+    /// Deletes the lease `KEYS[1]` only if `ARGV[1]` still holds it. Returns 1 if deleted.
+    pub release: Script,
+}
+
+impl Default for LeaseScripts {
+    fn default() -> Self {
+        Self {
+            extend: Script::new(
+                r"
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end
 return 0
 ",
-    )
-}
-
-/// Deletes the lease `KEYS[1]` only if `ARGV[1]` still holds it. Returns 1 if deleted.
-pub(super) fn release() -> Script {
-    Script::new(
-        r"
+            ),
+            release: Script::new(
+                r"
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
 end
 return 0
 ",
-    )
+            ),
+        }
+    }
 }

@@ -40,8 +40,7 @@ pub struct RedisStore {
     keys: Keys,
     /// The `(client_id, org_id)` its keys name.
     owner: TokenOwner,
-    release: redis::Script,
-    extend: redis::Script,
+    lease_scripts: scripts::LeaseScripts,
 }
 
 /// How a [`RedisStore`] reaches Redis: what every store of one connection shares.
@@ -72,7 +71,7 @@ impl fmt::Debug for RedisStore {
 
 /// A lease's time to live in whole milliseconds (at least 1: Redis refuses 0).
 fn ttl_millis(ttl: Duration) -> u64 {
-    u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1)
+    crate::millis::millis(ttl).max(1)
 }
 
 impl Connected {
@@ -91,8 +90,7 @@ impl RedisStore {
             connected,
             keys: Keys::new(prefix, &owner.client_id, &owner.org_id),
             owner,
-            release: scripts::release(),
-            extend: scripts::extend(),
+            lease_scripts: scripts::LeaseScripts::default(),
         }
     }
 
@@ -226,6 +224,7 @@ impl RedisStore {
     async fn prolong(&self, lease: &Lease, ttl: Duration) -> Result<bool, StoreError> {
         let mut connection = self.connected.connection.clone();
         let extended: i64 = self
+            .lease_scripts
             .extend
             .key(&self.keys.lease)
             .arg(&lease.holder)
@@ -249,6 +248,7 @@ impl RedisStore {
         }
         let mut connection = self.connected.connection.clone();
         let _deleted: i64 = self
+            .lease_scripts
             .release
             .key(&self.keys.lease)
             .arg(&lease.holder)
