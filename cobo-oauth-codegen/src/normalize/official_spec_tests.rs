@@ -31,6 +31,8 @@ fn official_spec_rewrites_only_what_is_needed() {
     let out = normalize(input.clone()).unwrap();
     assert!(out.skipped.is_empty());
     assert_eq!(operations::list(&out.spec).len(), 270);
+    // Every use of an enum is open: none is left closed (and noted).
+    assert!(out.notes.is_empty(), "{:?}", out.notes);
     let mut per_rule: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
     for c in &out.changes {
         per_rule

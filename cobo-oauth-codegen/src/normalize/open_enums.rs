@@ -15,11 +15,13 @@
 //! property, operation and parameter names joined), since typify names the parameters of an
 //! `x-rust-type` by their title. The members of a `oneOf`, `anyOf` or `allOf` are left as they
 //! are: in a `oneOf` or `anyOf` an unlisted value must not match, or the variant chosen would
-//! change; an `allOf` (e.g. `allOf: [$ref]` beside a `default`, or a property two merged
-//! members define differently, see rule `merge-all-of`) is not an enum itself, and typify
-//! intersects its members. Such a use stays closed (a value the enum does not list fails
-//! deserialization) and the rule says so, in a note per component or operation
-//! ([`Normalized::notes`](super::Normalized::notes)).
+//! change; an `allOf` of several members (a property two merged members define differently,
+//! see rule `merge-all-of`) is not an enum itself, and typify intersects its members. Such a
+//! use stays closed (a value the enum does not list fails deserialization) and the rule says
+//! so, in a note per component or operation ([`Normalized::notes`](super::Normalized::notes)).
+//! An `allOf` of one `$ref` beside annotations only (`allOf: [$ref]` with a `default`, the
+//! usual way to annotate a `$ref` in OpenAPI 3.0) is a use of that enum: opened, its
+//! annotations kept beside the wrapper.
 
 use std::collections::HashSet;
 
@@ -93,6 +95,23 @@ pub fn apply(spec: &mut Value, changes: &mut Vec<Change>, notes: &mut Vec<Change
                 open(&inner, schema.get("description"), integer),
                 format!("{name} (inline)"),
             )
+        } else if let Some((reference, integer)) = annotated_ref(spec, schema) {
+            // `allOf: [$ref]` beside a default or a description (OpenAPI 3.0 ignores siblings
+            // of a `$ref`): the same use of the enum, its annotations kept beside the wrapper.
+            let mut opened = open(
+                &json!({"$ref": reference}),
+                schema.get("description"),
+                integer,
+            );
+            if let (Some(wrapper), Some(annotations)) = (opened.as_object_mut(), schema.as_object())
+            {
+                for (key, value) in annotations {
+                    if key != "allOf" && key != "description" {
+                        wrapper.insert(key.clone(), value.clone());
+                    }
+                }
+            }
+            (opened, pascal(pointer::ref_name(&reference)))
         } else {
             continue;
         };
@@ -199,6 +218,30 @@ fn enum_name(spec: &Value, schema: &Value) -> Option<String> {
             })
         }
     }
+}
+
+/// The enum `$ref` of a schema that is `allOf: [$ref]` with annotations only (a default, a
+/// description, an example...), and whether the enum is an integer one.
+fn annotated_ref(spec: &Value, schema: &Value) -> Option<(String, bool)> {
+    const ANNOTATIONS: [&str; 7] = [
+        "allOf",
+        "default",
+        "description",
+        "example",
+        "title",
+        "deprecated",
+        "readOnly",
+    ];
+    let map = schema.as_object()?;
+    if !map.keys().all(|key| ANNOTATIONS.contains(&key.as_str())) {
+        return None;
+    }
+    let [member] = map.get("allOf")?.as_array()?.as_slice() else {
+        return None;
+    };
+    let reference = pointer::as_ref(member)?;
+    let (target, _) = pointer::deref(spec, member).ok()?;
+    Some((reference.to_owned(), enum_kind(target)?))
 }
 
 /// `Some(is_integer)` for a string or integer enum.
@@ -381,7 +424,8 @@ mod tests {
     #[test]
     fn enums_in_an_all_of_stay_closed_and_the_report_says_which_and_why() {
         // Two merged members define `status` differently (rule merge-all-of keeps the allOf of
-        // both), and a parameter puts a default beside its $ref with allOf.
+        // both): closed. A parameter that puts a default beside its $ref with allOf is a use of
+        // the enum like any other: opened, its default kept.
         let spec = json!({"openapi": "3.0.3", "info": {"title": "t", "version": "1"},
             "paths": {"/t": {"get": {"operationId": "list_t", "parameters": [
                 {"name": "status", "in": "query",
@@ -401,21 +445,31 @@ mod tests {
                 .all(|c| !c.detail.contains("left closed")),
             "a note is no rewrite"
         );
-        assert_eq!(normalized.notes.len(), 2, "{:?}", normalized.notes);
+        assert_eq!(normalized.notes.len(), 1, "{:?}", normalized.notes);
+        let parameter = normalized
+            .spec
+            .pointer("/paths/~1t/get/parameters/0/schema")
+            .unwrap_or_else(|| panic!("no parameter schema"));
+        assert_eq!(
+            parameter.pointer("/x-rust-type/parameters/0/$ref"),
+            Some(&json!("#/components/schemas/Status"))
+        );
+        assert_eq!(parameter.get("default"), Some(&json!("Done")));
+        assert_eq!(parameter.get("allOf"), None);
         let report = normalized.report();
         let closed = "enum uses left closed (a value the enum does not list fails deserialization)";
-        for expected in [
-            format!(
-                "[open-enums] /components/schemas/Tx: {closed}: /properties/status/allOf/0 \
+        let expected = format!(
+            "[open-enums] /components/schemas/Tx: {closed}: /properties/status/allOf/0 \
                  Status (a member of an allOf, which typify intersects), /properties/status/allOf/1 \
                  an inline enum (a member of an allOf, which typify intersects)"
+        );
+        assert!(report.contains(&expected), "no {expected} in {report}");
+        assert!(
+            report.contains(
+                "[open-enums] /paths/~1t/get (list_t): enum uses open (a value the enum does not \
+                 list is kept as it came): /parameters/0/schema OpenEnum<Status>"
             ),
-            format!(
-                "[open-enums] /paths/~1t/get (list_t): {closed}: /parameters/0/schema/allOf/0 \
-                 Status (a member of an allOf, which typify intersects)"
-            ),
-        ] {
-            assert!(report.contains(&expected), "no {expected} in {report}");
-        }
+            "{report}"
+        );
     }
 }
