@@ -43,6 +43,73 @@ fn free_port() -> u16 {
     }
 }
 
+/// Starts one node in `node_dir` on a free port. A port found free can be taken before the
+/// server binds it (by another test's server or an outgoing connection, the cluster bus port
+/// included): a node that exits instead of answering (its own `process_id`) is started again
+/// on another port.
+fn start_node(node_dir: &std::path::Path) -> Node {
+    for _ in 0..5 {
+        // A fresh directory each try: nothing of a node that exited is read back.
+        let _ = std::fs::remove_dir_all(node_dir);
+        std::fs::create_dir(node_dir).expect("a node directory");
+        let port = free_port();
+        let child = Command::new(binary("REDIS_SERVER", "redis-server"))
+            .current_dir(node_dir)
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args([
+                "--cluster-enabled",
+                "yes",
+                "--cluster-config-file",
+                "nodes.conf",
+            ])
+            .args(["--cluster-node-timeout", "1000"])
+            .args([
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+                "--save",
+                "",
+            ])
+            .args(["--repl-diskless-sync-delay", "0"])
+            .args(["--daemonize", "no", "--logfile", "redis.log"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot start redis-server ({e}): the Redis Cluster tests need Debian's \
+                         redis-server package (apt-get install redis-server) or REDIS_SERVER"
+                )
+            });
+        // Ours answers, not another test's server that took the port first.
+        let ours = format!("process_id:{}\r\n", child.id());
+        let mut node = Node {
+            port,
+            child: Some(child),
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if query(port, &["INFO", "server"]).is_some_and(|info| info.contains(&ours)) {
+                return node;
+            }
+            let exited = node
+                .child
+                .as_mut()
+                .is_some_and(|child| matches!(child.try_wait(), Ok(Some(_))));
+            if exited {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        if let Some(mut child) = node.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+    panic!("no redis-server of the cluster started and answered in 5 tries");
+}
+
 impl RedisCluster {
     /// Starts 3 primaries and 3 replicas on free loopback ports and waits until the cluster is
     /// ready. Panics, saying how to install them, without `redis-server` and `redis-cli`.
@@ -53,47 +120,8 @@ impl RedisCluster {
             dir,
         };
         for n in 0..PRIMARIES * 2 {
-            let port = free_port();
             let node_dir = cluster.dir.path().join(format!("node-{n}"));
-            std::fs::create_dir(&node_dir).expect("a node directory");
-            let child = Command::new(binary("REDIS_SERVER", "redis-server"))
-                .current_dir(&node_dir)
-                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-                .args([
-                    "--cluster-enabled",
-                    "yes",
-                    "--cluster-config-file",
-                    "nodes.conf",
-                ])
-                .args(["--cluster-node-timeout", "1000"])
-                .args([
-                    "--appendonly",
-                    "yes",
-                    "--appendfsync",
-                    "always",
-                    "--save",
-                    "",
-                ])
-                .args(["--repl-diskless-sync-delay", "0"])
-                .args(["--daemonize", "no", "--logfile", "redis.log"])
-                .stdout(Stdio::null())
-                .stderr(Stdio::inherit())
-                .spawn()
-                .unwrap_or_else(|e| {
-                    panic!(
-                        "cannot start redis-server ({e}): the Redis Cluster tests need Debian's \
-                         redis-server package (apt-get install redis-server) or REDIS_SERVER"
-                    )
-                });
-            cluster.nodes.push(Node {
-                port,
-                child: Some(child),
-            });
-        }
-        for node in &cluster.nodes {
-            wait_until(Duration::from_secs(20), "a node answers PING", || {
-                query(node.port, &["PING"]).is_some()
-            });
+            cluster.nodes.push(start_node(&node_dir));
         }
         let addresses: Vec<String> = cluster
             .nodes
