@@ -198,17 +198,16 @@ impl CoboClient {
     ) -> Result<Token, Error> {
         // One expression: a named local would keep a copy of the operation's future beside the
         // one being awaited.
-        let token = self
-            .call_with(
-                self.raw
-                    .get_token()
-                    .client_id(client_id)
-                    .org_id(org_id)
-                    .grant_type(grant_type)
-                    .send(),
-                options,
-            )
-            .await?;
+        let token = typed_call(
+            self.raw
+                .get_token()
+                .client_id(client_id)
+                .org_id(org_id)
+                .grant_type(grant_type)
+                .send(),
+            options,
+        )
+        .await?;
         Ok(token.into())
     }
 
@@ -251,25 +250,12 @@ impl CoboClient {
         Fut: Future<Output = Result<ResponseValue<T>, progenitor_client::Error<E>>>,
         E: Serialize,
     {
-        self.call_with(request, CallOptions::default())
-    }
-
-    /// [`Self::call`] with `options`.
-    pub(crate) fn call_with<T, E, Fut>(
-        &self,
-        request: Fut,
-        options: CallOptions,
-    ) -> impl Future<Output = Result<T, Error>> + use<T, E, Fut>
-    where
-        Fut: Future<Output = Result<ResponseValue<T>, progenitor_client::Error<E>>>,
-        E: Serialize,
-    {
-        typed_call(request, options)
+        typed_call(request, CallOptions::default())
     }
 }
 
-/// [`CoboClient::call_with`], which needs nothing of the client: the operation's future
-/// carries it.
+/// [`CoboClient::call`] with `options`, which needs nothing of the client: the operation's
+/// future carries it.
 pub(crate) fn typed_call<T, E, Fut>(
     request: Fut,
     options: CallOptions,
