@@ -25,7 +25,7 @@ use cobo_oauth::tokens::orgs::{OrgStore as _, OrgTokens};
 use cobo_oauth::tokens::redis::{EncryptionKey, RedisConnection, RedisOrgStore, RedisStore};
 use cobo_oauth::tokens::{StoredToken, TokenOwner, TokenStore as _};
 use cobo_oauth_mock::{Fault, MockConfig, MockServer};
-use cobo_oauth_tests::{API_SECRET, RedisCluster, mock_config, numbered_pair};
+use cobo_oauth_tests::{API_SECRET, RedisCluster, count_requests, mock_config, numbered_pair};
 use futures::StreamExt as _;
 
 const APP: &str = "cluster-app";
@@ -256,11 +256,7 @@ async fn five_hundred_organizations_over_every_shard_are_listed_and_renewed_once
         presentations.values().all(|&count| count == 1),
         "no refresh token presented twice:\n{logs}"
     );
-    let grants = server
-        .requests()
-        .iter()
-        .filter(|r| r.method == "GET")
-        .count();
+    let grants = count_requests(&server, "GET");
     assert_eq!(
         grants, ORGS,
         "the installs only, no recovery grant:\n{logs}"
@@ -355,11 +351,7 @@ async fn a_primary_killed_mid_fleet_fails_over_with_no_refresh_token_sent_twice_
         "no refresh token presented twice ({} were):\n{logs}",
         reused.len()
     );
-    let grants = server
-        .requests()
-        .iter()
-        .filter(|r| r.method == "GET")
-        .count();
+    let grants = count_requests(&server, "GET");
     assert_eq!(grants, ORGS, "the installs only, no new grant:\n{logs}");
     // Every organization's stored pair is its newest: its refresh token was never spent (a lost
     // pair would leave a spent one behind, and the organization would need a new grant).
