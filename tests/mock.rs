@@ -200,19 +200,46 @@ async fn refresh_tokens_expire_and_errors_have_cobo_shapes() {
 
 /// Sends a `GET /v2/oauth/token` signed with the vectors' key and `nonce`, and `body`.
 async fn signed_request(server: &MockServer, nonce: &str, body: &[u8]) -> (u16, serde_json::Value) {
+    let query = "client_id=app&grant_type=org_implicit&org_id=org";
+    send_signed(server, reqwest::Method::GET, query, nonce, None, body, body).await
+}
+
+/// Sends `method /v2/oauth/token?query` with `body` (and `content_type`, if any), signed with
+/// the vectors' key and `nonce` over `signed_body`; the status and answer.
+async fn send_signed(
+    server: &MockServer,
+    method: reqwest::Method,
+    query: &str,
+    nonce: &str,
+    content_type: Option<&str>,
+    body: &[u8],
+    signed_body: &[u8],
+) -> (u16, serde_json::Value) {
     let auth = cobo_oauth::signing::CoboAuth::new(
         Arc::new(
             cobo_oauth::signing::Ed25519Signer::from_hex(cobo_oauth_tests::API_SECRET).unwrap(),
         ),
         Arc::new(cobo_oauth::signing::NonceSource::default()),
     );
-    let query = "client_id=app&grant_type=org_implicit&org_id=org";
     let parts = auth
-        .sign_parts("GET", "/v2/oauth/token", nonce, query, body)
+        .sign_parts(
+            method.as_str(),
+            "/v2/oauth/token",
+            nonce,
+            query,
+            signed_body,
+        )
         .unwrap();
+    let url = match query {
+        "" => format!("http://{}/v2/oauth/token", server.addr()),
+        _ => format!("http://{}/v2/oauth/token?{query}", server.addr()),
+    };
     let mut request = reqwest::Client::new()
-        .get(format!("http://{}/v2/oauth/token?{query}", server.addr()))
+        .request(method, url)
         .body(body.to_vec());
+    if let Some(content_type) = content_type {
+        request = request.header("content-type", content_type);
+    }
     for (name, value) in parts.headers.pairs() {
         request = request.header(name, value);
     }
@@ -434,30 +461,22 @@ async fn token_post(
     body: &[u8],
     signed_body: &[u8],
 ) -> (u16, serde_json::Value) {
-    let auth = cobo_oauth::signing::CoboAuth::new(
-        Arc::new(
-            cobo_oauth::signing::Ed25519Signer::from_hex(cobo_oauth_tests::API_SECRET).unwrap(),
-        ),
-        Arc::new(cobo_oauth::signing::NonceSource::default()),
-    );
     let nonce = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_millis()
         .to_string();
-    let parts = auth
-        .sign_parts("POST", "/v2/oauth/token", &nonce, "", signed_body)
-        .unwrap();
-    let mut request = reqwest::Client::new()
-        .post(format!("http://{}/v2/oauth/token", server.addr()))
-        .header("content-type", content_type)
-        .body(body.to_vec());
-    for (name, value) in parts.headers.pairs() {
-        request = request.header(name, value);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap())
+    let method = reqwest::Method::POST;
+    send_signed(
+        server,
+        method,
+        "",
+        &nonce,
+        Some(content_type),
+        body,
+        signed_body,
+    )
+    .await
 }
 
 #[tokio::test]
